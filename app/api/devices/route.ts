@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { handle } from "@/lib/api/errors";
+import { parseQuery } from "@/lib/api/query";
+import { listDevices } from "@/lib/api/devices";
+import { DEVICE_STATUSES } from "@/lib/fleet/types";
+import { getRuntime } from "@/lib/runtime";
+
+export const dynamic = "force-dynamic";
+
+const query = {
+  status: z.enum(DEVICE_STATUSES, { error: `status must be one of ${DEVICE_STATUSES.join(", ")}` }).optional(),
+  q: z.string().max(1024, "q must be at most 1024 characters").optional(),
+  limit: z.coerce.number().int().min(1).max(1_000_000).optional(),
+};
+
+export const GET = handle((request: Request) => {
+  const { status, q, limit } = parseQuery(request.url, query);
+  return Response.json(listDevices(getRuntime().fleet, { status, q, limit }));
+});

@@ -1,0 +1,50 @@
+/**
+ * Device read models for the API. The live fleet in memory is the truth for
+ * current state; session history comes from the database.
+ */
+import type { Fleet } from "../fleet/fleet";
+import type { DeviceState, DeviceStatus } from "../fleet/types";
+import { toDeviceDto, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
+import { AppError } from "./errors";
+import type { Runtime } from "../runtime";
+import { getDevice, getDeviceSessions } from "../store/devices";
+
+export interface DeviceList {
+  devices: DeviceDto[];
+  /** Counts over the whole fleet, whatever the filter. */
+  counts: StatusCounts;
+}
+
+export function listDevices(fleet: Fleet, opts: { status?: DeviceStatus; q?: string; limit?: number }): DeviceList {
+  const needle = opts.q?.toLowerCase();
+  const matched: DeviceState[] = [];
+  for (const d of fleet.all()) {
+    if (opts.status && d.status !== opts.status) continue;
+    if (needle && !d.id.toLowerCase().includes(needle)) continue;
+    matched.push(d);
+  }
+  matched.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const limited = opts.limit ? matched.slice(0, opts.limit) : matched;
+  return { devices: limited.map(toDeviceDto), counts: fleet.counts() };
+}
+
+export const SESSION_HISTORY_LIMIT = 50;
+
+export interface DeviceDetail extends DeviceDto {
+  sessions: SessionDto[];
+}
+
+export async function getDeviceDetail(runtime: Runtime, id: string): Promise<DeviceDetail> {
+  let device = runtime.fleet.get(id) ?? null;
+  const db = runtime.db?.prisma;
+  if (!device && db) device = await getDevice(db, id).catch(() => null);
+  if (!device) throw new AppError("DEVICE_NOT_FOUND", "no device with this id has been seen");
+  if (!db) throw new AppError("SERVICE_UNAVAILABLE", "the database is not available");
+  let sessions;
+  try {
+    sessions = await getDeviceSessions(db, id, SESSION_HISTORY_LIMIT);
+  } catch {
+    throw new AppError("SERVICE_UNAVAILABLE", "the database is not available: session history cannot be read");
+  }
+  return { ...toDeviceDto(device), sessions: sessions.map(toSessionDto) };
+}

@@ -1,0 +1,58 @@
+/**
+ * The one error shape of the HTTP API: `{ "error": { "code", "message" } }`
+ * with a fitting status. Route handlers throw AppError (or let zod fail) and
+ * `handle()` maps it; unexpected errors become a 500 without a stack trace.
+ */
+import { ZodError } from "zod";
+
+export type ErrorCode =
+  | "BAD_REQUEST"
+  | "DEVICE_NOT_FOUND"
+  | "NOT_FOUND"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL";
+
+const STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  DEVICE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export function errorResponse(code: ErrorCode, message: string): Response {
+  return Response.json({ error: { code, message } }, { status: STATUS[code] });
+}
+
+export function toErrorResponse(err: unknown): Response {
+  if (err instanceof AppError) return errorResponse(err.code, err.message);
+  if (err instanceof ZodError) {
+    const msg = err.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`).join("; ");
+    return errorResponse("BAD_REQUEST", msg);
+  }
+  console.error("[api] unexpected error", err);
+  return errorResponse("INTERNAL", "internal error");
+}
+
+/** Wraps a route handler so every failure answers in the one error shape. */
+export function handle<A extends unknown[]>(fn: (...args: A) => Promise<Response> | Response) {
+  return async (...args: A): Promise<Response> => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  };
+}

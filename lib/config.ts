@@ -1,0 +1,53 @@
+/**
+ * Configuration from the environment, validated once. A bad value stops
+ * start-up with a message naming the variable, instead of failing later.
+ */
+import { z } from "zod";
+
+const DEFAULT_DEVICE_TOPICS = "devices/{id}/#";
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  MQTT_URL: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp):\/\//, "must be an mqtt://, mqtts://, ws:// or wss:// URL")
+    .optional(),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MQTT_PORT: z.coerce.number().int().min(1).max(65535).default(1883),
+  MQTT_BROKER_KIND: z.enum(["auto", "mosquitto", "emqx", "nanomq"]).default("auto"),
+  MQTT_CLIENT_ID: z.string().min(1).max(64).optional(),
+  DEVICE_TOPICS: z.string().min(1).default(DEFAULT_DEVICE_TOPICS),
+  MOSQUITTO_LOG_FILE: z.string().optional(),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  KEEPWATCH_DATA_DIR: z.string().default("./data"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset: `MQTT_URL= npm start` means "use the default".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+/** Credentials are never shown: mqtt://user:secret@host → mqtt://user:***@host. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+  }
+}

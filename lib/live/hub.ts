@@ -1,0 +1,126 @@
+/**
+ * Server-sent events for the browser: a full snapshot when a client subscribes,
+ * then at most one delta per interval holding only the devices that changed
+ * (coalesced: a device that changed 50 times in 250 ms is sent once), and a
+ * heartbeat comment so proxies and the browser keep the connection open.
+ */
+import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts } from "../api/dto";
+
+export interface HubSource {
+  snapshotDevices(): DeviceDto[];
+  device(id: string): DeviceDto | null;
+  counts(): StatusCounts;
+  health(): HealthDto;
+}
+
+interface Subscriber {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  closed: boolean;
+}
+
+const encoder = new TextEncoder();
+/** A browser this far behind is dropped; it reconnects and gets a fresh snapshot. */
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+export function sseEvent(event: string, data: unknown): Uint8Array {
+  return encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+export class LiveHub {
+  private subscribers = new Set<Subscriber>();
+  private dirty = new Set<string>();
+  private lastHealth = "";
+  private batchTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly source: HubSource,
+    private readonly opts: { batchMs?: number; heartbeatMs?: number } = {},
+  ) {}
+
+  start(): void {
+    this.batchTimer ??= setInterval(() => this.publish(), this.opts.batchMs ?? 250);
+    this.heartbeatTimer ??= setInterval(() => this.broadcast(encoder.encode(": hb\n\n")), this.opts.heartbeatMs ?? 15_000);
+    this.batchTimer.unref?.();
+    this.heartbeatTimer.unref?.();
+  }
+
+  stop(): void {
+    if (this.batchTimer) clearInterval(this.batchTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.batchTimer = this.heartbeatTimer = null;
+    for (const s of this.subscribers) this.close(s);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  markChanged(ids: Iterable<string>): void {
+    for (const id of ids) this.dirty.add(id);
+  }
+
+  /** A new SSE stream; `signal` (the request's) ends it when the browser goes away. */
+  subscribe(signal?: AbortSignal): ReadableStream<Uint8Array> {
+    let sub: Subscriber;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        sub = { controller, closed: false };
+        this.subscribers.add(sub);
+        const snapshot: SnapshotMessage = {
+          serverTime: new Date().toISOString(),
+          devices: this.source.snapshotDevices(),
+          counts: this.source.counts(),
+          health: this.source.health(),
+        };
+        controller.enqueue(encoder.encode("retry: 2000\n\n"));
+        controller.enqueue(sseEvent("snapshot", snapshot));
+        signal?.addEventListener("abort", () => this.close(sub), { once: true });
+      },
+      cancel: () => this.close(sub),
+    }, { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength });
+  }
+
+  /** Sends the pending delta now (also what the interval calls). */
+  publish(): void {
+    const health = this.source.health();
+    const healthJson = JSON.stringify(health);
+    if (!this.dirty.size && healthJson === this.lastHealth) return;
+    this.lastHealth = healthJson;
+    const devices: DeviceDto[] = [];
+    for (const id of this.dirty) {
+      const d = this.source.device(id);
+      if (d) devices.push(d);
+    }
+    this.dirty.clear();
+    if (!this.subscribers.size) return;
+    const delta: DeltaMessage = { serverTime: new Date().toISOString(), devices, counts: this.source.counts(), health };
+    this.broadcast(sseEvent("delta", delta));
+  }
+
+  private broadcast(chunk: Uint8Array): void {
+    for (const s of this.subscribers) {
+      if (s.closed) continue;
+      try {
+        if ((s.controller.desiredSize ?? 0) < -MAX_BACKLOG_BYTES) {
+          this.close(s);
+          continue;
+        }
+        s.controller.enqueue(chunk);
+      } catch {
+        this.close(s);
+      }
+    }
+  }
+
+  private close(s: Subscriber | undefined): void {
+    if (!s || s.closed) return;
+    s.closed = true;
+    this.subscribers.delete(s);
+    try {
+      s.controller.close();
+    } catch {
+      // already closed by the runtime
+    }
+  }
+}
