@@ -59,13 +59,15 @@ export function exited(proc: ChildProcess): Promise<void> {
 }
 
 /** Polls `probe` until it returns a truthy value or the time runs out. */
-export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs: number, what: string): Promise<NonNullable<T>> {
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
+
+export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs: number, what: string): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
       last = v;
     } catch (err) {
       last = err;

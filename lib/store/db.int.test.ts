@@ -1,0 +1,63 @@
+/** The process-wide Prisma client and the migrator's SQL session. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeDb, connectSqlSession, databaseUrl, getDb } from "./db";
+import { openDatabase } from "./open";
+import { migrate } from "./migrate";
+import { createTestDatabase, MIGRATIONS_DIR, type TestDatabase } from "./testing";
+
+let testDb: TestDatabase;
+const savedUrl = process.env.DATABASE_URL;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await closeDb();
+  if (savedUrl === undefined) delete process.env.DATABASE_URL;
+  else process.env.DATABASE_URL = savedUrl;
+  await testDb?.drop();
+});
+
+describe("db", () => {
+  it("getDb() is one client per process, on DATABASE_URL", async () => {
+    process.env.DATABASE_URL = testDb.url;
+    const db = getDb();
+    expect(getDb()).toBe(db);
+    const rows = await db.$queryRaw<{ name: string }[]>`SELECT current_database() AS name`;
+    expect(rows).toEqual([{ name: testDb.name }]);
+    await closeDb();
+    expect(getDb()).not.toBe(db);
+    await closeDb();
+  });
+
+  it("says what is missing when DATABASE_URL is unset", () => {
+    const url = process.env.DATABASE_URL;
+    delete process.env.DATABASE_URL;
+    try {
+      expect(() => databaseUrl()).toThrow(/DATABASE_URL is not set/);
+    } finally {
+      process.env.DATABASE_URL = url;
+    }
+  });
+
+  it("connectSqlSession() gives the migrator one connection of its own", async () => {
+    const session = await connectSqlSession(testDb.url);
+    try {
+      const a = (await session.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
+      const b = (await session.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
+      expect(a).toBe(b);
+    } finally {
+      await session.end();
+    }
+  });
+
+  it("openDatabase() shares one pool between Prisma and the migrator, and closes both", async () => {
+    const database = openDatabase(testDb.url);
+    expect(await migrate({ db: database.queryable, migrationsDir: MIGRATIONS_DIR })).toEqual([]);
+    expect(await database.prisma.device.count()).toBe(0);
+    await database.close();
+    await database.close(); // idempotent
+    await expect(database.queryable.query("SELECT 1")).rejects.toThrow(/after calling end on the pool/);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The one Prisma client of the process: Prisma 7 (no Rust engine) over
+ * node-postgres through @prisma/adapter-pg, kept on globalThis so hot reloads
+ * in `next dev` do not open a new pool each time.
+ *
+ * Queries live in the domain modules next to this file (devices.ts,
+ * sessions.ts, gaps.ts, writer.ts), never here.
+ */
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaClient } from "./generated/prisma/client";
+
+export type Db = PrismaClient;
+
+/**
+ * The adapter-agnostic SQL interface the migrator works through. A pg
+ * Client or PoolClient satisfies it, and so does an embedded PGlite.
+ * Row shapes are the caller's to declare.
+ */
+export interface SqlSession {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed by each query
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  /** Runs a multi-statement script (PGlite); without it `query(script)` is used. */
+  exec?(sql: string): Promise<unknown>;
+}
+
+/** A SqlSession on its own connection, to be closed by its owner. */
+export interface OwnedSqlSession extends SqlSession {
+  end(): Promise<void>;
+}
+
+export function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set (expected postgresql://user:pass@host:port/db)");
+  return url;
+}
+
+/**
+ * Pool settings that keep a database outage from hanging callers: a connect
+ * attempt gives up after 5 s and TCP keepalive notices dead peers.
+ */
+export function createPool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  // An idle client whose server went away emits "error"; unhandled, that
+  // would crash the process. Queries report their own failures.
+  pool.on("error", () => {});
+  return pool;
+}
+
+/**
+ * A Prisma client on its own pool. Tests and tools use this; the application
+ * uses getDb(). `$disconnect()` closes the pool it created.
+ */
+export function createDb(opts: { connectionString?: string; pool?: pg.Pool } = {}): Db {
+  const pool = opts.pool ?? createPool(opts.connectionString ?? databaseUrl());
+  const adapter = new PrismaPg(pool, { disposeExternalPool: !opts.pool });
+  return new PrismaClient({ adapter });
+}
+
+const holder = globalThis as typeof globalThis & { __keepwatchDb?: Db };
+
+/** The process-wide Prisma client (DATABASE_URL). */
+export function getDb(): Db {
+  holder.__keepwatchDb ??= createDb();
+  return holder.__keepwatchDb;
+}
+
+/** Disconnects the process-wide client, if one was created. */
+export async function closeDb(): Promise<void> {
+  const db = holder.__keepwatchDb;
+  holder.__keepwatchDb = undefined;
+  await db?.$disconnect();
+}
+
+/**
+ * A dedicated connection for the migrator: migrations need one session for
+ * their advisory lock and transactions, which a pool cannot promise.
+ */
+export async function connectSqlSession(connectionString: string = databaseUrl()): Promise<OwnedSqlSession> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+}

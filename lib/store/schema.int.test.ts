@@ -1,0 +1,105 @@
+/**
+ * The migrations in prisma/migrations must produce exactly what
+ * prisma/schema.prisma declares. schema.prisma is read through Prisma's own
+ * schema WebAssembly module (DMMF), the database through pg_catalog.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectSqlSession, type OwnedSqlSession } from "./db";
+import { getDatamodel } from "./schema-dmmf";
+import { diffShapes, expectedShape, readShape, type SchemaShape } from "./schema-shape";
+import { createTestDatabase, type TestDatabase } from "./testing";
+
+const SCHEMA_PATH = new URL("../../prisma/schema.prisma", import.meta.url);
+const schemaText = readFileSync(SCHEMA_PATH, "utf8");
+
+let testDb: TestDatabase;
+let session: OwnedSqlSession;
+let actual: SchemaShape;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  session = await connectSqlSession(testDb.url);
+  actual = await readShape(session);
+});
+
+afterAll(async () => {
+  await session?.end();
+  await testDb?.drop();
+});
+
+/** schema.prisma with `extra` inserted at the end of model `model`'s body. */
+function withModelLines(model: string, extra: string): string {
+  const re = new RegExp(`(model ${model} \\{[\\s\\S]*?)(\\n\\})`);
+  if (!re.test(schemaText)) throw new Error(`model ${model} not found in schema.prisma`);
+  return schemaText.replace(re, `$1\n${extra}$2`);
+}
+
+describe("migrated database vs schema.prisma", () => {
+  it("has every table, column, key and index schema.prisma declares, and nothing else", () => {
+    const expected = expectedShape(getDatamodel(schemaText));
+    expect(diffShapes(expected, actual)).toEqual([]);
+    // Guard against a comparison that sees nothing: the three tables are there.
+    expect(actual.tables.map((t) => t.name)).toEqual(["devices", "monitor_gaps", "sessions"]);
+  });
+
+  it("keeps the names other code relies on", () => {
+    const sessions = actual.tables.find((t) => t.name === "sessions")!;
+    expect(sessions.primaryKey).toEqual({ name: "sessions_pkey", columns: ["device_id", "connected_at"] });
+    expect(sessions.foreignKeys).toEqual([
+      {
+        name: "sessions_device_id_fkey",
+        columns: ["device_id"],
+        referencedTable: "devices",
+        referencedColumns: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ]);
+    const devices = actual.tables.find((t) => t.name === "devices")!;
+    expect(devices.indexes.map((i) => i.name)).toEqual(["devices_id_prefix_idx", "devices_status_id_idx"]);
+    expect(devices.columns.find((c) => c.name === "status_since")).toEqual({
+      name: "status_since",
+      type: "timestamp(3) with time zone",
+      nullable: false,
+      default: null,
+    });
+  });
+
+  it("notices a field added to schema.prisma without a migration", () => {
+    const changed = withModelLines("Device", '  firmware String? @map("firmware_version")');
+    const diff = diffShapes(expectedShape(getDatamodel(changed)), actual);
+    expect(diff).toEqual(["column devices.firmware_version: declared in schema.prisma, missing in the database"]);
+  });
+
+  it("notices an index, a nullability and a default changed without a migration", () => {
+    let changed = withModelLines("Session", "  @@index([lastActivityAt])");
+    changed = changed.replace("  reason           String?", "  reason           String");
+    changed = changed.replace(
+      "disconnectCount      Int       @default(0)",
+      "disconnectCount      Int       @default(1)",
+    );
+    const diff = diffShapes(expectedShape(getDatamodel(changed)), actual);
+    expect([...diff].sort()).toEqual([
+      'column devices.disconnect_count: default "1" declared, "0" in the database',
+      "column sessions.reason: NOT NULL declared, nullable in the database",
+      "index sessions.sessions_last_activity_at_idx: declared in schema.prisma, missing in the database",
+    ]);
+  });
+
+  it("notices a table the database has but schema.prisma does not", async () => {
+    await session.query(`CREATE TABLE "stray" ("id" INTEGER NOT NULL)`);
+    try {
+      const diff = diffShapes(expectedShape(getDatamodel(schemaText)), await readShape(session));
+      expect(diff).toEqual(["table stray: in the database, not declared in schema.prisma"]);
+    } finally {
+      await session.query(`DROP TABLE "stray"`);
+    }
+  });
+
+  it("reports Prisma's validation errors for an invalid schema", () => {
+    expect(() => getDatamodel(withModelLines("Device", "  broken Nope"))).toThrow(
+      /Type "Nope" is neither a built-in type/,
+    );
+  });
+});

@@ -1,0 +1,614 @@
+/**
+ * Batched persistence of what lib/fleet decides. The fleet hands over effects
+ * and changed device states as they happen; the writer buffers them and
+ * writes them every flushIntervalMs (or sooner when maxBatch rows wait), each
+ * batch in one transaction of a few multi-row statements:
+ *
+ *   1. upsert changed devices (coalesced: the latest state per id)
+ *   2. make sure every device a session refers to exists (placeholder rows)
+ *   3. insert opened sessions, ON CONFLICT DO NOTHING
+ *   4. apply closes as an upsert by (device, connect time): the first close
+ *      of a session wins; a close whose open was never written still records
+ *      the session
+ *   5. apply refined reasons of closed sessions (a late broker report)
+ *   6. monitor gaps
+ *
+ * Every statement is idempotent, so a batch whose COMMIT outcome is unknown
+ * (connection lost mid-commit) is simply written again.
+ *
+ * When the database is unreachable nothing is thrown at the caller: the
+ * writer keeps everything, retries with backoff (capped at maxRetryDelayMs),
+ * and health() says so. Device rows are bounded by the fleet size (one
+ * pending state per device); session changes are bounded by maxPending, past
+ * which the oldest are dropped and counted in droppedWrites.
+ *
+ * Status changes are not stored as history: the device row carries the
+ * current status and since when. Of a DeviceState, the state machine's
+ * transient fields (lastClosed, takeoverWillPending) are not stored.
+ */
+import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
+import type { Db } from "./db";
+import type { Prisma } from "./generated/prisma/client";
+
+export interface StoreWriterOptions {
+  db: Db;
+  /** Time between flushes (ms). Default 250. */
+  flushIntervalMs?: number;
+  /** Rows per statement and per transaction; reaching it triggers a flush. Default 5000. */
+  maxBatch?: number;
+  /** Session opens/closes kept while the database is unreachable. Default 1,000,000. */
+  maxPending?: number;
+  /** Longest wait between retries while the database fails (ms). Default 5000. */
+  maxRetryDelayMs?: number;
+  /** How long stop() keeps retrying what is left (ms). Default 10000. */
+  stopTimeoutMs?: number;
+  /** Told about every failed flush, dropped write and invalid record. */
+  onError?(e: unknown): void;
+}
+
+export interface StoreWriterHealth {
+  ok: boolean;
+  pendingWrites: number;
+  droppedWrites: number;
+  lastError: string | null;
+  lastFlushAt: number | null;
+}
+
+type SessionOp =
+  | { kind: "open"; session: SessionRecord }
+  | {
+      kind: "close";
+      deviceId: string;
+      connectedAt: number;
+      disconnectedAt: number;
+      reason: string;
+      lastActivityAt: number | null;
+    }
+  | { kind: "refine"; deviceId: string; connectedAt: number; reason: string };
+
+type GapOp = { kind: "open"; at: number; reason: string } | { kind: "close"; at: number };
+
+interface Batch {
+  devices: DeviceState[];
+  ops: SessionOp[];
+  gaps: GapOp[];
+}
+
+/** FIFO with cheap removal from the front. */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  /** Removes and returns up to n items from the front. */
+  take(n: number): T[] {
+    const out = this.items.slice(this.head, this.head + n);
+    this.head += out.length;
+    this.compact();
+    return out;
+  }
+  /** Puts items back in front (a failed batch), keeping their order. */
+  restore(front: T[]): void {
+    if (front.length === 0) return;
+    this.items = front.concat(this.items.slice(this.head));
+    this.head = 0;
+  }
+  /** Drops the n oldest items. */
+  drop(n: number): void {
+    this.head += Math.min(n, this.length);
+    this.compact();
+  }
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+// Postgres timestamps accept far more, but ISO strings only go to year 9999.
+const MIN_TIME = Date.parse("0001-01-01T00:00:00.000Z");
+const MAX_TIME = Date.parse("9999-12-31T23:59:59.999Z");
+const INT4_MAX = 2_147_483_647;
+
+const isTime = (v: unknown): v is number =>
+  typeof v === "number" && Number.isFinite(v) && v >= MIN_TIME && v <= MAX_TIME;
+const isOptTime = (v: unknown) => v === null || isTime(v);
+const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= INT4_MAX;
+const isOptInt = (v: unknown) => v === null || isCount(v);
+const isText = (v: unknown): v is string => typeof v === "string";
+const isOptText = (v: unknown) => v === null || isText(v);
+
+/** Postgres text cannot hold NUL; every string is cleaned the same way, so ids stay consistent. */
+const clean = (s: string): string => (s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s);
+const cleanOpt = (s: string | null): string | null => (s === null ? null : clean(s));
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOpt = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+function validDevice(d: DeviceState): boolean {
+  return (
+    isText(d.id) &&
+    d.id.length > 0 &&
+    isText(d.status) &&
+    isTime(d.statusSince) &&
+    isTime(d.firstSeenAt) &&
+    isOptInt(d.keepaliveSeconds) &&
+    isOptTime(d.lastSeenAt) &&
+    isOptTime(d.lastPingAt) &&
+    isOptTime(d.lastMessageAt) &&
+    isOptTime(d.connectedAt) &&
+    isOptTime(d.lastDisconnectAt) &&
+    isOptText(d.lastDisconnectReason) &&
+    isCount(d.disconnectCount) &&
+    // Fields added to DeviceState later may be missing from older producers.
+    (d.connectReportedAt === undefined || isOptTime(d.connectReportedAt)) &&
+    (d.lastConfirmedAt === undefined || isOptTime(d.lastConfirmedAt)) &&
+    (d.takeoverCount === undefined || isCount(d.takeoverCount)) &&
+    isOptText(d.address) &&
+    isOptText(d.protocol) &&
+    (d.cleanStart === null || typeof d.cleanStart === "boolean") &&
+    typeof d.sessionOpen === "boolean" &&
+    Array.isArray(d.sources) &&
+    d.sources.every(isText)
+  );
+}
+
+function validSession(s: SessionRecord): boolean {
+  return (
+    isText(s.deviceId) &&
+    s.deviceId.length > 0 &&
+    isTime(s.connectedAt) &&
+    isOptTime(s.disconnectedAt) &&
+    isOptText(s.reason) &&
+    isOptInt(s.keepaliveSeconds) &&
+    isOptTime(s.lastActivityAt)
+  );
+}
+
+function validClose(c: Extract<SessionOp, { kind: "close" }>): boolean {
+  return (
+    isText(c.deviceId) &&
+    c.deviceId.length > 0 &&
+    isTime(c.connectedAt) &&
+    isTime(c.disconnectedAt) &&
+    isText(c.reason) &&
+    isOptTime(c.lastActivityAt)
+  );
+}
+
+function validRefine(r: Extract<SessionOp, { kind: "refine" }>): boolean {
+  return isText(r.deviceId) && r.deviceId.length > 0 && isTime(r.connectedAt) && isText(r.reason);
+}
+
+/**
+ * One line for health(): Prisma prefixes database errors with lines about the
+ * invocation; the last line carries the database's own message.
+ */
+function errorMessage(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? (e instanceof Error ? e.name : "unknown error");
+}
+
+export class StoreWriter {
+  private readonly db: Db;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly reportError: (e: unknown) => void;
+
+  /** Latest state per device id, not yet written. */
+  private devices = new Map<string, DeviceState>();
+  private ops = new Queue<SessionOp>();
+  private gaps: GapOp[] = [];
+  /** Rows of the batch being written (counted as pending). */
+  private inFlight = 0;
+
+  private chain: Promise<void> = Promise.resolve();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the scheduled flush fires (epoch ms). */
+  private timerDue = 0;
+  private running = false;
+  private failures = 0;
+
+  private droppedWrites = 0;
+  private lastError: string | null = null;
+  private lastFlushAt: number | null = null;
+
+  constructor(opts: StoreWriterOptions) {
+    this.db = opts.db;
+    this.flushIntervalMs = opts.flushIntervalMs ?? 250;
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 5000);
+    this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
+    this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+    const onError = opts.onError;
+    this.reportError = (e) => {
+      try {
+        onError?.(e);
+      } catch {
+        // a failing error handler must not break the writer
+      }
+    };
+  }
+
+  /** Buffers effects and changed states for the next flush. Never blocks, never throws. */
+  enqueue(effects: FleetEffect[], changed: DeviceState[]): void {
+    try {
+      for (const d of changed) {
+        if (!validDevice(d)) {
+          this.invalid("device state", d);
+          continue;
+        }
+        this.devices.set(clean(d.id), { ...d, sources: [...d.sources], lastClosed: null });
+      }
+      for (const e of effects) {
+        if (e.type === "session-open") {
+          if (validSession(e.session)) this.ops.push({ kind: "open", session: { ...e.session } });
+          else this.invalid("session open", e.session);
+        } else if (e.type === "session-close") {
+          const op = {
+            kind: "close" as const,
+            deviceId: e.deviceId,
+            connectedAt: e.connectedAt,
+            disconnectedAt: e.disconnectedAt,
+            reason: e.reason,
+            lastActivityAt: e.lastActivityAt,
+          };
+          if (validClose(op)) this.ops.push(op);
+          else this.invalid("session close", e);
+        } else if (e.type === "session-refine") {
+          const op = { kind: "refine" as const, deviceId: e.deviceId, connectedAt: e.connectedAt, reason: e.reason };
+          if (validRefine(op)) this.ops.push(op);
+          else this.invalid("session refine", e);
+        }
+        // status-change: carried by the device row (status, status_since)
+      }
+      this.enforceBound();
+      if (
+        this.running &&
+        this.failures === 0 &&
+        this.inFlight === 0 &&
+        this.timerDue > Date.now() &&
+        this.ops.length + this.devices.size >= this.maxBatch
+      ) {
+        this.schedule(0);
+      }
+    } catch (e) {
+      this.reportError(e);
+    }
+  }
+
+  /** Records the start of a monitoring gap (the monitor lost the broker). */
+  openGap(at: number, reason: string): void {
+    if (!isTime(at) || !isText(reason)) return this.invalid("gap open", { at, reason });
+    this.gaps.push({ kind: "open", at, reason: clean(reason) });
+  }
+
+  /** Ends the open monitoring gap, if any. */
+  closeGap(at: number): void {
+    if (!isTime(at)) return this.invalid("gap close", { at });
+    this.gaps.push({ kind: "close", at });
+  }
+
+  /**
+   * Writes everything buffered so far. Resolves once it is durable; rejects
+   * with the database error when a batch fails (the batch stays buffered).
+   */
+  flush(): Promise<void> {
+    const run = this.chain.catch(() => {}).then(() => this.drain());
+    this.chain = run;
+    return run;
+  }
+
+  /** Starts the periodic flush. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(this.flushIntervalMs);
+  }
+
+  /**
+   * Stops the periodic flush and writes what is left, retrying for up to
+   * stopTimeoutMs. Never rejects; what could not be written is reported.
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const deadline = Date.now() + this.stopTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flush();
+        return;
+      } catch {
+        const wait = Math.min(this.retryDelay(attempt), deadline - Date.now());
+        if (wait <= 0) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+    this.reportError(
+      new Error(
+        `store writer stopped with ${this.pendingCount()} writes not persisted: ${this.lastError ?? "unknown error"}`,
+      ),
+    );
+  }
+
+  health(): StoreWriterHealth {
+    return {
+      ok: this.lastError === null,
+      pendingWrites: this.pendingCount(),
+      droppedWrites: this.droppedWrites,
+      lastError: this.lastError,
+      lastFlushAt: this.lastFlushAt,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+
+  private pendingCount(): number {
+    return this.devices.size + this.ops.length + this.gaps.length + this.inFlight;
+  }
+
+  private invalid(what: string, value: unknown): void {
+    this.droppedWrites++;
+    let shown: string;
+    try {
+      shown = JSON.stringify(value);
+    } catch {
+      shown = String(value);
+    }
+    this.reportError(new Error(`store writer dropped an invalid ${what}: ${shown}`));
+  }
+
+  private enforceBound(): void {
+    const excess = this.ops.length - this.maxPending;
+    if (excess > 0) {
+      this.ops.drop(excess);
+      this.droppedWrites += excess;
+      this.reportError(
+        new Error(`store writer buffer full (${this.maxPending} session writes): dropped the ${excess} oldest`),
+      );
+    }
+  }
+
+  private retryDelay(failures: number): number {
+    return Math.min(this.maxRetryDelayMs, this.flushIntervalMs * 2 ** Math.min(failures - 1, 20));
+  }
+
+  private schedule(delay: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = Date.now() + delay;
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    try {
+      await this.flush();
+    } catch {
+      // recorded in health(); the next tick retries
+    }
+    if (!this.running || this.timer) return;
+    if (this.failures > 0) this.schedule(this.retryDelay(this.failures));
+    else this.schedule(this.ops.length + this.devices.size >= this.maxBatch ? 0 : this.flushIntervalMs);
+  }
+
+  /** Writes batches until what was pending when it started is written. */
+  private async drain(): Promise<void> {
+    let rounds = Math.ceil(Math.max(this.ops.length, this.devices.size) / this.maxBatch) + 1;
+    while (rounds-- > 0 && this.pendingCount() > 0) {
+      const batch = this.takeBatch();
+      this.inFlight = batch.devices.length + batch.ops.length + batch.gaps.length;
+      try {
+        await this.write(batch);
+      } catch (e) {
+        this.inFlight = 0;
+        this.putBack(batch);
+        this.failures++;
+        this.lastError = errorMessage(e);
+        this.reportError(e);
+        throw e;
+      }
+      this.inFlight = 0;
+      this.failures = 0;
+      this.lastError = null;
+      this.lastFlushAt = Date.now();
+    }
+  }
+
+  private takeBatch(): Batch {
+    const devices: DeviceState[] = [];
+    for (const [id, state] of this.devices) {
+      if (devices.length >= this.maxBatch) break;
+      devices.push(state);
+      this.devices.delete(id);
+    }
+    const ops = this.ops.take(this.maxBatch);
+    const gaps = this.gaps;
+    this.gaps = [];
+    return { devices, ops, gaps };
+  }
+
+  private putBack(batch: Batch): void {
+    for (const d of batch.devices) {
+      // A newer state enqueued meanwhile wins.
+      if (!this.devices.has(clean(d.id))) this.devices.set(clean(d.id), d);
+    }
+    this.ops.restore(batch.ops);
+    this.enforceBound();
+    this.gaps = batch.gaps.concat(this.gaps);
+  }
+
+  private async write(batch: Batch): Promise<void> {
+    const db = this.db;
+    const statements: Prisma.PrismaPromise<number>[] = [];
+
+    if (batch.devices.length > 0) {
+      const rows = batch.devices.map((d) => ({
+        id: clean(d.id),
+        status: clean(d.status),
+        status_since: iso(d.statusSince),
+        keepalive_seconds: d.keepaliveSeconds,
+        last_seen_at: isoOpt(d.lastSeenAt),
+        last_ping_at: isoOpt(d.lastPingAt),
+        last_message_at: isoOpt(d.lastMessageAt),
+        last_confirmed_at: isoOpt(d.lastConfirmedAt ?? null),
+        connected_at: isoOpt(d.connectedAt),
+        connect_reported_at: isoOpt(d.connectReportedAt ?? null),
+        session_open: d.sessionOpen,
+        last_disconnect_at: isoOpt(d.lastDisconnectAt),
+        last_disconnect_reason: cleanOpt(d.lastDisconnectReason),
+        disconnect_count: d.disconnectCount,
+        takeover_count: d.takeoverCount ?? 0,
+        address: cleanOpt(d.address),
+        protocol: cleanOpt(d.protocol),
+        clean_start: d.cleanStart,
+        sources: d.sources.map(clean),
+        first_seen_at: iso(d.firstSeenAt),
+      }));
+      statements.push(db.$executeRaw`
+        INSERT INTO "devices" ("id", "status", "status_since", "keepalive_seconds", "last_seen_at", "last_ping_at",
+          "last_message_at", "last_confirmed_at", "connected_at", "connect_reported_at", "session_open",
+          "last_disconnect_at", "last_disconnect_reason", "disconnect_count", "takeover_count", "address",
+          "protocol", "clean_start", "sources", "first_seen_at", "updated_at")
+        SELECT r.id, r.status, r.status_since, r.keepalive_seconds, r.last_seen_at, r.last_ping_at,
+          r.last_message_at, r.last_confirmed_at, r.connected_at, r.connect_reported_at, r.session_open,
+          r.last_disconnect_at, r.last_disconnect_reason, r.disconnect_count, r.takeover_count, r.address,
+          r.protocol, r.clean_start, COALESCE(r.sources, '{}'), r.first_seen_at, now()
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+          id text, status text, status_since timestamptz, keepalive_seconds int4, last_seen_at timestamptz,
+          last_ping_at timestamptz, last_message_at timestamptz, last_confirmed_at timestamptz,
+          connected_at timestamptz, connect_reported_at timestamptz, session_open boolean,
+          last_disconnect_at timestamptz, last_disconnect_reason text, disconnect_count int4, takeover_count int4,
+          address text, protocol text, clean_start boolean, sources text[], first_seen_at timestamptz)
+        ON CONFLICT ("id") DO UPDATE SET
+          "status" = EXCLUDED."status",
+          "status_since" = EXCLUDED."status_since",
+          "keepalive_seconds" = EXCLUDED."keepalive_seconds",
+          "last_seen_at" = EXCLUDED."last_seen_at",
+          "last_ping_at" = EXCLUDED."last_ping_at",
+          "last_message_at" = EXCLUDED."last_message_at",
+          "last_confirmed_at" = EXCLUDED."last_confirmed_at",
+          "connected_at" = EXCLUDED."connected_at",
+          "connect_reported_at" = EXCLUDED."connect_reported_at",
+          "session_open" = EXCLUDED."session_open",
+          "last_disconnect_at" = EXCLUDED."last_disconnect_at",
+          "last_disconnect_reason" = EXCLUDED."last_disconnect_reason",
+          "disconnect_count" = EXCLUDED."disconnect_count",
+          "takeover_count" = EXCLUDED."takeover_count",
+          "address" = EXCLUDED."address",
+          "protocol" = EXCLUDED."protocol",
+          "clean_start" = EXCLUDED."clean_start",
+          "sources" = EXCLUDED."sources",
+          "first_seen_at" = LEAST("devices"."first_seen_at", EXCLUDED."first_seen_at"),
+          "updated_at" = EXCLUDED."updated_at"`);
+    }
+
+    // Opens: first one per key wins (a repeat changes nothing).
+    const opens = new Map<string, SessionRecord>();
+    // Closes: first one per key wins, as in the database.
+    const closes = new Map<string, Extract<SessionOp, { kind: "close" }>>();
+    // Refined reasons: the latest per key wins.
+    const refines = new Map<string, Extract<SessionOp, { kind: "refine" }>>();
+    // Devices the sessions refer to that this batch does not upsert.
+    const referenced = new Map<string, number>();
+    const upserted = new Set(batch.devices.map((d) => clean(d.id)));
+    for (const op of batch.ops) {
+      const deviceId = clean(op.kind === "open" ? op.session.deviceId : op.deviceId);
+      const connectedAt = op.kind === "open" ? op.session.connectedAt : op.connectedAt;
+      const key = `${connectedAt}\u0000${deviceId}`;
+      if (op.kind === "refine") {
+        refines.set(key, op); // only updates an existing session: no device needed
+        continue;
+      }
+      if (op.kind === "open") {
+        if (!opens.has(key)) opens.set(key, op.session);
+      } else if (!closes.has(key)) closes.set(key, op);
+      if (!upserted.has(deviceId))
+        referenced.set(deviceId, Math.min(referenced.get(deviceId) ?? connectedAt, connectedAt));
+    }
+
+    if (referenced.size > 0) {
+      statements.push(db.$executeRaw`
+        INSERT INTO "devices" ("id", "status", "status_since", "first_seen_at")
+        SELECT u.id, 'unknown', u.at, u.at
+        FROM unnest(${[...referenced.keys()]}::text[], ${[...referenced.values()].map(iso)}::timestamptz[]) AS u(id, at)
+        ON CONFLICT ("id") DO NOTHING`);
+    }
+
+    if (opens.size > 0) {
+      const s = [...opens.values()];
+      statements.push(db.$executeRaw`
+        INSERT INTO "sessions" ("device_id", "connected_at", "disconnected_at", "reason", "keepalive_seconds", "last_activity_at")
+        SELECT * FROM unnest(
+          ${s.map((x) => clean(x.deviceId))}::text[],
+          ${s.map((x) => iso(x.connectedAt))}::timestamptz[],
+          ${s.map((x) => isoOpt(x.disconnectedAt))}::timestamptz[],
+          ${s.map((x) => cleanOpt(x.reason))}::text[],
+          ${s.map((x) => x.keepaliveSeconds)}::int4[],
+          ${s.map((x) => isoOpt(x.lastActivityAt))}::timestamptz[])
+        ON CONFLICT ("device_id", "connected_at") DO NOTHING`);
+    }
+
+    if (closes.size > 0) {
+      const c = [...closes.values()];
+      statements.push(db.$executeRaw`
+        INSERT INTO "sessions" AS s ("device_id", "connected_at", "disconnected_at", "reason", "last_activity_at")
+        SELECT * FROM unnest(
+          ${c.map((x) => clean(x.deviceId))}::text[],
+          ${c.map((x) => iso(x.connectedAt))}::timestamptz[],
+          ${c.map((x) => iso(x.disconnectedAt))}::timestamptz[],
+          ${c.map((x) => clean(x.reason))}::text[],
+          ${c.map((x) => isoOpt(x.lastActivityAt))}::timestamptz[])
+        ON CONFLICT ("device_id", "connected_at") DO UPDATE SET
+          "disconnected_at" = EXCLUDED."disconnected_at",
+          "reason" = EXCLUDED."reason",
+          "last_activity_at" = COALESCE(EXCLUDED."last_activity_at", s."last_activity_at")
+        WHERE s."disconnected_at" IS NULL`);
+    }
+
+    if (refines.size > 0) {
+      const r = [...refines.values()];
+      statements.push(db.$executeRaw`
+        UPDATE "sessions" AS s SET "reason" = u.reason
+        FROM unnest(
+          ${r.map((x) => clean(x.deviceId))}::text[],
+          ${r.map((x) => iso(x.connectedAt))}::timestamptz[],
+          ${r.map((x) => clean(x.reason))}::text[]) AS u(device_id, connected_at, reason)
+        WHERE s."device_id" = u.device_id AND s."connected_at" = u.connected_at AND s."disconnected_at" IS NOT NULL`);
+    }
+
+    for (const g of batch.gaps) {
+      if (g.kind === "open") {
+        // One open gap at a time; a repeat of an already written open is a no-op.
+        statements.push(db.$executeRaw`
+          INSERT INTO "monitor_gaps" ("started_at", "reason")
+          SELECT ${iso(g.at)}::timestamptz, ${g.reason}
+          WHERE NOT EXISTS (SELECT 1 FROM "monitor_gaps"
+                             WHERE "ended_at" IS NULL OR "started_at" = ${iso(g.at)}::timestamptz)`);
+      } else {
+        statements.push(db.$executeRaw`
+          UPDATE "monitor_gaps" SET "ended_at" = GREATEST("started_at", ${iso(g.at)}::timestamptz)
+          WHERE "ended_at" IS NULL`);
+      }
+    }
+
+    if (statements.length > 0) await db.$transaction(statements);
+  }
+}
