@@ -4,6 +4,25 @@ export const DEVICE_STATUSES = ["online", "late", "offline", "unknown"] as const
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
 /**
+ * What the monitor remembers about the most recently closed session, so that a
+ * broker report arriving late or out of order can still be matched to it.
+ * Not needed after a restart (restored devices start with `null`).
+ */
+export interface ClosedSession {
+  /** The session's key (see `DeviceState.connectedAt`). */
+  connectedAt: number;
+  /** The broker's own time for its connect (the key may have been nudged forward). */
+  connectReportedAt: number;
+  disconnectedAt: number;
+  /** `unknown` and `will` are provisional and may be refined by a later broker report. */
+  reason: DisconnectReason;
+  /** Whether closing it counted toward `disconnectCount`. */
+  counted: boolean;
+  /** Broker timestamp of the report that ended it; null when the monitor inferred the end (silence, will). */
+  reportedEndAt: number | null;
+}
+
+/**
  * What the monitor believes about one device. Plain data (epoch ms), owned by
  * lib/fleet; persisted by lib/store and shown by lib/live.
  */
@@ -18,12 +37,17 @@ export interface DeviceState {
   lastSeenAt: number | null;
   lastPingAt: number | null;
   lastMessageAt: number | null;
-  /** Start of the open session, or of the last one when offline. */
+  /**
+   * Start of the open session, or of the last one when offline. This is the
+   * session's key: strictly increasing per device (nudged +1 ms when a broker
+   * stamps two connects with the same time).
+   */
   connectedAt: number | null;
   /** True while a connection session is open (connect seen, no disconnect yet). */
   sessionOpen: boolean;
   lastDisconnectAt: number | null;
   lastDisconnectReason: DisconnectReason | null;
+  /** Times the device went offline (takeovers are not counted: the id never went offline). */
   disconnectCount: number;
   address: string | null;
   protocol: string | null;
@@ -31,6 +55,25 @@ export interface DeviceState {
   /** Sources that have told us about this device (sorted, unique). */
   sources: SignalSource[];
   firstSeenAt: number;
+
+  // ---- added by lib/fleet/machine.ts; restore() fills defaults when a saved row lacks them ----
+
+  /** The broker's own time for the current/last connect (`connectedAt` may be nudged forward). */
+  connectReportedAt: number | null;
+  /**
+   * Last time the device was known alive: its last sign of life, or a replayed
+   * (retained) status that re-confirmed it. Silence is measured from here.
+   */
+  lastConfirmedAt: number | null;
+  /** The most recently closed session (see ClosedSession). */
+  lastClosed: ClosedSession | null;
+  /** Sessions that ended because another connection took over the client id. */
+  takeoverCount: number;
+  /**
+   * A takeover just replaced a connection; that old connection's last will may
+   * still be published and must not take the new connection offline.
+   */
+  takeoverWillPending: boolean;
 }
 
 /** A connection session as stored: one connect → one disconnect. */
@@ -55,4 +98,11 @@ export type FleetEffect =
       reason: DisconnectReason;
       lastActivityAt: number | null;
     }
+  /**
+   * A session already closed learned its true reason from a late broker report
+   * (e.g. EMQX's `disconnected: takenover` arriving after the new `connected`).
+   * Update the reason of session (deviceId, connectedAt); it is not a new
+   * disconnect and must not be counted or alerted on again.
+   */
+  | { type: "session-refine"; deviceId: string; connectedAt: number; reason: DisconnectReason }
   | { type: "status-change"; deviceId: string; from: DeviceStatus | null; to: DeviceStatus; at: number };
