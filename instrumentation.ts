@@ -6,11 +6,6 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   // `next build` loads server code too; the monitor only runs in a serving process.
   if (process.env.NEXT_PHASE === "phase-production-build" || process.env.KEEPWATCH_DISABLE_MONITOR === "1") return;
-  const { startRuntime } = await import("./lib/runtime");
-  try {
-    await startRuntime();
-  } catch (err) {
-    console.error(`[keepwatch] failed to start: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+  const { startOrExit } = await import("./lib/runtime");
+  await startOrExit();
 }

@@ -261,6 +261,16 @@ export function startRuntime(env: Record<string, string | undefined> = process.e
   return holder.starting;
 }
 
+/** For the server process: a monitor that cannot start takes the server down with a clear message. */
+export async function startOrExit(): Promise<void> {
+  try {
+    await startRuntime();
+  } catch (err) {
+    console.error(`[keepwatch] failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
+
 export function getRuntime(): Runtime {
   if (!holder.runtime) throw new AppError("SERVICE_UNAVAILABLE", "the monitor is not running");
   return holder.runtime;

@@ -79,7 +79,7 @@ interface MigrationRow {
 
 /** prisma/migrations under the working directory (where `npm start` runs). */
 export function defaultMigrationsDir(): string {
-  return path.join(process.cwd(), "prisma", "migrations");
+  return path.join(/*turbopackIgnore: true*/ process.cwd(), "prisma", "migrations");
 }
 
 export function checksumOf(sql: string | Buffer): string {
@@ -106,7 +106,7 @@ export async function readMigrations(dir: string = defaultMigrationsDir()): Prom
   }
   const lock = entries.find((e) => e.isFile() && e.name === "migration_lock.toml");
   if (lock) {
-    const toml = await readFile(path.join(dir, lock.name), "utf8");
+    const toml = await readFile(path.join(/*turbopackIgnore: true*/ dir, lock.name), "utf8");
     const provider = /^\s*provider\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
     if (provider && provider !== "postgresql") {
       throw new MigrationError(
@@ -124,7 +124,7 @@ export async function readMigrations(dir: string = defaultMigrationsDir()): Prom
   for (const name of names) {
     let bytes: Buffer;
     try {
-      bytes = await readFile(path.join(dir, name, "migration.sql"));
+      bytes = await readFile(path.join(/*turbopackIgnore: true*/ dir, name, "migration.sql"));
     } catch (e) {
       throw new MigrationError(
         "BAD_MIGRATIONS_DIR",

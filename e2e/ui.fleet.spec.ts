@@ -1,0 +1,73 @@
+import mqtt from "mqtt";
+import { test, expect } from "./fixtures/stack";
+import { exited, mosquittoSub, rawConnect } from "../lib/testing/clients";
+
+const row = (page: import("@playwright/test").Page, id: string) => page.locator(`[data-testid="device-row"][data-device-id="${id.replace(/["\\]/g, "\\$&")}"]`);
+
+test.describe("fleet page", () => {
+  test("shows connects and drops live, without reload", async ({ page, stack }) => {
+    await page.goto("/");
+    await expect(page.getByTestId("broker-health")).toContainText(/connected/i);
+    await page.getByRole("searchbox").fill("ui-");
+
+    const sub = mosquittoSub(stack.broker.port, "ui-sub-1", 5);
+    await expect(row(page, "ui-sub-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });
+    await expect(row(page, "ui-sub-1")).toContainText("5 s");
+
+    sub.kill("SIGKILL");
+    await exited(sub);
+    await expect(row(page, "ui-sub-1").getByTestId("device-status")).toHaveText(/offline/i, { timeout: 3_000 });
+    await expect(row(page, "ui-sub-1")).toContainText(/connection lost/i);
+
+    const silent = await rawConnect(stack.broker.port, "ui-silent-1", 2);
+    await expect(row(page, "ui-silent-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });
+    await expect(row(page, "ui-silent-1").getByTestId("device-status")).toHaveText(/offline/i, { timeout: 9_000 });
+    await expect(row(page, "ui-silent-1")).toContainText(/keepalive timeout/i);
+    silent.destroy();
+  });
+
+  test("renders hostile ids as plain text", async ({ page, stack }) => {
+    let dialog = false;
+    page.on("dialog", async (d) => {
+      dialog = true;
+      await d.dismiss();
+    });
+    const hostile = `<img src=x onerror=alert(1)>`;
+    const long = `ui-long-${"W".repeat(5000)}`;
+    const clients = await Promise.all(
+      [hostile, long, "ui-\u202Eevil-rtl", "ui-😀-emoji"].map((clientId) =>
+        mqtt.connectAsync(stack.broker.url, { clientId, keepalive: 30, reconnectPeriod: 0 }),
+      ),
+    );
+    await page.goto("/");
+    await expect(row(page, hostile)).toBeVisible({ timeout: 3_000 });
+    await expect(row(page, hostile)).toContainText(hostile);
+    expect(await page.locator("img[src=x]").count()).toBe(0);
+    expect(dialog).toBe(false);
+    // A 5000-character id must not widen the page.
+    await expect(row(page, long)).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await Promise.all(clients.map((c) => c.endAsync()));
+  });
+
+  test("shows a monitoring gap as unknown, not offline, and recovers", async ({ page, stack }) => {
+    const client = await mqtt.connectAsync(stack.broker.url, { clientId: "ui-gap-1", keepalive: 30, reconnectPeriod: 0 });
+    client.on("error", () => undefined);
+    await page.goto("/");
+    await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });
+
+    await stack.broker.stop();
+    await expect(page.getByTestId("broker-health")).toContainText(/disconnected/i, { timeout: 5_000 });
+    await expect(page.getByTestId("monitor-gap")).toBeVisible();
+    await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/unknown/i);
+    await expect(page.getByTestId("count-offline")).toContainText("0");
+
+    await stack.broker.start();
+    await expect(page.getByTestId("broker-health")).toContainText(/connected/i, { timeout: 40_000 });
+    await expect(page.getByTestId("monitor-gap")).toHaveCount(0);
+    const back = await mqtt.connectAsync(stack.broker.url, { clientId: "ui-gap-1", keepalive: 30, reconnectPeriod: 0 });
+    await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });
+    await back.endAsync();
+  });
+});
