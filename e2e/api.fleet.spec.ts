@@ -11,7 +11,11 @@ test.describe("fleet API", () => {
   });
 
   test("lists devices with counts, filters by status and id, and details sessions", async ({ request, stack }) => {
-    const client = await mqtt.connectAsync(stack.broker.url, { clientId: "api-dev-1", keepalive: 7, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(stack.broker.url, {
+      clientId: "api-dev-1",
+      keepalive: 7,
+      reconnectPeriod: 0,
+    });
     const listed = await eventually(
       async () => {
         const body = await (await request.get("/api/devices?status=online&q=API-DEV")).json();
@@ -21,10 +25,17 @@ test.describe("fleet API", () => {
       "device listed",
     );
     expect(listed.devices).toHaveLength(1);
-    expect(listed.devices[0]).toMatchObject({ id: "api-dev-1", status: "online", keepaliveSeconds: 7, disconnectCount: 0 });
+    expect(listed.devices[0]).toMatchObject({
+      id: "api-dev-1",
+      status: "online",
+      keepaliveSeconds: 7,
+      disconnectCount: 0,
+    });
     expect(listed.devices[0].connectedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(listed.counts.total).toBeGreaterThanOrEqual(1);
-    expect(listed.counts.online + listed.counts.late + listed.counts.offline + listed.counts.unknown).toBe(listed.counts.total);
+    expect(listed.counts.online + listed.counts.late + listed.counts.offline + listed.counts.unknown).toBe(
+      listed.counts.total,
+    );
 
     await client.endAsync();
     const detail = await eventually(
@@ -91,7 +102,11 @@ test.describe("fleet API", () => {
       }
     };
     await readUntil("event: snapshot");
-    const client = await mqtt.connectAsync(stack.broker.url, { clientId: "api-stream-1", keepalive: 11, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(stack.broker.url, {
+      clientId: "api-stream-1",
+      keepalive: 11,
+      reconnectPeriod: 0,
+    });
     await readUntil('"id":"api-stream-1"');
     expect(text).toContain("event: delta");
     controller.abort();

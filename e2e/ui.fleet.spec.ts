@@ -2,7 +2,8 @@ import mqtt from "mqtt";
 import { test, expect } from "./fixtures/stack";
 import { exited, mosquittoSub, rawConnect } from "../lib/testing/clients";
 
-const row = (page: import("@playwright/test").Page, id: string) => page.locator(`[data-testid="device-row"][data-device-id="${id.replace(/["\\]/g, "\\$&")}"]`);
+const row = (page: import("@playwright/test").Page, id: string) =>
+  page.locator(`[data-testid="device-row"][data-device-id="${id.replace(/["\\]/g, "\\$&")}"]`);
 
 test.describe("fleet page", () => {
   test("shows connects and drops live, without reload", async ({ page, stack }) => {
@@ -46,13 +47,19 @@ test.describe("fleet page", () => {
     expect(dialog).toBe(false);
     // A 5000-character id must not widen the page.
     await expect(row(page, long)).toBeVisible();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await Promise.all(clients.map((c) => c.endAsync()));
   });
 
   test("shows a monitoring gap as unknown, not offline, and recovers", async ({ page, stack }) => {
-    const client = await mqtt.connectAsync(stack.broker.url, { clientId: "ui-gap-1", keepalive: 30, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(stack.broker.url, {
+      clientId: "ui-gap-1",
+      keepalive: 30,
+      reconnectPeriod: 0,
+    });
     client.on("error", () => undefined);
     await page.goto("/");
     await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });

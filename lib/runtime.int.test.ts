@@ -54,7 +54,11 @@ describe("liveness from Mosquitto's log", () => {
     // SIGKILL: the socket closes without DISCONNECT → connection_lost
     proc.kill("SIGKILL");
     await exited(proc);
-    const gone = await eventually(() => device("int-sub-1")?.status === "offline" && device("int-sub-1"), 3_000, "offline");
+    const gone = await eventually(
+      () => device("int-sub-1")?.status === "offline" && device("int-sub-1"),
+      3_000,
+      "offline",
+    );
     expect(gone.lastDisconnectReason).toBe("connection_lost");
     expect(gone.disconnectCount).toBe(1);
   });
@@ -78,7 +82,11 @@ describe("liveness from Mosquitto's log", () => {
     const client = await mqtt.connectAsync(broker.url, { clientId: "int-clean-1", keepalive: 10, reconnectPeriod: 0 });
     await eventually(() => device("int-clean-1")?.status === "online", 2_000, "online");
     await client.endAsync();
-    const d = await eventually(() => device("int-clean-1")?.status === "offline" && device("int-clean-1"), 3_000, "offline");
+    const d = await eventually(
+      () => device("int-clean-1")?.status === "offline" && device("int-clean-1"),
+      3_000,
+      "offline",
+    );
     expect(d.lastDisconnectReason).toBe("clean");
   });
 
@@ -118,7 +126,11 @@ describe("liveness from Mosquitto's log", () => {
   });
 
   it("counts publishes on device topics as activity", async () => {
-    const client = await mqtt.connectAsync(broker.url, { clientId: "int-pub-client", keepalive: 10, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(broker.url, {
+      clientId: "int-pub-client",
+      keepalive: 10,
+      reconnectPeriod: 0,
+    });
     await client.publishAsync("devices/int-pub-1/telemetry", "21.5");
     const d = await eventually(() => device("int-pub-1"), 2_000, "device from topic");
     expect(d.status).toBe("online");
@@ -168,4 +180,3 @@ describe("monitor gaps and restarts", () => {
     expect(sessions[0].reason).toBe("connection_lost");
   });
 });
-

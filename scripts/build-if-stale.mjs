@@ -4,7 +4,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const SOURCE_DIRS = ["app", "components", "lib", "prisma", "public", "instrumentation.ts", "next.config.js", "package.json"];
+const SOURCE_DIRS = [
+  "app",
+  "components",
+  "lib",
+  "prisma",
+  "public",
+  "instrumentation.ts",
+  "next.config.js",
+  "package.json",
+];
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0;
@@ -22,6 +31,9 @@ const buildId = ".next/BUILD_ID";
 const stale = !existsSync(buildId) || Math.max(...SOURCE_DIRS.map(newestMtime)) > statSync(buildId).mtimeMs;
 if (stale) {
   console.log("[keepwatch] building the app (first start or sources changed)…");
-  const build = spawnSync("npx", ["next", "build"], { stdio: "inherit", env: { ...process.env, KEEPWATCH_DISABLE_MONITOR: "1" } });
+  const build = spawnSync("npx", ["next", "build"], {
+    stdio: "inherit",
+    env: { ...process.env, KEEPWATCH_DISABLE_MONITOR: "1" },
+  });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }

@@ -5,12 +5,7 @@
  */
 import { ZodError } from "zod";
 
-export type ErrorCode =
-  | "BAD_REQUEST"
-  | "DEVICE_NOT_FOUND"
-  | "NOT_FOUND"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL";
+export type ErrorCode = "BAD_REQUEST" | "DEVICE_NOT_FOUND" | "NOT_FOUND" | "SERVICE_UNAVAILABLE" | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,

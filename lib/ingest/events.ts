@@ -95,13 +95,7 @@ export interface StatusEvent extends EventBase {
   retained: boolean;
 }
 
-export type ActivityEvent =
-  | ConnectEvent
-  | DisconnectEvent
-  | TakeoverEvent
-  | PingEvent
-  | PublishEvent
-  | StatusEvent;
+export type ActivityEvent = ConnectEvent | DisconnectEvent | TakeoverEvent | PingEvent | PublishEvent | StatusEvent;
 
 /** Broker-wide aggregates from Mosquitto's $SYS/broker/clients/* and load/*. */
 export interface BrokerStatsUpdate {

@@ -33,7 +33,13 @@ export interface WorkerOptions {
 
 /** Topics for every broker flavour; subscribing to one a broker lacks is harmless. */
 export function sourceSubscriptions(kind: BrokerKind | "auto"): string[] {
-  const mosquitto = ["$SYS/broker/log/#", "$SYS/broker/version", "$SYS/broker/clients/#", "$SYS/broker/load/#", "$SYS/broker/uptime"];
+  const mosquitto = [
+    "$SYS/broker/log/#",
+    "$SYS/broker/version",
+    "$SYS/broker/clients/#",
+    "$SYS/broker/load/#",
+    "$SYS/broker/uptime",
+  ];
   const emqx = ["$SYS/brokers/+/version", "$SYS/brokers/+/sysdescr", "$SYS/brokers/+/clients/#"];
   const nanomq = ["$SYS/brokers/connected", "$SYS/brokers/disconnected", "$SYS/brokers/client_status"];
   switch (kind) {
@@ -155,7 +161,12 @@ export class IngestWorker {
     }
     let result;
     try {
-      result = route(topic, payload, { receivedAt, retained }, { kind: this.kind, deviceTopics: this.opts.deviceTopics });
+      result = route(
+        topic,
+        payload,
+        { receivedAt, retained },
+        { kind: this.kind, deviceTopics: this.opts.deviceTopics },
+      );
     } catch (err) {
       result = { events: [], error: err instanceof Error ? err.message : String(err) };
     }

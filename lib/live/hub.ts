@@ -40,7 +40,10 @@ export class LiveHub {
 
   start(): void {
     this.batchTimer ??= setInterval(() => this.publish(), this.opts.batchMs ?? 250);
-    this.heartbeatTimer ??= setInterval(() => this.broadcast(encoder.encode(": hb\n\n")), this.opts.heartbeatMs ?? 15_000);
+    this.heartbeatTimer ??= setInterval(
+      () => this.broadcast(encoder.encode(": hb\n\n")),
+      this.opts.heartbeatMs ?? 15_000,
+    );
     this.batchTimer.unref?.();
     this.heartbeatTimer.unref?.();
   }
@@ -63,22 +66,25 @@ export class LiveHub {
   /** A new SSE stream; `signal` (the request's) ends it when the browser goes away. */
   subscribe(signal?: AbortSignal): ReadableStream<Uint8Array> {
     let sub: Subscriber;
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        sub = { controller, closed: false };
-        this.subscribers.add(sub);
-        const snapshot: SnapshotMessage = {
-          serverTime: new Date().toISOString(),
-          devices: this.source.snapshotDevices(),
-          counts: this.source.counts(),
-          health: this.source.health(),
-        };
-        controller.enqueue(encoder.encode("retry: 2000\n\n"));
-        controller.enqueue(sseEvent("snapshot", snapshot));
-        signal?.addEventListener("abort", () => this.close(sub), { once: true });
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          sub = { controller, closed: false };
+          this.subscribers.add(sub);
+          const snapshot: SnapshotMessage = {
+            serverTime: new Date().toISOString(),
+            devices: this.source.snapshotDevices(),
+            counts: this.source.counts(),
+            health: this.source.health(),
+          };
+          controller.enqueue(encoder.encode("retry: 2000\n\n"));
+          controller.enqueue(sseEvent("snapshot", snapshot));
+          signal?.addEventListener("abort", () => this.close(sub), { once: true });
+        },
+        cancel: () => this.close(sub),
       },
-      cancel: () => this.close(sub),
-    }, { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength });
+      { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    );
   }
 
   /** Sends the pending delta now (also what the interval calls). */

@@ -21,7 +21,18 @@ function encodeLength(n: number): number[] {
 /** An MQTT 3.1.1 CONNECT packet (clean session, no will, no credentials). */
 export function connectPacket(clientId: string, keepaliveSeconds: number): Buffer {
   const id = Buffer.from(clientId, "utf8");
-  const variable = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, keepaliveSeconds >> 8, keepaliveSeconds & 0xff]);
+  const variable = Buffer.from([
+    0x00,
+    0x04,
+    0x4d,
+    0x51,
+    0x54,
+    0x54,
+    0x04,
+    0x02,
+    keepaliveSeconds >> 8,
+    keepaliveSeconds & 0xff,
+  ]);
   const payload = Buffer.concat([Buffer.from([id.length >> 8, id.length & 0xff]), id]);
   const body = Buffer.concat([variable, payload]);
   return Buffer.concat([Buffer.from([0x10, ...encodeLength(body.length)]), body]);
@@ -45,10 +56,19 @@ export function rawConnect(port: number, clientId: string, keepaliveSeconds: num
 }
 
 /** `mosquitto_sub -i <id> -k <keepalive> -t <topic>`; resolves once the process is running. */
-export function mosquittoSub(port: number, clientId: string, keepaliveSeconds: number, topic = "kw/test"): ChildProcess {
-  return spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(port), "-i", clientId, "-k", String(keepaliveSeconds), "-t", topic], {
-    stdio: "ignore",
-  });
+export function mosquittoSub(
+  port: number,
+  clientId: string,
+  keepaliveSeconds: number,
+  topic = "kw/test",
+): ChildProcess {
+  return spawn(
+    "mosquitto_sub",
+    ["-h", "127.0.0.1", "-p", String(port), "-i", clientId, "-k", String(keepaliveSeconds), "-t", topic],
+    {
+      stdio: "ignore",
+    },
+  );
 }
 
 export function exited(proc: ChildProcess): Promise<void> {
@@ -72,7 +92,8 @@ export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs: numb
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
