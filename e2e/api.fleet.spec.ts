@@ -4,10 +4,20 @@ import { eventually } from "../lib/testing/clients";
 
 test.describe("fleet API", () => {
   test("health follows the contract", async ({ request }) => {
-    const res = await request.get("/api/health");
-    expect(res.status()).toBe(200);
-    const body = await res.json();
+    // The broker kind is detected from $SYS/broker/version, which arrives right after subscribing.
+    const body = await eventually(
+      async () => {
+        const res = await request.get("/api/health");
+        expect(res.status()).toBe(200);
+        const json = await res.json();
+        return json.broker.kind !== "unknown" && json;
+      },
+      5_000,
+      "broker kind detected",
+    );
     expect(body).toMatchObject({ ok: true, broker: { connected: true, kind: "mosquitto" }, db: { ok: true } });
+    expect(body.broker.version).toMatch(/mosquitto version 2\./);
+    expect(body.monitor.gapSince).toBeNull();
   });
 
   test("lists devices with counts, filters by status and id, and details sessions", async ({ request, stack }) => {
@@ -111,5 +121,33 @@ test.describe("fleet API", () => {
     expect(text).toContain("event: delta");
     controller.abort();
     await client.endAsync();
+  });
+});
+
+test.describe("restart", () => {
+  test("devices and their sessions survive the app being killed and started again", async ({ request, stack }) => {
+    const client = await mqtt.connectAsync(stack.broker.url, {
+      clientId: "api-restart-1",
+      keepalive: 12,
+      reconnectPeriod: 0,
+    });
+    await client.endAsync();
+    const before = await eventually(
+      async () => {
+        const body = await (await request.get("/api/devices/api-restart-1")).json();
+        return body.sessions?.[0]?.reason === "clean" && body;
+      },
+      5_000,
+      "session stored",
+    );
+    await stack.app.stop("SIGKILL");
+    await stack.app.start();
+    const after = await (await request.get("/api/devices/api-restart-1")).json();
+    expect(after.keepaliveSeconds).toBe(12);
+    expect(after.disconnectCount).toBe(before.disconnectCount);
+    expect(after.lastDisconnectReason).toBe("clean");
+    expect(after.sessions).toEqual(before.sessions);
+    const list = await (await request.get("/api/devices?q=api-")).json();
+    expect(list.devices.length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -8,8 +8,8 @@ const row = (page: import("@playwright/test").Page, id: string) =>
 test.describe("fleet page", () => {
   test("shows connects and drops live, without reload", async ({ page, stack }) => {
     await page.goto("/");
-    await expect(page.getByTestId("broker-health")).toContainText(/connected/i);
-    await page.getByRole("searchbox").fill("ui-");
+    await expect(page.getByTestId("broker-health")).toHaveAttribute("data-connected", "true");
+    await page.getByTestId("device-search").fill("ui-");
 
     const sub = mosquittoSub(stack.broker.port, "ui-sub-1", 5);
     await expect(row(page, "ui-sub-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });
@@ -34,7 +34,7 @@ test.describe("fleet page", () => {
       await d.dismiss();
     });
     const hostile = `<img src=x onerror=alert(1)>`;
-    const long = `ui-long-${"W".repeat(5000)}`;
+    const long = `ui-long-${"W".repeat(800)}`; // Mosquitto cuts log lines at 999 bytes
     const clients = await Promise.all(
       [hostile, long, "ui-\u202Eevil-rtl", "ui-😀-emoji"].map((clientId) =>
         mqtt.connectAsync(stack.broker.url, { clientId, keepalive: 30, reconnectPeriod: 0 }),
@@ -45,7 +45,7 @@ test.describe("fleet page", () => {
     await expect(row(page, hostile)).toContainText(hostile);
     expect(await page.locator("img[src=x]").count()).toBe(0);
     expect(dialog).toBe(false);
-    // A 5000-character id must not widen the page.
+    // An 800-character id must not widen the page.
     await expect(row(page, long)).toBeVisible();
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
@@ -65,13 +65,13 @@ test.describe("fleet page", () => {
     await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });
 
     await stack.broker.stop();
-    await expect(page.getByTestId("broker-health")).toContainText(/disconnected/i, { timeout: 5_000 });
+    await expect(page.getByTestId("broker-health")).toHaveAttribute("data-connected", "false", { timeout: 5_000 });
     await expect(page.getByTestId("monitor-gap")).toBeVisible();
     await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/unknown/i);
-    await expect(page.getByTestId("count-offline")).toContainText("0");
+    await expect(page.getByTestId("count-offline")).toHaveAttribute("data-count", "0");
 
     await stack.broker.start();
-    await expect(page.getByTestId("broker-health")).toContainText(/connected/i, { timeout: 40_000 });
+    await expect(page.getByTestId("broker-health")).toHaveAttribute("data-connected", "true", { timeout: 40_000 });
     await expect(page.getByTestId("monitor-gap")).toHaveCount(0);
     const back = await mqtt.connectAsync(stack.broker.url, { clientId: "ui-gap-1", keepalive: 30, reconnectPeriod: 0 });
     await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 3_000 });

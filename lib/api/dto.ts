@@ -12,6 +12,8 @@ export interface DeviceDto {
   keepaliveSeconds: number | null;
   lastSeenAt: string | null;
   connectedAt: string | null;
+  /** A connection session is open (connect seen, no end yet); may be true while `unknown` in a gap. */
+  sessionOpen: boolean;
   lastDisconnectAt: string | null;
   lastDisconnectReason: DisconnectReason | null;
   disconnectCount: number;
@@ -84,6 +86,7 @@ export function toDeviceDto(d: DeviceState): DeviceDto {
     keepaliveSeconds: d.keepaliveSeconds,
     lastSeenAt: iso(d.lastSeenAt),
     connectedAt: iso(d.connectedAt),
+    sessionOpen: d.sessionOpen,
     lastDisconnectAt: iso(d.lastDisconnectAt),
     lastDisconnectReason: d.lastDisconnectReason,
     disconnectCount: d.disconnectCount,

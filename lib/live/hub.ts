@@ -40,8 +40,9 @@ export class LiveHub {
 
   start(): void {
     this.batchTimer ??= setInterval(() => this.publish(), this.opts.batchMs ?? 250);
+    // A named event (not just a comment) so the browser can tell a stalled stream from a quiet one.
     this.heartbeatTimer ??= setInterval(
-      () => this.broadcast(encoder.encode(": hb\n\n")),
+      () => this.broadcast(sseEvent("heartbeat", { serverTime: new Date().toISOString() })),
       this.opts.heartbeatMs ?? 15_000,
     );
     this.batchTimer.unref?.();

@@ -1,0 +1,18 @@
+import type { Metadata, Viewport } from "next";
+import type { ReactNode } from "react";
+import "./globals.css";
+
+// No `title` here: the fleet page renders its own <title> with live counts, which a metadata title would override.
+export const metadata: Metadata = {
+  description: "Live heartbeat monitor for fleets of MQTT devices",
+};
+
+export const viewport: Viewport = { colorScheme: "dark", themeColor: "#09090b" };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  );
+}

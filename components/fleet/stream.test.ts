@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import type { DeltaMessage } from "@/lib/api/dto";
+import { countsOf, device, health, isoAt, snapshot, T0 } from "./__fixtures__/devices";
+import { createFleetStore } from "./store";
+import { connectFleetStream, retryDelay, type EventSourceLike } from "./stream";
+
+type Listener = (ev: MessageEvent<string>) => void;
+
+class FakeEventSource implements EventSourceLike {
+  readyState = 0;
+  onerror: ((ev: Event) => unknown) | null = null;
+  closed = false;
+  private listeners = new Map<string, Listener[]>();
+  constructor(readonly url: string) {}
+  addEventListener(type: string, listener: Listener): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  close(): void {
+    this.closed = true;
+    this.readyState = 2;
+  }
+  emit(type: "snapshot" | "delta", data: unknown): void {
+    const ev = { data: typeof data === "string" ? data : JSON.stringify(data) } as MessageEvent<string>;
+    for (const l of this.listeners.get(type) ?? []) l(ev);
+  }
+  fail(readyState: 0 | 2): void {
+    this.readyState = readyState;
+    this.onerror?.(new Event("error"));
+  }
+}
+
+function harness() {
+  let now = T0;
+  const store = createFleetStore({ now: () => now });
+  const sources: FakeEventSource[] = [];
+  const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+  const stop = connectFleetStream(store, {
+    url: "/api/stream",
+    createEventSource: (url) => {
+      const es = new FakeEventSource(url);
+      sources.push(es);
+      return es;
+    },
+    setTimer: (fn, ms) => {
+      const t = { fn, ms, cleared: false };
+      timers.push(t);
+      return t;
+    },
+    clearTimer: (h) => {
+      (h as { cleared: boolean }).cleared = true;
+    },
+    random: () => 1,
+  });
+  return {
+    store,
+    sources,
+    timers,
+    stop,
+    advance: (ms: number) => (now += ms),
+    last: () => sources[sources.length - 1],
+  };
+}
+
+const deltaOf = (devices: DeltaMessage["devices"]): DeltaMessage => ({
+  serverTime: isoAt(T0),
+  devices,
+  counts: countsOf(devices),
+  health: health(),
+});
+
+describe("connectFleetStream", () => {
+  it("applies the snapshot, goes live, then applies deltas", () => {
+    const h = harness();
+    expect(h.sources).toHaveLength(1);
+    expect(h.last().url).toBe("/api/stream");
+    expect(h.store.getState().connection.state).toBe("connecting");
+    h.last().emit("snapshot", snapshot([device("a"), device("b")]));
+    expect(h.store.getState().connection.state).toBe("live");
+    expect(h.store.getState().devices.size).toBe(2);
+    h.last().emit("delta", deltaOf([device("a", { status: "offline" })]));
+    expect(h.store.getState().devices.get("a")?.status).toBe("offline");
+  });
+
+  it("shows reconnecting while EventSource retries, and a new snapshot replaces everything", () => {
+    const h = harness();
+    h.last().emit("snapshot", snapshot([device("a"), device("b")]));
+    h.last().fail(0);
+    expect(h.store.getState().connection).toMatchObject({ state: "reconnecting", lastError: "connection lost" });
+    expect(h.sources).toHaveLength(1); // EventSource reconnects by itself
+    h.last().emit("snapshot", snapshot([device("c")]));
+    expect(h.store.getState().connection.state).toBe("live");
+    expect([...h.store.getState().devices.keys()]).toEqual(["c"]);
+  });
+
+  it("reopens the stream with growing delays when EventSource gives up", () => {
+    const h = harness();
+    h.last().fail(2);
+    expect(h.store.getState().connection.state).toBe("reconnecting");
+    expect(h.timers.map((t) => t.ms)).toEqual([1_000]);
+    h.timers[0].fn();
+    expect(h.sources).toHaveLength(2);
+    expect(h.sources[0].closed).toBe(true);
+    h.last().fail(2);
+    expect(h.timers.map((t) => t.ms)).toEqual([1_000, 2_000]);
+    h.timers[1].fn();
+    h.last().emit("snapshot", snapshot([device("a")]));
+    h.last().fail(2);
+    expect(h.timers[2].ms).toBe(1_000); // a snapshot resets the backoff
+  });
+
+  it("reopens for a fresh snapshot when a message breaks the contract", () => {
+    const h = harness();
+    h.last().emit("snapshot", snapshot([device("a")]));
+    h.last().emit("delta", "{not json");
+    expect(h.sources[0].closed).toBe(true);
+    expect(h.store.getState().connection).toMatchObject({ state: "reconnecting" });
+    expect(h.store.getState().connection.lastError).toContain("bad delta");
+    expect(h.store.getState().devices.size).toBe(1);
+  });
+
+  it("ignores events from a stream it has replaced", () => {
+    const h = harness();
+    const first = h.last();
+    first.fail(2);
+    h.timers[0].fn();
+    first.emit("snapshot", snapshot([device("ghost")]));
+    expect(h.store.getState().hasSnapshot).toBe(false);
+  });
+
+  it("closes the stream and cancels a pending retry on stop", () => {
+    const h = harness();
+    h.last().fail(2);
+    h.stop();
+    expect(h.timers[0].cleared).toBe(true);
+    const h2 = harness();
+    h2.stop();
+    expect(h2.last().closed).toBe(true);
+  });
+});
+
+describe("retryDelay", () => {
+  it("doubles up to 30 s, with jitter between half and all of it", () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => retryDelay(a, () => 1))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
+    ]);
+    expect(retryDelay(3, () => 0)).toBe(4_000);
+  });
+});

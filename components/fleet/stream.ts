@@ -1,0 +1,101 @@
+/**
+ * Feeds a fleet store from the SSE stream (`GET /api/stream`): `snapshot`
+ * replaces everything, `delta` updates devices. EventSource retries a dropped
+ * connection by itself; when it gives up (readyState CLOSED, e.g. an HTTP
+ * error) or a message breaks the contract, the stream is reopened here with
+ * backoff and jitter, and the fresh snapshot puts the page right again.
+ */
+import { parseStreamMessage } from "./messages";
+import type { FleetStore } from "./store";
+
+/** The part of EventSource used here. */
+export interface EventSourceLike {
+  readonly readyState: number;
+  onerror: ((ev: Event) => unknown) | null;
+  addEventListener(type: "snapshot" | "delta", listener: (ev: MessageEvent<string>) => void): void;
+  close(): void;
+}
+
+export interface StreamOptions {
+  url?: string;
+  createEventSource?: (url: string) => EventSourceLike;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+  random?: () => number;
+}
+
+const CLOSED = 2;
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+/** Exponential backoff with jitter: 50–100 % of min(30 s, 1 s × 2^attempt). */
+export function retryDelay(attempt: number, random: () => number): number {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/** Opens the stream; returns the function that closes it for good. */
+export function connectFleetStream(store: FleetStore, options: StreamOptions = {}): () => void {
+  const {
+    url = "/api/stream",
+    createEventSource = (u: string) => new EventSource(u),
+    setTimer = (fn: () => void, ms: number) => setTimeout(fn, ms),
+    clearTimer = (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    random = Math.random,
+  } = options;
+
+  let current: EventSourceLike | null = null;
+  let retryTimer: unknown = null;
+  let attempt = 0;
+  let stopped = false;
+
+  const reopenLater = (error: string): void => {
+    current?.close();
+    current = null;
+    store.getState().setConnection("reconnecting", { error });
+    retryTimer = setTimer(
+      () => {
+        retryTimer = null;
+        open();
+      },
+      retryDelay(attempt++, random),
+    );
+  };
+
+  const open = (): void => {
+    if (stopped) return;
+    const source = createEventSource(url);
+    current = source;
+
+    source.addEventListener("snapshot", (ev) => {
+      if (source !== current) return;
+      const parsed = parseStreamMessage(ev.data);
+      if (!parsed.ok) return reopenLater(`bad snapshot: ${parsed.error}`);
+      attempt = 0;
+      const s = store.getState();
+      s.applySnapshot(parsed.message);
+      s.setConnection("live");
+    });
+
+    source.addEventListener("delta", (ev) => {
+      if (source !== current) return;
+      const parsed = parseStreamMessage(ev.data);
+      if (!parsed.ok) return reopenLater(`bad delta: ${parsed.error}`);
+      store.getState().applyDelta(parsed.message);
+    });
+
+    source.onerror = () => {
+      if (source !== current) return;
+      if (source.readyState === CLOSED) reopenLater("stream closed");
+      else store.getState().setConnection("reconnecting", { error: "connection lost" });
+    };
+  };
+
+  open();
+  return () => {
+    stopped = true;
+    if (retryTimer !== null) clearTimer(retryTimer);
+    current?.close();
+    current = null;
+  };
+}
