@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { LiveHub, type HubSource } from "./hub";
+import type { DeviceDto, HealthDto } from "../api/dto";
+
+function dto(id: string, status: DeviceDto["status"] = "online"): DeviceDto {
+  return {
+    id,
+    status,
+    statusSince: "2026-01-01T00:00:00.000Z",
+    keepaliveSeconds: 5,
+    lastSeenAt: null,
+    connectedAt: null,
+    sessionOpen: false,
+    lastDisconnectAt: null,
+    lastDisconnectReason: null,
+    disconnectCount: 0,
+    sources: [],
+  };
+}
+
+const health = { ok: true } as unknown as HealthDto;
+
+function source(devices: Map<string, DeviceDto>): HubSource {
+  return {
+    snapshotDevices: () => [...devices.values()],
+    device: (id) => devices.get(id) ?? null,
+    counts: () => ({ online: devices.size, late: 0, offline: 0, unknown: 0, total: devices.size }),
+    health: () => health,
+  };
+}
+
+async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
+  const decoder = new TextDecoder();
+  const events: { event: string; data: unknown }[] = [];
+  let buf = "";
+  while (events.length < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value);
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) });
+    }
+  }
+  return events;
+}
+
+let hub: LiveHub | null = null;
+afterEach(() => hub?.stop());
+
+describe("LiveHub", () => {
+  it("sends a snapshot, then one coalesced delta with only the changed devices", async () => {
+    const devices = new Map([
+      ["a", dto("a")],
+      ["b", dto("b")],
+    ]);
+    hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const reader = hub.subscribe().getReader();
+    const [snap] = await readEvents(reader, 1);
+    expect(snap.event).toBe("snapshot");
+    expect((snap.data as { devices: DeviceDto[] }).devices.map((d) => d.id)).toEqual(["a", "b"]);
+
+    devices.set("b", dto("b", "offline"));
+    hub.markChanged(["b"]);
+    hub.markChanged(["b"]); // changed twice before the batch: sent once
+    hub.publish();
+    const [delta] = await readEvents(reader, 1);
+    expect(delta.event).toBe("delta");
+    expect((delta.data as { devices: DeviceDto[] }).devices).toEqual([dto("b", "offline")]);
+  });
+
+  it("sends nothing when nothing changed, and names heartbeats so browsers see them", async () => {
+    hub = new LiveHub(source(new Map()), { batchMs: 1_000_000, heartbeatMs: 20 });
+    const reader = hub.subscribe().getReader();
+    await readEvents(reader, 1); // snapshot
+    hub.publish(); // first publish carries the health it has not sent yet
+    const [first] = await readEvents(reader, 1);
+    expect(first.event).toBe("delta");
+    hub.publish(); // nothing changed: nothing sent
+    hub.start();
+    const [next] = await readEvents(reader, 1);
+    expect(next.event).toBe("heartbeat");
+    expect(typeof (next.data as { serverTime: string }).serverTime).toBe("string");
+  });
+
+  it("forgets a subscriber when the request is aborted", async () => {
+    hub = new LiveHub(source(new Map()), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const ac = new AbortController();
+    hub.subscribe(ac.signal);
+    hub.subscribe();
+    expect(hub.subscriberCount).toBe(2);
+    ac.abort();
+    expect(hub.subscriberCount).toBe(1);
+  });
+});
