@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DeltaMessage } from "@/lib/api/dto";
 import { countsOf, device, health, isoAt, snapshot, T0 } from "./__fixtures__/devices";
 import { createFleetStore } from "./store";
-import { connectFleetStream, retryDelay, type EventSourceLike } from "./stream";
+import { connectFleetStream, retryDelay, STALL_MS, type EventSourceLike } from "./stream";
 
 type Listener = (ev: MessageEvent<string>) => void;
 
@@ -19,7 +19,7 @@ class FakeEventSource implements EventSourceLike {
     this.closed = true;
     this.readyState = 2;
   }
-  emit(type: "snapshot" | "delta", data: unknown): void {
+  emit(type: "snapshot" | "delta" | "heartbeat", data: unknown): void {
     const ev = { data: typeof data === "string" ? data : JSON.stringify(data) } as MessageEvent<string>;
     for (const l of this.listeners.get(type) ?? []) l(ev);
   }
@@ -105,7 +105,22 @@ describe("connectFleetStream", () => {
     h.timers[1].fn();
     h.last().emit("snapshot", snapshot([device("a")]));
     h.last().fail(2);
-    expect(h.timers[2].ms).toBe(1_000); // a snapshot resets the backoff
+    const retries = h.timers.filter((t) => t.ms !== STALL_MS);
+    expect(retries[2].ms).toBe(1_000); // a snapshot resets the backoff
+  });
+
+  it("reopens a stream that stays open but silent past two heartbeats, and heartbeats keep it alive", () => {
+    const h = harness();
+    h.last().emit("snapshot", snapshot([device("a")]));
+    const stall = () => h.timers.filter((t) => t.ms === STALL_MS && !t.cleared);
+    expect(stall()).toHaveLength(1);
+    h.last().emit("heartbeat", { serverTime: isoAt(T0) });
+    expect(stall()).toHaveLength(1); // re-armed: the old one was cleared
+    expect(h.timers.filter((t) => t.ms === STALL_MS)).toHaveLength(2);
+    stall()[0].fn();
+    expect(h.sources[0].closed).toBe(true);
+    expect(h.store.getState().connection.state).toBe("reconnecting");
+    expect(h.store.getState().connection.lastError).toContain("no data from the server");
   });
 
   it("reopens for a fresh snapshot when a message breaks the contract", () => {

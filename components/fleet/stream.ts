@@ -12,7 +12,7 @@ import type { FleetStore } from "./store";
 export interface EventSourceLike {
   readonly readyState: number;
   onerror: ((ev: Event) => unknown) | null;
-  addEventListener(type: "snapshot" | "delta", listener: (ev: MessageEvent<string>) => void): void;
+  addEventListener(type: "snapshot" | "delta" | "heartbeat", listener: (ev: MessageEvent<string>) => void): void;
   close(): void;
 }
 
@@ -27,6 +27,12 @@ export interface StreamOptions {
 const CLOSED = 2;
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
+/**
+ * The server sends a named `heartbeat` every 15 s. A stream that is open but
+ * silent for longer than two of them is stalled (a proxy or a half-open TCP
+ * connection): reopen it rather than show frozen data as live.
+ */
+export const STALL_MS = 40_000;
 
 /** Exponential backoff with jitter: 50–100 % of min(30 s, 1 s × 2^attempt). */
 export function retryDelay(attempt: number, random: () => number): number {
@@ -46,10 +52,26 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
 
   let current: EventSourceLike | null = null;
   let retryTimer: unknown = null;
+  let stallTimer: unknown = null;
   let attempt = 0;
   let stopped = false;
 
+  const disarmStall = (): void => {
+    if (stallTimer !== null) clearTimer(stallTimer);
+    stallTimer = null;
+  };
+
+  /** Every message from the server proves the stream is alive. */
+  const armStall = (): void => {
+    disarmStall();
+    stallTimer = setTimer(() => {
+      stallTimer = null;
+      reopenLater(`no data from the server for ${STALL_MS / 1000} s`);
+    }, STALL_MS);
+  };
+
   const reopenLater = (error: string): void => {
+    disarmStall();
     current?.close();
     current = null;
     store.getState().setConnection("reconnecting", { error });
@@ -72,6 +94,7 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
       const parsed = parseStreamMessage(ev.data);
       if (!parsed.ok) return reopenLater(`bad snapshot: ${parsed.error}`);
       attempt = 0;
+      armStall();
       const s = store.getState();
       s.applySnapshot(parsed.message);
       s.setConnection("live");
@@ -81,7 +104,12 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
       if (source !== current) return;
       const parsed = parseStreamMessage(ev.data);
       if (!parsed.ok) return reopenLater(`bad delta: ${parsed.error}`);
+      armStall();
       store.getState().applyDelta(parsed.message);
+    });
+
+    source.addEventListener("heartbeat", () => {
+      if (source === current) armStall();
     });
 
     source.onerror = () => {
@@ -94,6 +122,7 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
   open();
   return () => {
     stopped = true;
+    disarmStall();
     if (retryTimer !== null) clearTimer(retryTimer);
     current?.close();
     current = null;
