@@ -1,7 +1,15 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // Server-only packages with native bindings, sockets or WASM stay outside the bundle.
-  serverExternalPackages: ["mqtt", "pg", "@prisma/adapter-pg", "@prisma/client", "aedes", "@electric-sql/pglite"],
+  serverExternalPackages: [
+    "mqtt",
+    "pg",
+    "@prisma/adapter-pg",
+    "@prisma/client",
+    "aedes",
+    "@electric-sql/pglite",
+    "pglite-prisma-adapter",
+  ],
   poweredByHeader: false,
   // Operators and tests open the dev server as 127.0.0.1 as often as localhost.
   allowedDevOrigins: ["127.0.0.1"],

@@ -1,28 +1,42 @@
 /**
  * Wires the data path once per process:
- *   IngestWorker ──events──► Fleet ──effects──► StoreWriter (Postgres)
- *                                      └──────► LiveHub (SSE)
+ *   IngestWorker (MQTT_URL)  ─┐
+ *                             ├─events──► Fleet ──effects──► StoreWriter (Postgres or PGlite)
+ *   embedded Aedes (no URL)  ─┘                    └──────► LiveHub (SSE)
+ * With MQTT_URL the monitor watches that broker from the outside; without it
+ * it runs its own broker on MQTT_PORT and watches it in-process (every PINGREQ
+ * visible). With DATABASE_URL it stores in Postgres; without it in the
+ * embedded PGlite under KEEPWATCH_DATA_DIR.
  * `instrumentation.ts` starts it with the server; route handlers reach it via
  * `getRuntime()`. The singleton lives on globalThis because Next bundles route
  * handlers and instrumentation as separate module graphs in one process.
  */
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { loadConfig, redactUrl, type Config } from "./config";
+import { ConfigError, loadConfig, redactUrl, type Config } from "./config";
 import type { BrokerKind } from "./ingest/events";
 import { IngestWorker } from "./ingest/worker";
+import { watchAedes, type AedesSource } from "./ingest/aedes-source";
+import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded";
 import { compileDeviceTopics } from "./ingest/adapters/device-topics";
 import { parseBrokerKind } from "./ingest/adapters/detect";
 import { Fleet } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
 import { toDeviceDto, iso, type HealthDto, type StatusCounts } from "./api/dto";
 import { AppError } from "./api/errors";
-import { openDatabase, type Database } from "./store/open";
+import { openConfiguredDatabase, type Database } from "./store/open";
 import { migrate } from "./store/migrate";
 import { StoreWriter } from "./store/writer";
 import { loadFleet } from "./store/devices";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
+
+/**
+ * Slack before `late` when pings are visible: clients such as MQTT.js send
+ * their PINGREQ exactly keepalive seconds after their last packet, so timer
+ * and transport delays alone would otherwise make healthy devices flicker late.
+ */
+export const LATE_GRACE_MS = 500;
 
 /** Stable across restarts of one installation, distinct between installations. */
 export function monitorClientId(config: Config): string {
@@ -50,6 +64,9 @@ export class Runtime {
   db: Database | null = null;
   writer: StoreWriter | null = null;
   private worker: IngestWorker | null = null;
+  private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
+  /** No MQTT_URL: keepwatch runs the broker itself (lib/broker/embedded.ts). */
+  readonly embeddedBroker: boolean;
   private tickTimer: NodeJS.Timeout | null = null;
   private dbError: string | null = null;
   private gapSince: number | null;
@@ -58,12 +75,13 @@ export class Runtime {
   constructor(readonly config: Config) {
     this.clientId = monitorClientId(config);
     this.deviceTopics = compileDeviceTopics(config.DEVICE_TOPICS);
+    this.embeddedBroker = !config.MQTT_URL;
     const forced = parseBrokerKind(config.MQTT_BROKER_KIND);
     this.broker = {
       connected: false,
-      kind: forced === "auto" ? "unknown" : forced,
+      kind: this.embeddedBroker ? "aedes" : forced === "auto" ? "unknown" : forced,
       version: null,
-      url: redactUrl(config.MQTT_URL ?? `mqtt://127.0.0.1:${config.MQTT_PORT}`),
+      url: redactUrl(config.MQTT_URL ?? `mqtt://localhost:${config.MQTT_PORT}`),
       since: null,
       lastError: null,
       stats: {},
@@ -73,6 +91,7 @@ export class Runtime {
     this.fleet = new Fleet({
       now: () => Date.now(),
       pingsVisible: () => this.pingsVisible,
+      lateGraceMs: this.embeddedBroker ? LATE_GRACE_MS : undefined,
       ignoreClientIds: new Set([this.clientId]),
     });
     this.hub = new LiveHub({
@@ -86,9 +105,9 @@ export class Runtime {
     });
   }
 
-  /** Sources that see every PINGREQ make silence verdicts possible. */
+  /** Sources that see every PINGREQ make silence verdicts possible: the embedded broker does. */
   get pingsVisible(): boolean {
-    return false;
+    return this.embeddedBroker;
   }
 
   counts(): StatusCounts {
@@ -97,7 +116,9 @@ export class Runtime {
 
   async start(): Promise<void> {
     const { config } = this;
-    if (!config.MQTT_URL) throw new AppError("SERVICE_UNAVAILABLE", "MQTT_URL is not set");
+    if (this.embeddedBroker && config.MQTT_PASSWORD !== undefined && config.MQTT_USERNAME === undefined) {
+      throw new ConfigError("MQTT_PASSWORD is set without MQTT_USERNAME: the embedded broker needs both");
+    }
     this.fleet.onEffects((effects, changed) => {
       this.writer?.enqueue(effects, changed);
       this.hub.markChanged(changed.map((d) => d.id));
@@ -105,16 +126,51 @@ export class Runtime {
     await this.startStore();
     this.hub.start();
     this.tickTimer = setInterval(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
-    this.startWorker(config.MQTT_URL);
-    log(`watching ${this.broker.url} as ${this.clientId}; device topics ${this.deviceTopics.subscriptions.join(", ")}`);
+    const topics = `device topics ${this.deviceTopics.subscriptions.join(", ")}`;
+    if (config.MQTT_URL) {
+      this.startWorker(config.MQTT_URL);
+      log(`broker: watching ${this.broker.url} as ${this.clientId}; ${topics}`);
+    } else {
+      await this.startEmbeddedBroker();
+    }
+    log(`open http://localhost:${config.PORT}`);
+  }
+
+  /** No MQTT_URL: runs the broker devices connect to, and watches it in-process. */
+  private async startEmbeddedBroker(): Promise<void> {
+    const { config } = this;
+    const credentials = config.MQTT_USERNAME
+      ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? "" }
+      : null;
+    const broker = await startEmbeddedBroker({ port: config.MQTT_PORT, credentials });
+    const source = watchAedes(broker.aedes, {
+      deviceTopics: this.deviceTopics,
+      onEvents: (events) => {
+        this.broker.stats["clients/connected"] = broker.connectedClients();
+        this.safely("apply events", () => this.fleet.applyBatch(events));
+      },
+    });
+    this.embedded = { broker, source };
+    this.broker.kind = "aedes";
+    this.broker.version = broker.version;
+    this.broker.url = `mqtt://localhost:${broker.port}`;
+    this.broker.stats["clients/connected"] = 0;
+    this.onLink(true, null);
+    log(
+      `broker: embedded (Aedes ${broker.version}) on port ${broker.port}, all interfaces` +
+        `${credentials ? ", clients must log in as MQTT_USERNAME" : ", anonymous clients allowed"}` +
+        `; set MQTT_URL to watch another broker instead; ${this.deviceTopics.subscriptions.join(", ")} read as device topics`,
+    );
   }
 
   /** Migrates and restores state; a database that is down does not stop the monitor. */
   private async startStore(): Promise<void> {
-    const url = this.config.DATABASE_URL;
-    if (!url) throw new AppError("SERVICE_UNAVAILABLE", "DATABASE_URL is not set");
-    this.db = openDatabase(url);
-    log(`database ${redactUrl(url)}`);
+    this.db = await openConfiguredDatabase(this.config);
+    log(
+      this.db.kind === "pglite"
+        ? `database: embedded PGlite in ${this.db.location} (set DATABASE_URL to use Postgres)`
+        : `database: Postgres ${this.db.location}`,
+    );
     this.writer = new StoreWriter({ db: this.db.prisma, onError: (e) => this.noteDbError(e) });
     const ready = await this.prepareDatabase(15_000);
     if (!ready) {
@@ -131,8 +187,7 @@ export class Runtime {
     let delay = 250;
     for (;;) {
       try {
-        const applied = await migrate({ db: this.db!.queryable, log });
-        if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
+        await migrate({ db: this.db!.queryable, log });
         if (this.fleet.size === 0) {
           const saved = await loadFleet(this.db!.prisma);
           this.fleet.restore(saved.devices, saved.openSessions);
@@ -181,7 +236,7 @@ export class Runtime {
     this.broker.since = now;
     if (error) this.broker.lastError = error;
     if (up) {
-      log(`broker link up (${this.broker.url})`);
+      if (!this.embedded) log(`broker link up (${this.broker.url})`);
       this.broker.lastError = null;
       if (this.gapSince !== null) this.writer?.closeGap(now);
       this.gapSince = null;
@@ -227,6 +282,7 @@ export class Runtime {
         pendingWrites: w?.pendingWrites ?? 0,
         droppedWrites: w?.droppedWrites ?? 0,
         lastError: w?.lastError ?? this.dbError,
+        ...(this.db ? { kind: this.db.kind } : {}),
       },
       monitor: {
         startedAt: new Date(this.startedAt).toISOString(),
@@ -237,12 +293,28 @@ export class Runtime {
     };
   }
 
+  /**
+   * Stops watching, writes what is pending, closes the database. The embedded
+   * broker goes down with the monitor: its clients' sessions end as `admin`.
+   */
   async stop(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
-    await this.worker?.stop();
-    this.hub.stop();
-    await this.writer?.stop();
-    await this.db?.close();
+    try {
+      await this.worker?.stop();
+      const embedded = this.embedded;
+      if (embedded) {
+        embedded.source.markClosing();
+        await embedded.broker.close();
+        embedded.source.detach(); // hands the last events to the fleet
+        this.broker.connected = false;
+        this.broker.since = Date.now();
+      }
+      await this.writer?.stop();
+      await this.db?.close();
+    } finally {
+      // Last: open event streams keep a shutting-down server waiting, so it exits after the writes.
+      this.hub.stop();
+    }
   }
 }
 
@@ -264,10 +336,35 @@ export function startRuntime(env: Record<string, string | undefined> = process.e
 /** For the server process: a monitor that cannot start takes the server down with a clear message. */
 export async function startOrExit(): Promise<void> {
   try {
-    await startRuntime();
+    stopOnSignals(await startRuntime());
   } catch (err) {
     console.error(`[keepwatch] failed to start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
+  }
+}
+
+/**
+ * Ctrl-C / SIGTERM: the monitor stops first (pending writes flushed, the
+ * embedded broker's sessions closed, the database closed), then the
+ * listeners registered before it (Next's own shutdown) run as usual. A stop
+ * that hangs is given up after 10 s.
+ */
+function stopOnSignals(runtime: Runtime): void {
+  let stopped: Promise<void> | null = null;
+  const stopOnce = () =>
+    (stopped ??= Promise.race([
+      runtime.stop().catch((err) => console.error("[keepwatch] stop failed", err)),
+      new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref()),
+    ]));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const earlier = process.listeners(signal);
+    for (const listener of earlier) process.removeListener(signal, listener);
+    process.on(signal, () => {
+      void stopOnce().then(() => {
+        if (earlier.length === 0) process.exit(signal === "SIGINT" ? 130 : 143);
+        for (const listener of earlier) listener(signal);
+      });
+    });
   }
 }
 

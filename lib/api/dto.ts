@@ -48,7 +48,14 @@ export interface HealthDto {
     /** Broker-wide aggregates ($SYS/broker/clients/*, load/*), when the broker offers them. */
     stats: Record<string, number>;
   };
-  db: { ok: boolean; pendingWrites: number; droppedWrites: number; lastError: string | null };
+  db: {
+    ok: boolean;
+    pendingWrites: number;
+    droppedWrites: number;
+    lastError: string | null;
+    /** Postgres (DATABASE_URL) or the embedded PGlite; absent until the database is opened. */
+    kind?: "postgres" | "pglite";
+  };
   monitor: {
     startedAt: string;
     /** Open monitoring gap: the monitor is not hearing the broker since this time. */
@@ -101,4 +108,46 @@ export function toSessionDto(s: SessionRecord): SessionDto {
     reason: s.reason,
     keepaliveSeconds: s.keepaliveSeconds,
   };
+}
+
+/** One disconnect (a session's end) with what led to it and what followed; durations in seconds. */
+export interface DisconnectDto {
+  deviceId: string;
+  disconnectedAt: string;
+  reason: DisconnectReason;
+  keepaliveSeconds: number | null;
+  /** Last sign of life in the session, when known. */
+  lastActivityAt: string | null;
+  /** How long the device had been silent before the drop. */
+  silenceSeconds: number | null;
+  /** Start of the session that ended. */
+  connectedAt: string;
+  sessionSeconds: number;
+  /** Start of the device's next session; null while it has not come back. */
+  reconnectedAt: string | null;
+  offlineSeconds: number | null;
+}
+
+export interface DisconnectListDto {
+  disconnects: DisconnectDto[];
+  /** Pass back as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface DeviceDisconnectStatsDto {
+  deviceId: string;
+  disconnects: number;
+  /** Share of the period (0–100) the device had a session open; null for an empty period. */
+  uptimePercent: number | null;
+  /** The period's length divided by the device's disconnects. */
+  meanSecondsBetweenDisconnects: number | null;
+}
+
+export interface DisconnectSummaryDto {
+  /** What the figures cover: [from, to), `to` no later than the time of the request. */
+  period: { from: string | null; to: string };
+  total: number;
+  devices: number;
+  byReason: Array<{ reason: DisconnectReason; count: number }>;
+  topDevices: DeviceDisconnectStatsDto[];
 }

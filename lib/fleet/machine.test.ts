@@ -544,6 +544,17 @@ describe("activity", () => {
     expect(r.deadline).toBe(sec(21));
   });
 
+  it("another control packet (PUBACK) keeps the device alive like a ping, without being called a ping", () => {
+    const puback: ActivityEvent = { kind: "packet", packet: "puback", deviceId: "dev-1", at: sec(9), source: "aedes" };
+    const r = play([connect(sec(0)), puback], { pings: true });
+    expect(r.state).toMatchObject({ status: "online", lastSeenAt: sec(9), lastPingAt: null, lastMessageAt: null });
+    expect(r.deadline).toBe(sec(19));
+    const late = deadlineAt(r, sec(19));
+    expect(late.state.status).toBe("late");
+    const back = play([{ ...puback, at: sec(20) }], { from: late, pings: true });
+    expect(back.last).toEqual([changed("late", "online", sec(20))]);
+  });
+
   it("a stale ping (older than the last sign of life) does not revive a late device", () => {
     const late = deadlineAt(play([connect(sec(0)), publish(sec(2))], { pings: true }), sec(13));
     expect(late.state.status).toBe("late");

@@ -44,8 +44,9 @@
  * - Retained status replays only fill in a device whose status is `unknown`,
  *   and are never fresh activity (`lastSeenAt` unchanged). A retained offline
  *   for a device with no open session is not counted (we did not see it happen).
- * - Activity (ping, publish, fresh status) brings a late/unknown/offline device
- *   online without opening a session (we did not see the connect); for an
+ * - Activity (ping or other control packet, publish, fresh status) brings a
+ *   late/unknown/offline device online without opening a session (we did not
+ *   see the connect); for an
  *   offline device only if it is newer than the disconnect, and never when the
  *   silence threshold has already run out since it (that would only flap).
  * - Silence verdicts need `ctx.pingsVisible`: late at lastConfirmed + k s
@@ -209,6 +210,8 @@ function dispatch(d: Draft, ev: ActivityEvent, ctx: MachineContext): void {
       return onTakeover(d, ev.at);
     case "ping":
       return onActivity(d, ev.at, "ping", ctx);
+    case "packet":
+      return onActivity(d, ev.at, "packet", ctx);
     case "publish":
       return onActivity(d, ev.at, "message", ctx);
     case "status":
@@ -233,7 +236,7 @@ function setStatus(d: Draft, to: DeviceStatus, at: number): void {
 const later = (a: number | null, b: number): number => (a === null ? b : Math.max(a, b));
 
 /** Records a sign of life. Times only move forward: late deliveries never rewind them. */
-function touch(s: DeviceState, at: number, kind: "connect" | "ping" | "message"): void {
+function touch(s: DeviceState, at: number, kind: "connect" | "ping" | "packet" | "message"): void {
   s.lastSeenAt = later(s.lastSeenAt, at);
   s.lastConfirmedAt = later(s.lastConfirmedAt, at);
   if (kind === "ping") s.lastPingAt = later(s.lastPingAt, at);
@@ -507,7 +510,7 @@ function refineOfflineEpisode(d: Draft, reason: DisconnectReason): void {
 
 // ---------------------------------------------------------------- activity and status
 
-function onActivity(d: Draft, at: number, kind: "ping" | "message", ctx: MachineContext): void {
+function onActivity(d: Draft, at: number, kind: "ping" | "packet" | "message", ctx: MachineContext): void {
   const { s } = d;
   const fresh = s.lastSeenAt === null || at > s.lastSeenAt;
   touch(s, at, kind);

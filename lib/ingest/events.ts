@@ -76,6 +76,17 @@ export interface PingEvent extends EventBase {
   kind: "ping";
 }
 
+/**
+ * Any other control packet from the client (PUBACK, SUBSCRIBE, ...), only from
+ * sources that see every packet. It keeps the connection alive exactly as a
+ * PINGREQ does (MQTT.js, for one, skips its ping while it sends other packets).
+ */
+export interface PacketEvent extends EventBase {
+  kind: "packet";
+  /** The packet type, lower case: "puback", "subscribe", "unsubscribe". */
+  packet: string;
+}
+
 /** The device published something (device topics, or broker-side publish events). */
 export interface PublishEvent extends EventBase {
   kind: "publish";
@@ -95,7 +106,8 @@ export interface StatusEvent extends EventBase {
   retained: boolean;
 }
 
-export type ActivityEvent = ConnectEvent | DisconnectEvent | TakeoverEvent | PingEvent | PublishEvent | StatusEvent;
+export type ActivityEvent =
+  ConnectEvent | DisconnectEvent | TakeoverEvent | PingEvent | PacketEvent | PublishEvent | StatusEvent;
 
 /** Broker-wide aggregates from Mosquitto's $SYS/broker/clients/* and load/*. */
 export interface BrokerStatsUpdate {

@@ -1,13 +1,17 @@
 /**
  * The one Prisma client of the process: Prisma 7 (no Rust engine) over
  * node-postgres through @prisma/adapter-pg, kept on globalThis so hot reloads
- * in `next dev` do not open a new pool each time.
+ * in `next dev` do not open a new pool each time; or, without DATABASE_URL,
+ * over the embedded PGlite through pglite-prisma-adapter (opened by
+ * pglite.ts).
  *
  * Queries live in the domain modules next to this file (devices.ts,
  * sessions.ts, gaps.ts, writer.ts), never here.
  */
+import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/prisma/client";
 
 export type Db = PrismaClient;
@@ -61,6 +65,11 @@ export function createDb(opts: { connectionString?: string; pool?: pg.Pool } = {
   const pool = opts.pool ?? createPool(opts.connectionString ?? databaseUrl());
   const adapter = new PrismaPg(pool, { disposeExternalPool: !opts.pool });
   return new PrismaClient({ adapter });
+}
+
+/** A Prisma client on an open PGlite database (the embedded one). */
+export function createEmbeddedDb(pglite: PGlite): Db {
+  return new PrismaClient({ adapter: new PrismaPGlite(pglite) });
 }
 
 const holder = globalThis as typeof globalThis & { __keepwatchDb?: Db };

@@ -1,14 +1,26 @@
 /**
- * Opens the database for the running application: one pg pool shared by
- * the Prisma client (queries, batched writes) and the migrator.
+ * Opens the database for the running application:
+ * - DATABASE_URL set: Postgres, one pg pool shared by the Prisma client
+ *   (queries, batched writes) and the migrator;
+ * - DATABASE_URL unset: the embedded PGlite under KEEPWATCH_DATA_DIR
+ *   (see pglite.ts), one in-process session for both.
+ * Everything above this module (migrations, writer, queries) is the same SQL
+ * on both.
  */
+import { redactUrl } from "../config";
 import { createDb, createPool, type Db, type SqlSession } from "./db";
 import type { SqlSessionPool } from "./migrate";
+import { openPGlite } from "./pglite";
+
+export type DatabaseKind = "postgres" | "pglite";
 
 export interface Database {
+  kind: DatabaseKind;
+  /** For logs and health: the redacted URL, or the PGlite directory. */
+  location: string;
   prisma: Db;
-  /** For migrate(): it takes one connection from the pool for its run. */
-  queryable: SqlSession & SqlSessionPool;
+  /** For migrate(): a pool it takes one connection from, or the one session. */
+  queryable: SqlSession | (SqlSession & SqlSessionPool);
   close(): Promise<void>;
 }
 
@@ -17,6 +29,8 @@ export function openDatabase(url: string): Database {
   const prisma = createDb({ pool });
   let closed: Promise<void> | null = null;
   return {
+    kind: "postgres",
+    location: redactUrl(url),
     prisma,
     queryable: pool,
     close: () =>
@@ -25,4 +39,18 @@ export function openDatabase(url: string): Database {
         await pool.end();
       })()),
   };
+}
+
+/** The embedded PGlite database in `${dataDir}/pglite` (throws DataDirLockedError if another process has it). */
+export async function openEmbeddedDatabase(dataDir: string): Promise<Database> {
+  const db = await openPGlite(dataDir);
+  return { kind: "pglite", location: db.dir, prisma: db.prisma, queryable: db.session, close: db.close };
+}
+
+/** DATABASE_URL when set, the embedded database otherwise. */
+export async function openConfiguredDatabase(config: {
+  DATABASE_URL?: string;
+  KEEPWATCH_DATA_DIR: string;
+}): Promise<Database> {
+  return config.DATABASE_URL ? openDatabase(config.DATABASE_URL) : openEmbeddedDatabase(config.KEEPWATCH_DATA_DIR);
 }

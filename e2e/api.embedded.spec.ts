@@ -1,0 +1,99 @@
+import { test, expect } from "./fixtures/embedded";
+import { eventually, exited, mosquittoSub } from "../lib/testing/clients";
+import { planFleet } from "../lib/sim/fleet";
+import { Simulation } from "../lib/sim/runner";
+
+// One app for the whole file, in order: the restart test reads what the earlier ones wrote.
+test.describe.configure({ mode: "serial" });
+
+test.describe("embedded defaults (no DATABASE_URL, no MQTT_URL)", () => {
+  test("health names the embedded broker and database, and pings are visible", async ({ request, embedded }) => {
+    const res = await request.get("/api/health");
+    expect(res.status()).toBe(200);
+    expect(await res.json()).toMatchObject({
+      ok: true,
+      broker: { connected: true, kind: "aedes", url: `mqtt://localhost:${embedded.mqttPort}` },
+      db: { ok: true, kind: "pglite" },
+      monitor: { pingsVisible: true, gapSince: null },
+    });
+    expect(embedded.app.output()).toContain(`database: embedded PGlite in ${embedded.dataDir}/pglite`);
+    expect(embedded.app.output()).toContain(`broker: embedded (Aedes 1.2.0) on port ${embedded.mqttPort}`);
+    expect(embedded.app.output()).toContain(`open http://localhost:${embedded.app.port}`);
+  });
+
+  test("mosquitto_sub -k 5 shows up online with keepalive 5; SIGKILL makes it offline with connection_lost", async ({
+    request,
+    embedded,
+  }) => {
+    const proc = mosquittoSub(embedded.mqttPort, "probe-1", 5, "x");
+    const online = await eventually(
+      async () => {
+        const res = await request.get("/api/devices/probe-1");
+        const body = res.status() === 200 ? await res.json() : null;
+        return body?.status === "online" && body;
+      },
+      3_000,
+      "probe-1 online",
+    );
+    expect(online).toMatchObject({ keepaliveSeconds: 5, sources: ["aedes"] });
+    proc.kill("SIGKILL");
+    await exited(proc);
+    const offline = await eventually(
+      async () => {
+        const body = await (await request.get("/api/devices/probe-1")).json();
+        // The session row is written by the next batched flush (every 250 ms).
+        return body.status === "offline" && Boolean(body.sessions[0]?.reason) && body;
+      },
+      3_000,
+      "probe-1 offline, its session closed",
+    );
+    expect(offline).toMatchObject({ lastDisconnectReason: "connection_lost", disconnectCount: 1 });
+    expect(offline.sessions[0]).toMatchObject({ reason: "connection_lost", keepaliveSeconds: 5 });
+  });
+
+  test("a simulated fleet shows online, late and offline devices with reasons", async ({ request, embedded }) => {
+    const plans = planFleet({ devices: 60, profile: "mix", seed: 4, prefix: "e2e" });
+    const sim = new Simulation({ url: embedded.mqttUrl, plans });
+    sim.start();
+    try {
+      const body = await eventually(
+        async () => {
+          const b = await (await request.get("/api/devices?limit=1000")).json();
+          return b.counts.online > 0 && b.counts.late > 0 && b.counts.offline > 0 && b;
+        },
+        45_000,
+        "online, late and offline devices",
+      );
+      const late = body.devices.filter((d: { status: string }) => d.status === "late");
+      expect(late.every((d: { id: string }) => d.id.startsWith("e2e-umqtt-"))).toBe(true);
+      const reasons = new Set<string>(
+        body.devices
+          .filter((d: { status: string }) => d.status === "offline")
+          .map((d: { lastDisconnectReason: string }) => d.lastDisconnectReason),
+      );
+      expect([...reasons].every((r) => ["keepalive_timeout", "connection_lost", "clean"].includes(r))).toBe(true);
+      expect(reasons.size).toBeGreaterThan(0);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  test("stop and start again: the history is still there", async ({ request, embedded }) => {
+    const before = await (await request.get("/api/devices?limit=1000")).json();
+    expect(before.counts.total).toBeGreaterThan(40);
+    await embedded.app.stop("SIGTERM");
+    await embedded.app.start();
+    const body = await (await request.get("/api/devices/probe-1")).json();
+    expect(body).toMatchObject({ status: "unknown", keepaliveSeconds: 5, lastDisconnectReason: "connection_lost" });
+    expect(body.sessions[0]).toMatchObject({ reason: "connection_lost", keepaliveSeconds: 5 });
+    const after = await (await request.get("/api/devices?limit=1000")).json();
+    expect(after.counts).toEqual({
+      online: 0,
+      late: 0,
+      offline: 0,
+      unknown: before.counts.total,
+      total: before.counts.total,
+    });
+    expect(after.devices.map((d: { id: string }) => d.id)).toEqual(before.devices.map((d: { id: string }) => d.id));
+  });
+});

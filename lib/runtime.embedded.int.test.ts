@@ -1,0 +1,419 @@
+/**
+ * The whole data path on embedded defaults (no DATABASE_URL, no MQTT_URL):
+ * PGlite in a temp dir and keepwatch's own Aedes broker on a free port, with
+ * real clients: mosquitto_sub, raw sockets that never ping (or only ack),
+ * MQTT.js, SIGKILL, takeovers, credentials, and a restart on the same data dir.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "./config";
+import type { DeviceStatus } from "./fleet/types";
+import { LATE_GRACE_MS, Runtime } from "./runtime";
+import { connectPacket, PacketReader, PINGREQ, pubackPacket, subscribePacket } from "./sim/packets";
+import { getDeviceSessions } from "./store/devices";
+import { DataDirLockedError } from "./store/pglite";
+import { eventually, exited, mosquittoSub } from "./testing/clients";
+import { freePort, startMosquitto } from "./testing/mosquitto";
+import { createTestDatabase } from "./store/testing";
+
+const dirs: string[] = [];
+const sockets: Socket[] = [];
+let dataDir: string;
+let mqttPort: number;
+let runtime: Runtime;
+
+function newRuntime(env: Record<string, string> = {}): Runtime {
+  // An explicit environment: DATABASE_URL and MQTT_URL are not set, whatever the shell has.
+  return new Runtime(
+    loadConfig({
+      KEEPWATCH_DATA_DIR: dataDir,
+      MQTT_PORT: String(mqttPort),
+      DEVICE_TOPICS: "devices/{id}/#",
+      PORT: "3998",
+      ...env,
+    }),
+  );
+}
+
+const tempDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), "kw-embedded-"));
+  dirs.push(d);
+  return d;
+};
+const device = (id: string) => runtime.fleet.get(id);
+const url = () => `mqtt://127.0.0.1:${mqttPort}`;
+
+/** Status changes of one device from now on, with their times. */
+function watchStatus(id: string): { changes: Array<{ to: DeviceStatus; at: number }>; stop(): void } {
+  const changes: Array<{ to: DeviceStatus; at: number }> = [];
+  const stop = runtime.fleet.onEffects((effects) => {
+    for (const e of effects) if (e.type === "status-change" && e.deviceId === id) changes.push({ to: e.to, at: e.at });
+  });
+  return { changes, stop };
+}
+
+/** A bare MQTT 3.1.1 connection: CONNECT, CONNACK, then only what the test sends. */
+function rawClient(
+  clientId: string,
+  keepaliveSeconds: number,
+  port = mqttPort,
+): Promise<{ socket: Socket; reader: PacketReader; connectedAt: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    const reader = new PacketReader();
+    sockets.push(socket);
+    socket.once("error", reject);
+    socket.once("data", (data) => {
+      const [connack] = reader.push(data);
+      if (connack?.type !== "connack" || connack.returnCode !== 0)
+        return reject(new Error(`refused: ${data.toString("hex")}`));
+      socket.removeAllListeners("error");
+      socket.on("error", () => undefined);
+      resolve({ socket, reader, connectedAt: Date.now() });
+    });
+    socket.connect(port, "127.0.0.1", () => socket.write(connectPacket({ clientId, keepaliveSeconds })));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  dataDir = tempDir();
+  mqttPort = await freePort();
+  runtime = newRuntime();
+  await runtime.start();
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  await runtime?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("embedded defaults", () => {
+  it("runs on PGlite and its own broker, and says so in health; pings are visible", async () => {
+    await runtime.writer!.flush();
+    const health = runtime.health();
+    expect(health.broker).toMatchObject({
+      connected: true,
+      kind: "aedes",
+      version: "1.2.0",
+      url: `mqtt://localhost:${mqttPort}`,
+      lastError: null,
+    });
+    expect(health.db).toMatchObject({ ok: true, kind: "pglite", pendingWrites: 0 });
+    expect(health.monitor).toMatchObject({ pingsVisible: true, gapSince: null, deviceTopics: ["devices/+/#"] });
+    expect(health.ok).toBe(true);
+    expect(runtime.pingsVisible).toBe(true);
+    expect(runtime.db?.location).toBe(path.join(dataDir, "pglite"));
+  });
+
+  it("shows mosquitto_sub -k 5 online with keepalive 5, keeps it online on its pings, and connection_lost on SIGKILL", async () => {
+    const started = Date.now();
+    const proc = mosquittoSub(mqttPort, "probe-1", 5, "x");
+    const d = await eventually(() => device("probe-1")?.status === "online" && device("probe-1"), 1_000, "online");
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(d).toMatchObject({ keepaliveSeconds: 5, sessionOpen: true, protocol: "3.1.1", sources: ["aedes"] });
+    expect(d.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(runtime.health().broker.stats["clients/connected"]).toBeGreaterThanOrEqual(1);
+
+    // mosquitto_sub pings every 5 s: past 1.5 × keepalive it is still online, never late, and lastPingAt moves.
+    const watch = watchStatus("probe-1");
+    await sleep(8_000);
+    watch.stop();
+    expect(watch.changes).toEqual([]);
+    expect(device("probe-1")?.status).toBe("online");
+    const lastPing = device("probe-1")!.lastPingAt!;
+    expect(Date.now() - lastPing).toBeLessThan(5_500);
+    expect(lastPing - started).toBeGreaterThan(4_500);
+
+    proc.kill("SIGKILL");
+    await exited(proc);
+    const gone = await eventually(() => device("probe-1")?.status === "offline" && device("probe-1"), 1_000, "offline");
+    expect(gone.lastDisconnectReason).toBe("connection_lost");
+    expect(gone.disconnectCount).toBe(1);
+    await runtime.writer!.flush();
+    const [session] = await getDeviceSessions(runtime.db!.prisma, "probe-1", 5);
+    expect(session).toMatchObject({ reason: "connection_lost", keepaliveSeconds: 5 });
+  }, 20_000);
+
+  it("takes a client with keepalive 2 that never pings late at 2 s (+ grace), then offline keepalive_timeout at 3 s, once", async () => {
+    const watch = watchStatus("silent-1");
+    const { connectedAt } = await rawClient("silent-1", 2);
+    await eventually(() => device("silent-1")?.status === "offline", 5_000, "offline");
+    await sleep(500); // the broker's own timeout (1.5 × 2 s + 1 ms) must not count it again
+    watch.stop();
+    expect(watch.changes.map((c) => c.to)).toEqual(["online", "late", "offline"]);
+    const [, late, offline] = watch.changes;
+    expect(late.at - connectedAt).toBeGreaterThanOrEqual(2_000 + LATE_GRACE_MS - 100);
+    expect(late.at - connectedAt).toBeLessThan(2_000 + LATE_GRACE_MS + 200);
+    expect(offline.at - connectedAt).toBeGreaterThanOrEqual(2_900);
+    expect(offline.at - connectedAt).toBeLessThan(3_300);
+    expect(device("silent-1")).toMatchObject({
+      lastDisconnectReason: "keepalive_timeout",
+      disconnectCount: 1,
+      lastPingAt: null,
+    });
+    await runtime.writer!.flush();
+    const sessions = await getDeviceSessions(runtime.db!.prisma, "silent-1", 5);
+    expect(sessions.map((s) => s.reason)).toEqual(["keepalive_timeout"]);
+  });
+
+  it("keeps a client that sends PINGREQs online, and every PINGREQ moves lastPingAt", async () => {
+    const { socket } = await rawClient("pinger-1", 2);
+    await eventually(() => device("pinger-1")?.status === "online", 1_000, "online");
+    const watch = watchStatus("pinger-1");
+    for (let i = 0; i < 5; i++) {
+      await sleep(1_500);
+      const sentAt = Date.now();
+      socket.write(PINGREQ);
+      const seen = await eventually(
+        () => (device("pinger-1")!.lastPingAt ?? 0) >= sentAt && device("pinger-1")!.lastPingAt,
+        500,
+        "ping",
+      );
+      expect(seen - sentAt).toBeLessThan(100);
+    }
+    watch.stop();
+    expect(watch.changes).toEqual([]); // 7.5 s with keepalive 2: never late, never dropped
+    expect(device("pinger-1")?.status).toBe("online");
+    socket.destroy();
+  }, 15_000);
+
+  it("counts other control packets (PUBACKs of a QoS 1 subscriber that never pings) as signs of life", async () => {
+    const { socket, reader } = await rawClient("acker-1", 2);
+    let acked = 0;
+    socket.on("data", (chunk) => {
+      for (const p of reader.push(chunk)) {
+        if (p.type === "publish" && p.packetId !== null) {
+          socket.write(pubackPacket(p.packetId));
+          acked++;
+        }
+      }
+    });
+    socket.write(subscribePacket(1, "acker/in", 1));
+    const publisher = await mqtt.connectAsync(url(), { clientId: "acker-feed", keepalive: 30, reconnectPeriod: 0 });
+    const watch = watchStatus("acker-1");
+    for (let i = 0; i < 6; i++) {
+      await sleep(1_000);
+      await publisher.publishAsync("acker/in", String(i), { qos: 1 });
+    }
+    await sleep(500);
+    watch.stop();
+    expect(acked).toBeGreaterThanOrEqual(5);
+    expect(watch.changes).toEqual([]);
+    expect(device("acker-1")).toMatchObject({ status: "online", lastPingAt: null, disconnectCount: 0 });
+    socket.destroy();
+    await publisher.endAsync();
+  }, 15_000);
+
+  it("closes the first session as taken_over when a second client takes the id; the device stays online and its will is ignored", async () => {
+    const will = { topic: "devices/dup-1/status", payload: Buffer.from("offline"), retain: true, qos: 0 as const };
+    const first = await mqtt.connectAsync(url(), { clientId: "dup-1", keepalive: 30, reconnectPeriod: 0, will });
+    first.on("error", () => undefined);
+    await eventually(() => device("dup-1")?.status === "online", 1_000, "first online");
+    const firstConnectedAt = device("dup-1")!.connectedAt;
+    const watch = watchStatus("dup-1");
+    const second = await mqtt.connectAsync(url(), { clientId: "dup-1", keepalive: 30, reconnectPeriod: 0 });
+    await eventually(() => device("dup-1")!.connectedAt !== firstConnectedAt, 1_000, "new session");
+    await sleep(300); // the old connection's will comes after
+    watch.stop();
+    expect(watch.changes).toEqual([]);
+    expect(device("dup-1")).toMatchObject({
+      status: "online",
+      takeoverCount: 1,
+      disconnectCount: 0,
+      sessionOpen: true,
+    });
+    await runtime.writer!.flush();
+    const sessions = await getDeviceSessions(runtime.db!.prisma, "dup-1", 10);
+    expect(sessions.map((s) => s.reason)).toEqual([null, "taken_over"]);
+    expect(sessions[1].connectedAt).toBe(firstConnectedAt);
+
+    await second.endAsync();
+    const d = await eventually(() => device("dup-1")?.status === "offline" && device("dup-1"), 1_000, "offline");
+    expect(d).toMatchObject({ lastDisconnectReason: "clean", disconnectCount: 1 });
+    first.end(true);
+  });
+
+  it("a crashed device's will tells offline; its connection_lost stands", async () => {
+    const will = { topic: "devices/crash-1/status", payload: Buffer.from("offline"), retain: true, qos: 0 as const };
+    const client = await mqtt.connectAsync(url(), { clientId: "crash-1", keepalive: 30, reconnectPeriod: 0, will });
+    client.on("error", () => undefined);
+    await client.publishAsync("devices/crash-1/status", "online", { retain: true });
+    await eventually(() => device("crash-1")?.sources.includes("device-topic"), 1_000, "status seen");
+    client.stream.destroy();
+    const d = await eventually(() => device("crash-1")?.status === "offline" && device("crash-1"), 1_000, "offline");
+    await sleep(200);
+    expect(d).toMatchObject({ lastDisconnectReason: "connection_lost", disconnectCount: 1 });
+    expect(device("crash-1")?.disconnectCount).toBe(1);
+    client.end(true);
+  });
+
+  it("reads device topics from publishes: a gateway's publish is activity of the device its topic names", async () => {
+    const gw = await mqtt.connectAsync(url(), { clientId: "gw-1", keepalive: 30, reconnectPeriod: 0 });
+    await gw.publishAsync("devices/sensor-9/temp", "21.5");
+    const s = await eventually(() => device("sensor-9"), 1_000, "device from topic");
+    expect(s).toMatchObject({ status: "online", sources: ["device-topic"], keepaliveSeconds: null });
+    expect(device("gw-1")).toMatchObject({ status: "online", sources: ["aedes"] });
+    expect(device("gw-1")!.lastMessageAt).not.toBeNull();
+    await gw.endAsync();
+  });
+
+  it("refuses a second keepwatch on the same data directory, and a busy MQTT_PORT, with clear errors", async () => {
+    const second = newRuntime({ PORT: "3997" });
+    await expect(second.start()).rejects.toThrow(DataDirLockedError);
+    await second.stop();
+
+    const other = tempDir();
+    const third = new Runtime(loadConfig({ KEEPWATCH_DATA_DIR: other, MQTT_PORT: String(mqttPort), PORT: "3996" }));
+    await expect(third.start()).rejects.toThrow(
+      new RegExp(`MQTT_PORT ${mqttPort} is already in use.*set MQTT_URL=mqtt://127\\.0\\.0\\.1:${mqttPort}`),
+    );
+    await third.stop();
+    // The running monitor is untouched.
+    expect(runtime.health()).toMatchObject({ ok: true, broker: { connected: true } });
+  }, 30_000);
+});
+
+describe("embedded broker with credentials", () => {
+  let secured: Runtime;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    secured = new Runtime(
+      loadConfig({
+        KEEPWATCH_DATA_DIR: tempDir(),
+        MQTT_PORT: String(port),
+        MQTT_USERNAME: "fleet",
+        MQTT_PASSWORD: "s3cret",
+        PORT: "3995",
+      }),
+    );
+    await secured.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  it("lets in clients with the credentials and refuses the others as not_authorized", async () => {
+    const ok = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: "auth-ok",
+      username: "fleet",
+      password: "s3cret",
+      reconnectPeriod: 0,
+    });
+    await eventually(() => secured.fleet.get("auth-ok")?.status === "online", 1_000, "online");
+    expect(secured.fleet.get("auth-ok")).toMatchObject({ keepaliveSeconds: 60 });
+
+    for (const [clientId, creds] of [
+      ["auth-bad", { username: "fleet", password: "wrong" }],
+      ["auth-none", {}],
+    ] as const) {
+      await expect(
+        mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId, reconnectPeriod: 0, ...creds }),
+      ).rejects.toThrow(/Bad username or password/);
+      const d = await eventually(() => secured.fleet.get(clientId), 1_000, clientId);
+      expect(d).toMatchObject({ status: "offline", lastDisconnectReason: "not_authorized", sessionOpen: false });
+    }
+    await ok.endAsync();
+  });
+
+  it("needs MQTT_USERNAME with MQTT_PASSWORD", async () => {
+    const r = new Runtime(loadConfig({ KEEPWATCH_DATA_DIR: tempDir(), MQTT_PORT: String(port), MQTT_PASSWORD: "x" }));
+    await expect(r.start()).rejects.toThrow("MQTT_PASSWORD is set without MQTT_USERNAME");
+  });
+});
+
+describe("one embedded, the other external", () => {
+  it("embedded broker with Postgres (DATABASE_URL set)", async () => {
+    const database = await createTestDatabase();
+    const port = await freePort();
+    const r = new Runtime(
+      loadConfig({ DATABASE_URL: database.url, KEEPWATCH_DATA_DIR: tempDir(), MQTT_PORT: String(port), PORT: "3993" }),
+    );
+    try {
+      await r.start();
+      expect(r.health()).toMatchObject({ broker: { kind: "aedes", connected: true }, db: { kind: "postgres" } });
+      expect(r.pingsVisible).toBe(true);
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: "mixed-1",
+        keepalive: 9,
+        reconnectPeriod: 0,
+      });
+      await eventually(() => r.fleet.get("mixed-1")?.status === "online", 1_000, "online");
+      await c.endAsync();
+      await eventually(() => r.fleet.get("mixed-1")?.status === "offline", 1_000, "offline");
+      await r.writer!.flush();
+      expect((await getDeviceSessions(r.db!.prisma, "mixed-1", 5)).map((x) => [x.reason, x.keepaliveSeconds])).toEqual([
+        ["clean", 9],
+      ]);
+    } finally {
+      await r.stop();
+      await database.drop();
+    }
+  });
+
+  it("an external Mosquitto with the embedded database (MQTT_URL set)", async () => {
+    const broker = await startMosquitto();
+    const r = new Runtime(loadConfig({ MQTT_URL: broker.url, KEEPWATCH_DATA_DIR: tempDir(), PORT: "3992" }));
+    try {
+      await r.start();
+      await eventually(() => r.health().broker.kind === "mosquitto", 5_000, "broker detected");
+      expect(r.health()).toMatchObject({ broker: { connected: true }, db: { kind: "pglite", ok: true } });
+      expect(r.pingsVisible).toBe(false);
+      const c = await mqtt.connectAsync(broker.url, { clientId: "mixed-2", keepalive: 9, reconnectPeriod: 0 });
+      await eventually(() => r.fleet.get("mixed-2")?.status === "online", 2_000, "online");
+      await c.endAsync();
+      await eventually(() => r.fleet.get("mixed-2")?.status === "offline", 2_000, "offline");
+      await r.writer!.flush();
+      expect((await getDeviceSessions(r.db!.prisma, "mixed-2", 5)).map((x) => [x.reason, x.keepaliveSeconds])).toEqual([
+        ["clean", 9],
+      ]);
+    } finally {
+      await r.stop();
+      await broker.stop();
+    }
+  });
+});
+
+describe("restart on the same data directory", () => {
+  it("keeps devices and sessions; sessions open at the stop end as admin (the broker went down with it)", async () => {
+    const stay = await mqtt.connectAsync(url(), { clientId: "stay-1", keepalive: 30, reconnectPeriod: 0 });
+    stay.on("error", () => undefined);
+    await eventually(() => device("stay-1")?.status === "online", 1_000, "online");
+    await runtime.stop();
+    // The broker closed every connection as it stopped.
+    expect(device("stay-1")).toMatchObject({ status: "offline", lastDisconnectReason: "admin" });
+    const before = new Map(Array.from(runtime.fleet.all(), (d) => [d.id, d]));
+    expect(before.size).toBeGreaterThanOrEqual(8);
+
+    runtime = newRuntime();
+    await runtime.start();
+    for (const [id, d] of before) {
+      const r = runtime.fleet.get(id);
+      expect(r, id).toBeDefined();
+      expect(r!.status).toBe("unknown"); // restored: the monitor was away
+      expect(r!.disconnectCount).toBe(d.disconnectCount);
+      expect(r!.lastDisconnectReason).toBe(d.lastDisconnectReason);
+      expect(r!.keepaliveSeconds).toBe(d.keepaliveSeconds);
+      expect(r!.takeoverCount).toBe(d.takeoverCount);
+    }
+    const prisma = runtime.db!.prisma;
+    expect((await getDeviceSessions(prisma, "probe-1", 5))[0].reason).toBe("connection_lost");
+    expect((await getDeviceSessions(prisma, "dup-1", 5)).map((s) => s.reason)).toEqual(["clean", "taken_over"]);
+    expect((await getDeviceSessions(prisma, "stay-1", 5)).map((s) => s.reason)).toEqual(["admin"]);
+
+    // Devices come back by themselves.
+    const again = await mqtt.connectAsync(url(), { clientId: "stay-1", keepalive: 30, reconnectPeriod: 0 });
+    await eventually(() => device("stay-1")?.status === "online", 1_000, "back online");
+    await again.endAsync();
+    stay.end(true);
+  }, 30_000);
+});
