@@ -1,5 +1,6 @@
 "use client";
 
+import { TopNav } from "@/components/nav/TopNav";
 import { BrokerHealth, DbHealth, PingsVisibility } from "./HealthItems";
 import { StreamIndicator } from "./StreamIndicator";
 
@@ -28,6 +29,7 @@ export function FleetHeader() {
   return (
     <header className="flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-zinc-800 bg-zinc-900/80 px-4 py-2">
       <Brand />
+      <TopNav />
       <div className="flex min-w-0 flex-1 flex-wrap items-center gap-2" aria-label="Monitor health">
         <BrokerHealth />
         <DbHealth />

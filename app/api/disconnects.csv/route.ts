@@ -1,0 +1,11 @@
+import { handle } from "@/lib/api/errors";
+import { disconnectsCsvResponse, historyDb, parseCsvQuery } from "@/lib/api/disconnects";
+import { getRuntime } from "@/lib/runtime";
+
+export const dynamic = "force-dynamic";
+
+/** GET /api/disconnects.csv?from=&to=&device=&reason=&bom= → the filter's disconnects as streamed CSV */
+export const GET = handle(async (request: Request) => {
+  const query = parseCsvQuery(request.url);
+  return disconnectsCsvResponse(historyDb(getRuntime()), query);
+});

@@ -1,0 +1,11 @@
+import { handle } from "@/lib/api/errors";
+import { historyDb, listDisconnects, parseListQuery } from "@/lib/api/disconnects";
+import { getRuntime } from "@/lib/runtime";
+
+export const dynamic = "force-dynamic";
+
+/** GET /api/disconnects?from=&to=&device=&reason=&cursor=&limit= → { disconnects, nextCursor } */
+export const GET = handle(async (request: Request) => {
+  const query = parseListQuery(request.url);
+  return Response.json(await listDisconnects(historyDb(getRuntime()), query));
+});

@@ -1,0 +1,14 @@
+import type { Metadata } from "next";
+import { Suspense } from "react";
+import { HistoryPage } from "@/components/history/HistoryPage";
+
+export const metadata: Metadata = { title: "Disconnect history · keepwatch" };
+
+export default function Page() {
+  // The page reads its filters from the URL (useSearchParams), so it renders in the browser.
+  return (
+    <Suspense fallback={<p className="p-4 text-sm text-zinc-500">Loading history…</p>}>
+      <HistoryPage />
+    </Suspense>
+  );
+}
