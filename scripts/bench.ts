@@ -1,0 +1,95 @@
+/**
+ * Performance figures for keepwatch: `npm run bench`.
+ *
+ *   ingest     keepwatch end to end into Postgres vs a bare MQTT.js subscriber, same load, same run
+ *   memory     resident memory growth per 100,000 known devices
+ *   detection  silence-verdict lateness at 100k devices, and the cost of a deadline tick
+ *
+ * Prints a table and writes docs/BENCHMARKS.md (machine facts, figures, targets, method, raw rounds).
+ * Options: --rounds N (every scenario), --only ingest,memory,detection, --no-write.
+ * Needs what the integration tests need: Mosquitto and a local Postgres (role kw).
+ * Exits non-zero when a scenario fails or a measurement is invalid (lost messages, missed verdicts).
+ * No timing assertion lives in any test: these figures are only measured and reported here.
+ */
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { runIngest, DEFAULT_INGEST, type IngestSummary } from "./bench/ingest";
+import { runMemory, DEFAULT_MEMORY, type MemorySummary } from "./bench/memory";
+import { runDetection, DEFAULT_DETECTION, type DetectionSummary } from "./bench/detection";
+import { machineFacts, markdown, stdoutTable, type Results } from "./bench/report";
+import { releaseAll } from "./bench/common";
+
+const SCENARIOS = ["ingest", "memory", "detection"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const DEFAULT_ROUNDS: Record<Scenario, number> = { ingest: 4, memory: 3, detection: 3 };
+const OUTPUT = new URL("../docs/BENCHMARKS.md", import.meta.url);
+
+const log = (msg: string) => console.log(`bench: ${msg}`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: "string" },
+      only: { type: "string" },
+      "no-write": { type: "boolean", default: false },
+    },
+  });
+  const only = values.only ? values.only.split(",").map((s) => s.trim()) : [...SCENARIOS];
+  for (const s of only) if (!SCENARIOS.includes(s as Scenario)) throw new Error(`unknown scenario ${s}`);
+  const rounds = (s: Scenario) => (values.rounds ? Math.max(1, Number(values.rounds)) : DEFAULT_ROUNDS[s]);
+  const wanted = (s: Scenario) => only.includes(s);
+
+  const started = Date.now();
+  const facts = await machineFacts();
+  log(`${facts.nproc} CPUs (${facts.cpuModel}), Node ${facts.node}, ${facts.mosquitto}, ${facts.postgres}`);
+  log(`load average at start ${facts.loadAverage}`);
+
+  let ingest: IngestSummary | undefined;
+  let memory: MemorySummary | undefined;
+  let detection: DetectionSummary | undefined;
+  if (wanted("ingest")) ingest = await runIngest({ ...DEFAULT_INGEST, rounds: rounds("ingest"), log });
+  if (wanted("memory")) memory = await runMemory({ ...DEFAULT_MEMORY, rounds: rounds("memory"), log });
+  if (wanted("detection")) detection = await runDetection({ ...DEFAULT_DETECTION, rounds: rounds("detection"), log });
+
+  // Conditions under which a figure means nothing: reported, and the run fails.
+  const problems: string[] = [];
+  if (ingest && ingest.losses > 0) problems.push(`ingest: ${ingest.losses} messages lost (the comparison is not fair)`);
+  if (ingest && !ingest.durableOk) problems.push("ingest: Postgres does not hold every device and session of the load");
+  if (detection && detection.missed > 0) problems.push(`detection: ${detection.missed} silence verdicts never came`);
+  if (detection && detection.falseVerdicts > 0)
+    problems.push(`detection: ${detection.falseVerdicts} verdicts hit devices that kept pinging`);
+
+  const results: Results = { facts, ingest, memory, detection, seconds: (Date.now() - started) / 1000, problems };
+  console.log(`\n${stdoutTable(results)}\n`);
+  for (const p of problems) console.error(`bench: PROBLEM: ${p}`);
+  const complete = SCENARIOS.every(wanted) && !values.rounds;
+  if (!values["no-write"] && complete) {
+    writeFileSync(OUTPUT, markdown(results));
+    log(`wrote docs/BENCHMARKS.md (${results.seconds.toFixed(0)} s)`);
+  } else if (!values["no-write"]) {
+    log("partial run (--only or --rounds): docs/BENCHMARKS.md left as it was");
+  }
+  return problems.length ? 1 : 0;
+}
+
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`bench: ${signal}: cleaning up`);
+    void releaseAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  async (code) => {
+    await releaseAll();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    console.error(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await releaseAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,387 @@
+/**
+ * The benchmark's results as a compact stdout table and as docs/BENCHMARKS.md
+ * (machine facts, figures against their targets, how each was measured, and
+ * every round's raw figures).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { withAdmin } from "../../lib/store/testing";
+import { fmt } from "./common";
+import { BROKER_CONFIG, type IngestSummary } from "./ingest";
+import type { MemorySummary } from "./memory";
+import type { DetectionSummary } from "./detection";
+
+export interface MachineFacts {
+  date: string;
+  nproc: string;
+  cpuModel: string;
+  memoryGb: string;
+  node: string;
+  kernel: string;
+  mosquitto: string;
+  postgres: string;
+  loadAverage: string;
+}
+
+function run(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (err) {
+    // `mosquitto -h` prints its usage and exits non-zero.
+    const e = err as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ""}${e.stderr ?? ""}`.trim();
+  }
+}
+
+export async function machineFacts(): Promise<MachineFacts> {
+  let cpuModel = "unknown";
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1].trim() ?? cpuModel;
+  } catch {
+    // not Linux
+  }
+  const postgres = await withAdmin((c) => c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).then(
+    (r) => `PostgreSQL ${r.rows[0].v}`,
+    () => "unknown",
+  );
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    nproc: run("nproc", []) || String(os.availableParallelism()),
+    cpuModel,
+    memoryGb: (os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    mosquitto: run("mosquitto", ["-h"]).split("\n")[0] || "unknown",
+    postgres,
+    loadAverage: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" / "),
+  };
+}
+
+export interface Results {
+  facts: MachineFacts;
+  ingest?: IngestSummary;
+  memory?: MemorySummary;
+  detection?: DetectionSummary;
+  seconds: number;
+  problems: string[];
+}
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  met: string;
+}
+
+const yes = (ok: boolean) => (ok ? "yes" : "**no**");
+
+function rows(r: Results): Row[] {
+  const out: Row[] = [];
+  const i = r.ingest;
+  if (i) {
+    out.push({
+      figure: "Ingest: bare MQTT.js subscriber (ceiling)",
+      value: `${fmt(i.bareRate)} msg/s`,
+      target: "—",
+      met: "—",
+    });
+    out.push({
+      figure: "Ingest: keepwatch end to end into Postgres",
+      value: `${fmt(i.keepwatchRate)} msg/s (${fmt(i.keepwatchEventRate)} events/s)`,
+      target: "—",
+      met: "—",
+    });
+    out.push({
+      figure: "Ingest: keepwatch, until applied / until device+session rows written",
+      value: `${fmt(i.keepwatchAppliedRate)} / ${fmt(i.keepwatchStateRate)} msg/s`,
+      target: "—",
+      met: "—",
+    });
+    out.push({
+      figure: "Ingest: keepwatch / bare (median of per-round ratios)",
+      value: `${i.ratio.toFixed(2)} × (rounds ${Math.min(...i.ratios).toFixed(2)}–${Math.max(...i.ratios).toFixed(2)})`,
+      target: "≥ 0.5 ×",
+      met: yes(i.ratio >= 0.5),
+    });
+    out.push({
+      figure: "Ingest: consumer CPU per 1,000 messages, bare / keepwatch",
+      value: `${i.bareCpuPer1k.toFixed(1)} / ${i.keepwatchCpuPer1k.toFixed(1)} ms (${(i.bareCpuPer1k / i.keepwatchCpuPer1k).toFixed(2)} ×)`,
+      target: "—",
+      met: "—",
+    });
+    out.push({
+      figure: "Ingest: messages lost (all rounds, both sides)",
+      value: fmt(i.losses),
+      target: "0",
+      met: yes(i.losses === 0),
+    });
+  }
+  const m = r.memory;
+  if (m) {
+    out.push({
+      figure: "Memory: RSS growth, runtime wiring, 0 → 100k devices",
+      value: `${m.runtime.rssFirst.toFixed(1)} MB per 100k (heap ${m.runtime.heapFirst.toFixed(1)})`,
+      target: "≤ 100 MB per 100k",
+      met: yes(m.runtime.rssFirst <= 100),
+    });
+    out.push({
+      figure: "Memory: RSS growth, runtime wiring, 100k → 200k devices",
+      value: `${m.runtime.rssSecond.toFixed(1)} MB per 100k (heap ${m.runtime.heapSecond.toFixed(1)})`,
+      target: "≤ 100 MB per 100k",
+      met: yes(m.runtime.rssSecond <= 100),
+    });
+    out.push({
+      figure: "Memory: RSS growth, Fleet alone, 0 → 100k devices",
+      value: `${m.fleet.rss.toFixed(1)} MB per 100k (heap ${m.fleet.heap.toFixed(1)})`,
+      target: "≤ 100 MB per 100k",
+      met: yes(m.fleet.rss <= 100),
+    });
+  }
+  const d = r.detection;
+  if (d) {
+    out.push({
+      figure: `Detection: verdict lateness at ${fmt(d.options.devices)} devices, p50 / p99 / max`,
+      value: `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`,
+      target: "≤ 1,000 ms (every verdict)",
+      met: yes(d.maxOverall <= 1000),
+    });
+    out.push({
+      figure: "Detection: verdicts missed / on active devices",
+      value: `${fmt(d.missed)} / ${fmt(d.falseVerdicts)}`,
+      target: "0 / 0",
+      met: yes(d.missed === 0 && d.falseVerdicts === 0),
+    });
+    const idle = d.micro.find((x) => x.fleetSize === d.options.devices && x.due === 0);
+    const idleSmall = d.micro.find((x) => x.fleetSize !== d.options.devices && x.due === 0);
+    const k1000 = d.micro.find((x) => x.fleetSize === d.options.devices && x.due === 1000);
+    if (idle && idleSmall && k1000) {
+      out.push({
+        figure: `Detection: tick() with nothing due, ${fmt(idleSmall.fleetSize)} vs ${fmt(idle.fleetSize)} devices`,
+        value: `${idleSmall.us.toFixed(2)} vs ${idle.us.toFixed(2)} µs`,
+        target: "independent of fleet size",
+        met: yes(idle.us < Math.max(5, 3 * idleSmall.us)),
+      });
+      out.push({
+        figure: `Detection: tick() with 1,000 due of ${fmt(idle.fleetSize)}`,
+        value: `${fmt(k1000.us / 1000, 1)} ms (${(k1000.us / 1000).toFixed(1)} µs per verdict)`,
+        target: "O(k log n)",
+        met: "—",
+      });
+    }
+  }
+  return out;
+}
+
+export function stdoutTable(r: Results): string {
+  const table = rows(r).map((x) => [x.figure, x.value, x.target, x.met.replace(/\*/g, "")]);
+  const head = ["figure", "median", "target", "met"];
+  const widths = head.map((h, c) => Math.max(h.length, ...table.map((t) => t[c].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...table.map(line)].join("\n");
+}
+
+function mdTable(head: string[], body: string[][]): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...body.map((b) => `| ${b.join(" | ")} |`),
+  ].join("\n");
+}
+
+function ingestSection(i: IngestSummary): string {
+  const o = i.options;
+  const runs = i.runs.map((x) => [
+    String(x.round),
+    x.mode,
+    `${fmt(x.rate)} msg/s`,
+    x.mode === "keepwatch" ? `${fmt(x.eventRate)}` : "—",
+    x.seconds.toFixed(2),
+    x.mode === "keepwatch" ? x.appliedSeconds.toFixed(2) : "—",
+    x.mode === "keepwatch" ? x.stateSeconds.toFixed(2) : "—",
+    x.publishSeconds.toFixed(2),
+    `${x.lost.deviceMessages} / ${x.lost.connects} / ${x.lost.disconnects}`,
+    x.cpuMsPer1k.toFixed(1),
+    fmt(x.maxRssMb),
+    x.db ? `${fmt(x.db.devices)} / ${fmt(x.db.closedSessions)} / ${fmt(x.db.activityPoints)}` : "—",
+  ]);
+  return `## Ingest throughput
+
+Load per measurement (generated by \`scripts/bench/ingest-load.ts\`, a separate process): ${fmt(o.telemetry)} QoS 0
+publishes over ${fmt(o.devices)} device ids on \`devices/{id}/telemetry\`, every ${o.statusEvery}th one replaced by
+\`devices/{id}/status\` alternating \`offline\`/\`online\`, written by ${o.publishers} connections as fast as the broker
+takes them; at the same time ${fmt(o.cycles)} real connections (${o.concurrency} at a time) connect with keepalive 60
+and leave, half with DISCONNECT and half by closing the socket, which Mosquitto reports on \`$SYS/broker/log/#\` (three
+lines each). Packets are encoded before the start, so the generator is faster than either consumer: the broker queues
+what a consumer has not read yet, and the figure is the consumer's capacity.
+
+- **bare**: an MQTT.js client with the monitor's own connection options and subscriptions (every \`$SYS\` source plus
+  \`devices/+/#\`) that only counts messages.
+- **keepwatch**: the real \`Runtime\` (\`lib/runtime.ts\`) against the same broker and a fresh migrated Postgres
+  database: IngestWorker → adapters → Fleet → StoreWriter and ActivityRecorder (plus the LiveHub and the alerts
+  service, as wired). It is done when the fleet has applied every expected event **and** everything buffered for
+  Postgres is written (the writer's \`pendingWrites\` and the activity recorder's pending points at 0); the rows
+  are then counted in Postgres (devices / closed sessions / activity points of the load).
+- Rate = the load's messages (publishes + 3 log lines per connection) ÷ (generator's first write → consumer done).
+  For keepwatch the table also gives the times at which the fleet had applied everything ("applied") and at which
+  the writer's device and session rows were all in Postgres ("rows written"), before the activity points were.
+  Each measurement has a fresh broker, fresh processes and (keepwatch) a fresh database; the two sides alternate
+  within each round (bare first in odd rounds). The ratio is the median of per-round ratios; their range is shown
+  because on a shared machine a burst of foreign load during one side's few seconds moves a round's ratio a lot.
+  The consumers' CPU time per message is steadier: compare it when the rates disagree between runs.
+- Mosquitto runs with \`${BROKER_CONFIG.join("`, `")}\`: with the default \`max_queued_messages 1000\` the broker drops
+  QoS 0 messages for a subscriber that falls 1000 packets behind, which would compare samples, not loads. Both sides
+  count what they received; losses are reported (columns: device messages / connect lines / disconnect lines).
+
+${mdTable(
+  [
+    "round",
+    "side",
+    "rate",
+    "events/s",
+    "done (s)",
+    "applied (s)",
+    "rows written (s)",
+    "generator (s)",
+    "lost",
+    "CPU ms per 1k msg",
+    "max RSS (MB)",
+    "rows: devices / sessions / activity points",
+  ],
+  runs,
+)}
+`;
+}
+
+function memorySection(m: MemorySummary): string {
+  const runs = m.runs.map((x) => [
+    String(x.round),
+    x.variant,
+    x.points[0].rssMb.toFixed(1),
+    x.rssPer100kMb.map((v) => v.toFixed(1)).join(" → "),
+    x.heapPer100kMb.map((v) => v.toFixed(1)).join(" → "),
+    x.points
+      .slice(1)
+      .map((p) => p.seconds.toFixed(1))
+      .join(" / "),
+  ]);
+  return `## Memory per known device
+
+A fresh process (\`node --expose-gc\`) per measurement. Devices arrive as production sees them: a Mosquitto log line
+\`New client connected from <ip:port> as <id> (p2, c1, k60).\` and one publish on \`devices/<id>/telemetry\`, both
+read by the real adapters (\`route()\`) and applied by the real Fleet in batches of 1,000 events (ids like
+\`esp32-240ac4000001\`). RSS and heapUsed are read after repeated full GCs, before and after each stage of
+${fmt(m.options.devices)} new devices; a warm-up of ${fmt(m.options.warmup)} other devices runs first so that lazily
+loaded code is in the baseline.
+
+- **runtime**: a real \`Runtime\` with a fresh Postgres database and its embedded broker (so pings are visible and
+  the deadline heap holds every device), the events handed over where its ingest sources hand them; measured once
+  everything buffered for Postgres is written and the hub has published (what stays resident). Two stages: 0 → 100k
+  (the target's definition) and 100k → 200k.
+- **fleet**: the Fleet alone, 0 → 100k.
+
+Medians: runtime ${m.runtime.rssFirst.toFixed(1)} MB RSS (${m.runtime.heapFirst.toFixed(1)} MB heap) per 100k from
+0 → 100k, ${m.runtime.rssSecond.toFixed(1)} MB RSS (${m.runtime.heapSecond.toFixed(1)} MB heap) from 100k → 200k;
+Fleet alone ${m.fleet.rss.toFixed(1)} MB RSS (${m.fleet.heap.toFixed(1)} MB heap). The runtime variant's heap beyond the Fleet's
+(${(m.runtime.heapFirst - m.fleet.heap).toFixed(1)} MB at 100k devices) is what the process keeps besides device
+state once everything is written (database client, its caches and logs). RSS also moves with what V8 has not yet
+returned to the system; heapUsed is the steadier of the two.
+
+${mdTable(["round", "variant", "RSS at start (MB)", "RSS MB per 100k, by stage", "heap MB per 100k, by stage", "stage seconds"], runs)}
+`;
+}
+
+function detectionSection(d: DetectionSummary): string {
+  const o = d.options;
+  const runs = d.runs.map((x) => [
+    String(x.round),
+    fmt(x.all.count),
+    `${fmt(x.all.p50)} / ${fmt(x.all.p99)} / ${fmt(x.all.max)}`,
+    `${fmt(x.late.p99)} / ${fmt(x.offline.p99)}`,
+    `${fmt(x.expected - x.all.count)} / ${fmt(x.falseVerdicts)}`,
+    `${fmt(x.ticks.idleUs)} µs (${fmt(x.ticks.idlePending)} pending)`,
+    `${fmt(x.ticks.busyUs / 1000, 1)} ms for ${fmt(x.ticks.busyDue)} (worst ${fmt(x.ticks.worstUs / 1000, 1)} ms for ${fmt(x.ticks.worstDue)})`,
+    `${fmt(x.ticks.timerLateP50, 1)} / ${fmt(x.ticks.timerLateP99, 1)} / ${fmt(x.ticks.timerLateMax, 1)}`,
+    x.setupSeconds.toFixed(1),
+  ]);
+  const micro = d.micro.map((x) => [
+    fmt(x.fleetSize),
+    fmt(x.due),
+    x.us < 10 ? x.us.toFixed(2) : fmt(x.us),
+    x.due > 0 ? (x.us / x.due).toFixed(1) : "—",
+  ]);
+  const silent = Math.round(o.devices * (1 - o.activeShare));
+  return `## Silence detection
+
+A fresh process and database per round. ${fmt(o.devices)} devices connect with keepalive ${o.keepaliveSeconds} s to a
+real \`Runtime\` on a ping-visible setup (its embedded broker: \`pingsVisible → true\`, late grace as configured
+there), with Postgres, ticked by the runtime's own loop (a 100 ms \`setInterval\` calling \`fleet.tick()\`, timed by
+the benchmark) on the real clock; events are handed over where the runtime's ingest sources hand them. ${fmt(o.devices * o.activeShare)} devices stay active (a ping every ${o.pingEveryMs / 1000} s, so their
+deadlines keep moving in the heap); the other ${fmt(silent)} connect evenly over ${o.windowMs / 1000} s (each event
+stamped with its planned time, as a broker stamps its log) and then stay silent, so their \`late\` deadlines
+(keepalive later) are spread over ${o.windowMs / 1000} s, and their \`offline\` deadlines (1.5 × keepalive) over
+another ${o.windowMs / 1000} s, while the heap holds the whole fleet. Lateness = when the fleet's listeners receive
+the status-change − its true deadline (the change's own time, stamped at the deadline). p50 / p99 / max per round;
+the median over rounds (worst single verdict of all rounds: ${fmt(d.maxOverall)} ms).
+
+${mdTable(
+  [
+    "round",
+    "verdicts",
+    "lateness p50 / p99 / max (ms)",
+    "p99 late / offline (ms)",
+    "missed / on active devices",
+    "tick, nothing due",
+    "tick with verdicts: median (worst)",
+    "interval firing late p50 / p99 / max (ms)",
+    "set-up (s)",
+  ],
+  runs,
+)}
+
+In the run above a tick with nothing due includes what the busy process adds (cold caches, incremental GC steps on
+its few allocations); the mechanism alone is measured below. Tick cost with a simulated clock (same Fleet and heap,
+no listeners): every device's deadline 1 ms apart, the clock
+advanced so that exactly k are due; median over rounds of the median of 3 ticks (2,000 for k = 0). A tick with
+nothing due costs the same at 1k and 100k devices (no scan); with k due it grows with k.
+
+${mdTable(["devices", "due (k)", "tick (µs)", "µs per verdict"], micro)}
+`;
+}
+
+export function markdown(r: Results): string {
+  const f = r.facts;
+  const body = rows(r).map((x) => [x.figure, x.value, x.target, x.met]);
+  const sections = [
+    `# Benchmarks
+
+Written by \`npm run bench\` (\`scripts/bench.ts\`); do not edit by hand. Run it on an otherwise idle machine: the
+figures are medians of several rounds, and the ingest comparison is a ratio measured in the same run, but a shared
+machine still moves them.
+
+Run ${f.date}, ${fmt(r.seconds)} s in all.
+
+| machine | |
+|---|---|
+| nproc | ${f.nproc} |
+| CPU | ${f.cpuModel} |
+| memory | ${f.memoryGb} GiB |
+| Node | ${f.node} |
+| kernel | ${f.kernel} |
+| broker | ${f.mosquitto} |
+| database | ${f.postgres} (local) |
+| load average at start (1 / 5 / 15 min) | ${f.loadAverage} |
+
+## Results
+
+${mdTable(["figure", "median", "target", "met"], body)}
+${r.problems.length ? `\n**Problems in this run:**\n\n${r.problems.map((p) => `- ${p}`).join("\n")}\n` : ""}`,
+  ];
+  if (r.ingest) sections.push(ingestSection(r.ingest));
+  if (r.memory) sections.push(memorySection(r.memory));
+  if (r.detection) sections.push(detectionSection(r.detection));
+  return sections.join("\n");
+}
