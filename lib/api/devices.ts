@@ -4,10 +4,12 @@
  */
 import type { Fleet } from "../fleet/fleet";
 import type { DeviceState, DeviceStatus } from "../fleet/types";
-import { toDeviceDto, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
+import { iso, toDeviceDto, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
 import { AppError } from "./errors";
 import type { Runtime } from "../runtime";
 import { getDevice, getDeviceSessions } from "../store/devices";
+import type { Finding } from "../diagnosis/diagnose";
+import { diagnoseDevice } from "./device-diagnosis";
 
 export interface DeviceList {
   devices: DeviceDto[];
@@ -32,6 +34,19 @@ export const SESSION_HISTORY_LIMIT = 50;
 
 export interface DeviceDetail extends DeviceDto {
   sessions: SessionDto[];
+  /** Last PINGREQ seen (only sources that see pings report them). */
+  lastPingAt: string | null;
+  /** Last publish seen. */
+  lastMessageAt: string | null;
+  /** What the broker said in CONNECT, where it told us. */
+  address: string | null;
+  protocol: string | null;
+  cleanStart: boolean | null;
+  takeoverCount: number;
+  /** A source that sees every client's PINGREQs is active (embedded broker, Mosquitto debug log). */
+  pingsVisible: boolean;
+  /** Plain-language findings about why the device drops (lib/diagnosis), problems first. */
+  diagnosis: Finding[];
 }
 
 export async function getDeviceDetail(runtime: Runtime, id: string): Promise<DeviceDetail> {
@@ -46,5 +61,17 @@ export async function getDeviceDetail(runtime: Runtime, id: string): Promise<Dev
   } catch {
     throw new AppError("SERVICE_UNAVAILABLE", "the database is not available: session history cannot be read");
   }
-  return { ...toDeviceDto(device), sessions: sessions.map(toSessionDto) };
+  const diagnosis = await diagnoseDevice(runtime, device, sessions);
+  return {
+    ...toDeviceDto(device),
+    sessions: sessions.map(toSessionDto),
+    lastPingAt: iso(device.lastPingAt),
+    lastMessageAt: iso(device.lastMessageAt),
+    address: device.address,
+    protocol: device.protocol,
+    cleanStart: device.cleanStart,
+    takeoverCount: device.takeoverCount ?? 0,
+    pingsVisible: runtime.pingsVisible,
+    diagnosis,
+  };
 }

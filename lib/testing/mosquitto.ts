@@ -4,7 +4,7 @@
  * Used by integration tests, end-to-end tests and the benchmark.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,7 +45,17 @@ export interface TestBroker {
   readonly running: boolean;
 }
 
-export async function startMosquitto(opts: { port?: number; extraConfig?: string[] } = {}): Promise<TestBroker> {
+export async function startMosquitto(
+  opts: {
+    port?: number;
+    extraConfig?: string[];
+    /**
+     * Append the broker's stderr to this file (like `mosquitto -c … 2>>file`), e.g. with
+     * extraConfig `log_dest stderr` + `log_type all` for an unbuffered debug log to tail.
+     */
+    stderrFile?: string;
+  } = {},
+): Promise<TestBroker> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "kw-mosq-"));
   const configPath = join(dir, "mosquitto.conf");
@@ -76,7 +86,9 @@ export async function startMosquitto(opts: { port?: number; extraConfig?: string
     },
     async start() {
       if (proc) return;
-      const child = spawn("mosquitto", ["-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+      const fd = opts.stderrFile ? openSync(opts.stderrFile, "a") : null;
+      const child = spawn("mosquitto", ["-c", configPath], { stdio: ["ignore", "ignore", fd ?? "pipe"] });
+      if (fd !== null) closeSync(fd); // the child holds its own copy
       let stderr = "";
       child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
       child.once("exit", () => {

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { ActivityDto } from "@/lib/api/activity";
+import { activityQuery, buildTimeline, MAX_SESSIONS_DRAWN } from "./timeline";
+
+const T = Date.parse("2026-11-22T10:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+const dto = (p: Partial<ActivityDto>): ActivityDto => ({
+  from: iso(T),
+  to: iso(T + 3_600_000),
+  points: [],
+  rollups: [],
+  sessions: [],
+  truncated: false,
+  rawRetentionHours: 24,
+  ...p,
+});
+
+describe("buildTimeline", () => {
+  it("draws gaps of raw points, a connected band, a disconnect marker and the offline band after it", () => {
+    const data = buildTimeline(
+      dto({
+        points: [
+          { at: iso(T + 60_000), kind: "connect" },
+          { at: iso(T + 62_000), kind: "pingreq" },
+          { at: iso(T + 64_000), kind: "pingreq" },
+          { at: iso(T + 79_000), kind: "disconnect", reason: "keepalive_timeout" },
+        ],
+        sessions: [
+          {
+            connectedAt: iso(T + 60_000),
+            disconnectedAt: iso(T + 79_000),
+            reason: "keepalive_timeout",
+            keepaliveSeconds: 10,
+          },
+        ],
+      }),
+      true,
+      2000,
+      T + 3_600_000,
+    );
+    expect(data.gaps.map((g) => g.gap)).toEqual([2, 2]);
+    expect(data.markers).toEqual([{ at: T + 79_000, reason: "keepalive_timeout" }]);
+    expect(data.bands).toEqual([
+      { from: T, to: T + 60_000, connected: false },
+      { from: T + 60_000, to: T + 79_000, connected: true },
+      { from: T + 79_000, to: T + 3_600_000, connected: false },
+    ]);
+  });
+
+  it("draws roll-up maxima for long ranges, never more points than buckets", () => {
+    const rollups = Array.from({ length: 10_080 }, (_, i) => ({
+      minute: iso(T + i * 60_000),
+      count: 12,
+      maxGapSeconds: i === 777 ? 14 : 5,
+    }));
+    const data = buildTimeline(
+      dto({ from: iso(T), to: iso(T + 7 * 86_400_000), rollups }),
+      false,
+      400,
+      T + 7 * 86_400_000,
+    );
+    expect(data.gaps.length).toBeLessThanOrEqual(400);
+    expect(data.samples).toBe(10_080);
+    expect(Math.max(...data.gaps.map((g) => g.gap))).toBe(14);
+  });
+
+  it("keeps an open session connected to the end of the range and caps the sessions drawn", () => {
+    const open = buildTimeline(
+      dto({ sessions: [{ connectedAt: iso(T - 5_000), disconnectedAt: null, reason: null, keepaliveSeconds: 5 }] }),
+      true,
+      10,
+      T + 3_600_000,
+    );
+    expect(open.bands).toEqual([{ from: T, to: T + 3_600_000, connected: true }]);
+    const many = Array.from({ length: MAX_SESSIONS_DRAWN + 50 }, (_, i) => ({
+      connectedAt: iso(T + i * 10_000),
+      disconnectedAt: iso(T + i * 10_000 + 5_000),
+      reason: "connection_lost" as const,
+      keepaliveSeconds: 5,
+    }));
+    const capped = buildTimeline(dto({ sessions: many }), true, 10, T + 3_600_000);
+    expect(capped.markers).toHaveLength(MAX_SESSIONS_DRAWN);
+    expect(capped.sessionsOmitted).toBe(50);
+  });
+});
+
+describe("activityQuery", () => {
+  it("asks for raw points on short ranges and only roll-ups and sessions on long ones", () => {
+    expect(new URLSearchParams(activityQuery("15m", T)).get("kinds")).toBeNull();
+    const week = new URLSearchParams(activityQuery("7d", T));
+    expect(week.get("from")).toBe(iso(T - 7 * 86_400_000));
+    expect(week.get("limit")).toBe("1");
+    expect(week.get("bucketMinutes")).toBe("15");
+  });
+});

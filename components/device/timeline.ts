@@ -1,0 +1,115 @@
+/**
+ * What the keepalive timeline draws, from an activity response: the gap
+ * series (downsampled to the chart's width), the connected/disconnected bands
+ * and the disconnect markers. Pure, so it is tested without a browser.
+ *
+ * Short ranges (15 min, 1 h) draw every gap from raw points; long ranges
+ * (24 h, 7 d) draw the minute roll-ups' largest gaps. Either way at most one
+ * point per `buckets` slice of the range reaches the SVG.
+ */
+import type { ActivityDto } from "@/lib/api/activity";
+import { downsampleMax, type Bucketed } from "@/lib/activity/downsample";
+import { gapsOf, type ActivityKind } from "@/lib/activity/points";
+import type { DisconnectReason } from "@/lib/ingest/events";
+
+export const RANGES = [
+  { key: "15m", label: "15 min", ms: 15 * 60_000, raw: true, pollMs: 3_000 },
+  { key: "1h", label: "1 h", ms: 3_600_000, raw: true, pollMs: 3_000 },
+  { key: "24h", label: "24 h", ms: 86_400_000, raw: false, pollMs: 15_000, bucketMinutes: 2 },
+  { key: "7d", label: "7 d", ms: 7 * 86_400_000, raw: false, pollMs: 30_000, bucketMinutes: 15 },
+] as const;
+export type RangeKey = (typeof RANGES)[number]["key"];
+export const rangeOf = (key: string) => RANGES.find((r) => r.key === key) ?? RANGES[1];
+
+/** Most bands and markers drawn; a storm over a week is summarized by the newest. */
+export const MAX_SESSIONS_DRAWN = 300;
+
+export interface Band {
+  from: number;
+  to: number;
+  connected: boolean;
+}
+
+export interface Marker {
+  at: number;
+  reason: DisconnectReason | null;
+}
+
+export interface TimelineData {
+  from: number;
+  to: number;
+  /** Gap in seconds at the time it ended (the bucket's largest). */
+  gaps: Array<{ at: number; gap: number; n: number }>;
+  bands: Band[];
+  markers: Marker[];
+  /** Samples behind the drawn points. */
+  samples: number;
+  sessionsOmitted: number;
+}
+
+/** The activity query for a range ending at `now`. */
+export function activityQuery(key: RangeKey, now: number): string {
+  const range = rangeOf(key);
+  const params = new URLSearchParams({
+    from: new Date(now - range.ms).toISOString(),
+    to: new Date(now + 1_000).toISOString(),
+  });
+  // Long ranges draw roll-ups and sessions: no raw points needed.
+  if (!range.raw) {
+    params.set("kinds", "disconnect");
+    params.set("limit", "1");
+    // Roll-ups pre-merged on the server: about 700 rows whatever the range.
+    if ("bucketMinutes" in range) params.set("bucketMinutes", String(range.bucketMinutes));
+  }
+  return params.toString();
+}
+
+export function buildTimeline(dto: ActivityDto, raw: boolean, buckets: number, now: number): TimelineData {
+  const from = Date.parse(dto.from);
+  const to = Math.min(Date.parse(dto.to), now);
+  let samples: Array<{ at: number; value: number }>;
+  if (raw) {
+    const points = dto.points.map((p) => ({ at: Date.parse(p.at), kind: p.kind as ActivityKind }));
+    samples = gapsOf(points).map((g) => ({ at: g.at, value: g.gapMs / 1000 }));
+  } else {
+    samples = [];
+    for (const r of dto.rollups) {
+      if (r.maxGapSeconds !== null) samples.push({ at: Date.parse(r.minute), value: r.maxGapSeconds });
+    }
+  }
+  const drawn: Bucketed[] = downsampleMax(samples, from, to, buckets);
+  const sessions = [...dto.sessions]
+    .map((s) => ({
+      connectedAt: Date.parse(s.connectedAt),
+      disconnectedAt: s.disconnectedAt === null ? null : Date.parse(s.disconnectedAt),
+      reason: s.reason,
+    }))
+    .sort((a, b) => b.connectedAt - a.connectedAt);
+  const kept = sessions.slice(0, MAX_SESSIONS_DRAWN).reverse();
+  const bands: Band[] = [];
+  const markers: Marker[] = [];
+  if (kept.length > 0 && kept[0].connectedAt > from && sessions.length <= MAX_SESSIONS_DRAWN) {
+    bands.push({ from, to: kept[0].connectedAt, connected: false });
+  }
+  for (let i = 0; i < kept.length; i++) {
+    const s = kept[i];
+    const start = Math.max(from, s.connectedAt);
+    const end = Math.min(to, s.disconnectedAt ?? to);
+    if (end > start) bands.push({ from: start, to: end, connected: true });
+    if (s.disconnectedAt !== null && s.disconnectedAt >= from && s.disconnectedAt <= to) {
+      markers.push({ at: s.disconnectedAt, reason: s.reason });
+      const next = kept[i + 1]?.connectedAt ?? to;
+      const offEnd = Math.min(to, next);
+      if (offEnd > s.disconnectedAt) bands.push({ from: s.disconnectedAt, to: offEnd, connected: false });
+    }
+  }
+  return {
+    from,
+    to,
+    gaps: drawn.map((b) => ({ at: b.at, gap: b.value, n: b.n })),
+    bands,
+    markers,
+    samples: samples.length,
+    sessionsOmitted: Math.max(0, sessions.length - kept.length),
+  };
+}

@@ -1,0 +1,87 @@
+"use client";
+
+import { useEffect, useState } from "react";
+
+type Polled<T> = { key: string; group: string; data: T | null; error: string | null; at: number };
+
+async function errorText(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { error?: { message?: string } };
+    return body.error?.message ?? `HTTP ${res.status}`;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+}
+
+/**
+ * Fetches `url` now and every `intervalMs` while the tab is visible (live
+ * updates for one device without the fleet-wide stream). What it returns
+ * always belongs to the current url, or to the same `group` (a timeline
+ * whose window moves keeps showing the last answer until the next arrives);
+ * the last good data stays while a refresh fails.
+ */
+export function usePolled<T>(
+  url: string | null,
+  intervalMs: number,
+  group: string = url ?? "",
+): { data: T | null; error: string | null; status: number | null } {
+  const [state, setState] = useState<Polled<T> & { status: number | null }>({
+    key: "",
+    group: "",
+    data: null,
+    error: null,
+    at: 0,
+    status: null,
+  });
+  useEffect(() => {
+    if (url === null) return;
+    let stopped = false;
+    let controller: AbortController | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const run = async () => {
+      controller = new AbortController();
+      try {
+        const res = await fetch(url, { signal: controller.signal, cache: "no-store" });
+        if (!res.ok) {
+          const error = await errorText(res);
+          if (!stopped)
+            setState((s) => ({
+              key: url,
+              group,
+              data: s.group === group ? s.data : null,
+              error,
+              at: Date.now(),
+              status: res.status,
+            }));
+        } else {
+          const data = (await res.json()) as T;
+          if (!stopped) setState({ key: url, group, data, error: null, at: Date.now(), status: res.status });
+        }
+      } catch (err) {
+        if (stopped || (err instanceof DOMException && err.name === "AbortError")) return;
+        const error = err instanceof Error ? err.message : String(err);
+        setState((s) => ({
+          key: url,
+          group,
+          data: s.group === group ? s.data : null,
+          error,
+          at: Date.now(),
+          status: null,
+        }));
+      }
+      if (!stopped) timer = setTimeout(tick, intervalMs);
+    };
+    const tick = () => {
+      if (document.visibilityState === "hidden") timer = setTimeout(tick, intervalMs);
+      else void run();
+    };
+    void run();
+    return () => {
+      stopped = true;
+      controller?.abort();
+      if (timer) clearTimeout(timer);
+    };
+  }, [url, intervalMs, group]);
+  if (state.key !== url && state.group !== group) return { data: null, error: null, status: null };
+  return { data: state.data, error: state.error, status: state.status };
+}

@@ -1,0 +1,59 @@
+/** GET /api/devices/{id}/activity on embedded defaults: real points from a real client, and the 400s. */
+import mqtt from "mqtt";
+import { test, expect } from "./fixtures/embedded";
+
+test.describe("activity API", () => {
+  test("returns PINGREQ points about 2 s apart for a keepalive 2 client, and rejects bad ranges", async ({
+    request,
+    embedded,
+  }) => {
+    test.setTimeout(30_000);
+    const client = await mqtt.connectAsync(embedded.mqttUrl, {
+      clientId: "api-act-k2",
+      keepalive: 2,
+      reconnectPeriod: 0,
+    });
+    await new Promise((r) => setTimeout(r, 7_500));
+    await client.endAsync();
+    await new Promise((r) => setTimeout(r, 1_000)); // the recorder flushes every 0.5 s
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const to = new Date(Date.now() + 1_000).toISOString();
+    const res = await request.get(`/api/devices/api-act-k2/activity?from=${from}&to=${to}`);
+    expect(res.status()).toBe(200);
+    const body = await res.json();
+    const kinds = body.points.map((p: { kind: string }) => p.kind);
+    expect(kinds[0]).toBe("connect");
+    expect(kinds.at(-1)).toBe("disconnect");
+    expect(body.points.at(-1).reason).toBe("clean");
+    const pings = body.points
+      .filter((p: { kind: string }) => p.kind === "pingreq")
+      .map((p: { at: string }) => Date.parse(p.at));
+    const spacing = pings.slice(1).map((t: number, i: number) => (t - pings[i]) / 1000);
+    console.log(`[api] PINGREQ spacing (s): ${spacing.join(", ")}`);
+    expect(spacing.length).toBeGreaterThanOrEqual(2);
+    for (const s of spacing) expect(Math.abs(s - 2)).toBeLessThan(0.3);
+    expect(body.rollups.length).toBeGreaterThanOrEqual(1);
+    expect(body.rollups[0]).toEqual({
+      minute: expect.any(String),
+      count: expect.any(Number),
+      maxGapSeconds: expect.any(Number),
+    });
+
+    const detail = await (await request.get(`/api/devices/api-act-k2`)).json();
+    expect(detail.lastPingAt).toEqual(expect.any(String));
+    expect(detail.diagnosis).toEqual([]);
+
+    for (const [query, pattern] of [
+      [`from=${to}&to=${from}`, /before/],
+      [`from=yesterday`, /ISO-8601/],
+      [`from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z`, /35 days/],
+      [`kinds=ping`, /unknown kind/],
+      [`frm=${from}`, /unknown parameter/],
+    ] as const) {
+      const bad = await request.get(`/api/devices/api-act-k2/activity?${query}`);
+      expect(bad.status(), query).toBe(400);
+      expect((await bad.json()).error).toEqual({ code: "BAD_REQUEST", message: expect.stringMatching(pattern) });
+    }
+    expect((await request.get(`/api/devices/nobody-here/activity`)).status()).toBe(404);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * GET /api/devices/{id}/activity?from=&to=&kinds=&limit= — a device's
+ * keepalive timeline: raw activity points, minute roll-ups and the sessions
+ * overlapping the range (for connected/disconnected bands and disconnect
+ * markers, also past the raw window).
+ *
+ *   from, to  ISO-8601 times with a zone (or dates); default: the last hour.
+ *             from < to, at most 35 days apart; otherwise 400.
+ *   kinds     comma-separated point kinds to return (default all):
+ *             connect, pingreq, publish, disconnect, packet
+ *   limit     most points returned, 1–200,000 (default 50,000); with more in
+ *             the range the newest are returned and `truncated` is true.
+ *   bucketMinutes  roll-ups merged into buckets of this many minutes (1–1440,
+ *             default 1): counts add up, the largest gap is kept. A week at
+ *             15 minutes is 672 rows instead of 10,080.
+ */
+import { z } from "zod";
+import { ACTIVITY_KINDS, type ActivityKind, type MinuteRollup } from "../activity/points";
+import type { DisconnectReason } from "../ingest/events";
+import type { Runtime } from "../runtime";
+import { getActivityPoints, getActivityRollups, getSessionsOverlapping } from "../store/activity";
+import { getDevice } from "../store/devices";
+import { parseIsoTime } from "./disconnects";
+import { iso } from "./dto";
+import { AppError } from "./errors";
+import { parseQuery } from "./query";
+
+export const MAX_RANGE_MS = 35 * 86_400_000;
+export const DEFAULT_RANGE_MS = 3_600_000;
+
+export interface ActivityPointDto {
+  at: string;
+  kind: ActivityKind;
+  /** Disconnects only. */
+  reason?: DisconnectReason | null;
+}
+
+export interface ActivityRollupDto {
+  minute: string;
+  count: number;
+  /** Largest gap between consecutive activities that ended in the minute; null when none did. */
+  maxGapSeconds: number | null;
+}
+
+export interface ActivitySessionDto {
+  connectedAt: string;
+  disconnectedAt: string | null;
+  reason: DisconnectReason | null;
+  keepaliveSeconds: number | null;
+}
+
+export interface ActivityDto {
+  from: string;
+  to: string;
+  points: ActivityPointDto[];
+  rollups: ActivityRollupDto[];
+  sessions: ActivitySessionDto[];
+  truncated: boolean;
+  /** How far back raw points are kept (older ranges have roll-ups and sessions only). */
+  rawRetentionHours: number | null;
+}
+
+const text = z.string().optional();
+const shape = { from: text, to: text, kinds: text, limit: text, bucketMinutes: text };
+
+export interface ActivityQuery {
+  from: number;
+  to: number;
+  kinds: ActivityKind[] | undefined;
+  limit: number;
+  bucketMinutes?: number;
+}
+
+export function parseActivityQuery(url: string, now = Date.now()): ActivityQuery {
+  const q = parseQuery(url, shape);
+  const to = q.to ? parseIsoTime("to", q.to) : now;
+  const from = q.from ? parseIsoTime("from", q.from) : to - DEFAULT_RANGE_MS;
+  if (from >= to) throw new AppError("BAD_REQUEST", "from: must be before to");
+  if (to - from > MAX_RANGE_MS) throw new AppError("BAD_REQUEST", "from, to: at most 35 days apart");
+  let kinds: ActivityKind[] | undefined;
+  if (q.kinds) {
+    kinds = [];
+    for (const k of q.kinds.split(",")) {
+      if (!(ACTIVITY_KINDS as readonly string[]).includes(k))
+        throw new AppError(
+          "BAD_REQUEST",
+          `kinds: unknown kind ${JSON.stringify(k.slice(0, 40))} (${ACTIVITY_KINDS.join(", ")})`,
+        );
+      kinds.push(k as ActivityKind);
+    }
+  }
+  let limit = 50_000;
+  if (q.limit) {
+    limit = Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200_000)
+      throw new AppError("BAD_REQUEST", "limit: an integer from 1 to 200000");
+  }
+  let bucketMinutes = 1;
+  if (q.bucketMinutes) {
+    bucketMinutes = Number(q.bucketMinutes);
+    if (!Number.isInteger(bucketMinutes) || bucketMinutes < 1 || bucketMinutes > 1440)
+      throw new AppError("BAD_REQUEST", "bucketMinutes: an integer from 1 to 1440");
+  }
+  return { from, to, kinds, limit, bucketMinutes };
+}
+
+/** Database roll-ups plus those still in the recorder's memory (the current minute), merged by minute. */
+export function mergeRollups(
+  stored: readonly MinuteRollup[],
+  pending: readonly MinuteRollup[],
+  from: number,
+  to: number,
+) {
+  const byMinute = new Map<number, MinuteRollup>();
+  for (const r of stored) byMinute.set(r.minute, { ...r });
+  for (const r of pending) {
+    if (r.minute < from || r.minute >= to) continue;
+    const held = byMinute.get(r.minute);
+    if (!held) byMinute.set(r.minute, { ...r });
+    else {
+      held.count += r.count;
+      if (r.maxGapMs !== null) held.maxGapMs = Math.max(held.maxGapMs ?? 0, r.maxGapMs);
+    }
+  }
+  return [...byMinute.values()].sort((a, b) => a.minute - b.minute);
+}
+
+/** Roll-ups merged into buckets of `minutes` (aligned to the epoch), oldest first. */
+export function bucketRollups(rollups: readonly MinuteRollup[], minutes: number): MinuteRollup[] {
+  if (minutes <= 1) return [...rollups];
+  const size = minutes * 60_000;
+  const out = new Map<number, MinuteRollup>();
+  for (const r of rollups) {
+    const start = Math.floor(r.minute / size) * size;
+    const held = out.get(start);
+    if (!held) out.set(start, { ...r, minute: start });
+    else {
+      held.count += r.count;
+      if (r.maxGapMs !== null) held.maxGapMs = Math.max(held.maxGapMs ?? 0, r.maxGapMs);
+    }
+  }
+  return [...out.values()].sort((a, b) => a.minute - b.minute);
+}
+
+/** The device must have been seen (404 otherwise); the database must be there (503 otherwise). */
+async function requireDevice(runtime: Runtime, id: string) {
+  const db = runtime.db?.prisma;
+  const known = runtime.fleet.get(id) ?? (db ? await getDevice(db, id).catch(() => null) : null);
+  if (!known) throw new AppError("DEVICE_NOT_FOUND", "no device with this id has been seen");
+  if (!db) throw new AppError("SERVICE_UNAVAILABLE", "the database is not available");
+  return db;
+}
+
+export async function getDeviceActivity(runtime: Runtime, id: string, q: ActivityQuery): Promise<ActivityDto> {
+  const db = await requireDevice(runtime, id);
+  let result;
+  try {
+    result = await Promise.all([
+      getActivityPoints(db, id, q.from, q.to, { kinds: q.kinds, limit: q.limit }),
+      getActivityRollups(db, id, q.from, q.to),
+      getSessionsOverlapping(db, id, q.from, q.to),
+    ]);
+  } catch {
+    throw new AppError("SERVICE_UNAVAILABLE", "the database is not available: activity cannot be read");
+  }
+  const [{ points, truncated }, stored, sessions] = result;
+  const rollups = bucketRollups(
+    mergeRollups(stored, runtime.activity?.pendingRollups(id) ?? [], q.from, q.to),
+    q.bucketMinutes ?? 1,
+  );
+  return {
+    from: new Date(q.from).toISOString(),
+    to: new Date(q.to).toISOString(),
+    points: points.map((p) =>
+      p.kind === "disconnect"
+        ? { at: new Date(p.at).toISOString(), kind: p.kind, reason: p.reason }
+        : { at: new Date(p.at).toISOString(), kind: p.kind },
+    ),
+    rollups: rollups.map((r) => ({
+      minute: new Date(r.minute).toISOString(),
+      count: r.count,
+      maxGapSeconds: r.maxGapMs === null ? null : r.maxGapMs / 1000,
+    })),
+    sessions: sessions.map((s) => ({
+      connectedAt: new Date(s.connectedAt).toISOString(),
+      disconnectedAt: iso(s.disconnectedAt),
+      reason: s.reason,
+      keepaliveSeconds: s.keepaliveSeconds,
+    })),
+    truncated,
+    rawRetentionHours: runtime.activity ? runtime.activity.rawRetentionMs / 3_600_000 : null,
+  };
+}

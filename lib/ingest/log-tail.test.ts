@@ -1,0 +1,158 @@
+/**
+ * The tailer on real files in a temp directory: appends, partial lines,
+ * rotation by rename, truncation, a file that appears late, a large backlog.
+ * Polling is driven by hand (poll()) so every step is deterministic; one test
+ * relies on fs.watch alone.
+ */
+import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LogTail, type LogTailOptions } from "./log-tail";
+
+let dir: string;
+let file: string;
+let tails: LogTail[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), "kw-tail-"));
+  file = path.join(dir, "debug.log");
+});
+
+afterEach(async () => {
+  for (const t of tails) await t.stop();
+  tails = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function follow(opts: Partial<LogTailOptions> = {}) {
+  const lines: string[] = [];
+  const tail = new LogTail({
+    path: file,
+    onLines: (l) => lines.push(...l),
+    pollMs: 60_000,
+    useWatch: false,
+    ...opts,
+  });
+  tails.push(tail);
+  tail.start();
+  return { tail, lines };
+}
+
+describe("LogTail", () => {
+  it("starts at the end of an existing file and hands on complete lines as they are appended", async () => {
+    writeFileSync(file, "old 1\nold 2\n");
+    const { tail, lines } = follow();
+    await tail.poll();
+    expect(lines).toEqual([]);
+    appendFileSync(file, "a\nb\n");
+    await tail.poll();
+    expect(lines).toEqual(["a", "b"]);
+  });
+
+  it("can start at the beginning", async () => {
+    writeFileSync(file, "old 1\nold 2\n");
+    const { tail, lines } = follow({ from: "start" });
+    await tail.poll();
+    expect(lines).toEqual(["old 1", "old 2"]);
+  });
+
+  it("buffers a partial line until its end arrives", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow();
+    await tail.poll();
+    appendFileSync(file, "Received PING");
+    await tail.poll();
+    expect(lines).toEqual([]);
+    appendFileSync(file, "REQ from dev-1\nnext");
+    await tail.poll();
+    expect(lines).toEqual(["Received PINGREQ from dev-1"]);
+    appendFileSync(file, "\n");
+    await tail.poll();
+    expect(lines).toEqual(["Received PINGREQ from dev-1", "next"]);
+  });
+
+  it("does not split a multi-byte character across reads", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow({ chunkBytes: 3 });
+    await tail.poll();
+    appendFileSync(file, "dev-ü€😀\n");
+    await tail.poll();
+    expect(lines).toEqual(["dev-ü€😀"]);
+  });
+
+  it("follows a rotation by rename: the old file to its end, then the new one from its start", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow();
+    await tail.poll();
+    appendFileSync(file, "1\n2");
+    await tail.poll();
+    renameSync(file, `${file}.1`);
+    appendFileSync(`${file}.1`, "\n3\nlast-without-break");
+    writeFileSync(file, "new 1\n");
+    await tail.poll();
+    expect(lines).toEqual(["1", "2", "3", "last-without-break", "new 1"]);
+    expect(tail.stats.rotations).toBe(1);
+    appendFileSync(file, "new 2\n");
+    await tail.poll();
+    expect(lines.at(-1)).toBe("new 2");
+  });
+
+  it("restarts at 0 after a truncation and drops the half-read line", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow();
+    await tail.poll();
+    appendFileSync(file, "before 1\nbefore 2\nhalf");
+    await tail.poll();
+    truncateSync(file, 0);
+    appendFileSync(file, "after\n");
+    await tail.poll();
+    expect(lines).toEqual(["before 1", "before 2", "after"]);
+    expect(tail.stats.truncations).toBe(1);
+  });
+
+  it("waits for a missing file and reads it from its start once it appears", async () => {
+    const { tail, lines } = follow();
+    await tail.poll();
+    expect(tail.following).toBe(false);
+    writeFileSync(file, "first\n");
+    await tail.poll();
+    expect(tail.following).toBe(true);
+    expect(lines).toEqual(["first"]);
+  });
+
+  it("drops an over-long line and carries on", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow({ maxLineBytes: 10, chunkBytes: 4 });
+    await tail.poll();
+    appendFileSync(file, `${"x".repeat(25)}\nok\n`);
+    await tail.poll();
+    expect(lines).toEqual(["ok"]);
+    expect(tail.stats.droppedLongLines).toBe(1);
+  });
+
+  it("reads a large backlog in chunks without holding the event loop", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow({ chunkBytes: 4096, chunksPerTurn: 2 });
+    await tail.poll();
+    const n = 50_000;
+    appendFileSync(file, Array.from({ length: n }, (_, i) => `1795309837: Received PINGREQ from d-${i}\n`).join(""));
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    await tail.poll();
+    clearInterval(ticker);
+    expect(lines).toHaveLength(n);
+    expect(lines[n - 1]).toBe(`1795309837: Received PINGREQ from d-${n - 1}`);
+    expect(turns).toBeGreaterThan(1); // timers ran while the backlog was read
+  });
+
+  it("wakes on fs.watch without waiting for the polling interval", async () => {
+    writeFileSync(file, "");
+    const { tail, lines } = follow({ useWatch: true });
+    await tail.poll();
+    appendFileSync(file, "watched\n");
+    const deadline = Date.now() + 3000;
+    while (lines.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(lines).toEqual(["watched"]);
+  });
+});

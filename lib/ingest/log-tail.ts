@@ -1,0 +1,250 @@
+/**
+ * Follows a growing text file (Mosquitto's debug log) the way `tail -F` does,
+ * handing complete lines on as they are written.
+ *
+ * - Wakes on fs.watch events of the file's directory and, as a fallback for
+ *   file systems without notifications, on a polling interval (a stat each).
+ * - Rotation by rename (a new file, i.e. another inode, under the path): the
+ *   old file is read to its end first, then the new one from its start.
+ * - Truncation (`copytruncate`, `: > file`): the size falls below the read
+ *   position, so reading restarts at 0 and a half-read line is dropped.
+ * - A missing file is waited for; once it appears it is read from its start.
+ * - Partial lines: bytes after the last line break wait for the rest of their
+ *   line; a "line" longer than maxLineBytes is dropped (and counted).
+ * - Reads are asynchronous, in chunks of chunkBytes, yielding to the event
+ *   loop every few chunks: a large backlog never holds up the process.
+ * - Only one read runs at a time; wake-ups during a read cause one more pass.
+ *
+ * Note for a writer whose output is redirected (`2>>file`): it keeps writing
+ * to the file it opened, so rotate such a file with copytruncate; a rename
+ * would leave the writer appending to the renamed file.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import { open, stat, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+
+export interface LogTailOptions {
+  path: string;
+  /** Complete lines (without line breaks), with the time they were read. */
+  onLines(lines: string[], receivedAt: number): void;
+  /** Where to begin in a file that exists at start: its end (default; old lines are history) or its start. */
+  from?: "end" | "start";
+  /** Fallback polling interval (ms). Default 500. */
+  pollMs?: number;
+  /** Bytes per read. Default 64 KiB. */
+  chunkBytes?: number;
+  /** Chunks read before yielding to the event loop. Default 8. */
+  chunksPerTurn?: number;
+  /** Longest line kept (bytes). Default 64 KiB. */
+  maxLineBytes?: number;
+  /** Told about read errors other than a missing file; the tail goes on. */
+  onError?(err: unknown): void;
+  /** Test hook: false disables fs.watch (polling only). */
+  useWatch?: boolean;
+}
+
+export interface LogTailStats {
+  lines: number;
+  bytes: number;
+  rotations: number;
+  truncations: number;
+  droppedLongLines: number;
+}
+
+const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class LogTail {
+  private readonly opts: Required<Omit<LogTailOptions, "onError">> & Pick<LogTailOptions, "onError">;
+  private fh: FileHandle | null = null;
+  private ino = -1;
+  private dev = -1;
+  private pos = 0;
+  private partial: Buffer = Buffer.alloc(0);
+  /** Inside an over-long line: skip until its end. */
+  private skipping = false;
+  private firstOpen = true;
+  private running = false;
+  private busy: Promise<void> | null = null;
+  private again = false;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  readonly stats: LogTailStats = { lines: 0, bytes: 0, rotations: 0, truncations: 0, droppedLongLines: 0 };
+
+  constructor(opts: LogTailOptions) {
+    this.opts = {
+      from: "end",
+      pollMs: 500,
+      chunkBytes: 64 * 1024,
+      chunksPerTurn: 8,
+      maxLineBytes: 64 * 1024,
+      useWatch: true,
+      ...opts,
+    };
+  }
+
+  /** Whether a file is open and being followed. */
+  get following(): boolean {
+    return this.fh !== null;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    if (this.opts.useWatch) {
+      try {
+        const base = path.basename(this.opts.path);
+        this.watcher = watch(path.dirname(this.opts.path), { persistent: false }, (_event, file) => {
+          if (file === null || String(file) === base) this.wake();
+        });
+        this.watcher.on("error", () => {
+          this.watcher?.close();
+          this.watcher = null; // polling carries on
+        });
+      } catch {
+        this.watcher = null;
+      }
+    }
+    this.timer = setInterval(() => this.wake(), this.opts.pollMs);
+    this.timer.unref?.();
+    this.wake();
+  }
+
+  /** Reads whatever is new now; resolves when that pass (and any it triggered) is done. */
+  poll(): Promise<void> {
+    this.wake();
+    return this.busy ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.busy?.catch(() => {});
+    await this.close();
+  }
+
+  private wake(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again && this.running);
+      } catch (err) {
+        this.opts.onError?.(err);
+      } finally {
+        this.busy = null;
+      }
+    })();
+  }
+
+  private async pass(): Promise<void> {
+    const st = await stat(this.opts.path, { bigint: false }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return null;
+      throw err;
+    });
+    if (this.fh && st && (st.ino !== this.ino || st.dev !== this.dev)) {
+      // Rotated: finish the old file, then follow the new one from its start.
+      await this.readToEnd();
+      this.flushPartial();
+      await this.close();
+      this.stats.rotations++;
+    } else if (this.fh && st && st.size < this.pos) {
+      this.stats.truncations++;
+      this.pos = 0;
+      this.partial = Buffer.alloc(0);
+      this.skipping = false;
+    }
+    if (!this.fh) {
+      if (!st) {
+        this.firstOpen = false; // a file that appears later is all new
+        return;
+      }
+      if (!this.running) return;
+      this.fh = await open(this.opts.path, "r");
+      const opened = await this.fh.stat();
+      this.ino = opened.ino;
+      this.dev = opened.dev;
+      this.pos = this.firstOpen && this.opts.from === "end" ? opened.size : 0;
+      this.firstOpen = false;
+    }
+    await this.readToEnd();
+  }
+
+  private async readToEnd(): Promise<void> {
+    const fh = this.fh;
+    if (!fh) return;
+    const buf = Buffer.allocUnsafe(this.opts.chunkBytes);
+    let chunks = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, this.pos);
+      if (bytesRead === 0) return;
+      this.pos += bytesRead;
+      this.stats.bytes += bytesRead;
+      this.consume(buf.subarray(0, bytesRead), Date.now());
+      if (++chunks % this.opts.chunksPerTurn === 0) await yieldTurn();
+      if (!this.running && this.fh === null) return;
+    }
+  }
+
+  private consume(chunk: Buffer, receivedAt: number): void {
+    const lines: string[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl === -1) break;
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      if (this.skipping) {
+        this.skipping = false;
+        this.partial = Buffer.alloc(0);
+        continue;
+      }
+      const line = this.partial.length > 0 ? Buffer.concat([this.partial, piece]) : piece;
+      this.partial = Buffer.alloc(0);
+      if (line.length > this.opts.maxLineBytes) {
+        this.stats.droppedLongLines++;
+        continue;
+      }
+      lines.push(line.toString("utf8"));
+    }
+    if (start < chunk.length && !this.skipping) {
+      this.partial = Buffer.concat([this.partial, chunk.subarray(start)]);
+      if (this.partial.length > this.opts.maxLineBytes) {
+        this.stats.droppedLongLines++;
+        this.partial = Buffer.alloc(0);
+        this.skipping = true;
+      }
+    }
+    this.emit(lines, receivedAt);
+  }
+
+  /** A rotated file's last line may lack its line break: it is still a line. */
+  private flushPartial(): void {
+    if (this.partial.length > 0 && !this.skipping) this.emit([this.partial.toString("utf8")], Date.now());
+    this.partial = Buffer.alloc(0);
+    this.skipping = false;
+  }
+
+  private emit(lines: string[], receivedAt: number): void {
+    if (lines.length === 0) return;
+    this.stats.lines += lines.length;
+    try {
+      this.opts.onLines(lines, receivedAt);
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+
+  private async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close().catch(() => {});
+  }
+}

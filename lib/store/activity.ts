@@ -1,0 +1,509 @@
+/**
+ * Per-device activity at fleet scale: the recorder that writes it and the
+ * queries that read it back.
+ *
+ * Storage (prisma/migrations/20261122020000_activity):
+ *   device_activity          raw points (device, time, kind[, reason]) for
+ *                            ACTIVITY_RAW_HOURS (default 24)
+ *   device_activity_minutes  per device-minute count and largest gap, for
+ *                            ACTIVITY_ROLLUP_DAYS (default 30)
+ * Both are partitioned by range on time into UTC days
+ * (`<table>_pYYYYMMDD`). The recorder creates today's and the next two
+ * days' partitions ahead (and any day a late point needs), and retention
+ * drops whole partitions once every row in them is past the window: no bulk
+ * DELETE, no vacuum debt. So raw rows live between the window and the window
+ * plus a day. The same SQL runs on Postgres and on the embedded PGlite
+ * (Postgres 17 in WebAssembly, which supports declarative partitioning).
+ *
+ * Writes are batched like lib/store/writer.ts: points and roll-ups are
+ * buffered and written every flushIntervalMs (sooner when maxBatch points
+ * wait) as one transaction of two multi-row statements (unnest of arrays),
+ * never a statement per message. Minute roll-ups are computed in memory
+ * (lib/activity/points.ts) and written once their minute is over, so a
+ * roll-up row is normally inserted once; a point arriving after its minute
+ * was written adds to the row (upsert). While the database fails, the
+ * recorder keeps up to maxPending points (dropping the oldest beyond) and
+ * retries with backoff; the fleet and the live view never wait for it.
+ *
+ * Partition DDL needs identifiers, which Prisma's tagged templates cannot
+ * bind; the names are built here from dates only (never from input).
+ */
+import {
+  ActivityAccumulator,
+  kindOfCode,
+  KIND_CODE,
+  type ActivityKind,
+  type ActivityPoint,
+  type MinuteRollup,
+} from "../activity/points";
+import type { FleetEffect } from "../fleet/types";
+import type { ActivityEvent, DisconnectReason } from "../ingest/events";
+import type { Db } from "./db";
+
+export const RAW_TABLE = "device_activity";
+export const ROLLUP_TABLE = "device_activity_minutes";
+const DAY_MS = 86_400_000;
+const PARTITIONED = [RAW_TABLE, ROLLUP_TABLE] as const;
+type PartitionedTable = (typeof PARTITIONED)[number];
+
+export const DEFAULT_RAW_HOURS = 24;
+export const DEFAULT_ROLLUP_DAYS = 30;
+
+export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
+
+/** `device_activity_p20261122` for the UTC day starting at `day`. */
+export function partitionName(table: PartitionedTable, day: number): string {
+  return `${table}_p${new Date(day).toISOString().slice(0, 10).replace(/-/g, "")}`;
+}
+
+/** The UTC day a partition holds, from its name; null for a name that is not one of ours. */
+export function partitionDay(table: PartitionedTable, name: string): number | null {
+  const m = new RegExp(`^${table}_p(\\d{4})(\\d{2})(\\d{2})$`).exec(name);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : null;
+}
+
+/** Creates the partition for one day if it does not exist (safe when two processes race). */
+export async function ensurePartition(db: Db, table: PartitionedTable, day: number): Promise<void> {
+  const name = partitionName(table, day);
+  const from = new Date(day).toISOString();
+  const to = new Date(day + DAY_MS).toISOString();
+  try {
+    await db.$executeRawUnsafe(
+      `CREATE TABLE IF NOT EXISTS "${name}" PARTITION OF "${table}" FOR VALUES FROM ('${from}') TO ('${to}')`,
+    );
+  } catch (e) {
+    // Another process created it between IF NOT EXISTS and CREATE.
+    if (!/already exists/i.test(String((e as Error).message))) throw e;
+  }
+}
+
+/** Days (UTC starts) of the partitions a table has, sorted. */
+export async function listPartitions(db: Db, table: PartitionedTable): Promise<number[]> {
+  const rows = await db.$queryRaw<{ name: string }[]>`
+    SELECT c.relname AS name FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_class p ON p.oid = i.inhparent
+      JOIN pg_namespace n ON n.oid = p.relnamespace
+     WHERE p.relname = ${table} AND n.nspname = current_schema()`;
+  return rows
+    .map((r) => partitionDay(table, r.name))
+    .filter((d): d is number => d !== null)
+    .sort((a, b) => a - b);
+}
+
+/** Drops the partitions whose whole day ended before `cutoff`; returns the days dropped. */
+export async function dropPartitionsBefore(db: Db, table: PartitionedTable, cutoff: number): Promise<number[]> {
+  const dropped: number[] = [];
+  for (const day of await listPartitions(db, table)) {
+    if (day + DAY_MS > cutoff) continue;
+    await db.$executeRawUnsafe(`DROP TABLE IF EXISTS "${partitionName(table, day)}"`);
+    dropped.push(day);
+  }
+  return dropped;
+}
+
+export interface ActivityRecorderOptions {
+  db: Db;
+  /** Raw points are kept this long (hours). Default 24. */
+  rawRetentionHours?: number;
+  /** Minute roll-ups are kept this long (days). Default 30. */
+  rollupRetentionDays?: number;
+  /** Time between flushes (ms). Default 500. */
+  flushIntervalMs?: number;
+  /** Points per statement; reaching it triggers a flush. Default 10,000. */
+  maxBatch?: number;
+  /** Points kept while the database is unreachable. Default 1,000,000. */
+  maxPending?: number;
+  /** How often partitions are created ahead and old ones dropped (ms). Default 1 h. */
+  maintenanceIntervalMs?: number;
+  /** Client ids never recorded (the monitor's own). */
+  ignore?: ReadonlySet<string>;
+  now?: () => number;
+  onError?(e: unknown): void;
+}
+
+export interface ActivityRecorderHealth {
+  pendingPoints: number;
+  pendingRollups: number;
+  droppedPoints: number;
+  writtenPoints: number;
+  lastError: string | null;
+}
+
+interface RawRow {
+  deviceId: string;
+  at: number;
+  kind: number;
+  reason: string | null;
+}
+
+const clean = (s: string): string => (s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s);
+const lastLine = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .at(-1) ?? "unknown error";
+
+export class ActivityRecorder {
+  private readonly db: Db;
+  private readonly acc: ActivityAccumulator;
+  private readonly now: () => number;
+  readonly rawRetentionMs: number;
+  readonly rollupRetentionMs: number;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private readonly maintenanceIntervalMs: number;
+  private raw: RawRow[] = [];
+  /** Minute roll-ups taken from the accumulator, not yet written. */
+  private rollups = new Map<string, MinuteRollup>();
+  private readonly partitions = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private maintenanceTimer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private running = false;
+  private failures = 0;
+  private dropped = 0;
+  private written = 0;
+  private lastError: string | null = null;
+
+  constructor(private readonly opts: ActivityRecorderOptions) {
+    this.db = opts.db;
+    this.acc = new ActivityAccumulator(opts.ignore);
+    this.now = opts.now ?? Date.now;
+    this.rawRetentionMs = (opts.rawRetentionHours ?? DEFAULT_RAW_HOURS) * 3_600_000;
+    this.rollupRetentionMs = (opts.rollupRetentionDays ?? DEFAULT_ROLLUP_DAYS) * DAY_MS;
+    this.flushIntervalMs = opts.flushIntervalMs ?? 500;
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 10_000);
+    this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
+    this.maintenanceIntervalMs = opts.maintenanceIntervalMs ?? 3_600_000;
+  }
+
+  /** Activity of an ingest batch (PINGREQs, publishes, other packets). Never throws. */
+  recordEvents(events: readonly ActivityEvent[]): void {
+    this.guard(() => this.push(this.acc.events(events)));
+  }
+
+  /** Connects and disconnects, from the fleet's session effects. Never throws. */
+  recordEffects(effects: readonly FleetEffect[]): void {
+    this.guard(() => this.push(this.acc.effects(effects)));
+  }
+
+  /** Roll-ups of the device's minutes not written yet (the current one), for reads that want them live. */
+  pendingRollups(deviceId: string): MinuteRollup[] {
+    const written = [...this.rollups.values()].filter((r) => r.deviceId === deviceId);
+    return [...written, ...this.acc.pendingRollups(deviceId)].sort((a, b) => a.minute - b.minute);
+  }
+
+  /** Creates partitions ahead, drops expired ones, then starts the periodic flush. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.maintain().catch((e) => this.fail(e));
+    this.schedule(this.flushIntervalMs);
+    this.maintenanceTimer = setInterval(
+      () => void this.maintain().catch((e) => this.fail(e)),
+      this.maintenanceIntervalMs,
+    );
+    this.maintenanceTimer.unref?.();
+  }
+
+  /** Writes everything, including the current minute's roll-ups, and stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    this.timer = this.maintenanceTimer = null;
+    await this.flush({ all: true }).catch(() => {});
+  }
+
+  /**
+   * Writes what is buffered (roll-ups of minutes that have ended; all of them
+   * with `all`). Rejects when the database fails; the rows stay buffered.
+   */
+  flush(opts: { all?: boolean } = {}): Promise<void> {
+    const run = this.chain.catch(() => {}).then(() => this.drain(opts.all === true));
+    this.chain = run;
+    return run;
+  }
+
+  /** Partitions for today and the next two days; drops those past retention. */
+  async maintain(): Promise<void> {
+    const today = dayStart(this.now());
+    for (const table of PARTITIONED) {
+      for (let d = 0; d <= 2; d++) await this.ensure(table, today + d * DAY_MS);
+    }
+    const now = this.now();
+    for (const day of await dropPartitionsBefore(this.db, RAW_TABLE, now - this.rawRetentionMs))
+      this.partitions.delete(`${RAW_TABLE}:${day}`);
+    for (const day of await dropPartitionsBefore(this.db, ROLLUP_TABLE, now - this.rollupRetentionMs))
+      this.partitions.delete(`${ROLLUP_TABLE}:${day}`);
+    this.acc.forgetIdleBefore(now - DAY_MS);
+  }
+
+  health(): ActivityRecorderHealth {
+    return {
+      pendingPoints: this.raw.length,
+      pendingRollups: this.rollups.size + this.acc.pendingRollupCount,
+      droppedPoints: this.dropped,
+      writtenPoints: this.written,
+      lastError: this.lastError,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.opts.onError?.(e);
+    }
+  }
+
+  private push(points: ActivityPoint[]): void {
+    for (const p of points) {
+      if (!Number.isFinite(p.at)) continue;
+      this.raw.push({ deviceId: clean(p.deviceId), at: p.at, kind: KIND_CODE[p.kind], reason: p.reason });
+    }
+    const excess = this.raw.length - this.maxPending;
+    if (excess > 0) {
+      this.raw.splice(0, excess);
+      this.dropped += excess;
+    }
+    if (this.running && this.failures === 0 && this.raw.length >= this.maxBatch) this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    await this.flush().catch(() => {});
+    if (!this.running || this.timer) return;
+    const delay =
+      this.failures > 0
+        ? Math.min(5_000, this.flushIntervalMs * 2 ** Math.min(this.failures, 10))
+        : this.flushIntervalMs;
+    this.schedule(this.raw.length >= this.maxBatch && this.failures === 0 ? 0 : delay);
+  }
+
+  private fail(e: unknown): void {
+    this.lastError = lastLine(e);
+    this.opts.onError?.(e);
+  }
+
+  private async ensure(table: PartitionedTable, day: number): Promise<void> {
+    const key = `${table}:${day}`;
+    if (this.partitions.has(key)) return;
+    await ensurePartition(this.db, table, day);
+    this.partitions.add(key);
+  }
+
+  private async drain(all: boolean): Promise<void> {
+    const now = this.now();
+    for (const r of this.acc.takeRollups(all ? Number.POSITIVE_INFINITY : now - 5_000)) {
+      const key = `${r.deviceId}\u0000${r.minute}`;
+      const held = this.rollups.get(key);
+      if (!held) this.rollups.set(key, { ...r, deviceId: clean(r.deviceId) });
+      else {
+        held.count += r.count;
+        if (r.maxGapMs !== null) held.maxGapMs = Math.max(held.maxGapMs ?? 0, r.maxGapMs);
+      }
+    }
+    let rounds = Math.ceil(this.raw.length / this.maxBatch) + 1;
+    while (rounds-- > 0 && (this.raw.length > 0 || this.rollups.size > 0)) {
+      const raw = this.raw.slice(0, this.maxBatch);
+      const rollups = [...this.rollups.values()].slice(0, this.maxBatch);
+      try {
+        await this.write(raw, rollups, now);
+      } catch (e) {
+        this.failures++;
+        this.partitions.clear(); // a dropped or missing partition is re-created on the next try
+        this.fail(e);
+        throw e;
+      }
+      this.raw.splice(0, raw.length);
+      for (const r of rollups) this.rollups.delete(`${r.deviceId}\u0000${r.minute}`);
+      this.written += raw.length;
+      this.failures = 0;
+      this.lastError = null;
+    }
+  }
+
+  private async write(raw: RawRow[], rollups: MinuteRollup[], now: number): Promise<void> {
+    // Points outside the kept window (a stale backlog, a broker clock far ahead) are not stored.
+    const rawFrom = dayStart(now - this.rawRetentionMs);
+    const rollupFrom = dayStart(now - this.rollupRetentionMs);
+    const horizon = now + DAY_MS;
+    const rows = raw.filter((r) => r.at >= rawFrom && r.at < horizon);
+    const mins = rollups.filter((r) => r.minute >= rollupFrom && r.minute < horizon);
+    this.dropped += raw.length - rows.length;
+    for (const day of new Set(rows.map((r) => dayStart(r.at)))) await this.ensure(RAW_TABLE, day);
+    for (const day of new Set(mins.map((r) => dayStart(r.minute)))) await this.ensure(ROLLUP_TABLE, day);
+    const statements = [];
+    if (rows.length > 0) {
+      statements.push(this.db.$executeRaw`
+        INSERT INTO device_activity (device_id, at, kind, reason)
+        SELECT * FROM unnest(${rows.map((r) => r.deviceId)}::text[],
+                             ${rows.map((r) => new Date(r.at).toISOString())}::timestamptz[],
+                             ${rows.map((r) => r.kind)}::int2[],
+                             ${rows.map((r) => r.reason)}::text[])
+        ON CONFLICT DO NOTHING`);
+    }
+    if (mins.length > 0) {
+      statements.push(this.db.$executeRaw`
+        INSERT INTO device_activity_minutes AS m (device_id, minute, count, max_gap_ms)
+        SELECT * FROM unnest(${mins.map((r) => r.deviceId)}::text[],
+                             ${mins.map((r) => new Date(r.minute).toISOString())}::timestamptz[],
+                             ${mins.map((r) => r.count)}::int4[],
+                             ${mins.map((r) => r.maxGapMs)}::int4[])
+        ON CONFLICT (device_id, minute) DO UPDATE
+          SET count = m.count + EXCLUDED.count,
+              max_gap_ms = GREATEST(m.max_gap_ms, EXCLUDED.max_gap_ms)`);
+    }
+    if (statements.length > 0) await this.db.$transaction(statements);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+
+export interface StoredPoint {
+  at: number;
+  kind: ActivityKind;
+  reason: DisconnectReason | null;
+}
+
+/**
+ * A device's raw points in [from, to), oldest first: the newest `limit` when
+ * there are more (`truncated`). Served by the primary key (device, at, kind)
+ * of each day's partition.
+ */
+export async function getActivityPoints(
+  db: Db,
+  deviceId: string,
+  from: number,
+  to: number,
+  opts: { kinds?: readonly ActivityKind[]; limit?: number } = {},
+): Promise<{ points: StoredPoint[]; truncated: boolean }> {
+  const limit = Math.max(1, Math.min(opts.limit ?? 50_000, 200_000));
+  const codes = (opts.kinds ?? ["connect", "pingreq", "publish", "disconnect", "packet"]).map((k) => KIND_CODE[k]);
+  const rows = await db.$queryRaw<{ at: Date; kind: number; reason: string | null }[]>`
+    SELECT at, kind, reason FROM device_activity
+     WHERE device_id = ${deviceId} AND at >= ${new Date(from)} AND at < ${new Date(to)}
+       AND kind = ANY(${codes}::int2[])
+     ORDER BY at DESC, kind DESC
+     LIMIT ${limit + 1}`;
+  const truncated = rows.length > limit;
+  const points: StoredPoint[] = [];
+  for (let i = Math.min(rows.length, limit) - 1; i >= 0; i--) {
+    const r = rows[i];
+    const kind = kindOfCode(Number(r.kind));
+    if (kind)
+      points.push({ at: new Date(r.at).getTime(), kind, reason: (r.reason as DisconnectReason | null) ?? null });
+  }
+  return { points, truncated };
+}
+
+/** A device's minute roll-ups in [from, to), oldest first. */
+export async function getActivityRollups(db: Db, deviceId: string, from: number, to: number): Promise<MinuteRollup[]> {
+  const rows = await db.$queryRaw<{ minute: Date; count: number; max_gap_ms: number | null }[]>`
+    SELECT minute, count, max_gap_ms FROM device_activity_minutes
+     WHERE device_id = ${deviceId} AND minute >= ${new Date(from)} AND minute < ${new Date(to)}
+     ORDER BY minute`;
+  return rows.map((r) => ({
+    deviceId,
+    minute: new Date(r.minute).getTime(),
+    count: Number(r.count),
+    maxGapMs: r.max_gap_ms === null ? null : Number(r.max_gap_ms),
+  }));
+}
+
+export interface SessionActivity {
+  connectedAt: number;
+  disconnectedAt: number;
+  /** The session's connect was recorded: without it the counts below are not evidence of anything. */
+  recorded: boolean;
+  pings: number;
+  publishes: number;
+  packets: number;
+}
+
+/**
+ * For closed sessions of one device: how many PINGREQs, publishes and other
+ * packets were recorded between connect and disconnect. One query.
+ */
+export async function getSessionActivity(
+  db: Db,
+  deviceId: string,
+  sessions: readonly { connectedAt: number; disconnectedAt: number }[],
+): Promise<SessionActivity[]> {
+  if (sessions.length === 0) return [];
+  const rows = await db.$queryRaw<
+    {
+      connected_at: Date;
+      disconnected_at: Date;
+      connects: bigint | number;
+      pings: bigint | number;
+      publishes: bigint | number;
+      packets: bigint | number;
+    }[]
+  >`
+    SELECT s.connected_at, s.disconnected_at,
+           count(a.kind) FILTER (WHERE a.kind = ${KIND_CODE.connect} AND a.at = s.connected_at) AS connects,
+           count(a.kind) FILTER (WHERE a.kind = ${KIND_CODE.pingreq}) AS pings,
+           count(a.kind) FILTER (WHERE a.kind = ${KIND_CODE.publish}) AS publishes,
+           count(a.kind) FILTER (WHERE a.kind = ${KIND_CODE.packet}) AS packets
+      FROM unnest(${sessions.map((s) => new Date(s.connectedAt).toISOString())}::timestamptz[],
+                  ${sessions.map((s) => new Date(s.disconnectedAt).toISOString())}::timestamptz[])
+           AS s(connected_at, disconnected_at)
+      LEFT JOIN device_activity a
+        ON a.device_id = ${deviceId} AND a.at >= s.connected_at AND a.at <= s.disconnected_at
+     GROUP BY s.connected_at, s.disconnected_at`;
+  return rows.map((r) => ({
+    connectedAt: new Date(r.connected_at).getTime(),
+    disconnectedAt: new Date(r.disconnected_at).getTime(),
+    recorded: Number(r.connects) > 0,
+    pings: Number(r.pings),
+    publishes: Number(r.publishes),
+    packets: Number(r.packets),
+  }));
+}
+
+/** Sessions of a device overlapping [from, to), newest first (at most `limit`). */
+export async function getSessionsOverlapping(
+  db: Db,
+  deviceId: string,
+  from: number,
+  to: number,
+  limit = 2000,
+): Promise<
+  {
+    connectedAt: number;
+    disconnectedAt: number | null;
+    reason: DisconnectReason | null;
+    keepaliveSeconds: number | null;
+  }[]
+> {
+  const rows = await db.session.findMany({
+    where: {
+      deviceId,
+      connectedAt: { lt: new Date(to) },
+      OR: [{ disconnectedAt: null }, { disconnectedAt: { gte: new Date(from) } }],
+    },
+    orderBy: { connectedAt: "desc" },
+    take: limit,
+  });
+  return rows.map((s) => ({
+    connectedAt: s.connectedAt.getTime(),
+    disconnectedAt: s.disconnectedAt?.getTime() ?? null,
+    reason: (s.reason as DisconnectReason | null) ?? null,
+    keepaliveSeconds: s.keepaliveSeconds,
+  }));
+}
