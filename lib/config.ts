@@ -24,6 +24,15 @@ const schema = z.object({
   MOSQUITTO_LOG_FILE: z.string().optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   KEEPWATCH_DATA_DIR: z.string().default("./data"),
+  /** Minimum grace period (s) after start and broker reconnect before alerts fire (lib/alerts/engine.ts). */
+  ALERT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** Raw per-device activity is kept this long (hours); minute roll-ups ACTIVITY_ROLLUP_DAYS. */
+  ACTIVITY_RAW_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 366)
+    .default(24),
+  ACTIVITY_ROLLUP_DAYS: z.coerce.number().positive().max(3660).default(30),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { ConfigError, loadConfig, redactUrl, type Config } from "./config";
-import type { BrokerKind } from "./ingest/events";
+import type { ActivityEvent, BrokerKind } from "./ingest/events";
 import { IngestWorker } from "./ingest/worker";
 import { watchAedes, type AedesSource } from "./ingest/aedes-source";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded";
@@ -28,6 +28,10 @@ import { openConfiguredDatabase, type Database } from "./store/open";
 import { migrate } from "./store/migrate";
 import { StoreWriter } from "./store/writer";
 import { loadFleet } from "./store/devices";
+import { AlertService } from "./alerts/service";
+import { ActivityRecorder } from "./store/activity";
+import { LogTail } from "./ingest/log-tail";
+import { isDebugLine, parseDebugLine } from "./ingest/adapters/mosquitto-debug";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
@@ -37,6 +41,8 @@ const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
  * and transport delays alone would otherwise make healthy devices flicker late.
  */
 export const LATE_GRACE_MS = 500;
+/** The same slack when PINGREQs come from Mosquitto's debug log (stamped in whole seconds when read late). */
+export const DEBUG_LOG_LATE_GRACE_MS = 1000;
 
 /** Stable across restarts of one installation, distinct between installations. */
 export function monitorClientId(config: Config): string {
@@ -63,6 +69,13 @@ export class Runtime {
   readonly deviceTopics: ReturnType<typeof compileDeviceTopics>;
   db: Database | null = null;
   writer: StoreWriter | null = null;
+  /** Alert rules, alerts and their webhooks (lib/alerts/service.ts). */
+  alerts: AlertService | null = null;
+  /** Per-device activity for the device page (lib/store/activity.ts). */
+  activity: ActivityRecorder | null = null;
+  /** MOSQUITTO_LOG_FILE being followed, and whether it has shown debug lines yet. */
+  private debugLog: LogTail | null = null;
+  private debugLogSeen = false;
   private worker: IngestWorker | null = null;
   private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
   /** No MQTT_URL: keepwatch runs the broker itself (lib/broker/embedded.ts). */
@@ -91,7 +104,11 @@ export class Runtime {
     this.fleet = new Fleet({
       now: () => Date.now(),
       pingsVisible: () => this.pingsVisible,
-      lateGraceMs: this.embeddedBroker ? LATE_GRACE_MS : undefined,
+      lateGraceMs: this.embeddedBroker
+        ? LATE_GRACE_MS
+        : config.MOSQUITTO_LOG_FILE
+          ? DEBUG_LOG_LATE_GRACE_MS
+          : undefined,
       ignoreClientIds: new Set([this.clientId]),
     });
     this.hub = new LiveHub({
@@ -102,12 +119,14 @@ export class Runtime {
       },
       counts: () => this.counts(),
       health: () => this.health(),
+      alerts: () => this.alerts?.feed() ?? null,
     });
   }
 
   /** Sources that see every PINGREQ make silence verdicts possible: the embedded broker does. */
   get pingsVisible(): boolean {
-    return this.embeddedBroker;
+    // Mosquitto's debug log counts once it has shown a debug line (log_type all is really on).
+    return this.embeddedBroker || this.debugLogSeen;
   }
 
   counts(): StatusCounts {
@@ -123,12 +142,15 @@ export class Runtime {
       this.writer?.enqueue(effects, changed);
       this.hub.markChanged(changed.map((d) => d.id));
     });
+    this.fleet.onEffects((effects) => this.activity?.recordEffects(effects));
     await this.startStore();
+    await this.startAlerts();
     this.hub.start();
     this.tickTimer = setInterval(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
     const topics = `device topics ${this.deviceTopics.subscriptions.join(", ")}`;
     if (config.MQTT_URL) {
       this.startWorker(config.MQTT_URL);
+      if (config.MOSQUITTO_LOG_FILE) this.startDebugLog(config.MOSQUITTO_LOG_FILE);
       log(`broker: watching ${this.broker.url} as ${this.clientId}; ${topics}`);
     } else {
       await this.startEmbeddedBroker();
@@ -148,6 +170,7 @@ export class Runtime {
       onEvents: (events) => {
         this.broker.stats["clients/connected"] = broker.connectedClients();
         this.safely("apply events", () => this.fleet.applyBatch(events));
+        this.activity?.recordEvents(events);
       },
     });
     this.embedded = { broker, source };
@@ -163,6 +186,19 @@ export class Runtime {
     );
   }
 
+  /** Follows the fleet for alerts, after the store restored it (alerts that were firing continue). */
+  private async startAlerts(): Promise<void> {
+    this.alerts = new AlertService({
+      db: () => this.db?.prisma ?? null,
+      fleet: this.fleet,
+      pingsVisible: () => this.pingsVisible,
+      graceSeconds: this.config.ALERT_GRACE_SECONDS,
+      onFeedChange: () => this.hub.markAlertsChanged(),
+      log,
+    });
+    await this.alerts.start();
+  }
+
   /** Migrates and restores state; a database that is down does not stop the monitor. */
   private async startStore(): Promise<void> {
     this.db = await openConfiguredDatabase(this.config);
@@ -172,13 +208,24 @@ export class Runtime {
         : `database: Postgres ${this.db.location}`,
     );
     this.writer = new StoreWriter({ db: this.db.prisma, onError: (e) => this.noteDbError(e) });
+    this.activity = new ActivityRecorder({
+      db: this.db.prisma,
+      rawRetentionHours: this.config.ACTIVITY_RAW_HOURS,
+      rollupRetentionDays: this.config.ACTIVITY_ROLLUP_DAYS,
+      ignore: new Set([this.clientId]),
+      onError: (e) => this.noteDbError(e),
+    });
     const ready = await this.prepareDatabase(15_000);
     if (!ready) {
       log("database not reachable yet: monitoring without restored state, writes are buffered");
-      void this.prepareDatabase(Number.POSITIVE_INFINITY).then(() => this.writer?.start());
+      void this.prepareDatabase(Number.POSITIVE_INFINITY).then(() => {
+        this.writer?.start();
+        void this.activity?.start();
+      });
       return;
     }
     this.writer.start();
+    await this.activity.start();
   }
 
   /** Runs migrations and restores the fleet; retries with backoff until `budgetMs` runs out. */
@@ -204,6 +251,38 @@ export class Runtime {
     }
   }
 
+  /**
+   * MOSQUITTO_LOG_FILE: Mosquitto's debug log, followed like `tail -F`
+   * (lib/ingest/log-tail.ts) for every client's PINGREQs and other packets
+   * (lib/ingest/adapters/mosquitto-debug.ts). Once it shows a debug line,
+   * silence verdicts become possible for the Mosquitto path.
+   */
+  private startDebugLog(file: string): void {
+    this.debugLog = new LogTail({
+      path: file,
+      onLines: (lines, receivedAt) => {
+        const events: ActivityEvent[] = [];
+        let firstDebugLine = false;
+        for (const line of lines) {
+          if (!this.debugLogSeen && isDebugLine(line)) this.debugLogSeen = firstDebugLine = true;
+          for (const ev of parseDebugLine(line, { receivedAt })) events.push(ev);
+        }
+        if (firstDebugLine) {
+          log(`debug log ${file}: PINGREQs visible`);
+          this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
+        }
+        if (events.length === 0) return;
+        this.safely("apply events", () => this.fleet.applyBatch(events));
+        this.activity?.recordEvents(events);
+      },
+      onError: (err) => {
+        this.broker.lastError = `MOSQUITTO_LOG_FILE ${file}: ${err instanceof Error ? err.message : String(err)}`;
+      },
+    });
+    this.debugLog.start();
+    log(`debug log: following ${file} (needs log_type all; see README)`);
+  }
+
   private startWorker(url: string): void {
     const { config } = this;
     this.worker = new IngestWorker({
@@ -213,7 +292,10 @@ export class Runtime {
       clientId: this.clientId,
       kind: parseBrokerKind(config.MQTT_BROKER_KIND),
       deviceTopics: this.deviceTopics,
-      onEvents: (events) => this.safely("apply events", () => this.fleet.applyBatch(events)),
+      onEvents: (events) => {
+        this.safely("apply events", () => this.fleet.applyBatch(events));
+        this.activity?.recordEvents(events);
+      },
       onStats: (stats) => {
         for (const s of stats) this.broker.stats[s.key] = s.value;
       },
@@ -239,6 +321,8 @@ export class Runtime {
       if (!this.embedded) log(`broker link up (${this.broker.url})`);
       this.broker.lastError = null;
       if (this.gapSince !== null) this.writer?.closeGap(now);
+      // Devices are re-learned before anyone is alerted (lib/alerts/engine.ts, grace).
+      if (this.gapSince !== null) this.alerts?.startGrace();
       this.gapSince = null;
       return;
     }
@@ -300,6 +384,8 @@ export class Runtime {
   async stop(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
     try {
+      // First: sessions the stopping broker ends must not raise alerts; pending alert writes are flushed.
+      await this.alerts?.stop();
       await this.worker?.stop();
       const embedded = this.embedded;
       if (embedded) {
@@ -309,7 +395,9 @@ export class Runtime {
         this.broker.connected = false;
         this.broker.since = Date.now();
       }
+      await this.debugLog?.stop();
       await this.writer?.stop();
+      await this.activity?.stop();
       await this.db?.close();
     } finally {
       // Last: open event streams keep a shutting-down server waiting, so it exits after the writes.

@@ -2,10 +2,14 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { AlertBadge } from "@/components/alerts/AlertBadge";
 
 const LINKS = [
   { href: "/", label: "Fleet", title: "live status of every device" },
   { href: "/history", label: "History", title: "disconnect history and CSV export" },
+  { href: "/fleet/insights", label: "Insights", title: "keepalive distribution and disconnect reasons over time" },
+  { href: "/alerts", label: "Alerts", title: "firing and recent alerts, live" },
+  { href: "/settings/alerts", label: "Alert rules", title: "when a device deserves attention, and webhooks" },
 ] as const;
 
 const isActive = (href: string, pathname: string) =>
@@ -27,6 +31,7 @@ export function TopNav() {
             className={`rounded-md px-2 py-1 text-[13px] outline-none focus-visible:ring-2 focus-visible:ring-sky-500 ${active ? "bg-zinc-800 text-zinc-50" : "text-zinc-400 hover:bg-zinc-800/60 hover:text-zinc-200"}`}
           >
             {link.label}
+            {link.href === "/alerts" && <AlertBadge />}
           </Link>
         );
       })}

@@ -5,12 +5,14 @@
  */
 import { ZodError } from "zod";
 
-export type ErrorCode = "BAD_REQUEST" | "DEVICE_NOT_FOUND" | "NOT_FOUND" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+export type ErrorCode =
+  "BAD_REQUEST" | "DEVICE_NOT_FOUND" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   DEVICE_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  CONFLICT: 409,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -19,6 +21,8 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Per-field messages for a rejected body (`error.fields` in the response), e.g. { match: "…" }. */
+    readonly fields?: Record<string, string>,
   ) {
     super(message);
   }
@@ -27,12 +31,12 @@ export class AppError extends Error {
   }
 }
 
-export function errorResponse(code: ErrorCode, message: string): Response {
-  return Response.json({ error: { code, message } }, { status: STATUS[code] });
+export function errorResponse(code: ErrorCode, message: string, fields?: Record<string, string>): Response {
+  return Response.json({ error: fields ? { code, message, fields } : { code, message } }, { status: STATUS[code] });
 }
 
 export function toErrorResponse(err: unknown): Response {
-  if (err instanceof AppError) return errorResponse(err.code, err.message);
+  if (err instanceof AppError) return errorResponse(err.code, err.message, err.fields);
   if (err instanceof ZodError) {
     const msg = err.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`).join("; ");
     return errorResponse("BAD_REQUEST", msg);

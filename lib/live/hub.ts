@@ -5,17 +5,26 @@
  * heartbeat comment so proxies and the browser keep the connection open.
  */
 import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts } from "../api/dto";
+import type { AlertFeedMessage } from "../alerts/dto";
 
 export interface HubSource {
   snapshotDevices(): DeviceDto[];
   device(id: string): DeviceDto | null;
   counts(): StatusCounts;
   health(): HealthDto;
+  /** The alert feed (SSE `alerts` event), when alerting runs. */
+  alerts?(): AlertFeedMessage | null;
+}
+
+/** What a subscriber asked for: everything (the fleet page), or only the alert feed (the nav badge). */
+export interface SubscribeOptions {
+  only?: "alerts";
 }
 
 interface Subscriber {
   controller: ReadableStreamDefaultController<Uint8Array>;
   closed: boolean;
+  alertsOnly?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -30,6 +39,7 @@ export class LiveHub {
   private subscribers = new Set<Subscriber>();
   private dirty = new Set<string>();
   private lastHealth = "";
+  private alertsDirty = false;
   private batchTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
 
@@ -64,14 +74,30 @@ export class LiveHub {
     for (const id of ids) this.dirty.add(id);
   }
 
-  /** A new SSE stream; `signal` (the request's) ends it when the browser goes away. */
-  subscribe(signal?: AbortSignal): ReadableStream<Uint8Array> {
+  /** The alert feed changed: an `alerts` event goes out with the next batch. */
+  markAlertsChanged(): void {
+    this.alertsDirty = true;
+  }
+
+  /**
+   * A new SSE stream; `signal` (the request's) ends it when the browser goes away.
+   * Every stream gets `alerts` events (the current feed right after subscribing,
+   * then on change); `only: "alerts"` leaves out the fleet snapshot and deltas.
+   */
+  subscribe(signal?: AbortSignal, opts: SubscribeOptions = {}): ReadableStream<Uint8Array> {
     let sub: Subscriber;
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          sub = { controller, closed: false };
+          sub = { controller, closed: false, alertsOnly: opts.only === "alerts" };
           this.subscribers.add(sub);
+          const alerts = this.source.alerts?.() ?? null;
+          if (sub.alertsOnly) {
+            controller.enqueue(encoder.encode("retry: 2000\n\n"));
+            if (alerts) controller.enqueue(sseEvent("alerts", alerts));
+            signal?.addEventListener("abort", () => this.close(sub), { once: true });
+            return;
+          }
           const snapshot: SnapshotMessage = {
             serverTime: new Date().toISOString(),
             devices: this.source.snapshotDevices(),
@@ -80,6 +106,7 @@ export class LiveHub {
           };
           controller.enqueue(encoder.encode("retry: 2000\n\n"));
           controller.enqueue(sseEvent("snapshot", snapshot));
+          if (alerts) controller.enqueue(sseEvent("alerts", alerts));
           signal?.addEventListener("abort", () => this.close(sub), { once: true });
         },
         cancel: () => this.close(sub),
@@ -90,6 +117,7 @@ export class LiveHub {
 
   /** Sends the pending delta now (also what the interval calls). */
   publish(): void {
+    this.publishAlerts();
     const health = this.source.health();
     const healthJson = JSON.stringify(health);
     if (!this.dirty.size && healthJson === this.lastHealth) return;
@@ -102,12 +130,19 @@ export class LiveHub {
     this.dirty.clear();
     if (!this.subscribers.size) return;
     const delta: DeltaMessage = { serverTime: new Date().toISOString(), devices, counts: this.source.counts(), health };
-    this.broadcast(sseEvent("delta", delta));
+    this.broadcast(sseEvent("delta", delta), (s) => !s.alertsOnly);
   }
 
-  private broadcast(chunk: Uint8Array): void {
+  private publishAlerts(): void {
+    if (!this.alertsDirty) return;
+    this.alertsDirty = false;
+    const feed = this.source.alerts?.() ?? null;
+    if (feed && this.subscribers.size) this.broadcast(sseEvent("alerts", feed));
+  }
+
+  private broadcast(chunk: Uint8Array, to: (s: Subscriber) => boolean = () => true): void {
     for (const s of this.subscribers) {
-      if (s.closed) continue;
+      if (s.closed || !to(s)) continue;
       try {
         if ((s.controller.desiredSize ?? 0) < -MAX_BACKLOG_BYTES) {
           this.close(s);

@@ -40,7 +40,9 @@ describe("migrated database vs schema.prisma", () => {
     const expected = expectedShape(getDatamodel(schemaText));
     expect(diffShapes(expected, actual)).toEqual([]);
     // Guard against a comparison that sees nothing: the three tables are there.
-    expect(actual.tables.map((t) => t.name)).toEqual(["devices", "monitor_gaps", "sessions"]);
+    expect(actual.tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["alert_deliveries", "alert_rules", "alerts", "devices", "monitor_gaps", "sessions"]),
+    );
   });
 
   it("keeps the names other code relies on", () => {
@@ -94,6 +96,49 @@ describe("migrated database vs schema.prisma", () => {
       expect(diff).toEqual(["table stray: in the database, not declared in schema.prisma"]);
     } finally {
       await session.query(`DROP TABLE "stray"`);
+    }
+  });
+
+  it("has the SQL-only partial index 'one firing alert per device and kind', and would notice it changed", async () => {
+    const rows = (
+      await session.query(
+        `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'alerts_one_firing_idx'`,
+      )
+    ).rows as { indexdef: string }[];
+    expect(rows.map((r) => r.indexdef)).toEqual([
+      expect.stringMatching(
+        /^CREATE UNIQUE INDEX alerts_one_firing_idx ON .*alerts USING btree \(device_id, kind\) WHERE \(state = 'firing'::text\)$/,
+      ),
+    ]);
+    // Made a plain (non-partial) index, it is no longer allow-listed: the comparison reports it.
+    await session.query(`ALTER INDEX "alerts_one_firing_idx" RENAME TO "alerts_one_firing_idx_old"`);
+    await session.query(`CREATE UNIQUE INDEX "alerts_one_firing_idx" ON "alerts"("device_id", "kind", "id")`);
+    try {
+      const diff = diffShapes(expectedShape(getDatamodel(schemaText)), await readShape(session));
+      expect(diff).toEqual([
+        "index alerts.alerts_one_firing_idx: in the database, not declared in schema.prisma",
+        "index alerts.alerts_one_firing_idx_old (partial or expression index): in the database, not declared in schema.prisma",
+      ]);
+    } finally {
+      await session.query(`DROP INDEX "alerts_one_firing_idx"`);
+      await session.query(`ALTER INDEX "alerts_one_firing_idx_old" RENAME TO "alerts_one_firing_idx"`);
+    }
+  });
+
+  it("compares partitioned activity tables by their parent and leaves run-time partitions out", async () => {
+    const names = actual.tables.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["device_activity", "device_activity_minutes"]));
+    const parent = actual.tables.find((t) => t.name === "device_activity")!;
+    expect(parent.primaryKey).toEqual({ name: "device_activity_pkey", columns: ["device_id", "at", "kind"] });
+    await session.query(
+      `CREATE TABLE "device_activity_p20000101" PARTITION OF "device_activity" FOR VALUES FROM ('2000-01-01') TO ('2000-01-02')`,
+    );
+    try {
+      const withPartition = await readShape(session);
+      expect(withPartition.tables.map((t) => t.name)).not.toContain("device_activity_p20000101");
+      expect(diffShapes(expectedShape(getDatamodel(schemaText)), withPartition)).toEqual([]);
+    } finally {
+      await session.query(`DROP TABLE "device_activity_p20000101"`);
     }
   });
 

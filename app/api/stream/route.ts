@@ -4,7 +4,9 @@ import { getRuntime } from "@/lib/runtime";
 export const dynamic = "force-dynamic";
 
 export const GET = handle((request: Request) => {
-  const stream = getRuntime().hub.subscribe(request.signal);
+  // `?only=alerts`: just the alert feed (the navigation's badge), no fleet snapshot.
+  const only = new URL(request.url).searchParams.get("only") === "alerts" ? "alerts" : undefined;
+  const stream = getRuntime().hub.subscribe(request.signal, { only });
   return new Response(stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",

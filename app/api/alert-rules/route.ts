@@ -1,0 +1,27 @@
+import { handle } from "@/lib/api/errors";
+import { readRuleBody, ruleDto, ruleDtos } from "@/lib/api/alerts";
+import { parseQuery } from "@/lib/api/query";
+import { createAlertRule, listAlertRules } from "@/lib/store/alerts";
+import { getRuntime } from "@/lib/runtime";
+import { RuleSet } from "@/lib/alerts/rules";
+import { requireDb } from "@/lib/api/runtime-db";
+
+export const dynamic = "force-dynamic";
+
+export const GET = handle(async (request: Request) => {
+  parseQuery(request.url, {});
+  const runtime = getRuntime();
+  const rules = await listAlertRules(requireDb(runtime));
+  return Response.json({ rules: ruleDtos(rules, runtime.pingsVisible), pingsVisible: runtime.pingsVisible });
+});
+
+export const POST = handle(async (request: Request) => {
+  const runtime = getRuntime();
+  const db = requireDb(runtime);
+  const input = await readRuleBody(request);
+  const rule = await createAlertRule(db, input);
+  await runtime.alerts?.reloadRules();
+  const all = await listAlertRules(db);
+  const precedence = new RuleSet(all).ordered.findIndex((c) => c.rule.id === rule.id) + 1;
+  return Response.json({ rule: ruleDto(rule, precedence, runtime.pingsVisible) }, { status: 201 });
+});

@@ -1,0 +1,16 @@
+import { handle } from "@/lib/api/errors";
+import { deliveriesQuery } from "@/lib/api/alerts";
+import { parseQuery } from "@/lib/api/query";
+import { requireDb } from "@/lib/api/runtime-db";
+import { toDeliveryDto } from "@/lib/alerts/dto";
+import { listDeliveries } from "@/lib/store/alerts";
+import { getRuntime } from "@/lib/runtime";
+
+export const dynamic = "force-dynamic";
+
+/** The webhook delivery log, newest first: one entry per attempt. */
+export const GET = handle(async (request: Request) => {
+  const { limit } = parseQuery(request.url, deliveriesQuery);
+  const deliveries = await listDeliveries(requireDb(getRuntime()), { limit });
+  return Response.json({ deliveries: deliveries.map(toDeliveryDto) });
+});

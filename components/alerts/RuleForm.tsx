@@ -1,0 +1,207 @@
+"use client";
+
+import { useMemo, useState, type FormEvent } from "react";
+import type { AlertRuleDto } from "@/lib/alerts/dto";
+import { DEFAULT_RULE, ruleWarnings, type AlertRuleInput } from "@/lib/alerts/rules";
+
+type FieldName = keyof AlertRuleInput;
+type Draft = Record<Exclude<FieldName, "enabled">, string> & { enabled: boolean };
+
+const NUMBER_FIELDS = [
+  "offlineFactor",
+  "offlineSeconds",
+  "lateFactor",
+  "flapDisconnects",
+  "flapWindowSeconds",
+  "nearMissRatio",
+  "resolveAfterSeconds",
+  "repeatIntervalSeconds",
+] as const;
+
+const FIELDS: Array<{ name: Exclude<FieldName, "enabled">; label: string; hint: string; wide?: boolean }> = [
+  { name: "name", label: "Name", hint: "" },
+  { name: "match", label: "Devices (glob)", hint: "e.g. pump-*, sensor-[0-9]?, an exact id" },
+  { name: "offlineFactor", label: "Offline after × keepalive", hint: "default 1.5 (the broker's deadline)" },
+  { name: "offlineSeconds", label: "or offline after (s)", hint: "fixed; watches keepalive-0 devices" },
+  { name: "lateFactor", label: "Late after × keepalive", hint: "empty: no late alerts" },
+  { name: "flapDisconnects", label: "Flapping: disconnects", hint: "empty: off" },
+  { name: "flapWindowSeconds", label: "… within (s)", hint: "" },
+  { name: "nearMissRatio", label: "Near-miss above × keepalive", hint: "e.g. 0.9; empty: off" },
+  { name: "resolveAfterSeconds", label: "Resolve after fine for (s)", hint: "hysteresis" },
+  { name: "repeatIntervalSeconds", label: "Repeat notification every (s)", hint: "empty: off" },
+  { name: "webhookUrl", label: "Webhook URL", hint: "JSON POST on fire, resolve, repeat", wide: true },
+];
+
+const str = (v: number | string | null) => (v === null ? "" : String(v));
+
+function toDraft(rule: AlertRuleInput): Draft {
+  return {
+    name: rule.name,
+    match: rule.match,
+    offlineFactor: str(rule.offlineFactor),
+    offlineSeconds: str(rule.offlineSeconds),
+    lateFactor: str(rule.lateFactor),
+    flapDisconnects: str(rule.flapDisconnects),
+    flapWindowSeconds: str(rule.flapWindowSeconds),
+    nearMissRatio: str(rule.nearMissRatio),
+    resolveAfterSeconds: str(rule.resolveAfterSeconds),
+    repeatIntervalSeconds: str(rule.repeatIntervalSeconds),
+    webhookUrl: rule.webhookUrl ?? "",
+    enabled: rule.enabled,
+  };
+}
+
+/** The request body: empty number fields are null; what is not a number goes as typed, for the server to name. */
+function toBody(d: Draft): Record<string, unknown> {
+  const body: Record<string, unknown> = { name: d.name, match: d.match, enabled: d.enabled };
+  for (const f of NUMBER_FIELDS) {
+    const v = d[f].trim();
+    body[f] = v === "" ? null : Number.isNaN(Number(v)) ? v : Number(v);
+  }
+  body.webhookUrl = d.webhookUrl.trim() === "" ? null : d.webhookUrl.trim();
+  // An empty offline factor with no fixed deadline means the default factor.
+  if (body.offlineFactor === null && body.offlineSeconds === null) delete body.offlineFactor;
+  return body;
+}
+
+/** The draft as a rule, for the live warnings (numbers only where they parse). */
+function asRule(d: Draft): AlertRuleInput {
+  const n = (v: string) => (v.trim() === "" || Number.isNaN(Number(v)) ? null : Number(v));
+  return {
+    ...DEFAULT_RULE,
+    offlineFactor: n(d.offlineSeconds) === null ? (n(d.offlineFactor) ?? 1.5) : null,
+    offlineSeconds: n(d.offlineSeconds),
+    lateFactor: n(d.lateFactor),
+    nearMissRatio: n(d.nearMissRatio),
+  };
+}
+
+export function RuleForm({
+  rule,
+  pingsVisible,
+  onSaved,
+  onCancel,
+}: {
+  rule: AlertRuleDto | null;
+  pingsVisible: boolean;
+  onSaved(): void;
+  onCancel(): void;
+}) {
+  const [draft, setDraft] = useState<Draft>(() =>
+    toDraft(rule ?? { ...DEFAULT_RULE, name: "", match: "", flapDisconnects: null, flapWindowSeconds: null }),
+  );
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const warnings = useMemo(() => ruleWarnings(asRule(draft), pingsVisible), [draft, pingsVisible]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const r = await fetch(rule ? `/api/alert-rules/${rule.id}` : "/api/alert-rules", {
+        method: rule ? "PUT" : "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(toBody(draft)),
+      });
+      if (r.ok) return onSaved();
+      const body = await r.json().catch(() => null);
+      const fields: Record<string, string> = body?.error?.fields ?? {};
+      setErrors(fields);
+      const known = new Set<string>([...FIELDS.map((f) => f.name), "enabled"]);
+      const other = Object.entries(fields).filter(([k]) => !known.has(k));
+      setMessage(
+        other.length > 0
+          ? other.map(([, v]) => v).join("; ")
+          : Object.keys(fields).length === 0
+            ? (body?.error?.message ?? `HTTP ${r.status}`)
+            : "Not saved: fix the fields marked below.",
+      );
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const set = (name: keyof Draft, value: string | boolean) => {
+    setDraft((d) => ({ ...d, [name]: value }));
+  };
+
+  return (
+    <form
+      data-testid="rule-form"
+      onSubmit={submit}
+      className="flex flex-col gap-3 rounded border border-sky-900 bg-zinc-900 p-3"
+      noValidate
+    >
+      <div className="grid grid-cols-1 gap-x-4 gap-y-2 sm:grid-cols-2 lg:grid-cols-3">
+        {FIELDS.map((f) => {
+          const id = `rule-${rule?.id ?? "new"}-${f.name}`;
+          const err = errors[f.name];
+          const locked = f.name === "match" && rule?.isDefault;
+          return (
+            <label key={f.name} htmlFor={id} className={`flex flex-col gap-0.5 ${f.wide ? "sm:col-span-2" : ""}`}>
+              <span className="text-xs text-zinc-400">{f.label}</span>
+              <input
+                id={id}
+                name={f.name}
+                data-testid={`field-${f.name}`}
+                value={draft[f.name]}
+                disabled={locked}
+                aria-invalid={err ? true : undefined}
+                aria-describedby={err ? `${id}-error` : undefined}
+                onChange={(e) => set(f.name, e.target.value)}
+                className={`rounded border bg-zinc-950 px-2 py-1 text-[13px] text-zinc-100 outline-none focus-visible:ring-2 focus-visible:ring-sky-500 disabled:opacity-60 ${err ? "border-red-500" : "border-zinc-700"}`}
+              />
+              {err ? (
+                <span id={`${id}-error`} data-testid={`error-${f.name}`} className="text-xs text-red-400">
+                  {err}
+                </span>
+              ) : (
+                f.hint && <span className="text-[11px] text-zinc-600">{f.hint}</span>
+              )}
+            </label>
+          );
+        })}
+        <label className="flex items-center gap-2 self-end text-xs text-zinc-300">
+          <input
+            type="checkbox"
+            data-testid="field-enabled"
+            checked={draft.enabled}
+            onChange={(e) => set("enabled", e.target.checked)}
+          />
+          Enabled
+          {errors.enabled && <span className="text-red-400">{errors.enabled}</span>}
+        </label>
+      </div>
+      {warnings.map((w) => (
+        <p key={w} data-testid="form-warning" className="text-xs text-amber-300">
+          ⚠ {w}
+        </p>
+      ))}
+      {message && (
+        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
+          {message}
+        </p>
+      )}
+      <div className="flex gap-2">
+        <button
+          type="submit"
+          disabled={busy}
+          data-testid="save-rule"
+          className="rounded-md bg-sky-700 px-3 py-1 text-xs font-medium text-white hover:bg-sky-600 disabled:opacity-50"
+        >
+          {rule ? "Save" : "Create"}
+        </button>
+        <button
+          type="button"
+          onClick={onCancel}
+          className="rounded-md px-3 py-1 text-xs text-zinc-400 hover:bg-zinc-800"
+        >
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,196 @@
+/**
+ * Alerts on a real Postgres: rule CRUD, idempotent decision writes against
+ * the partial unique index, and the alert service across a restart (firing
+ * alerts continue, no duplicate, the resolution lands on the same row).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Fleet } from "../fleet/fleet";
+import { createDb, type Db } from "../store/db";
+import {
+  applyAlertDecisions,
+  createAlertRule,
+  deleteAlertRule,
+  listAlertRules,
+  listAlerts,
+  updateAlertRule,
+} from "../store/alerts";
+import { createTestDatabase, type TestDatabase } from "../store/testing";
+import { eventually } from "../testing/clients";
+import type { AlertDecision } from "./engine";
+import { DEFAULT_RULE } from "./rules";
+import { AlertService } from "./service";
+
+let testDb: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDb({ connectionString: testDb.url });
+});
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await testDb?.drop();
+});
+
+describe("alert rules in the database", () => {
+  it("has the default rule from the migration, which cannot be deleted and keeps matching *", async () => {
+    const [def] = await listAlertRules(db);
+    expect(def).toEqual({ ...DEFAULT_RULE, id: def.id, isDefault: true });
+    expect(await deleteAlertRule(db, def.id)).toBe("default");
+    const updated = await updateAlertRule(db, def.id, { ...DEFAULT_RULE, match: "x-*", resolveAfterSeconds: 5 });
+    expect(updated).toMatchObject({ match: "*", resolveAfterSeconds: 5 });
+    await updateAlertRule(db, def.id, DEFAULT_RULE);
+  });
+
+  it("creates, updates and deletes a rule with every field kept exactly", async () => {
+    const input = {
+      ...DEFAULT_RULE,
+      name: "pumps",
+      match: "pump-[0-9]*",
+      offlineFactor: null,
+      offlineSeconds: 45,
+      lateFactor: null,
+      nearMissRatio: 0.85,
+      repeatIntervalSeconds: 600,
+      webhookUrl: "https://hooks.example/kw?token=1",
+      enabled: false,
+    };
+    const created = await createAlertRule(db, input);
+    expect(created).toEqual({ ...input, id: created.id, isDefault: false });
+    const updated = await updateAlertRule(db, created.id, { ...input, offlineSeconds: null, offlineFactor: 1.2 });
+    expect(updated).toMatchObject({ offlineSeconds: null, offlineFactor: 1.2 });
+    expect(await deleteAlertRule(db, created.id)).toBe("deleted");
+    expect(await deleteAlertRule(db, created.id)).toBe("not-found");
+    expect(await updateAlertRule(db, created.id, input)).toBeNull();
+  });
+});
+
+describe("writing decisions", () => {
+  const fire = (at: number, deviceId = "w-1"): AlertDecision => ({
+    type: "fire",
+    deviceId,
+    kind: "offline",
+    ruleId: 1,
+    at,
+    message: "gone",
+  });
+  const resolve = (at: number, deviceId = "w-1"): AlertDecision => ({
+    type: "resolve",
+    deviceId,
+    kind: "offline",
+    ruleId: 1,
+    at,
+    message: "back",
+  });
+
+  it("never holds two firing alerts for one device and kind; repeats change nothing", async () => {
+    const t = Date.parse("2026-11-22T03:00:00Z");
+    const [first] = await applyAlertDecisions(db, [fire(t)]);
+    expect(first).toMatchObject({ changed: true, alert: { state: "firing", deviceId: "w-1", firedAt: t } });
+    const again = await applyAlertDecisions(db, [fire(t + 5_000)]);
+    expect(again).toEqual([expect.objectContaining({ changed: false, alert: first.alert })]);
+    const [res] = await applyAlertDecisions(db, [resolve(t + 9_000)]);
+    expect(res.alert).toMatchObject({
+      id: first.alert.id,
+      state: "resolved",
+      resolvedAt: t + 9_000,
+      resolveMessage: "back",
+    });
+    expect(await applyAlertDecisions(db, [resolve(t + 10_000)])).toEqual([]);
+    // Fire and resolve in one batch, in order.
+    const both = await applyAlertDecisions(db, [fire(t + 20_000), resolve(t + 21_000)]);
+    expect(both.map((a) => [a.decision.type, a.alert.state])).toEqual([
+      ["fire", "firing"],
+      ["resolve", "resolved"],
+    ]);
+    expect(await listAlerts(db, { deviceId: "w-1" })).toHaveLength(2);
+    // The database itself refuses a second firing row.
+    await applyAlertDecisions(db, [fire(t + 30_000)]);
+    await expect(
+      db.$executeRaw`INSERT INTO "alerts" ("device_id", "kind", "state", "fired_at", "message")
+                     VALUES ('w-1', 'offline', 'firing', now(), 'dup')`,
+    ).rejects.toThrow(/alerts_one_firing_idx|unique/i);
+  });
+});
+
+describe("the alert service across a restart", () => {
+  it("continues firing alerts: no duplicate, no storm, and the resolution lands on the same row", async () => {
+    const rule = await createAlertRule(db, {
+      ...DEFAULT_RULE,
+      name: "restart",
+      match: "rs-*",
+      offlineFactor: null,
+      offlineSeconds: 2,
+      resolveAfterSeconds: 1,
+    });
+    const rsFiring = (s: AlertService) => s.feed().firing.filter((a) => a.deviceId.startsWith("rs-"));
+    let now = Date.now();
+    const logs: string[] = [];
+    const start = async (fleet: Fleet) => {
+      const service = new AlertService({
+        db: () => db,
+        fleet,
+        pingsVisible: () => true,
+        graceSeconds: 0,
+        onFeedChange: () => {},
+        log: (m) => logs.push(m),
+        now: () => now,
+        tickMs: 20,
+      });
+      await service.start();
+      return service;
+    };
+
+    // First life: three devices go silent; their alerts fire.
+    const fleet1 = new Fleet({ now: () => now, pingsVisible: () => true });
+    const s1 = await start(fleet1);
+    for (const id of ["rs-1", "rs-2", "rs-3"])
+      fleet1.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 60 });
+    now += 2_500;
+    await eventually(() => rsFiring(s1).length === 3, 2_000, "three alerts firing");
+    await s1.stop();
+    const before = await listAlerts(db, { state: "firing" });
+    expect(before.filter((a) => a.deviceId.startsWith("rs-"))).toHaveLength(3);
+
+    // Restart: the fleet comes back from its saved state (unknown), the service from the database.
+    const fleet2 = new Fleet({ now: () => now, pingsVisible: () => true });
+    fleet2.restore(
+      [...fleet1.all()].map((d) => ({ ...d })),
+      [],
+    );
+    const s2 = await start(fleet2);
+    expect(rsFiring(s2)).toHaveLength(3);
+    expect(
+      rsFiring(s2)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(
+      before
+        .filter((a) => a.deviceId.startsWith("rs-"))
+        .map((a) => a.id)
+        .sort(),
+    );
+    now += 10_000; // time passes with no news: nothing is decided about unknown devices
+    await new Promise((r) => setTimeout(r, 100));
+    // rs-1 comes back and stays; rs-2 and rs-3 are not heard of again.
+    fleet2.apply({ kind: "connect", deviceId: "rs-1", at: now, source: "aedes", keepaliveSeconds: 60 });
+    for (let i = 1; i <= 3; i++) {
+      now += 500;
+      fleet2.apply({ kind: "ping", deviceId: "rs-1", at: now, source: "aedes" });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    now += 2_000;
+    await eventually(() => rsFiring(s2).length === 2, 2_000, "rs-1 resolved");
+    await s2.flush();
+    await s2.stop();
+
+    const rows = (await listAlerts(db, { limit: 1000 })).filter((a) => a.deviceId.startsWith("rs-"));
+    expect(rows).toHaveLength(3); // no duplicates
+    const byDevice = Object.fromEntries(rows.map((a) => [a.deviceId, a]));
+    expect(byDevice["rs-1"]).toMatchObject({ state: "resolved", ruleId: rule.id });
+    expect(byDevice["rs-1"].id).toBe(before.find((a) => a.deviceId === "rs-1")!.id);
+    expect(byDevice["rs-2"].state).toBe("firing");
+    expect(byDevice["rs-3"].state).toBe("firing");
+  });
+});

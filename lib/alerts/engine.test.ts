@@ -1,0 +1,400 @@
+/**
+ * The alert engine on a simulated clock, fed by the real fleet driver (the
+ * same listener output the runtime hands it), so every scenario runs through
+ * the state machine's own verdicts.
+ */
+import { describe, expect, it } from "vitest";
+import type { ActivityEvent, SignalSource } from "../ingest/events";
+import { Fleet } from "../fleet/fleet";
+import { T0, sec } from "../fleet/testing";
+import { AlertEngine, type AlertDecision } from "./engine";
+import { DEFAULT_RULE, type AlertRule } from "./rules";
+
+const defaultRule: AlertRule = { ...DEFAULT_RULE, id: 1, isDefault: true };
+
+function rule(id: number, fields: Partial<AlertRule>): AlertRule {
+  return { ...DEFAULT_RULE, name: `rule ${id}`, id, isDefault: false, ...fields };
+}
+
+interface Harness {
+  fleet: Fleet;
+  engine: AlertEngine;
+  decisions: AlertDecision[];
+  now(): number;
+  /** Moves the clock to `at` in 100 ms steps, ticking fleet and engine like the runtime does. */
+  until(at: number): void;
+  /** Applies an event at its own time (the clock moves there first). */
+  send(ev: ActivityEvent): void;
+  fired(kind?: string): AlertDecision[];
+  resolved(kind?: string): AlertDecision[];
+}
+
+function harness(opts: {
+  rules: AlertRule[];
+  pingsVisible?: boolean;
+  graceSeconds?: number;
+  start?: boolean;
+}): Harness {
+  let now = T0;
+  const pingsVisible = opts.pingsVisible ?? true;
+  const fleet = new Fleet({ now: () => now, pingsVisible: () => pingsVisible, lateGraceMs: 500 });
+  const engine = new AlertEngine({ pingsVisible: () => pingsVisible, graceSeconds: opts.graceSeconds ?? 0 });
+  const decisions: AlertDecision[] = [];
+  decisions.push(...engine.setRules(opts.rules, now));
+  if (opts.start !== false) decisions.push(...engine.startGrace(now, 0));
+  fleet.onEffects((effects, changed) => decisions.push(...engine.observe(effects, changed, now)));
+  const until = (at: number) => {
+    while (now < at) {
+      now = Math.min(at, now + 100);
+      fleet.tick();
+      decisions.push(...engine.tick(now));
+    }
+  };
+  const of = (type: string, kind?: string) =>
+    decisions.filter((d) => d.type === type && (kind === undefined || d.kind === kind));
+  return {
+    fleet,
+    engine,
+    decisions,
+    now: () => now,
+    until,
+    send(ev) {
+      until(ev.at);
+      fleet.apply(ev);
+    },
+    fired: (kind) => of("fire", kind),
+    resolved: (kind) => of("resolve", kind),
+  };
+}
+
+const src = (pingsVisible: boolean): SignalSource => (pingsVisible ? "aedes" : "mosquitto-log");
+const connect = (id: string, at: number, keepaliveSeconds: number, source: SignalSource = "aedes"): ActivityEvent => ({
+  kind: "connect",
+  deviceId: id,
+  at,
+  source,
+  keepaliveSeconds,
+});
+const ping = (id: string, at: number): ActivityEvent => ({ kind: "ping", deviceId: id, at, source: "aedes" });
+const drop = (
+  id: string,
+  at: number,
+  reason: "connection_lost" | "clean" | "taken_over" = "connection_lost",
+): ActivityEvent => ({
+  kind: "disconnect",
+  deviceId: id,
+  at,
+  source: "aedes",
+  reason,
+});
+
+describe("offline by a fixed threshold shorter than the broker's deadline", () => {
+  it("fires 3 s after the last sign of life of a keepalive-60 client, resolves after resolveAfterSeconds back", () => {
+    const h = harness({
+      rules: [defaultRule, rule(2, { match: "thr-*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 5 })],
+    });
+    h.send(connect("thr-1", sec(1), 60));
+    h.until(sec(3.9));
+    expect(h.fired()).toEqual([]);
+    h.until(sec(4.1));
+    expect(h.fired()).toHaveLength(1);
+    const [fire] = h.fired();
+    expect(fire).toMatchObject({ type: "fire", deviceId: "thr-1", kind: "offline", ruleId: 2 });
+    expect(fire.at - sec(1)).toBeGreaterThanOrEqual(3000);
+    expect(fire.at - sec(1)).toBeLessThanOrEqual(3100);
+    expect(fire.message).toMatch(/silent for 3\.0 s while connected \(threshold 3 s\)/);
+    // The broker's own deadline (90 s) is far away: the fleet still calls it connected.
+    expect(h.fleet.get("thr-1")?.status).toBe("online");
+
+    // Back: a ping every second. The alert resolves 5 s after the first one, not before.
+    for (let t = 10; t <= 20; t++) h.send(ping("thr-1", sec(t)));
+    const [resolve] = h.resolved();
+    expect(resolve).toMatchObject({ deviceId: "thr-1", kind: "offline", ruleId: 2 });
+    expect(resolve.at).toBe(sec(15));
+    expect(h.fired()).toHaveLength(1);
+  });
+
+  it("keeps one alert through a relapse inside the hysteresis, and resolves only after a full quiet period", () => {
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 5 })],
+    });
+    h.send(connect("d", sec(0), 60));
+    h.until(sec(4));
+    h.send(ping("d", sec(10))); // back at 10 …
+    h.until(sec(14)); // … silent again from 13 on: relapse before 15
+    expect(h.resolved()).toEqual([]);
+    for (let t = 20; t <= 30; t++) h.send(ping("d", sec(t)));
+    expect(h.fired()).toHaveLength(1);
+    expect(h.resolved().map((d) => d.at)).toEqual([sec(25)]);
+  });
+
+  it("does not fire from silence where pings are not visible; fires once the broker drops the client", () => {
+    const h = harness({
+      pingsVisible: false,
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
+    });
+    h.send(connect("d", sec(0), 60, src(false)));
+    h.until(sec(60));
+    expect(h.fired()).toEqual([]);
+    h.send({ kind: "disconnect", deviceId: "d", at: sec(90), source: "mosquitto-log", reason: "keepalive_timeout" });
+    h.until(sec(90.2));
+    expect(h.fired().map((d) => d.kind)).toEqual(["offline"]);
+  });
+
+  it("uses 1.5 × keepalive by default, alerting when the broker's deadline passes", () => {
+    const h = harness({ rules: [defaultRule] });
+    h.send(connect("d", sec(0), 10));
+    h.until(sec(14.9));
+    expect(h.fired()).toEqual([]);
+    h.until(sec(15.2));
+    expect(h.fired().map((d) => [d.kind, d.at - sec(0) <= 15_100])).toEqual([["offline", true]]);
+  });
+});
+
+describe("keepalive 0", () => {
+  it("is watched by offlineSeconds alone, from its publishes, even without a ping-visible source", () => {
+    const h = harness({
+      pingsVisible: false,
+      rules: [
+        defaultRule,
+        rule(2, { match: "sleepy-*", offlineSeconds: 30, offlineFactor: null, resolveAfterSeconds: 0 }),
+      ],
+    });
+    h.send(connect("sleepy-1", sec(0), 0, "mosquitto-log"));
+    for (const t of [10, 20, 30])
+      h.send({
+        kind: "publish",
+        deviceId: "sleepy-1",
+        at: sec(t),
+        source: "device-topic",
+        topic: "devices/sleepy-1/t",
+      });
+    h.until(sec(59.9));
+    expect(h.fired()).toEqual([]);
+    h.until(sec(60.2));
+    expect(h.fired().map((d) => d.deviceId)).toEqual(["sleepy-1"]);
+  });
+
+  it("is not alerted on by a keepalive factor: coming and going is its nature", () => {
+    const h = harness({ rules: [defaultRule] });
+    h.send(connect("k0", sec(0), 0));
+    h.send(drop("k0", sec(5), "clean"));
+    h.until(sec(600));
+    expect(h.fired()).toEqual([]);
+  });
+});
+
+describe("flapping", () => {
+  const flapRule = rule(2, { match: "flap-*", flapDisconnects: 5, flapWindowSeconds: 60, resolveAfterSeconds: 10 });
+
+  it("raises exactly one alert for five reconnects within a minute, and resolves once it calms down", () => {
+    const h = harness({ rules: [defaultRule, flapRule] });
+    for (let i = 0; i < 8; i++) {
+      h.send(connect("flap-1", sec(i * 6), 30));
+      h.send(drop("flap-1", sec(i * 6 + 3)));
+    }
+    h.send(connect("flap-1", sec(50), 30));
+    const fires = h.fired("flapping");
+    expect(fires).toHaveLength(1);
+    expect(fires[0].at).toBe(sec(4 * 6 + 3)); // the fifth disconnect
+    expect(fires[0].message).toMatch(/5 disconnects within 60 s/);
+    for (let t = 60; t <= 200; t += 10) h.send(ping("flap-1", sec(t)));
+    // Disconnects at 3, 9, …, 45 s: fewer than 5 remain once the one at 21 s leaves the window (81 s), + 10 s.
+    const [resolve] = h.resolved("flapping");
+    expect(resolve.at).toBe(sec(21 + 60 + 10));
+    expect(h.fired("flapping")).toHaveLength(1);
+  });
+
+  it("does not count takeovers (the id never went offline)", () => {
+    const h = harness({ rules: [defaultRule, flapRule] });
+    h.send(connect("flap-2", sec(0), 30));
+    for (let i = 1; i <= 6; i++) {
+      h.send({ kind: "takeover", deviceId: "flap-2", at: sec(i), source: "aedes" });
+      h.send(connect("flap-2", sec(i), 30));
+    }
+    h.until(sec(10));
+    expect(h.fired("flapping")).toEqual([]);
+  });
+});
+
+describe("grace period after start and reconnect", () => {
+  it("holds back firing until grace ends, fires what is still true then, never what cleared", () => {
+    const h = harness({
+      graceSeconds: 10,
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
+    });
+    h.send(connect("stays-silent", sec(0.5), 60));
+    h.send(connect("comes-back", sec(0.5), 60));
+    h.until(sec(6));
+    for (const t of [6, 7, 8, 9]) h.send(ping("comes-back", sec(t)));
+    h.until(sec(9.9));
+    expect(h.fired()).toEqual([]);
+    for (const t of [10, 11, 12]) h.send(ping("comes-back", sec(t)));
+    expect(h.fired().map((d) => [d.deviceId, d.at])).toEqual([["stays-silent", sec(10)]]);
+  });
+
+  it("lasts max(graceSeconds, 2 × the largest keepalive), the keepalive capped at 150 s", () => {
+    const e = new AlertEngine({ pingsVisible: () => true, graceSeconds: 30 });
+    e.startGrace(T0, 0);
+    expect(e.graceEndsAt).toBe(T0 + 30_000);
+    e.startGrace(T0, 60);
+    expect(e.graceEndsAt).toBe(T0 + 120_000);
+    e.startGrace(T0, 65_535);
+    expect(e.graceEndsAt).toBe(T0 + 300_000);
+  });
+
+  it("still lets resolutions through during grace (they need fresh evidence)", () => {
+    const h = harness({
+      graceSeconds: 0,
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 2 })],
+    });
+    h.send(connect("d", sec(0), 60));
+    h.until(sec(4));
+    expect(h.fired()).toHaveLength(1);
+    h.decisions.push(...h.engine.startGrace(h.now(), 60)); // broker came back: grace of 120 s
+    for (let t = 5; t <= 10; t++) h.send(ping("d", sec(t)));
+    expect(h.resolved().map((d) => d.at)).toEqual([sec(7)]);
+  });
+
+  it("neither fires nor resolves while devices are unknown (monitor gap)", () => {
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 2 })],
+    });
+    h.send(connect("d", sec(0), 60));
+    h.until(sec(4));
+    h.send(ping("d", sec(5)));
+    h.fleet.monitorGap(); // at 5 s: the ok streak is broken before it completes
+    h.until(sec(30));
+    expect(h.resolved()).toEqual([]);
+    expect(h.fired()).toHaveLength(1);
+    expect(h.engine.firingCount).toBe(1);
+  });
+});
+
+describe("rules changing at run time", () => {
+  it("re-evaluates at once: a stricter threshold fires immediately, a removed kind resolves immediately", () => {
+    const h = harness({ rules: [defaultRule] });
+    h.send(connect("pump-1", sec(0), 60));
+    h.until(sec(20));
+    expect(h.fired()).toEqual([]);
+    const strict = rule(2, { match: "pump-*", offlineSeconds: 10, offlineFactor: null, lateFactor: 1.2 });
+    const now = h.now();
+    const out = h.engine.setRules([defaultRule, strict], now);
+    expect(out.map((d) => [d.type, d.kind, d.ruleId, d.at])).toEqual([["fire", "offline", 2, now]]);
+    h.until(sec(73));
+    expect(h.fired("late").map((d) => d.at)).toEqual([sec(72)]);
+    const out2 = h.engine.setRules([defaultRule, { ...strict, lateFactor: null }], h.now());
+    expect(out2.map((d) => [d.type, d.kind])).toEqual([["resolve", "late"]]);
+    expect(out2[0].message).toMatch(/no late threshold/);
+  });
+
+  it("applies the most specific rule, and skips disabled ones", () => {
+    const e = new AlertEngine({ pingsVisible: () => true });
+    e.setRules(
+      [
+        defaultRule,
+        rule(2, { match: "pump-*" }),
+        rule(3, { match: "pump-7*" }),
+        rule(4, { match: "pump-77", enabled: false }),
+      ],
+      T0,
+    );
+    expect(e.ruleFor("pump-77")?.id).toBe(3);
+    expect(e.ruleFor("pump-1")?.id).toBe(2);
+    expect(e.ruleFor("valve-1")?.id).toBe(1);
+  });
+});
+
+describe("near-miss", () => {
+  it("fires on a gap above nearMissRatio × keepalive and resolves after two clean intervals", () => {
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", nearMissRatio: 0.8, resolveAfterSeconds: 0 })],
+    });
+    h.send(connect("nm", sec(0), 10));
+    h.send(ping("nm", sec(5)));
+    h.send(ping("nm", sec(10)));
+    expect(h.fired()).toEqual([]);
+    h.send(ping("nm", sec(19))); // 9 s gap: 90 % of keepalive
+    const [fire] = h.fired("near-miss");
+    expect(fire.at).toBe(sec(19));
+    expect(fire.message).toMatch(/9\.0 s between signs of life, 90 % of keepalive 10 s/);
+    for (let t = 24; t <= 60; t += 5) h.send(ping("nm", sec(t)));
+    expect(h.fired("near-miss")).toHaveLength(1);
+    expect(h.resolved("near-miss").map((d) => d.at)).toEqual([sec(39)]);
+  });
+});
+
+describe("restart", () => {
+  it("continues firing alerts loaded from the database: no second fire, resolution once the device is back", () => {
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 2 })],
+      start: false,
+    });
+    // What a restart restores: the device (unknown) and its firing alert.
+    h.fleet.restore(
+      [
+        {
+          id: "d",
+          status: "online",
+          statusSince: sec(-100),
+          keepaliveSeconds: 60,
+          lastSeenAt: sec(-100),
+          lastPingAt: null,
+          lastMessageAt: null,
+          connectedAt: sec(-200),
+          sessionOpen: true,
+          lastDisconnectAt: null,
+          lastDisconnectReason: null,
+          disconnectCount: 0,
+          address: null,
+          protocol: null,
+          cleanStart: null,
+          sources: ["aedes"],
+          firstSeenAt: sec(-200),
+        },
+      ],
+      [],
+    );
+    h.engine.restoreFiring(
+      [{ deviceId: "d", kind: "offline", ruleId: 1, firedAt: sec(-90), message: "old", lastNotifiedAt: sec(-90) }],
+      h.now(),
+    );
+    h.decisions.push(...h.engine.startGrace(h.now(), 60));
+    h.until(sec(20));
+    expect(h.decisions).toEqual([]);
+    h.send(connect("d", sec(21), 60)); // re-learned: it reconnects
+    for (let t = 22; t <= 25; t++) h.send(ping("d", sec(t)));
+    expect(h.fired()).toEqual([]);
+    expect(h.resolved().map((d) => d.at)).toEqual([sec(23)]);
+  });
+});
+
+describe("repeat notifications", () => {
+  it("repeats every repeatIntervalSeconds while firing, and stops when resolved", () => {
+    const h = harness({
+      rules: [
+        rule(1, {
+          isDefault: true,
+          match: "*",
+          offlineSeconds: 3,
+          offlineFactor: null,
+          resolveAfterSeconds: 0,
+          repeatIntervalSeconds: 60,
+        }),
+      ],
+    });
+    h.send(connect("d", sec(0), 600));
+    h.until(sec(130));
+    expect(h.decisions.filter((d) => d.type === "repeat").map((d) => d.at)).toEqual([sec(63), sec(123)]);
+    for (let t = 130; t <= 300; t += 2) h.send(ping("d", sec(t)));
+    expect(h.decisions.filter((d) => d.type === "repeat")).toHaveLength(2);
+    expect(h.resolved()).toHaveLength(1);
+  });
+
+  it("is off by default", () => {
+    const h = harness({ rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null })] });
+    h.send(connect("d", sec(0), 600));
+    h.until(sec(1000));
+    expect(h.decisions.map((d) => d.type)).toEqual(["fire"]);
+  });
+});

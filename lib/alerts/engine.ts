@@ -1,0 +1,447 @@
+/**
+ * The alert engine: per-device alert decisions from fleet state, fleet effects,
+ * the rules and a clock. Pure in the sense that matters for testing: no
+ * timers, no I/O; every method takes `now`, and the caller carries out the
+ * returned decisions (persist, push to the browser, notify).
+ *
+ * Kinds and their conditions (S = the device's last sign of life,
+ * `lastConfirmedAt`; k = its keepalive in seconds; the rule is the one that
+ * applies to the device, see rules.ts):
+ *
+ * - offline: threshold T = offlineSeconds, or offlineFactor × k (no threshold
+ *   for k = 0 without offlineSeconds: keepalive-0 devices come and go by
+ *   design, watch them with offlineSeconds; with k unknown the device alerts
+ *   once it is offline).
+ *     · status offline (the broker dropped it, a will, or the fleet's own
+ *       silence verdict): fires at max(offline since, S + T);
+ *     · connected (online/late) and silence observable: fires at S + T, long
+ *       before the broker's 1.5 × k when T is shorter. Silence is observable
+ *       where a source sees PINGREQs, or for k = 0 (such a client never pings,
+ *       so silence on the watched topics is silence).
+ * - late: connected, pings visible, k > 0, silent past lateFactor × k.
+ * - flapping: at least flapDisconnects disconnects (session-close effects;
+ *   takeovers are not disconnects, refined reasons are not new ones) within
+ *   the last flapWindowSeconds. Exactly one alert per spell: it stays firing
+ *   while the device keeps flapping.
+ * - near-miss: pings visible, k > 0: a gap between two consecutive signs of
+ *   life in one session longer than nearMissRatio × k. The condition holds for
+ *   2 × k after each such gap (two clean intervals clear it).
+ *
+ * Lifecycle: firing → resolved, at most one firing alert per (device, kind).
+ * A firing alert resolves once its condition has been false continuously for
+ * the rule's resolveAfterSeconds (hysteresis); at once when the kind is no
+ * longer configured for the device (rule edited, disabled or deleted). While
+ * nothing trustworthy is known (status `unknown`: monitor gap, restart) an
+ * alert neither fires nor resolves, and a streak of "fine again" restarts.
+ *
+ * Grace: after the monitor starts and after every broker reconnect
+ * (`startGrace`), no alert FIRES until the grace period is over:
+ *   grace = max(graceSeconds, 2 × K) with K the largest keepalive among the
+ *   known devices, capped at maxGraceKeepaliveSeconds (150 s, so a fleet with
+ *   huge keepalives does not go unwatched for hours).
+ * In that time every connected device has pinged or published at least once
+ * and been re-learned. A condition still true when grace ends fires then;
+ * one that cleared meanwhile never fires. Resolutions are NOT held back:
+ * they need fresh evidence that the device is fine (online for
+ * resolveAfterSeconds), which a gap cannot fake.
+ *
+ * Cost: devices are re-evaluated only when they changed, or when their own
+ * deadline (the next time a condition can flip by time alone, a resolution
+ * or a repeat is due) comes up, via the same heap as the fleet. Rule changes
+ * and `startGrace` re-evaluate everything (O(n)).
+ */
+import { DeadlineHeap } from "../fleet/deadlines";
+import type { DeviceState, FleetEffect } from "../fleet/types";
+import { ALERT_KINDS, RuleSet, type AlertKind, type AlertRule } from "./rules";
+
+/** A firing alert as the engine keeps it. */
+export interface FiringAlert {
+  deviceId: string;
+  kind: AlertKind;
+  ruleId: number | null;
+  firedAt: number;
+  message: string;
+  /** Last time a notification went out for it (fire or repeat). */
+  lastNotifiedAt: number;
+}
+
+export type AlertDecision =
+  | { type: "fire"; deviceId: string; kind: AlertKind; ruleId: number | null; at: number; message: string }
+  | { type: "resolve"; deviceId: string; kind: AlertKind; ruleId: number | null; at: number; message: string }
+  | {
+      type: "repeat";
+      deviceId: string;
+      kind: AlertKind;
+      ruleId: number | null;
+      at: number;
+      firedAt: number;
+      message: string;
+    };
+
+export interface AlertEngineOptions {
+  /** Whether a source that sees PINGREQs is active for this device. */
+  pingsVisible(deviceId: string): boolean;
+  /** Minimum grace period after start and reconnect (ALERT_GRACE_SECONDS). Default 30. */
+  graceSeconds?: number;
+  /** Cap on the keepalive that stretches the grace period. Default 150 (grace ≤ 300 s). */
+  maxGraceKeepaliveSeconds?: number;
+}
+
+type Condition =
+  | { state: "off" } // kind not configured for the device
+  | { state: "hold"; next?: number } // nothing trustworthy: neither fire nor resolve
+  | { state: "active"; message: string; next?: number }
+  | { state: "ok"; next?: number; message: string };
+
+interface Track {
+  state: DeviceState | null;
+  /** Disconnect times, ascending, bounded. */
+  disconnects: number[];
+  lastNearMissAt: number | null;
+  lastNearMissGap: number | null;
+  /** Per kind: since when the condition has been false (for the resolution hysteresis). */
+  okSince: Partial<Record<AlertKind, number>>;
+}
+
+const MAX_DISCONNECTS_KEPT = 1000;
+const key = (deviceId: string, kind: AlertKind) => `${kind}\u0000${deviceId}`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+export class AlertEngine {
+  private rules = new RuleSet([]);
+  private readonly tracks = new Map<string, Track>();
+  private readonly firingAlerts = new Map<string, FiringAlert>();
+  private readonly deadlines = new DeadlineHeap();
+  private graceUntil = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly opts: AlertEngineOptions) {}
+
+  // ------------------------------------------------------------------ inputs
+
+  /** Replaces the rules and re-evaluates every device at once. */
+  setRules(rules: readonly AlertRule[], now: number): AlertDecision[] {
+    this.rules = new RuleSet(rules);
+    return this.evaluateAll(now);
+  }
+
+  /** Firing alerts loaded from the database at start: continued, never fired again. */
+  restoreFiring(alerts: readonly FiringAlert[], now: number): void {
+    for (const a of alerts) {
+      this.firingAlerts.set(key(a.deviceId, a.kind), { ...a });
+      this.deadlines.set(a.deviceId, now);
+    }
+  }
+
+  /** Devices the fleet already holds (restored at start); nothing is decided for them yet. */
+  seed(devices: Iterable<DeviceState>): void {
+    for (const d of devices) this.track(d.id).state = d;
+  }
+
+  /**
+   * Starts a grace period (monitor start, broker back): see the header.
+   * `largestKeepaliveSeconds`: the largest keepalive among the known devices.
+   */
+  startGrace(now: number, largestKeepaliveSeconds: number): AlertDecision[] {
+    const cap = this.opts.maxGraceKeepaliveSeconds ?? 150;
+    const graceMs = Math.max((this.opts.graceSeconds ?? 30) * 1000, 2 * Math.min(largestKeepaliveSeconds, cap) * 1000);
+    this.graceUntil = now + graceMs;
+    return this.evaluateAll(now);
+  }
+
+  /** What the fleet listener hands over: effects and changed devices of one batch. */
+  observe(effects: readonly FleetEffect[], changed: readonly DeviceState[], now: number): AlertDecision[] {
+    const touched = new Set<string>();
+    for (const e of effects) {
+      if (e.type !== "session-close" || e.reason === "taken_over") continue;
+      const t = this.track(e.deviceId);
+      const list = t.disconnects;
+      list.push(e.disconnectedAt);
+      if (list.length > 1 && list[list.length - 2] > e.disconnectedAt) list.sort((a, b) => a - b);
+      if (list.length > MAX_DISCONNECTS_KEPT) list.splice(0, list.length - MAX_DISCONNECTS_KEPT);
+      touched.add(e.deviceId);
+    }
+    for (const next of changed) {
+      const t = this.track(next.id);
+      this.noteGap(t, t.state, next);
+      t.state = next;
+      touched.add(next.id);
+    }
+    const out: AlertDecision[] = [];
+    for (const id of touched) this.evaluate(id, now, out);
+    return out;
+  }
+
+  /** Evaluates the devices whose deadline has come. */
+  tick(now: number): AlertDecision[] {
+    const out: AlertDecision[] = [];
+    for (const id of this.deadlines.popDue(now)) this.evaluate(id, now, out);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  firing(): FiringAlert[] {
+    return [...this.firingAlerts.values()];
+  }
+
+  get firingCount(): number {
+    return this.firingAlerts.size;
+  }
+
+  inGrace(now: number): boolean {
+    return now < this.graceUntil;
+  }
+
+  get graceEndsAt(): number | null {
+    return Number.isFinite(this.graceUntil) ? this.graceUntil : null;
+  }
+
+  ruleFor(deviceId: string): AlertRule | null {
+    return this.rules.ruleFor(deviceId);
+  }
+
+  nextDeadline(): number | null {
+    return this.deadlines.peek()?.at ?? null;
+  }
+
+  // ------------------------------------------------------------------ evaluation
+
+  private track(id: string): Track {
+    let t = this.tracks.get(id);
+    if (!t) {
+      t = { state: null, disconnects: [], lastNearMissAt: null, lastNearMissGap: null, okSince: {} };
+      this.tracks.set(id, t);
+    }
+    return t;
+  }
+
+  /** A near-miss: two consecutive signs of life in one session further apart than the rule allows. */
+  private noteGap(t: Track, prev: DeviceState | null, next: DeviceState): void {
+    if (!prev || prev.lastConfirmedAt === null || next.lastConfirmedAt === null) return;
+    if (next.lastConfirmedAt <= prev.lastConfirmedAt) return;
+    const connected = (s: DeviceState) => s.status === "online" || s.status === "late";
+    if (!connected(prev) || !connected(next) || !prev.sessionOpen || !next.sessionOpen) return;
+    if (prev.connectedAt !== next.connectedAt) return;
+    const k = next.keepaliveSeconds;
+    const ratio = this.rules.ruleFor(next.id)?.nearMissRatio ?? null;
+    if (!k || k <= 0 || ratio === null || !this.opts.pingsVisible(next.id)) return;
+    const gap = next.lastConfirmedAt - prev.lastConfirmedAt;
+    if (gap > ratio * k * 1000) {
+      t.lastNearMissAt = next.lastConfirmedAt;
+      t.lastNearMissGap = gap;
+    }
+  }
+
+  private evaluateAll(now: number): AlertDecision[] {
+    const out: AlertDecision[] = [];
+    const ids = new Set(this.tracks.keys());
+    for (const a of this.firingAlerts.values()) ids.add(a.deviceId);
+    for (const id of ids) this.evaluate(id, now, out);
+    return out;
+  }
+
+  private evaluate(id: string, now: number, out: AlertDecision[]): void {
+    const t = this.tracks.get(id) ?? null;
+    const rule = this.rules.ruleFor(id);
+    let next = Number.POSITIVE_INFINITY;
+    const soon = (at: number | undefined) => {
+      if (at !== undefined && at > now && at < next) next = at;
+    };
+    for (const kind of ALERT_KINDS) {
+      const cond = rule ? this.condition(kind, t, rule, now) : ({ state: "off" } as const);
+      const k = key(id, kind);
+      const firing = this.firingAlerts.get(k);
+      if (cond.state !== "off") soon(cond.next);
+      switch (cond.state) {
+        case "off":
+          if (t) delete t.okSince[kind];
+          if (firing) {
+            this.firingAlerts.delete(k);
+            out.push({
+              type: "resolve",
+              deviceId: id,
+              kind,
+              ruleId: firing.ruleId,
+              at: now,
+              message: rule
+                ? `no longer watched: rule "${rule.name}" has no ${kind} threshold`
+                : "no enabled rule applies",
+            });
+          }
+          continue;
+        case "hold":
+          if (t) delete t.okSince[kind];
+          break;
+        case "active":
+          if (t) delete t.okSince[kind];
+          if (!firing) {
+            if (now < this.graceUntil) {
+              soon(this.graceUntil);
+            } else {
+              const alert: FiringAlert = {
+                deviceId: id,
+                kind,
+                ruleId: rule!.id,
+                firedAt: now,
+                message: cond.message,
+                lastNotifiedAt: now,
+              };
+              this.firingAlerts.set(k, alert);
+              out.push({ type: "fire", deviceId: id, kind, ruleId: alert.ruleId, at: now, message: cond.message });
+            }
+          }
+          break;
+        case "ok":
+          if (!firing || !t) {
+            if (t) delete t.okSince[kind];
+            break;
+          }
+          {
+            const since = (t.okSince[kind] ??= now);
+            const due = since + rule!.resolveAfterSeconds * 1000;
+            if (now >= due) {
+              delete t.okSince[kind];
+              this.firingAlerts.delete(k);
+              out.push({ type: "resolve", deviceId: id, kind, ruleId: firing.ruleId, at: now, message: cond.message });
+              continue;
+            }
+            soon(due);
+          }
+          break;
+      }
+      const still = this.firingAlerts.get(k);
+      const every = rule?.repeatIntervalSeconds ?? null;
+      if (still && every !== null) {
+        const due = still.lastNotifiedAt + every * 1000;
+        if (now >= due) {
+          still.lastNotifiedAt = now;
+          out.push({
+            type: "repeat",
+            deviceId: id,
+            kind,
+            ruleId: still.ruleId,
+            at: now,
+            firedAt: still.firedAt,
+            message: still.message,
+          });
+          soon(now + every * 1000);
+        } else soon(due);
+      }
+    }
+    if (Number.isFinite(next)) this.deadlines.set(id, next);
+    else this.deadlines.delete(id);
+  }
+
+  private condition(kind: AlertKind, t: Track | null, rule: AlertRule, now: number): Condition {
+    switch (kind) {
+      case "offline":
+        return this.offline(t, rule, now);
+      case "late":
+        return this.late(t, rule, now);
+      case "flapping":
+        return this.flapping(t, rule, now);
+      case "near-miss":
+        return this.nearMiss(t, rule, now);
+    }
+  }
+
+  private offline(t: Track | null, rule: AlertRule, now: number): Condition {
+    const s = t?.state;
+    if (!s || s.status === "unknown") return { state: "hold" };
+    const k = s.keepaliveSeconds;
+    const threshold =
+      rule.offlineSeconds !== null
+        ? rule.offlineSeconds * 1000
+        : k !== null && k > 0 && rule.offlineFactor !== null
+          ? rule.offlineFactor * k * 1000
+          : null;
+    const what =
+      rule.offlineSeconds !== null ? `${rule.offlineSeconds} s` : `${rule.offlineFactor} × keepalive ${k ?? "?"} s`;
+    const lastLife = s.lastConfirmedAt ?? s.lastSeenAt;
+    if (s.status === "offline") {
+      if (threshold === null) {
+        if (k === 0) return { state: "off" };
+        return {
+          state: "active",
+          message: `offline since ${new Date(s.statusSince).toISOString()} (${s.lastDisconnectReason ?? "unknown"})`,
+        };
+      }
+      const at = Math.max(s.statusSince, (lastLife ?? s.statusSince) + threshold);
+      if (now < at) return { state: "hold", next: at };
+      return {
+        state: "active",
+        message: `offline (${s.lastDisconnectReason ?? "unknown"}), no sign of life for ${seconds(now - (lastLife ?? s.statusSince))} (threshold ${what})`,
+      };
+    }
+    const observable = this.opts.pingsVisible(s.id) || k === 0;
+    if (threshold !== null && observable && lastLife !== null) {
+      const at = lastLife + threshold;
+      if (now >= at)
+        return {
+          state: "active",
+          message: `silent for ${seconds(now - lastLife)} while connected (threshold ${what}); the broker has not dropped it yet`,
+        };
+      return { state: "ok", next: at, message: "back: signs of life again" };
+    }
+    return { state: "ok", message: "back online" };
+  }
+
+  private late(t: Track | null, rule: AlertRule, now: number): Condition {
+    if (rule.lateFactor === null) return { state: "off" };
+    const s = t?.state;
+    if (!s || s.status === "unknown" || s.status === "offline") return { state: "hold" };
+    const k = s.keepaliveSeconds;
+    const lastLife = s.lastConfirmedAt ?? s.lastSeenAt;
+    if (k && k > 0 && lastLife !== null && this.opts.pingsVisible(s.id)) {
+      const at = lastLife + rule.lateFactor * k * 1000;
+      if (now >= at)
+        return {
+          state: "active",
+          message: `late: silent for ${seconds(now - lastLife)}, past ${rule.lateFactor} × keepalive ${k} s`,
+        };
+      return { state: "ok", next: at, message: "on time again" };
+    }
+    return { state: "ok", message: "on time again" };
+  }
+
+  private flapping(t: Track | null, rule: AlertRule, now: number): Condition {
+    if (rule.flapDisconnects === null || rule.flapWindowSeconds === null) return { state: "off" };
+    if (t?.state?.status === "unknown") return { state: "hold" };
+    const window = rule.flapWindowSeconds * 1000;
+    const list = t?.disconnects ?? [];
+    let first = 0;
+    while (first < list.length && list[first] <= now - window) first++;
+    const recent = list.length - first;
+    if (recent >= rule.flapDisconnects) {
+      // The count drops below the threshold when the Nth-newest disconnect leaves the window.
+      const leaves = list[list.length - rule.flapDisconnects] + window;
+      return {
+        state: "active",
+        next: leaves,
+        message: `flapping: ${recent} disconnects within ${rule.flapWindowSeconds} s (threshold ${rule.flapDisconnects})`,
+      };
+    }
+    return {
+      state: "ok",
+      message: `stable: fewer than ${rule.flapDisconnects} disconnects in ${rule.flapWindowSeconds} s`,
+    };
+  }
+
+  private nearMiss(t: Track | null, rule: AlertRule, now: number): Condition {
+    if (rule.nearMissRatio === null) return { state: "off" };
+    const s = t?.state;
+    if (!s || s.status === "unknown" || s.status === "offline") return { state: "hold" };
+    const k = s.keepaliveSeconds;
+    if (!k || k <= 0 || t.lastNearMissAt === null) return { state: "ok", message: "no near-miss lately" };
+    const clears = t.lastNearMissAt + 2 * k * 1000;
+    if (now < clears) {
+      const gap = t.lastNearMissGap ?? 0;
+      return {
+        state: "active",
+        next: clears,
+        message: `near-miss: ${seconds(gap)} between signs of life, ${Math.round((gap / (k * 1000)) * 100)} % of keepalive ${k} s (threshold ${Math.round(rule.nearMissRatio * 100)} %)`,
+      };
+    }
+    return { state: "ok", message: "no near-miss for two keepalive intervals" };
+  }
+}

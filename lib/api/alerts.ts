@@ -1,0 +1,61 @@
+/**
+ * Alerts and alert rules for the HTTP API: the request bodies and queries,
+ * and the DTOs (rules in precedence order with their warnings, the preview of
+ * which rule applies to a device).
+ */
+import { z } from "zod";
+import { RuleSet, parseRuleInput, ruleWarnings, type AlertRule, type AlertRuleInput } from "../alerts/rules";
+import type { AlertRuleDto } from "../alerts/dto";
+import { AppError } from "./errors";
+
+/** Reads and validates a rule body; a 400 naming every bad field otherwise (nothing is saved). */
+export async function readRuleBody(request: Request): Promise<AlertRuleInput> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new AppError("BAD_REQUEST", "body: expected a JSON object with the rule's fields", {
+      body: "expected a JSON object with the rule's fields",
+    });
+  }
+  const parsed = parseRuleInput(body);
+  if (!parsed.ok) {
+    const message = Object.values(parsed.fields).join("; ");
+    throw new AppError("BAD_REQUEST", message, parsed.fields);
+  }
+  return parsed.rule;
+}
+
+export function parseRuleId(raw: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(raw) || Number(raw) > 2_147_483_647)
+    throw new AppError("BAD_REQUEST", `id: "${raw.slice(0, 32)}" is not a rule id`);
+  return Number(raw);
+}
+
+/** Rules in precedence order, each with its position and warnings. */
+export function ruleDtos(rules: readonly AlertRule[], pingsVisible: boolean): AlertRuleDto[] {
+  return new RuleSet(rules).ordered.map((c, i) => ruleDto(c.rule, i + 1, pingsVisible));
+}
+
+export function ruleDto(rule: AlertRule, precedence: number, pingsVisible: boolean): AlertRuleDto {
+  return { ...rule, precedence, warnings: ruleWarnings(rule, pingsVisible) };
+}
+
+export const alertsQuery = {
+  state: z.enum(["firing", "resolved"], { error: "state must be firing or resolved" }).optional(),
+  device: z.string().min(1, "device must not be empty").max(1024, "device must be at most 1024 characters").optional(),
+  limit: z.coerce
+    .number({ error: "limit must be a number" })
+    .int("limit must be a whole number")
+    .min(1, "limit must be 1–1000")
+    .max(1000, "limit must be 1–1000")
+    .optional(),
+};
+
+export const previewQuery = {
+  device: z.string({ error: "device is required" }).min(1, "device must not be empty").max(1024),
+};
+
+export const deliveriesQuery = {
+  limit: alertsQuery.limit,
+};
