@@ -13,7 +13,8 @@ export interface ConnectOptions {
   will?: { topic: string; payload: string; retain: boolean; qos?: 0 | 1 } | null;
 }
 
-function encodeLength(n: number): number[] {
+/** MQTT "remaining length": 7 bits per byte, high bit set while more bytes follow. */
+export function encodeLength(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n % 128;

@@ -6,17 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { Socket } from "node:net";
-
-function encodeLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
+import { encodeLength } from "../sim/packets";
 
 /** An MQTT 3.1.1 CONNECT packet (clean session, no will, no credentials). */
 export function connectPacket(clientId: string, keepaliveSeconds: number): Buffer {

@@ -18,6 +18,7 @@
 import { once } from "node:events";
 import { Socket } from "node:net";
 import { connectPacket } from "../../lib/testing/clients";
+import { encodeLength } from "../../lib/sim/packets";
 import { childMain, exitOnStop, receive, send } from "./common";
 
 export interface LoadPlan {
@@ -48,22 +49,11 @@ export const deviceId = (plan: Pick<LoadPlan, "idPrefix">, i: number) =>
 /** Which device the i-th connection cycle uses (distinct ids while cycles ≤ devices). */
 export const cycleDevice = (plan: Pick<LoadPlan, "devices">, i: number) => (i * 3) % plan.devices;
 
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
-
 /** A QoS 0 PUBLISH (MQTT 3.1.1). */
 export function publishPacket(topic: string, payload: string): Buffer {
   const t = Buffer.from(topic, "utf8");
   const p = Buffer.from(payload, "utf8");
-  const header = remainingLength(2 + t.length + p.length);
+  const header = encodeLength(2 + t.length + p.length);
   const out = Buffer.allocUnsafe(1 + header.length + 2 + t.length + p.length);
   let o = 0;
   out[o++] = 0x30;
