@@ -18,12 +18,11 @@ const DEVICE_POLL_MS = 2_000;
  * and its keepalive timeline. Polls the device every 2 s and the timeline
  * every few seconds (less often for long ranges).
  */
-export function DevicePage({ id }: { id: string }) {
-  const [range, setRange] = useState<RangeKey>(() => {
-    if (typeof window === "undefined") return "1h";
-    const r = new URLSearchParams(window.location.search).get("range");
-    return RANGES.some((x) => x.key === r) ? (r as RangeKey) : "1h";
-  });
+export function DevicePage({ id, initialRange }: { id: string; initialRange: string | null }) {
+  // From the server's view of the URL, so the first render (server and browser alike) already has the range.
+  const [range, setRange] = useState<RangeKey>(() =>
+    RANGES.some((x) => x.key === initialRange) ? (initialRange as RangeKey) : "1h",
+  );
   const base = `/api/devices/${encodeURIComponent(id.toWellFormed())}`;
   const device = usePolled<DeviceDetail>(base, DEVICE_POLL_MS);
   // The query's time window moves with each poll: the URL is rebuilt on a clock.
