@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ActivityDto } from "@/lib/api/activity";
-import { activityQuery, buildTimeline, MAX_SESSIONS_DRAWN } from "./timeline";
+import { activityQuery, buildTimeline, MAX_SESSIONS_DRAWN, silencesBeforeDrops } from "./timeline";
 
 const T = Date.parse("2026-11-22T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -38,7 +38,8 @@ describe("buildTimeline", () => {
       2000,
       T + 3_600_000,
     );
-    expect(data.gaps.map((g) => g.gap)).toEqual([2, 2]);
+    // two ping gaps, then the 15 s of silence that ended in the keepalive-timeout drop
+    expect(data.gaps.map((g) => g.gap)).toEqual([2, 2, 15]);
     expect(data.markers).toEqual([{ at: T + 79_000, reason: "keepalive_timeout" }]);
     expect(data.bands).toEqual([
       { from: T, to: T + 60_000, connected: false },
@@ -91,5 +92,22 @@ describe("activityQuery", () => {
     expect(week.get("from")).toBe(iso(T - 7 * 86_400_000));
     expect(week.get("limit")).toBe("1");
     expect(week.get("bucketMinutes")).toBe("15");
+  });
+});
+
+describe("silencesBeforeDrops", () => {
+  it("draws the silence from the last activity to each drop, and nothing across a disconnected stretch", () => {
+    const points = [
+      { at: 0, kind: "connect" as const },
+      { at: 1_000, kind: "publish" as const },
+      { at: 16_000, kind: "disconnect" as const }, // 15 s of silence: a keepalive-10 timeout
+      { at: 30_000, kind: "disconnect" as const }, // a repeated report with nothing before it
+      { at: 40_000, kind: "connect" as const },
+      { at: 41_500, kind: "disconnect" as const },
+    ];
+    expect(silencesBeforeDrops(points)).toEqual([
+      { at: 16_000, value: 15 },
+      { at: 41_500, value: 1.5 },
+    ]);
   });
 });

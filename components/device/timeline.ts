@@ -64,13 +64,33 @@ export function activityQuery(key: RangeKey, now: number): string {
   return params.toString();
 }
 
+/**
+ * The silence that ended in each disconnect (last activity → drop): the gap an
+ * operator looks for when a device is dropped for keepalive timeout, drawn
+ * against the keepalive and deadline lines like every other gap.
+ */
+export function silencesBeforeDrops(
+  points: readonly { at: number; kind: ActivityKind }[],
+): Array<{ at: number; value: number }> {
+  const out: Array<{ at: number; value: number }> = [];
+  let lastAt: number | null = null;
+  for (const p of points) {
+    if (p.kind === "disconnect") {
+      if (lastAt !== null && p.at >= lastAt) out.push({ at: p.at, value: (p.at - lastAt) / 1000 });
+      lastAt = null;
+    } else if (lastAt === null || p.at > lastAt) lastAt = p.at;
+  }
+  return out;
+}
+
 export function buildTimeline(dto: ActivityDto, raw: boolean, buckets: number, now: number): TimelineData {
   const from = Date.parse(dto.from);
   const to = Math.min(Date.parse(dto.to), now);
   let samples: Array<{ at: number; value: number }>;
   if (raw) {
     const points = dto.points.map((p) => ({ at: Date.parse(p.at), kind: p.kind as ActivityKind }));
-    samples = gapsOf(points).map((g) => ({ at: g.at, value: g.gapMs / 1000 }));
+    samples = [...gapsOf(points).map((g) => ({ at: g.at, value: g.gapMs / 1000 })), ...silencesBeforeDrops(points)];
+    samples.sort((a, b) => a.at - b.at);
   } else {
     samples = [];
     for (const r of dto.rollups) {
