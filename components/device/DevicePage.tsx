@@ -18,15 +18,27 @@ const DEVICE_POLL_MS = 2_000;
  * and its keepalive timeline. Polls the device every 2 s and the timeline
  * every few seconds (less often for long ranges).
  */
-export function DevicePage({ id, initialRange }: { id: string; initialRange: string | null }) {
+export interface DevicePageProps {
+  id: string;
+  initialRange: string | null;
+  /** Fetched by the server while rendering, so the first paint needs no round trip. */
+  initial?: { now: number; device: DeviceDetail | null; activity: ActivityDto | null };
+}
+
+export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   // From the server's view of the URL, so the first render (server and browser alike) already has the range.
   const [range, setRange] = useState<RangeKey>(() =>
     RANGES.some((x) => x.key === initialRange) ? (initialRange as RangeKey) : "1h",
   );
   const base = `/api/devices/${encodeURIComponent(id.toWellFormed())}`;
-  const device = usePolled<DeviceDetail>(base, DEVICE_POLL_MS);
+  const device = usePolled<DeviceDetail>(
+    base,
+    DEVICE_POLL_MS,
+    base,
+    initial?.device ? { url: base, data: initial.device } : null,
+  );
   // The query's time window moves with each poll: the URL is rebuilt on a clock.
-  const [now, setNow] = useState(() => Date.now());
+  const [now, setNow] = useState(() => initial?.now ?? Date.now());
   const spec = rangeOf(range);
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), spec.pollMs);
@@ -34,7 +46,13 @@ export function DevicePage({ id, initialRange }: { id: string; initialRange: str
   }, [spec.pollMs]);
   const activityUrl = useMemo(() => `${base}/activity?${activityQuery(range, now)}`, [base, range, now]);
   // Grouped by range: while the window moves, the last timeline stays until the next one arrives.
-  const activity = usePolled<ActivityDto>(activityUrl, 3_600_000, `${base}|${range}`);
+  const initialActivityUrl = initial ? `${base}/activity?${activityQuery(range, initial.now)}` : "";
+  const activity = usePolled<ActivityDto>(
+    activityUrl,
+    3_600_000,
+    `${base}|${range}`,
+    initial?.activity ? { url: initialActivityUrl, data: initial.activity } : null,
+  );
 
   const changeRange = (r: RangeKey) => {
     setRange(r);

@@ -24,15 +24,15 @@ export function usePolled<T>(
   url: string | null,
   intervalMs: number,
   group: string = url ?? "",
+  /** What the server already fetched for this url while rendering the page: shown at once, refreshed later. */
+  initial: { url: string; data: T } | null = null,
 ): { data: T | null; error: string | null; status: number | null } {
-  const [state, setState] = useState<Polled<T> & { status: number | null }>({
-    key: "",
-    group: "",
-    data: null,
-    error: null,
-    at: 0,
-    status: null,
-  });
+  const [state, setState] = useState<Polled<T> & { status: number | null }>(() =>
+    initial && initial.url === url
+      ? { key: url, group, data: initial.data, error: null, at: Date.now(), status: 200 }
+      : { key: "", group: "", data: null, error: null, at: 0, status: null },
+  );
+  const [initialUrl] = useState(() => initial?.url ?? null);
   useEffect(() => {
     if (url === null) return;
     let stopped = false;
@@ -75,12 +75,16 @@ export function usePolled<T>(
       if (document.visibilityState === "hidden") timer = setTimeout(tick, intervalMs);
       else void run();
     };
-    void run();
+    // Data the server rendered with is fresh: the first fetch waits one interval.
+    if (url === initialUrl && state.key === url && state.data !== null && Date.now() - state.at < intervalMs)
+      timer = setTimeout(tick, intervalMs);
+    else void run();
     return () => {
       stopped = true;
       controller?.abort();
       if (timer) clearTimeout(timer);
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `state` is read once, when the url changes
   }, [url, intervalMs, group]);
   if (state.key !== url && state.group !== group) return { data: null, error: null, status: null };
   return { data: state.data, error: state.error, status: state.status };

@@ -1,5 +1,9 @@
 import type { Metadata } from "next";
-import { DevicePage } from "@/components/device/DevicePage";
+import { DevicePage, type DevicePageProps } from "@/components/device/DevicePage";
+import { activityQuery, rangeOf } from "@/components/device/timeline";
+import { getDeviceActivity, parseActivityQuery } from "@/lib/api/activity";
+import { getDeviceDetail } from "@/lib/api/devices";
+import { getRuntime } from "@/lib/runtime";
 
 type Params = { params: Promise<{ id: string }> };
 type Props = Params & { searchParams: Promise<{ range?: string | string[] }> };
@@ -18,7 +22,30 @@ export async function generateMetadata({ params }: Params): Promise<Metadata> {
   return { title: `${id.length > 80 ? `${id.slice(0, 80)}…` : id} · keepwatch` };
 }
 
+/**
+ * The device and its timeline as the page first shows them, read in-process
+ * while rendering (no browser round trip before the first paint); null parts
+ * are fetched by the browser as usual.
+ */
+async function initialData(id: string, range: string): Promise<DevicePageProps["initial"]> {
+  const now = Date.now();
+  try {
+    const runtime = getRuntime();
+    const query = parseActivityQuery(`http://keepwatch/activity?${activityQuery(rangeOf(range).key, now)}`, now);
+    const [device, activity] = await Promise.all([
+      getDeviceDetail(runtime, id).catch(() => null),
+      getDeviceActivity(runtime, id, query).catch(() => null),
+    ]);
+    // Through JSON, exactly as the API would have answered.
+    return JSON.parse(JSON.stringify({ now, device, activity }));
+  } catch {
+    return undefined;
+  }
+}
+
 export default async function Page({ params, searchParams }: Props) {
   const { range } = await searchParams;
-  return <DevicePage id={deviceId((await params).id)} initialRange={typeof range === "string" ? range : null} />;
+  const initialRange = typeof range === "string" ? range : null;
+  const id = deviceId((await params).id);
+  return <DevicePage id={id} initialRange={initialRange} initial={await initialData(id, initialRange ?? "1h")} />;
 }
