@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketRollups, mergeRollups, parseActivityQuery } from "./activity";
+import { bucketRollups, mergeRollups, minuteOf, parseActivityQuery } from "./activity";
 import { AppError } from "./errors";
 
 const T = Date.parse("2026-11-22T10:00:00.000Z");
@@ -52,5 +52,13 @@ describe("roll-up merging", () => {
       r(T, 5, 5000),
       r(T + 15 * 60_000, 1, null),
     ]);
+  });
+});
+
+describe("minuteOf", () => {
+  it("keeps the minute that began before the range's start, since it overlaps the range", () => {
+    const from = Date.parse("2026-11-22T10:05:42.500Z");
+    expect(new Date(minuteOf(from)).toISOString()).toBe("2026-11-22T10:05:00.000Z");
+    expect(minuteOf(Date.parse("2026-11-22T10:05:00.000Z"))).toBe(Date.parse("2026-11-22T10:05:00.000Z"));
   });
 });

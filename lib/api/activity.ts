@@ -151,13 +151,17 @@ async function requireDevice(runtime: Runtime, id: string) {
   return db;
 }
 
+/** Start of the minute holding `ms`: a roll-up covers its whole minute, so one that began before `from` still overlaps. */
+export const minuteOf = (ms: number): number => Math.floor(ms / 60_000) * 60_000;
+
 export async function getDeviceActivity(runtime: Runtime, id: string, q: ActivityQuery): Promise<ActivityDto> {
   const db = await requireDevice(runtime, id);
+  const rollupsFrom = minuteOf(q.from);
   let result;
   try {
     result = await Promise.all([
       getActivityPoints(db, id, q.from, q.to, { kinds: q.kinds, limit: q.limit }),
-      getActivityRollups(db, id, q.from, q.to),
+      getActivityRollups(db, id, rollupsFrom, q.to),
       getSessionsOverlapping(db, id, q.from, q.to),
     ]);
   } catch {
@@ -165,7 +169,7 @@ export async function getDeviceActivity(runtime: Runtime, id: string, q: Activit
   }
   const [{ points, truncated }, stored, sessions] = result;
   const rollups = bucketRollups(
-    mergeRollups(stored, runtime.activity?.pendingRollups(id) ?? [], q.from, q.to),
+    mergeRollups(stored, runtime.activity?.pendingRollups(id) ?? [], rollupsFrom, q.to),
     q.bucketMinutes ?? 1,
   );
   return {
