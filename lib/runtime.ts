@@ -207,9 +207,10 @@ export class Runtime {
         ? `database: embedded PGlite in ${this.db.location} (set DATABASE_URL to use Postgres)`
         : `database: Postgres ${this.db.location}`,
     );
-    this.writer = new StoreWriter({ db: this.db.prisma, onError: (e) => this.noteDbError(e) });
+    this.writer = new StoreWriter({ db: this.db.prisma, sql: this.db.batch, onError: (e) => this.noteDbError(e) });
     this.activity = new ActivityRecorder({
       db: this.db.prisma,
+      sql: this.db.batch,
       rawRetentionHours: this.config.ACTIVITY_RAW_HOURS,
       rollupRetentionDays: this.config.ACTIVITY_ROLLUP_DAYS,
       ignore: new Set([this.clientId]),

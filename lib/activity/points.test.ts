@@ -82,8 +82,9 @@ describe("ActivityAccumulator", () => {
     expect(points.map((p) => [p.kind, p.at - T])).toEqual([
       ["pingreq", 0],
       ["publish", 200],
-      ["publish", 260],
     ]);
+    // Duplicates are not counted; the publish at +260 (same source: a second packet) is, though thinned.
+    expect(acc.takeRollups(T + 60_000)).toEqual([{ deviceId: "d", minute: T, count: 3, maxGapMs: 200 }]);
   });
 
   it("ignores the monitor's own client and broker topics", () => {
@@ -97,6 +98,82 @@ describe("ActivityAccumulator", () => {
     const acc = new ActivityAccumulator();
     acc.events([ping("d", T + 10_000), ping("d", T + 5_000), ping("d", T + 12_000)]);
     expect(acc.takeRollups(T + 60_000)).toEqual([{ deviceId: "d", minute: T, count: 3, maxGapMs: 2_000 }]);
+  });
+});
+
+describe("ActivityAccumulator thinning", () => {
+  const pub = (deviceId: string, at: number): ActivityEvent => ({
+    kind: "publish",
+    deviceId,
+    at,
+    source: "device-topic",
+    topic: `devices/${deviceId}/t`,
+  });
+
+  it("stores at most one point per device, kind and second, and counts every one in the roll-ups", () => {
+    const acc = new ActivityAccumulator();
+    const events: ActivityEvent[] = [];
+    for (let k = 0; k < 100; k++) events.push(pub("d", T + k * 30)); // 3 s of publishes, 33 a second
+    events.push(ping("d", T + 15), ping("e", T + 15));
+    const points = acc.events(events);
+    expect(points.filter((p) => p.kind === "publish").map((p) => p.at - T)).toEqual([0, 1_020, 2_040]);
+    // Other kinds and other devices have their own window.
+    expect(points.filter((p) => p.kind === "pingreq").map((p) => [p.deviceId, p.at - T])).toEqual([
+      ["d", 15],
+      ["e", 15],
+    ]);
+    expect(acc.takeRollups(T + 60_000)).toEqual([
+      { deviceId: "d", minute: T, count: 101, maxGapMs: 30 },
+      { deviceId: "e", minute: T, count: 1, maxGapMs: null },
+    ]);
+  });
+
+  it("always stores both ends of a gap, so gaps read from stored points stay exact", () => {
+    const acc = new ActivityAccumulator();
+    const burst = (from: number) => Array.from({ length: 10 }, (_, k) => pub("d", from + k * 50));
+    const points = [
+      ...acc.effects([open("d", T)]),
+      ...acc.events(burst(T + 100)), // stored: +100; +550 thinned but held
+      ...acc.events(burst(T + 20_000)), // the gap 550 → 20,000 ends: both ends stored
+      ...acc.events([pub("d", T + 20_700)]), // within the window of +20,000: thinned, held
+    ];
+    expect(points.map((p) => p.at - T)).toEqual([0, 100, 550, 20_000]);
+    const stored = points.map((p) => ({ at: p.at, kind: p.kind }));
+    expect(Math.max(...gapsOf(stored).map((g) => g.gapMs))).toBe(19_450);
+    expect(acc.takeRollups(T + 60_000)[0].maxGapMs).toBe(19_450);
+    // The held point is stored when the session closes (the last sign of life before the disconnect).
+    expect(acc.effects([close("d", T + 40_000)]).map((p) => [p.kind, p.at - T])).toEqual([
+      ["publish", 20_700],
+      ["disconnect", 40_000],
+    ]);
+  });
+
+  it("stores the first activity after a silence even when it falls in the same second as the last stored one", () => {
+    const acc = new ActivityAccumulator();
+    // A ping at +0 and the next at +900: too close to be a gap that matters, so the second is only counted;
+    // the next one, 5 s later, is stored with the +900 one that started its gap.
+    const points = acc.events([ping("d", T), ping("d", T + 900), ping("d", T + 5_900)]);
+    expect(points.map((p) => p.at - T)).toEqual([0, 900, 5_900]);
+  });
+
+  it("takes roll-ups minute by minute without losing late points or devices that moved on", () => {
+    const acc = new ActivityAccumulator();
+    acc.events([ping("a", T + 1_000), ping("b", T + 2_000), ping("a", T + 61_000)]);
+    acc.events([ping("b", T + 3_000)]);
+    expect(acc.pendingRollupCount).toBe(3);
+    expect(acc.takeRollups(T + 60_000)).toEqual([
+      { deviceId: "a", minute: T, count: 1, maxGapMs: null },
+      { deviceId: "b", minute: T, count: 2, maxGapMs: 1_000 },
+    ]);
+    acc.events([ping("b", T + 4_000)]); // late, for a minute already taken
+    expect(acc.pendingRollups("b")).toEqual([{ deviceId: "b", minute: T, count: 1, maxGapMs: 1_000 }]);
+    expect(acc.takeRollups(T + 120_000)).toEqual([
+      { deviceId: "a", minute: T + 60_000, count: 1, maxGapMs: 60_000 },
+      { deviceId: "b", minute: T, count: 1, maxGapMs: 1_000 },
+    ]);
+    expect(acc.pendingRollupCount).toBe(0);
+    acc.forgetIdleBefore(T + 3_600_000);
+    expect(acc.deviceCount).toBe(0);
   });
 });
 

@@ -45,14 +45,8 @@ export const minuteOf = (at: number): number => Math.floor(at / MINUTE_MS) * MIN
 /** Two reports of one packet from two sources (a debug log line and a device-topic message) arrive this close. */
 export const DUPLICATE_WINDOW_MS = 250;
 
-interface DeviceMemo {
-  /** Last activity (not disconnect) time; gaps are measured from here. */
-  lastAt: number | null;
-  /** Last session end seen. */
-  closedAt: number | null;
-  /** Last recorded activity point, for duplicate detection. */
-  last: { kind: ActivityKind; at: number; source: SignalSource | null } | null;
-}
+/** Raw points of one device and kind closer than this to the last stored one are counted, not stored. */
+export const THIN_WINDOW_MS = 1_000;
 
 const ACTIVITY_OF: Partial<Record<ActivityEvent["kind"], ActivityKind>> = {
   ping: "pingreq",
@@ -60,20 +54,144 @@ const ACTIVITY_OF: Partial<Record<ActivityEvent["kind"], ActivityKind>> = {
   packet: "packet",
 };
 
+const SOURCE_CODE: Record<SignalSource, number> = {
+  "mosquitto-log": 1,
+  "mosquitto-debug": 2,
+  emqx: 3,
+  nanomq: 4,
+  aedes: 5,
+  "device-topic": 6,
+};
+
+/** "No value" in the Float64 columns; NaN compares false with everything, so every read checks it. */
+const NONE = Number.NaN;
+const has = (v: number): boolean => v === v;
+const INT4_MAX = 2_147_483_647;
+
+/**
+ * Per-device memory of the accumulator, one row per device in typed-array
+ * columns. At fleet scale an object per device (plus boxed timestamps and a
+ * Map of minutes) cost several hundred bytes each; a row here is ~80 bytes,
+ * and the columns are invisible to the garbage collector.
+ */
+class DeviceRows {
+  readonly index = new Map<string, number>();
+  /** Row → device id (an empty string for a free row). */
+  ids: string[] = [];
+  private free: number[] = [];
+  private capacity = 0;
+  /** Last activity (not disconnect) time; gaps are measured from here. */
+  lastAt = new Float64Array(0);
+  /** Last session end seen. */
+  closedAt = new Float64Array(0);
+  /** Last recorded activity (kind, time, source), for duplicate detection. */
+  dupKind = new Uint8Array(0);
+  dupAt = new Float64Array(0);
+  dupSource = new Uint8Array(0);
+  /** The current thinning window: its start (a stored point) and the kinds stored in it (bits of 1 << code). */
+  windowAt = new Float64Array(0);
+  windowKinds = new Uint8Array(0);
+  /** The latest point thinned away (kind 0: none), stored after all if it turns out to start a gap. */
+  heldKind = new Uint8Array(0);
+  heldAt = new Float64Array(0);
+  /** The current minute's roll-up, inline: start, count (0: nothing pending), largest gap (-1: none). */
+  minute = new Float64Array(0);
+  count = new Int32Array(0);
+  maxGap = new Int32Array(0);
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  row(id: string): number {
+    let i = this.index.get(id);
+    if (i !== undefined) return i;
+    i = this.free.pop() ?? this.ids.length;
+    if (i >= this.capacity) this.grow();
+    this.ids[i] = id;
+    this.lastAt[i] = this.closedAt[i] = this.dupAt[i] = this.windowAt[i] = this.heldAt[i] = this.minute[i] = NONE;
+    this.dupKind[i] = this.dupSource[i] = this.windowKinds[i] = this.heldKind[i] = 0;
+    this.count[i] = 0;
+    this.maxGap[i] = -1;
+    this.index.set(id, i);
+    return i;
+  }
+
+  remove(id: string, i: number): void {
+    this.index.delete(id);
+    this.ids[i] = "";
+    this.free.push(i);
+  }
+
+  private grow(): void {
+    const cap = Math.max(1024, Math.ceil(this.capacity * 1.5));
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    const u8 = (a: Uint8Array) => {
+      const b = new Uint8Array(cap);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.lastAt = f64(this.lastAt);
+    this.closedAt = f64(this.closedAt);
+    this.dupKind = u8(this.dupKind);
+    this.dupAt = f64(this.dupAt);
+    this.dupSource = u8(this.dupSource);
+    this.windowAt = f64(this.windowAt);
+    this.windowKinds = u8(this.windowKinds);
+    this.heldKind = u8(this.heldKind);
+    this.heldAt = f64(this.heldAt);
+    this.minute = f64(this.minute);
+    this.count = i32(this.count);
+    this.maxGap = i32(this.maxGap);
+    this.capacity = cap;
+  }
+}
+
 /**
  * Turns events and fleet effects into points, and keeps the minute roll-ups
  * of what it has seen until they are taken. Connects and disconnects come
  * from the fleet's session effects (one per session, with the reason the
  * fleet settled on, takeovers included), so a disconnect reported by two
  * sources is recorded once.
+ *
+ * Thinning: a device that publishes many times a second would otherwise cost
+ * a stored row per message. Per device, a window of THIN_WINDOW_MS starts at a
+ * stored point, and within it one point per kind is stored; the others are
+ * still counted in the minute roll-ups (whose count and largest gap stay
+ * exact). The point that ends a gap of at least the window is always stored
+ * (the window started at or before the gap's start, so it has ended), and so
+ * is the point that starts it:
+ * the latest thinned point is held and stored when the next activity ends a
+ * gap from it, or when the session opens or closes. So stored gaps of at
+ * least the window are exact; shorter ones may read up to two windows long.
  */
 export class ActivityAccumulator {
-  private readonly devices = new Map<string, DeviceMemo>();
-  /** deviceId → minute → roll-up not yet taken. */
-  private readonly pending = new Map<string, Map<number, MinuteRollup>>();
+  private readonly rows = new DeviceRows();
+  /**
+   * Minute → rows whose inline roll-up may be that minute. Taking a minute
+   * visits only its rows, not the fleet; a row listed under a minute it has
+   * since left (or already taken) is skipped.
+   */
+  private readonly byMinute = new Map<number, number[]>();
+  /** Roll-ups no longer inline (the device moved on to a later minute, or a late point): minute → device → roll-up. */
+  private readonly spilled = new Map<number, Map<string, MinuteRollup>>();
   private pendingCount = 0;
 
   constructor(private readonly ignore: ReadonlySet<string> = new Set()) {}
+
+  /** Devices remembered (for tests and health). */
+  get deviceCount(): number {
+    return this.rows.size;
+  }
 
   /** Activity points of a batch of ingest events (connects and disconnects come from effects). */
   events(events: readonly ActivityEvent[]): ActivityPoint[] {
@@ -82,8 +200,7 @@ export class ActivityAccumulator {
       const kind = ACTIVITY_OF[ev.kind];
       if (!kind || this.ignore.has(ev.deviceId)) continue;
       if (ev.kind === "publish" && ev.topic.startsWith("$")) continue;
-      const p = this.activity(ev.deviceId, ev.at, kind, ev.source);
-      if (p) out.push(p);
+      this.activity(ev.deviceId, ev.at, kind, ev.source, out);
     }
     return out;
   }
@@ -91,19 +208,22 @@ export class ActivityAccumulator {
   /** Connect and disconnect points of the fleet's session effects. */
   effects(effects: readonly FleetEffect[]): ActivityPoint[] {
     const out: ActivityPoint[] = [];
+    const r = this.rows;
     for (const e of effects) {
       if (e.type === "session-open") {
         const id = e.session.deviceId;
         if (this.ignore.has(id)) continue;
-        const m = this.memo(id);
+        const i = r.row(id);
         const at = e.session.connectedAt;
-        m.lastAt = m.lastAt === null ? at : Math.max(m.lastAt, at);
-        this.count(id, at, null);
+        this.releaseHeld(i, out);
+        r.lastAt[i] = has(r.lastAt[i]) ? Math.max(r.lastAt[i], at) : at;
+        this.count(i, at, null);
         out.push({ deviceId: id, at, kind: "connect", reason: null });
       } else if (e.type === "session-close") {
         if (this.ignore.has(e.deviceId)) continue;
-        const m = this.memo(e.deviceId);
-        m.closedAt = m.closedAt === null ? e.disconnectedAt : Math.max(m.closedAt, e.disconnectedAt);
+        const i = r.row(e.deviceId);
+        this.releaseHeld(i, out);
+        r.closedAt[i] = has(r.closedAt[i]) ? Math.max(r.closedAt[i], e.disconnectedAt) : e.disconnectedAt;
         out.push({ deviceId: e.deviceId, at: e.disconnectedAt, kind: "disconnect", reason: e.reason });
       }
     }
@@ -113,21 +233,37 @@ export class ActivityAccumulator {
   /** Roll-ups of minutes that ended before `before` (epoch ms), removed from the accumulator. */
   takeRollups(before: number): MinuteRollup[] {
     const out: MinuteRollup[] = [];
-    for (const [id, minutes] of this.pending) {
-      for (const [minute, r] of minutes) {
-        if (minute + MINUTE_MS > before) continue;
-        out.push(r);
-        minutes.delete(minute);
+    for (const [minute, byDevice] of this.spilled) {
+      if (minute + MINUTE_MS > before) continue;
+      for (const r of byDevice.values()) out.push(r);
+      this.pendingCount -= byDevice.size;
+      this.spilled.delete(minute);
+    }
+    const r = this.rows;
+    for (const [minute, list] of this.byMinute) {
+      if (minute + MINUTE_MS > before) continue;
+      for (const i of list) {
+        if (r.count[i] === 0 || r.minute[i] !== minute) continue;
+        out.push(this.inline(i));
+        r.count[i] = 0;
+        r.maxGap[i] = -1;
         this.pendingCount--;
       }
-      if (minutes.size === 0) this.pending.delete(id);
+      this.byMinute.delete(minute);
     }
     return out;
   }
 
   /** Roll-ups of one device not yet taken (the current minute, mostly), oldest first. */
   pendingRollups(deviceId: string): MinuteRollup[] {
-    return [...(this.pending.get(deviceId)?.values() ?? [])].sort((a, b) => a.minute - b.minute);
+    const out: MinuteRollup[] = [];
+    for (const byDevice of this.spilled.values()) {
+      const s = byDevice.get(deviceId);
+      if (s) out.push({ ...s });
+    }
+    const i = this.rows.index.get(deviceId);
+    if (i !== undefined && this.rows.count[i] > 0) out.push(this.inline(i));
+    return out.sort((a, b) => a.minute - b.minute);
   }
 
   get pendingRollupCount(): number {
@@ -136,56 +272,122 @@ export class ActivityAccumulator {
 
   /** Forgets devices (bounded memory for fleets that churn ids). */
   forgetIdleBefore(at: number): void {
-    for (const [id, m] of this.devices) {
-      if ((m.lastAt ?? 0) < at && (m.closedAt ?? 0) < at && !this.pending.has(id)) this.devices.delete(id);
+    const r = this.rows;
+    const spilled = new Set<string>();
+    for (const byDevice of this.spilled.values()) for (const id of byDevice.keys()) spilled.add(id);
+    for (const [id, i] of r.index) {
+      const idle =
+        (!has(r.lastAt[i]) || r.lastAt[i] < at) &&
+        (!has(r.closedAt[i]) || r.closedAt[i] < at) &&
+        r.count[i] === 0 &&
+        !spilled.has(id);
+      if (idle) r.remove(id, i);
     }
   }
 
-  private memo(id: string): DeviceMemo {
-    let m = this.devices.get(id);
-    if (!m) {
-      m = { lastAt: null, closedAt: null, last: null };
-      this.devices.set(id, m);
-    }
-    return m;
+  private inline(i: number): MinuteRollup {
+    const r = this.rows;
+    return {
+      deviceId: r.ids[i],
+      minute: r.minute[i],
+      count: r.count[i],
+      maxGapMs: r.maxGap[i] < 0 ? null : r.maxGap[i],
+    };
   }
 
-  private activity(id: string, at: number, kind: ActivityKind, source: SignalSource): ActivityPoint | null {
-    const m = this.memo(id);
-    const prev = m.last;
+  private activity(id: string, at: number, kind: ActivityKind, source: SignalSource, out: ActivityPoint[]): void {
+    const r = this.rows;
+    const i = r.row(id);
+    const code = KIND_CODE[kind];
+    const src = SOURCE_CODE[source] ?? 0;
     if (
-      prev &&
-      prev.kind === kind &&
-      (prev.at === at || (prev.source !== source && Math.abs(prev.at - at) < DUPLICATE_WINDOW_MS))
+      r.dupKind[i] === code &&
+      (r.dupAt[i] === at || (r.dupSource[i] !== src && Math.abs(r.dupAt[i] - at) < DUPLICATE_WINDOW_MS))
     ) {
-      return null; // the same packet reported twice
+      return; // the same packet reported twice
     }
-    m.last = { kind, at, source };
+    r.dupKind[i] = code;
+    r.dupAt[i] = at;
+    r.dupSource[i] = src;
     let gap: number | null = null;
-    if (m.lastAt !== null && at >= m.lastAt) {
-      const sessionEndedBetween = m.closedAt !== null && m.closedAt >= m.lastAt && at > m.closedAt;
-      if (!sessionEndedBetween) gap = at - m.lastAt;
+    const lastAt = r.lastAt[i];
+    if (has(lastAt) && at >= lastAt) {
+      const closedAt = r.closedAt[i];
+      const sessionEndedBetween = has(closedAt) && closedAt >= lastAt && at > closedAt;
+      if (!sessionEndedBetween) gap = at - lastAt;
     }
-    if (m.lastAt === null || at > m.lastAt) m.lastAt = at;
-    this.count(id, at, gap);
-    return { deviceId: id, at, kind, reason: null };
+    if (!has(lastAt) || at > lastAt) r.lastAt[i] = at;
+    this.count(i, at, gap);
+
+    const bit = 1 << code;
+    const since = at - r.windowAt[i];
+    if (since >= 0 && since < THIN_WINDOW_MS) {
+      if (r.windowKinds[i] & bit) {
+        // Counted above, not stored; held in case it turns out to be the last sign of life before a gap.
+        if (r.heldKind[i] === 0 || at >= r.heldAt[i]) {
+          r.heldKind[i] = code;
+          r.heldAt[i] = at;
+        }
+        return;
+      }
+      r.windowKinds[i] |= bit;
+    } else if (!(since < 0)) {
+      // A new window starts here (an out-of-order point, since < 0, is stored and leaves the window as it was).
+      r.windowAt[i] = at;
+      r.windowKinds[i] = bit;
+    }
+    // A gap of at least the window ends here: when it started at a thinned point, store that one too.
+    if (r.heldKind[i] !== 0 && gap !== null && gap >= THIN_WINDOW_MS && r.heldAt[i] === at - gap)
+      this.releaseHeld(i, out);
+    r.heldKind[i] = 0;
+    r.heldAt[i] = NONE;
+    out.push({ deviceId: id, at, kind, reason: null });
   }
 
-  private count(id: string, at: number, gap: number | null): void {
+  /** Stores the held point (the last activity before a gap, or before a session opened or closed). */
+  private releaseHeld(i: number, out: ActivityPoint[]): void {
+    const r = this.rows;
+    const code = r.heldKind[i];
+    if (code === 0) return;
+    out.push({ deviceId: r.ids[i], at: r.heldAt[i], kind: kindOfCode(code)!, reason: null });
+    r.heldKind[i] = 0;
+    r.heldAt[i] = NONE;
+  }
+
+  private count(i: number, at: number, gap: number | null): void {
+    const r = this.rows;
     const minute = minuteOf(at);
-    let minutes = this.pending.get(id);
-    if (!minutes) {
-      minutes = new Map();
-      this.pending.set(id, minutes);
+    const g = gap === null ? -1 : Math.min(gap, INT4_MAX);
+    if (r.count[i] > 0 && r.minute[i] !== minute) {
+      if (minute < r.minute[i]) return this.spill(r.ids[i], minute, 1, g); // a late point
+      // The device moved on to a later minute: the previous one waits outside the row until taken.
+      this.spill(r.ids[i], r.minute[i], r.count[i], r.maxGap[i]);
+      r.count[i] = 0;
+      r.maxGap[i] = -1;
+      this.pendingCount--;
     }
-    let r = minutes.get(minute);
-    if (!r) {
-      r = { deviceId: id, minute, count: 0, maxGapMs: null };
-      minutes.set(minute, r);
+    if (r.count[i] === 0) {
+      r.minute[i] = minute;
+      let list = this.byMinute.get(minute);
+      if (!list) this.byMinute.set(minute, (list = []));
+      list.push(i);
       this.pendingCount++;
     }
-    r.count++;
-    if (gap !== null) r.maxGapMs = Math.max(r.maxGapMs ?? 0, Math.min(gap, 2_147_483_647));
+    r.count[i]++;
+    if (g > r.maxGap[i]) r.maxGap[i] = g;
+  }
+
+  private spill(id: string, minute: number, count: number, maxGap: number): void {
+    let byDevice = this.spilled.get(minute);
+    if (!byDevice) this.spilled.set(minute, (byDevice = new Map()));
+    const held = byDevice.get(id);
+    if (held) {
+      held.count += count;
+      if (maxGap >= 0) held.maxGapMs = Math.max(held.maxGapMs ?? 0, maxGap);
+    } else {
+      byDevice.set(id, { deviceId: id, minute, count, maxGapMs: maxGap < 0 ? null : maxGap });
+      this.pendingCount++;
+    }
   }
 }
 

@@ -34,11 +34,17 @@ function harness(opts: {
   pingsVisible?: boolean;
   graceSeconds?: number;
   start?: boolean;
+  /** The engine reads states from the fleet (as the alert service wires it) instead of keeping its own. */
+  shared?: boolean;
 }): Harness {
   let now = T0;
   const pingsVisible = opts.pingsVisible ?? true;
   const fleet = new Fleet({ now: () => now, pingsVisible: () => pingsVisible, lateGraceMs: 500 });
-  const engine = new AlertEngine({ pingsVisible: () => pingsVisible, graceSeconds: opts.graceSeconds ?? 0 });
+  const engine = new AlertEngine({
+    pingsVisible: () => pingsVisible,
+    graceSeconds: opts.graceSeconds ?? 0,
+    states: opts.shared ? fleet : undefined,
+  });
   const decisions: AlertDecision[] = [];
   decisions.push(...engine.setRules(opts.rules, now));
   if (opts.start !== false) decisions.push(...engine.startGrace(now, 0));
@@ -321,6 +327,42 @@ describe("near-miss", () => {
     for (let t = 24; t <= 60; t += 5) h.send(ping("nm", sec(t)));
     expect(h.fired("near-miss")).toHaveLength(1);
     expect(h.resolved("near-miss").map((d) => d.at)).toEqual([sec(39)]);
+  });
+});
+
+describe("reading states from the fleet", () => {
+  /** Device states the engine keeps itself. */
+  const ownStates = (engine: AlertEngine) => (engine as unknown as { states: Map<string, unknown> }).states.size;
+
+  it("decides as with its own copy, and keeps no copy while no rule watches near misses", () => {
+    const h = harness({
+      rules: [defaultRule, rule(2, { match: "thr-*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 5 })],
+      shared: true,
+    });
+    h.send(connect("thr-1", sec(1), 60));
+    h.send(connect("other", sec(1), 60));
+    h.until(sec(3.9));
+    expect(h.fired()).toEqual([]);
+    h.until(sec(4.1));
+    expect(h.fired().map((d) => [d.deviceId, d.kind, d.ruleId])).toEqual([["thr-1", "offline", 2]]);
+    for (let t = 10; t <= 20; t++) h.send(ping("thr-1", sec(t)));
+    expect(h.resolved().map((d) => d.at)).toEqual([sec(15)]);
+    expect(ownStates(h.engine)).toBe(0);
+  });
+
+  it("keeps each device's previous state while a near-miss rule needs it", () => {
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", nearMissRatio: 0.8, resolveAfterSeconds: 0 })],
+      shared: true,
+    });
+    h.send(connect("nm", sec(0), 10));
+    h.send(ping("nm", sec(5)));
+    h.send(ping("nm", sec(10)));
+    h.send(ping("nm", sec(19))); // 9 s gap: 90 % of keepalive
+    expect(h.fired("near-miss").map((d) => d.at)).toEqual([sec(19)]);
+    expect(ownStates(h.engine)).toBe(1);
+    h.engine.setRules([defaultRule], h.now());
+    expect(ownStates(h.engine)).toBe(0);
   });
 });
 

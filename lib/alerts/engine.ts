@@ -85,6 +85,14 @@ export interface AlertEngineOptions {
   graceSeconds?: number;
   /** Cap on the keepalive that stretches the grace period. Default 150 (grace ≤ 300 s). */
   maxGraceKeepaliveSeconds?: number;
+  /**
+   * Where device states are read when someone already holds all of them (the
+   * running fleet, which hands every change to observe() before anything else
+   * can change it). The engine then keeps no copy of its own, except each
+   * device's previous state while a near-miss rule needs it. Without it, the
+   * engine keeps the latest state of every device it was shown.
+   */
+  states?: { get(id: string): DeviceState | undefined; all(): Iterable<DeviceState> };
 }
 
 type Condition =
@@ -93,23 +101,42 @@ type Condition =
   | { state: "active"; message: string; next?: number }
   | { state: "ok"; next?: number; message: string };
 
+/**
+ * What the engine knows of one device, as the conditions read it. Stored
+ * apart: the latest state of every device (one Map entry each), and the rest
+ * (TrackExtra) only for devices that have had a disconnect, a near miss or a
+ * firing alert. The engine follows the whole fleet, so an object or array per
+ * device that most devices never need would cost ~10 MB per 100k devices.
+ */
 interface Track {
   state: DeviceState | null;
-  /** Disconnect times, ascending, bounded. */
-  disconnects: number[];
+  /** Disconnect times, ascending, bounded; null until the first. */
+  disconnects: number[] | null;
   lastNearMissAt: number | null;
   lastNearMissGap: number | null;
-  /** Per kind: since when the condition has been false (for the resolution hysteresis). */
-  okSince: Partial<Record<AlertKind, number>>;
+  /** Per kind: since when the condition has been false (for the resolution hysteresis); null until needed. */
+  okSince: Partial<Record<AlertKind, number>> | null;
 }
 
+type TrackExtra = Omit<Track, "state">;
+
 const MAX_DISCONNECTS_KEPT = 1000;
+const NO_DISCONNECTS: readonly number[] = [];
 const key = (deviceId: string, kind: AlertKind) => `${kind}\u0000${deviceId}`;
+/** The earlier of `next` and `at`, when `at` is still to come. */
+const sooner = (next: number, at: number | undefined, now: number): number =>
+  at !== undefined && at > now && at < next ? at : next;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 export class AlertEngine {
   private rules = new RuleSet([]);
-  private readonly tracks = new Map<string, Track>();
+  /** Latest states (without opts.states), or previous states for near-miss rules (with it). */
+  private readonly states = new Map<string, DeviceState>();
+  /** Some enabled rule watches near misses (they need a device's previous state). */
+  private nearMissWatched = false;
+  /** The flapping rule's "stable" message, built once per rule rather than per evaluation. */
+  private readonly stableMessages = new WeakMap<AlertRule, string>();
+  private readonly extras = new Map<string, TrackExtra>();
   private readonly firingAlerts = new Map<string, FiringAlert>();
   private readonly deadlines = new DeadlineHeap();
   private graceUntil = Number.NEGATIVE_INFINITY;
@@ -121,6 +148,8 @@ export class AlertEngine {
   /** Replaces the rules and re-evaluates every device at once. */
   setRules(rules: readonly AlertRule[], now: number): AlertDecision[] {
     this.rules = new RuleSet(rules);
+    this.nearMissWatched = rules.some((r) => r.enabled && r.nearMissRatio !== null);
+    if (this.opts.states && !this.nearMissWatched) this.states.clear();
     return this.evaluateAll(now);
   }
 
@@ -134,7 +163,8 @@ export class AlertEngine {
 
   /** Devices the fleet already holds (restored at start); nothing is decided for them yet. */
   seed(devices: Iterable<DeviceState>): void {
-    for (const d of devices) this.track(d.id).state = d;
+    if (this.opts.states) return; // read from there
+    for (const d of devices) this.states.set(d.id, d);
   }
 
   /**
@@ -153,17 +183,17 @@ export class AlertEngine {
     const touched = new Set<string>();
     for (const e of effects) {
       if (e.type !== "session-close" || e.reason === "taken_over") continue;
-      const t = this.track(e.deviceId);
-      const list = t.disconnects;
+      const list = (this.extra(e.deviceId).disconnects ??= []);
       list.push(e.disconnectedAt);
       if (list.length > 1 && list[list.length - 2] > e.disconnectedAt) list.sort((a, b) => a - b);
       if (list.length > MAX_DISCONNECTS_KEPT) list.splice(0, list.length - MAX_DISCONNECTS_KEPT);
       touched.add(e.deviceId);
     }
     for (const next of changed) {
-      const t = this.track(next.id);
-      this.noteGap(t, t.state, next);
-      t.state = next;
+      if (!this.opts.states || this.nearMissWatched) {
+        this.noteGap(this.states.get(next.id) ?? null, next);
+        this.states.set(next.id, next);
+      }
       touched.add(next.id);
     }
     const out: AlertDecision[] = [];
@@ -206,17 +236,30 @@ export class AlertEngine {
 
   // ------------------------------------------------------------------ evaluation
 
-  private track(id: string): Track {
-    let t = this.tracks.get(id);
-    if (!t) {
-      t = { state: null, disconnects: [], lastNearMissAt: null, lastNearMissGap: null, okSince: {} };
-      this.tracks.set(id, t);
+  private extra(id: string): TrackExtra {
+    let x = this.extras.get(id);
+    if (!x) {
+      x = { disconnects: null, lastNearMissAt: null, lastNearMissGap: null, okSince: null };
+      this.extras.set(id, x);
     }
-    return t;
+    return x;
+  }
+
+  private stateOf(id: string): DeviceState | null {
+    return (this.opts.states ? this.opts.states.get(id) : this.states.get(id)) ?? null;
+  }
+
+  /** A device as the conditions read it (a short-lived view; writes go to extra()). */
+  private track(id: string): Track | null {
+    const state = this.stateOf(id);
+    const x = this.extras.get(id);
+    if (!x)
+      return state ? { state, disconnects: null, lastNearMissAt: null, lastNearMissGap: null, okSince: null } : null;
+    return { state, ...x };
   }
 
   /** A near-miss: two consecutive signs of life in one session further apart than the rule allows. */
-  private noteGap(t: Track, prev: DeviceState | null, next: DeviceState): void {
+  private noteGap(prev: DeviceState | null, next: DeviceState): void {
     if (!prev || prev.lastConfirmedAt === null || next.lastConfirmedAt === null) return;
     if (next.lastConfirmedAt <= prev.lastConfirmedAt) return;
     const connected = (s: DeviceState) => s.status === "online" || s.status === "late";
@@ -227,36 +270,38 @@ export class AlertEngine {
     if (!k || k <= 0 || ratio === null || !this.opts.pingsVisible(next.id)) return;
     const gap = next.lastConfirmedAt - prev.lastConfirmedAt;
     if (gap > ratio * k * 1000) {
-      t.lastNearMissAt = next.lastConfirmedAt;
-      t.lastNearMissGap = gap;
+      const x = this.extra(next.id);
+      x.lastNearMissAt = next.lastConfirmedAt;
+      x.lastNearMissGap = gap;
     }
   }
 
   private evaluateAll(now: number): AlertDecision[] {
     const out: AlertDecision[] = [];
-    const ids = new Set(this.tracks.keys());
+    const ids = new Set<string>();
+    if (this.opts.states) for (const d of this.opts.states.all()) ids.add(d.id);
+    else for (const id of this.states.keys()) ids.add(id);
+    for (const id of this.extras.keys()) ids.add(id);
     for (const a of this.firingAlerts.values()) ids.add(a.deviceId);
     for (const id of ids) this.evaluate(id, now, out);
     return out;
   }
 
   private evaluate(id: string, now: number, out: AlertDecision[]): void {
-    const t = this.tracks.get(id) ?? null;
+    const t = this.track(id);
     const rule = this.rules.ruleFor(id);
+    // Runs for every changed device of every fleet batch: no closure, and no key string while nothing fires.
     let next = Number.POSITIVE_INFINITY;
-    const soon = (at: number | undefined) => {
-      if (at !== undefined && at > now && at < next) next = at;
-    };
     for (const kind of ALERT_KINDS) {
       const cond = rule ? this.condition(kind, t, rule, now) : ({ state: "off" } as const);
-      const k = key(id, kind);
-      const firing = this.firingAlerts.get(k);
-      if (cond.state !== "off") soon(cond.next);
+      const k = this.firingAlerts.size > 0 ? key(id, kind) : null;
+      const firing = k === null ? undefined : this.firingAlerts.get(k);
+      if (cond.state !== "off") next = sooner(next, cond.next, now);
       switch (cond.state) {
         case "off":
-          if (t) delete t.okSince[kind];
+          if (t?.okSince) delete t.okSince[kind];
           if (firing) {
-            this.firingAlerts.delete(k);
+            this.firingAlerts.delete(k!);
             out.push({
               type: "resolve",
               deviceId: id,
@@ -270,13 +315,13 @@ export class AlertEngine {
           }
           continue;
         case "hold":
-          if (t) delete t.okSince[kind];
+          if (t?.okSince) delete t.okSince[kind];
           break;
         case "active":
-          if (t) delete t.okSince[kind];
+          if (t?.okSince) delete t.okSince[kind];
           if (!firing) {
             if (now < this.graceUntil) {
-              soon(this.graceUntil);
+              next = sooner(next, this.graceUntil, now);
             } else {
               const alert: FiringAlert = {
                 deviceId: id,
@@ -286,30 +331,31 @@ export class AlertEngine {
                 message: cond.message,
                 lastNotifiedAt: now,
               };
-              this.firingAlerts.set(k, alert);
+              this.firingAlerts.set(k ?? key(id, kind), alert);
               out.push({ type: "fire", deviceId: id, kind, ruleId: alert.ruleId, at: now, message: cond.message });
             }
           }
           break;
         case "ok":
           if (!firing || !t) {
-            if (t) delete t.okSince[kind];
+            if (t?.okSince) delete t.okSince[kind];
             break;
           }
           {
-            const since = (t.okSince[kind] ??= now);
+            const okSince = (this.extra(id).okSince ??= {});
+            const since = (okSince[kind] ??= now);
             const due = since + rule!.resolveAfterSeconds * 1000;
             if (now >= due) {
-              delete t.okSince[kind];
-              this.firingAlerts.delete(k);
+              delete okSince[kind];
+              this.firingAlerts.delete(k!);
               out.push({ type: "resolve", deviceId: id, kind, ruleId: firing.ruleId, at: now, message: cond.message });
               continue;
             }
-            soon(due);
+            next = sooner(next, due, now);
           }
           break;
       }
-      const still = this.firingAlerts.get(k);
+      const still = this.firingAlerts.size > 0 ? this.firingAlerts.get(k ?? key(id, kind)) : undefined;
       const every = rule?.repeatIntervalSeconds ?? null;
       if (still && every !== null) {
         const due = still.lastNotifiedAt + every * 1000;
@@ -324,8 +370,8 @@ export class AlertEngine {
             firedAt: still.firedAt,
             message: still.message,
           });
-          soon(now + every * 1000);
-        } else soon(due);
+          next = sooner(next, now + every * 1000, now);
+        } else next = sooner(next, due, now);
       }
     }
     if (Number.isFinite(next)) this.deadlines.set(id, next);
@@ -408,7 +454,7 @@ export class AlertEngine {
     if (rule.flapDisconnects === null || rule.flapWindowSeconds === null) return { state: "off" };
     if (t?.state?.status === "unknown") return { state: "hold" };
     const window = rule.flapWindowSeconds * 1000;
-    const list = t?.disconnects ?? [];
+    const list: readonly number[] = t?.disconnects ?? NO_DISCONNECTS;
     let first = 0;
     while (first < list.length && list[first] <= now - window) first++;
     const recent = list.length - first;
@@ -421,10 +467,12 @@ export class AlertEngine {
         message: `flapping: ${recent} disconnects within ${rule.flapWindowSeconds} s (threshold ${rule.flapDisconnects})`,
       };
     }
-    return {
-      state: "ok",
-      message: `stable: fewer than ${rule.flapDisconnects} disconnects in ${rule.flapWindowSeconds} s`,
-    };
+    let stable = this.stableMessages.get(rule);
+    if (stable === undefined) {
+      stable = `stable: fewer than ${rule.flapDisconnects} disconnects in ${rule.flapWindowSeconds} s`;
+      this.stableMessages.set(rule, stable);
+    }
+    return { state: "ok", message: stable };
   }
 
   private nearMiss(t: Track | null, rule: AlertRule, now: number): Condition {

@@ -77,7 +77,12 @@ export class AlertService {
   lastError: string | null = null;
 
   constructor(private readonly opts: AlertServiceOptions) {
-    this.engine = new AlertEngine({ pingsVisible: opts.pingsVisible, graceSeconds: opts.graceSeconds });
+    // The fleet holds every device's state: the engine reads it there rather than keeping a copy per device.
+    this.engine = new AlertEngine({
+      pingsVisible: opts.pingsVisible,
+      graceSeconds: opts.graceSeconds,
+      states: opts.fleet,
+    });
     this.notifier = new WebhookNotifier({ ...opts.notifier, record: (a) => this.recordAttempt(a) });
   }
 

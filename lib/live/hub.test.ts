@@ -87,6 +87,35 @@ describe("LiveHub", () => {
     expect(typeof (next.data as { serverTime: string }).serverTime).toBe("string");
   });
 
+  it("builds no device DTOs while nobody watches the fleet, and starts a new subscriber from a snapshot", async () => {
+    const devices = new Map([["a", dto("a")]]);
+    const src = source(devices);
+    let built = 0;
+    const device = src.device;
+    src.device = (id) => (built++, device(id));
+    hub = new LiveHub(src, { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const alertsOnly = hub.subscribe(undefined, { only: "alerts" });
+    hub.markChanged(["a"]);
+    hub.publish();
+    expect(built).toBe(0);
+
+    devices.set("a", dto("a", "late"));
+    const reader = hub.subscribe().getReader();
+    const [snap] = await readEvents(reader, 1);
+    expect((snap.data as { devices: DeviceDto[] }).devices).toEqual([dto("a", "late")]);
+    hub.markChanged(["a"]);
+    hub.publish();
+    expect(built).toBe(1);
+    const [delta] = await readEvents(reader, 1);
+    expect((delta.data as { devices: DeviceDto[] }).devices).toEqual([dto("a", "late")]);
+
+    await reader.cancel(); // the fleet subscriber leaves: back to building nothing
+    hub.markChanged(["a"]);
+    hub.publish();
+    expect(built).toBe(1);
+    void alertsOnly.cancel();
+  });
+
   it("forgets a subscriber when the request is aborted", async () => {
     hub = new LiveHub(source(new Map()), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
     const ac = new AbortController();

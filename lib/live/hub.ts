@@ -37,6 +37,8 @@ export function sseEvent(event: string, data: unknown): Uint8Array {
 
 export class LiveHub {
   private subscribers = new Set<Subscriber>();
+  /** Subscribers that want device deltas (not alertsOnly). */
+  private fleetSubscribers = 0;
   private dirty = new Set<string>();
   private lastHealth = "";
   private alertsDirty = false;
@@ -71,6 +73,8 @@ export class LiveHub {
   }
 
   markChanged(ids: Iterable<string>): void {
+    // With nobody watching the fleet there is nothing to remember: a subscriber starts from a snapshot.
+    if (this.fleetSubscribers === 0) return;
     for (const id of ids) this.dirty.add(id);
   }
 
@@ -91,6 +95,7 @@ export class LiveHub {
         start: (controller) => {
           sub = { controller, closed: false, alertsOnly: opts.only === "alerts" };
           this.subscribers.add(sub);
+          if (!sub.alertsOnly) this.fleetSubscribers++;
           const alerts = this.source.alerts?.() ?? null;
           if (sub.alertsOnly) {
             controller.enqueue(encoder.encode("retry: 2000\n\n"));
@@ -118,6 +123,11 @@ export class LiveHub {
   /** Sends the pending delta now (also what the interval calls). */
   publish(): void {
     this.publishAlerts();
+    if (this.fleetSubscribers === 0) {
+      // No DTOs for nobody: at fleet scale that was a DTO per changed device every interval.
+      this.dirty.clear();
+      return;
+    }
     const health = this.source.health();
     const healthJson = JSON.stringify(health);
     if (!this.dirty.size && healthJson === this.lastHealth) return;
@@ -128,7 +138,6 @@ export class LiveHub {
       if (d) devices.push(d);
     }
     this.dirty.clear();
-    if (!this.subscribers.size) return;
     const delta: DeltaMessage = { serverTime: new Date().toISOString(), devices, counts: this.source.counts(), health };
     this.broadcast(sseEvent("delta", delta), (s) => !s.alertsOnly);
   }
@@ -158,7 +167,7 @@ export class LiveHub {
   private close(s: Subscriber | undefined): void {
     if (!s || s.closed) return;
     s.closed = true;
-    this.subscribers.delete(s);
+    if (this.subscribers.delete(s) && !s.alertsOnly) this.fleetSubscribers--;
     try {
       s.controller.close();
     } catch {

@@ -8,7 +8,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FleetEffect } from "../fleet/types";
 import type { ActivityEvent } from "../ingest/events";
-import { createDb, type Db } from "./db";
+import { createDb, createPool, sqlBatch, type Db, type SqlBatch } from "./db";
+import type pg from "pg";
 import {
   ActivityRecorder,
   dayStart,
@@ -43,12 +44,14 @@ const close = (deviceId: string, connectedAt: number, at: number): FleetEffect =
 
 let pgTest: TestDatabase;
 let pgDb: Db;
+let pgPool: pg.Pool;
 let embedded: Database;
 let dir: string;
 
 beforeAll(async () => {
   pgTest = await createTestDatabase();
-  pgDb = createDb({ connectionString: pgTest.url });
+  pgPool = createPool(pgTest.url, 4);
+  pgDb = createDb({ pool: pgPool });
   dir = mkdtempSync(path.join(tmpdir(), "kw-pglite-activity-"));
   embedded = await openEmbeddedDatabase(dir);
   await migrate({ db: embedded.queryable, migrationsDir: MIGRATIONS_DIR });
@@ -56,20 +59,22 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pgDb?.$disconnect();
+  await pgPool?.end();
   await pgTest?.drop();
   await embedded?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const databases: Array<[string, () => Db]> = [
-  ["postgres", () => pgDb],
-  ["pglite", () => embedded.prisma],
+/** Each database with its batch path, as the runtime wires them (Database.batch). */
+const databases: Array<[string, () => { db: Db; sql: SqlBatch }]> = [
+  ["postgres", () => ({ db: pgDb, sql: sqlBatch(pgPool) })],
+  ["pglite", () => ({ db: embedded.prisma, sql: embedded.batch })],
 ];
 
 describe.each(databases)("activity recorder on %s", (_name, getDb) => {
   it("writes points in batches and reads them back with minute roll-ups and per-session counts", async () => {
-    const db = getDb();
-    const rec = new ActivityRecorder({ db, now: () => T + 10 * 60_000, ignore: new Set(["keepwatch-self"]) });
+    const { db, sql } = getDb();
+    const rec = new ActivityRecorder({ db, sql, now: () => T + 10 * 60_000, ignore: new Set(["keepwatch-self"]) });
     await rec.start();
     rec.recordEffects([open("dev-a", T)]);
     const pings = Array.from({ length: 40 }, (_, i) => ping("dev-a", T + 2_000 * (i + 1)));
@@ -113,8 +118,8 @@ describe.each(databases)("activity recorder on %s", (_name, getDb) => {
   });
 
   it("adds a late point to a minute already written", async () => {
-    const db = getDb();
-    const rec = new ActivityRecorder({ db, now: () => T + 10 * 60_000 });
+    const { db, sql } = getDb();
+    const rec = new ActivityRecorder({ db, sql, now: () => T + 10 * 60_000 });
     await rec.start();
     rec.recordEvents([ping("dev-late", T + 1_000), ping("dev-late", T + 4_000)]);
     await rec.flush();
@@ -127,8 +132,8 @@ describe.each(databases)("activity recorder on %s", (_name, getDb) => {
   });
 
   it("writes a large batch as multi-row statements", async () => {
-    const db = getDb();
-    const rec = new ActivityRecorder({ db, now: () => T + 3_600_000, maxBatch: 5_000 });
+    const { db, sql } = getDb();
+    const rec = new ActivityRecorder({ db, sql, now: () => T + 3_600_000, maxBatch: 5_000 });
     await rec.start();
     const events: ActivityEvent[] = [];
     for (let d = 0; d < 500; d++) for (let k = 0; k < 24; k++) events.push(ping(`bulk-${d}`, T + k * 2_500 + d));
@@ -143,9 +148,9 @@ describe.each(databases)("activity recorder on %s", (_name, getDb) => {
   });
 
   it("creates partitions ahead and drops whole expired days, never the window", async () => {
-    const db = getDb();
+    const { db, sql } = getDb();
     let now = T;
-    const rec = new ActivityRecorder({ db, now: () => now, rawRetentionHours: 24, rollupRetentionDays: 2 });
+    const rec = new ActivityRecorder({ db, sql, now: () => now, rawRetentionHours: 24, rollupRetentionDays: 2 });
     await rec.start();
     const today = dayStart(T);
     const raw = await listPartitions(db, RAW_TABLE);
@@ -169,12 +174,12 @@ describe.each(databases)("activity recorder on %s", (_name, getDb) => {
   });
 
   it("keeps points while the database fails and writes them once it is back", async () => {
-    const db = getDb();
-    const rec = new ActivityRecorder({ db, now: () => T + 600_000 });
+    const { db, sql } = getDb();
+    const rec = new ActivityRecorder({ db, sql, now: () => T + 600_000 });
     await rec.start();
     await db.$executeRawUnsafe(`ALTER TABLE device_activity RENAME TO device_activity_away`);
     try {
-      rec.recordEvents([ping("dev-retry", T + 100), ping("dev-retry", T + 200)]);
+      rec.recordEvents([ping("dev-retry", T + 100), ping("dev-retry", T + 1_200)]); // a second apart: both stored
       await expect(rec.flush()).rejects.toThrow();
       expect(rec.health()).toMatchObject({ pendingPoints: 2 });
       expect(rec.health().lastError).toMatch(/device_activity/);
@@ -182,7 +187,7 @@ describe.each(databases)("activity recorder on %s", (_name, getDb) => {
       await db.$executeRawUnsafe(`ALTER TABLE device_activity_away RENAME TO device_activity`);
     }
     await rec.flush();
-    expect((await getActivityPoints(db, "dev-retry", T, T + 1_000)).points).toHaveLength(2);
+    expect((await getActivityPoints(db, "dev-retry", T, T + 2_000)).points).toHaveLength(2);
     await rec.stop();
   });
 });

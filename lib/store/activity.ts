@@ -38,7 +38,7 @@ import {
 } from "../activity/points";
 import type { FleetEffect } from "../fleet/types";
 import type { ActivityEvent, DisconnectReason } from "../ingest/events";
-import type { Db } from "./db";
+import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 
 export const RAW_TABLE = "device_activity";
 export const ROLLUP_TABLE = "device_activity_minutes";
@@ -104,6 +104,8 @@ export async function dropPartitionsBefore(db: Db, table: PartitionedTable, cuto
 
 export interface ActivityRecorderOptions {
   db: Db;
+  /** How batches reach the database (Database.batch); without it, through `db` (see sqlBatch in db.ts). */
+  sql?: SqlBatch;
   /** Raw points are kept this long (hours). Default 24. */
   rawRetentionHours?: number;
   /** Minute roll-ups are kept this long (days). Default 30. */
@@ -130,11 +132,77 @@ export interface ActivityRecorderHealth {
   lastError: string | null;
 }
 
-interface RawRow {
-  deviceId: string;
-  at: number;
-  kind: number;
-  reason: string | null;
+/** Raw points as parallel columns (see RawBuffer). */
+interface RawColumns {
+  ids: string[];
+  at: number[];
+  kind: number[];
+  reason: (string | null)[];
+}
+
+/**
+ * Raw points waiting to be written, as parallel arrays rather than an object
+ * per point: they wait for the next flush, long enough to be promoted to V8's
+ * old generation, where hundreds of thousands of short-lived objects leave the
+ * heap fragmented (resident memory that outlives them). Times are stored
+ * unboxed in a double array.
+ */
+class RawBuffer implements RawColumns {
+  ids: string[] = [];
+  at: number[] = [];
+  kind: number[] = [];
+  reason: (string | null)[] = [];
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  push(id: string, at: number, kind: number, reason: string | null): void {
+    this.ids.push(id);
+    this.at.push(at);
+    this.kind.push(kind);
+    this.reason.push(reason);
+  }
+
+  /** Removes and returns the n oldest points; all of them without a copy (the usual case). */
+  take(n: number): RawColumns {
+    if (n >= this.length) {
+      const all: RawColumns = { ids: this.ids, at: this.at, kind: this.kind, reason: this.reason };
+      this.drop(n);
+      return all;
+    }
+    const front: RawColumns = {
+      ids: this.ids.slice(0, n),
+      at: this.at.slice(0, n),
+      kind: this.kind.slice(0, n),
+      reason: this.reason.slice(0, n),
+    };
+    this.drop(n);
+    return front;
+  }
+
+  /** Puts points taken by take() back in front (a failed write), keeping their order. */
+  restore(front: RawColumns): void {
+    this.ids = front.ids.concat(this.ids);
+    this.at = front.at.concat(this.at);
+    this.kind = front.kind.concat(this.kind);
+    this.reason = front.reason.concat(this.reason);
+  }
+
+  /** Removes the n oldest points. */
+  drop(n: number): void {
+    if (n >= this.length) {
+      this.ids = [];
+      this.at = [];
+      this.kind = [];
+      this.reason = [];
+      return;
+    }
+    this.ids.splice(0, n);
+    this.at.splice(0, n);
+    this.kind.splice(0, n);
+    this.reason.splice(0, n);
+  }
 }
 
 const clean = (s: string): string => (s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s);
@@ -147,6 +215,7 @@ const lastLine = (e: unknown): string =>
 
 export class ActivityRecorder {
   private readonly db: Db;
+  private readonly sql: SqlBatch;
   private readonly acc: ActivityAccumulator;
   private readonly now: () => number;
   readonly rawRetentionMs: number;
@@ -155,7 +224,9 @@ export class ActivityRecorder {
   private readonly maxBatch: number;
   private readonly maxPending: number;
   private readonly maintenanceIntervalMs: number;
-  private raw: RawRow[] = [];
+  private raw = new RawBuffer();
+  /** Points of the batch being written (still pending until it is). */
+  private inFlight = 0;
   /** Minute roll-ups taken from the accumulator, not yet written. */
   private rollups = new Map<string, MinuteRollup>();
   private readonly partitions = new Set<string>();
@@ -170,6 +241,7 @@ export class ActivityRecorder {
 
   constructor(private readonly opts: ActivityRecorderOptions) {
     this.db = opts.db;
+    this.sql = opts.sql ?? sqlBatch(opts.db);
     this.acc = new ActivityAccumulator(opts.ignore);
     this.now = opts.now ?? Date.now;
     this.rawRetentionMs = (opts.rawRetentionHours ?? DEFAULT_RAW_HOURS) * 3_600_000;
@@ -244,7 +316,7 @@ export class ActivityRecorder {
 
   health(): ActivityRecorderHealth {
     return {
-      pendingPoints: this.raw.length,
+      pendingPoints: this.raw.length + this.inFlight,
       pendingRollups: this.rollups.size + this.acc.pendingRollupCount,
       droppedPoints: this.dropped,
       writtenPoints: this.written,
@@ -265,14 +337,19 @@ export class ActivityRecorder {
   private push(points: ActivityPoint[]): void {
     for (const p of points) {
       if (!Number.isFinite(p.at)) continue;
-      this.raw.push({ deviceId: clean(p.deviceId), at: p.at, kind: KIND_CODE[p.kind], reason: p.reason });
+      this.raw.push(clean(p.deviceId), p.at, KIND_CODE[p.kind], p.reason);
     }
+    this.trim();
+    if (this.running && this.failures === 0 && this.raw.length >= this.maxBatch) this.schedule(0);
+  }
+
+  /** Keeps at most maxPending points, dropping the oldest. */
+  private trim(): void {
     const excess = this.raw.length - this.maxPending;
     if (excess > 0) {
-      this.raw.splice(0, excess);
+      this.raw.drop(excess);
       this.dropped += excess;
     }
-    if (this.running && this.failures === 0 && this.raw.length >= this.maxBatch) this.schedule(0);
   }
 
   private schedule(delay: number): void {
@@ -318,56 +395,84 @@ export class ActivityRecorder {
     }
     let rounds = Math.ceil(this.raw.length / this.maxBatch) + 1;
     while (rounds-- > 0 && (this.raw.length > 0 || this.rollups.size > 0)) {
-      const raw = this.raw.slice(0, this.maxBatch);
+      const raw = this.raw.take(this.maxBatch);
       const rollups = [...this.rollups.values()].slice(0, this.maxBatch);
+      this.inFlight = raw.at.length;
       try {
         await this.write(raw, rollups, now);
       } catch (e) {
+        this.inFlight = 0;
+        this.raw.restore(raw);
+        this.trim();
         this.failures++;
         this.partitions.clear(); // a dropped or missing partition is re-created on the next try
         this.fail(e);
         throw e;
       }
-      this.raw.splice(0, raw.length);
+      this.inFlight = 0;
       for (const r of rollups) this.rollups.delete(`${r.deviceId}\u0000${r.minute}`);
-      this.written += raw.length;
+      this.written += raw.ids.length;
       this.failures = 0;
       this.lastError = null;
     }
   }
 
-  private async write(raw: RawRow[], rollups: MinuteRollup[], now: number): Promise<void> {
+  private async write(raw: RawColumns, rollups: MinuteRollup[], now: number): Promise<void> {
     // Points outside the kept window (a stale backlog, a broker clock far ahead) are not stored.
     const rawFrom = dayStart(now - this.rawRetentionMs);
     const rollupFrom = dayStart(now - this.rollupRetentionMs);
     const horizon = now + DAY_MS;
-    const rows = raw.filter((r) => r.at >= rawFrom && r.at < horizon);
+    let rows = raw;
+    const days = new Set<number>();
+    let inWindow = 0;
+    for (const at of raw.at) {
+      if (at < rawFrom || at >= horizon) continue;
+      inWindow++;
+      days.add(dayStart(at));
+    }
+    if (inWindow < raw.at.length) {
+      rows = { ids: [], at: [], kind: [], reason: [] };
+      for (let i = 0; i < raw.at.length; i++) {
+        if (raw.at[i] < rawFrom || raw.at[i] >= horizon) continue;
+        rows.ids.push(raw.ids[i]);
+        rows.at.push(raw.at[i]);
+        rows.kind.push(raw.kind[i]);
+        rows.reason.push(raw.reason[i]);
+      }
+    }
     const mins = rollups.filter((r) => r.minute >= rollupFrom && r.minute < horizon);
-    this.dropped += raw.length - rows.length;
-    for (const day of new Set(rows.map((r) => dayStart(r.at)))) await this.ensure(RAW_TABLE, day);
+    this.dropped += raw.at.length - rows.at.length;
+    for (const day of days) await this.ensure(RAW_TABLE, day);
     for (const day of new Set(mins.map((r) => dayStart(r.minute)))) await this.ensure(ROLLUP_TABLE, day);
-    const statements = [];
-    if (rows.length > 0) {
-      statements.push(this.db.$executeRaw`
+    const statements: SqlStatement[] = [];
+    if (rows.at.length > 0) {
+      // Times go as epoch milliseconds (float8, exact for them): no ISO string per point.
+      statements.push({
+        text: `
         INSERT INTO device_activity (device_id, at, kind, reason)
-        SELECT * FROM unnest(${rows.map((r) => r.deviceId)}::text[],
-                             ${rows.map((r) => new Date(r.at).toISOString())}::timestamptz[],
-                             ${rows.map((r) => r.kind)}::int2[],
-                             ${rows.map((r) => r.reason)}::text[])
-        ON CONFLICT DO NOTHING`);
+        SELECT u.device_id, to_timestamp(u.at / 1000), u.kind, u.reason
+          FROM unnest($1::text[], $2::float8[], $3::int2[], $4::text[]) AS u(device_id, at, kind, reason)
+        ON CONFLICT DO NOTHING`,
+        values: [rows.ids, rows.at, rows.kind, rows.reason],
+      });
     }
     if (mins.length > 0) {
-      statements.push(this.db.$executeRaw`
+      statements.push({
+        text: `
         INSERT INTO device_activity_minutes AS m (device_id, minute, count, max_gap_ms)
-        SELECT * FROM unnest(${mins.map((r) => r.deviceId)}::text[],
-                             ${mins.map((r) => new Date(r.minute).toISOString())}::timestamptz[],
-                             ${mins.map((r) => r.count)}::int4[],
-                             ${mins.map((r) => r.maxGapMs)}::int4[])
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int4[], $4::int4[])
         ON CONFLICT (device_id, minute) DO UPDATE
           SET count = m.count + EXCLUDED.count,
-              max_gap_ms = GREATEST(m.max_gap_ms, EXCLUDED.max_gap_ms)`);
+              max_gap_ms = GREATEST(m.max_gap_ms, EXCLUDED.max_gap_ms)`,
+        values: [
+          mins.map((r) => r.deviceId),
+          mins.map((r) => new Date(r.minute).toISOString()),
+          mins.map((r) => r.count),
+          mins.map((r) => r.maxGapMs),
+        ],
+      });
     }
-    if (statements.length > 0) await this.db.$transaction(statements);
+    await this.sql(statements);
   }
 }
 

@@ -97,3 +97,76 @@ export async function connectSqlSession(connectionString: string = databaseUrl()
   await client.connect();
   return client;
 }
+
+/** One statement with positional parameters ($1, $2, …). */
+export interface SqlStatement {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Runs statements in one transaction (a single statement on its own).
+ *
+ * The batched writers (writer.ts, activity.ts) go through this rather than
+ * Prisma: Prisma keeps the arguments of its last 100 queries for its debug
+ * log in a module-level buffer, so a multi-megabyte batch parameter would
+ * stay reachable long after it was written (~130 MB at 100k devices).
+ */
+export type SqlBatch = (statements: readonly SqlStatement[]) => Promise<void>;
+
+/** What a transaction body runs its statements on: the migrator's minimal interface. */
+type Session = Pick<SqlSession, "query">;
+
+/** PGlite's own transaction: exclusive on its one session, so no other query lands inside it. */
+interface TransactionalSession extends Session {
+  transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
+}
+
+async function runAll(s: Session, statements: readonly SqlStatement[]): Promise<void> {
+  for (const st of statements) await s.query(st.text, st.values);
+}
+
+/**
+ * The batch runner for a database handle: a pg pool (a client of its own for
+ * BEGIN … COMMIT), the embedded PGlite (its `transaction`), or, for callers
+ * that only hold a Prisma client, Prisma's raw queries (with the retention
+ * described above).
+ */
+export function sqlBatch(target: pg.Pool | TransactionalSession | Db): SqlBatch {
+  if (target instanceof pg.Pool) {
+    const pool = target;
+    return async (statements) => {
+      if (statements.length === 0) return;
+      if (statements.length === 1) {
+        await pool.query(statements[0].text, statements[0].values);
+        return;
+      }
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN");
+        await runAll(client, statements);
+        await client.query("COMMIT");
+      } catch (e) {
+        await client.query("ROLLBACK").catch((r: Error) => (broken = r));
+        throw e;
+      } finally {
+        // A client whose ROLLBACK failed is in an unknown state: the pool discards it.
+        client.release(broken);
+      }
+    };
+  }
+  if ("transaction" in target && typeof target.transaction === "function") {
+    const session = target as TransactionalSession;
+    return async (statements) => {
+      if (statements.length === 0) return;
+      if (statements.length === 1) await session.query(statements[0].text, statements[0].values);
+      else await session.transaction((tx) => runAll(tx, statements));
+    };
+  }
+  const prisma = target as Db;
+  return async (statements) => {
+    if (statements.length === 0) return;
+    await prisma.$transaction(statements.map((s) => prisma.$executeRawUnsafe(s.text, ...s.values)));
+  };
+}

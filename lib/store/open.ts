@@ -8,7 +8,7 @@
  * on both.
  */
 import { redactUrl } from "../config";
-import { createDb, createPool, type Db, type SqlSession } from "./db";
+import { createDb, createPool, sqlBatch, type Db, type SqlBatch, type SqlSession } from "./db";
 import type { SqlSessionPool } from "./migrate";
 import { openPGlite } from "./pglite";
 
@@ -21,6 +21,12 @@ export interface Database {
   prisma: Db;
   /** For migrate(): a pool it takes one connection from, or the one session. */
   queryable: SqlSession | (SqlSession & SqlSessionPool);
+  /**
+   * Batched writes in one transaction, straight on the pg pool or PGlite
+   * rather than through Prisma (whose query log would keep their large
+   * parameters reachable).
+   */
+  batch: SqlBatch;
   close(): Promise<void>;
 }
 
@@ -33,6 +39,7 @@ export function openDatabase(url: string): Database {
     location: redactUrl(url),
     prisma,
     queryable: pool,
+    batch: sqlBatch(pool),
     close: () =>
       (closed ??= (async () => {
         await prisma.$disconnect();
@@ -44,7 +51,14 @@ export function openDatabase(url: string): Database {
 /** The embedded PGlite database in `${dataDir}/pglite` (throws DataDirLockedError if another process has it). */
 export async function openEmbeddedDatabase(dataDir: string): Promise<Database> {
   const db = await openPGlite(dataDir);
-  return { kind: "pglite", location: db.dir, prisma: db.prisma, queryable: db.session, close: db.close };
+  return {
+    kind: "pglite",
+    location: db.dir,
+    prisma: db.prisma,
+    queryable: db.session,
+    batch: sqlBatch(db.pglite),
+    close: db.close,
+  };
 }
 
 /** DATABASE_URL when set, the embedded database otherwise. */

@@ -141,7 +141,7 @@ function eventStream(): ActivityEvent[] {
 describe("the same history on Postgres and PGlite", () => {
   it("writes one fleet's effects to both and reads back identical devices, sessions and gaps", async () => {
     const writers = [
-      new StoreWriter({ db: embedded.prisma, maxBatch: 64 }),
+      new StoreWriter({ db: embedded.prisma, sql: embedded.batch, maxBatch: 64 }),
       new StoreWriter({ db: pgDb, maxBatch: 64 }),
     ];
     let now = T0;
@@ -212,7 +212,7 @@ describe("the same history on Postgres and PGlite", () => {
   });
 
   it("writes a 10,000-effect batch in one transaction", async () => {
-    const w = new StoreWriter({ db: embedded.prisma, maxBatch: 20_000 });
+    const w = new StoreWriter({ db: embedded.prisma, sql: embedded.batch, maxBatch: 20_000 });
     const effects = [];
     for (let i = 0; i < 5_000; i++) {
       const deviceId = `bulk-${i}`;

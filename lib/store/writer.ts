@@ -16,6 +16,10 @@
  * Every statement is idempotent, so a batch whose COMMIT outcome is unknown
  * (connection lost mid-commit) is simply written again.
  *
+ * Batches go straight to the database (`sql`: a client of the pg pool, or
+ * PGlite's own transaction), not through Prisma: Prisma's query log keeps the
+ * parameters of recent queries, and a batch's parameters run to megabytes.
+ *
  * When the database is unreachable nothing is thrown at the caller: the
  * writer keeps everything, retries with backoff (capped at maxRetryDelayMs),
  * and health() says so. Device rows are bounded by the fleet size (one
@@ -27,11 +31,16 @@
  * transient fields (lastClosed, takeoverWillPending) are not stored.
  */
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
-import type { Db } from "./db";
-import type { Prisma } from "./generated/prisma/client";
+import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 
 export interface StoreWriterOptions {
   db: Db;
+  /**
+   * How batches reach the database (Database.batch: the pg pool or PGlite
+   * directly). Without it they go through `db`, whose query log keeps the
+   * last batches' parameters reachable (see sqlBatch in db.ts).
+   */
+  sql?: SqlBatch;
   /** Time between flushes (ms). Default 250. */
   flushIntervalMs?: number;
   /** Rows per statement and per transaction; reaching it triggers a flush. Default 5000. */
@@ -54,17 +63,14 @@ export interface StoreWriterHealth {
   lastFlushAt: number | null;
 }
 
-type SessionOp =
-  | { kind: "open"; session: SessionRecord }
-  | {
-      kind: "close";
-      deviceId: string;
-      connectedAt: number;
-      disconnectedAt: number;
-      reason: string;
-      lastActivityAt: number | null;
-    }
-  | { kind: "refine"; deviceId: string; connectedAt: number; reason: string };
+/**
+ * The fleet's session effects themselves, kept by reference until written:
+ * like device states they are never mutated once handed over, and a copy per
+ * effect would only be more short-lived garbage at fleet scale.
+ */
+type SessionOp = Extract<FleetEffect, { type: "session-open" | "session-close" | "session-refine" }>;
+type CloseOp = Extract<SessionOp, { type: "session-close" }>;
+type RefineOp = Extract<SessionOp, { type: "session-refine" }>;
 
 type GapOp = { kind: "open"; at: number; reason: string } | { kind: "close"; at: number };
 
@@ -173,7 +179,7 @@ function validSession(s: SessionRecord): boolean {
   );
 }
 
-function validClose(c: Extract<SessionOp, { kind: "close" }>): boolean {
+function validClose(c: CloseOp): boolean {
   return (
     isText(c.deviceId) &&
     c.deviceId.length > 0 &&
@@ -184,7 +190,7 @@ function validClose(c: Extract<SessionOp, { kind: "close" }>): boolean {
   );
 }
 
-function validRefine(r: Extract<SessionOp, { kind: "refine" }>): boolean {
+function validRefine(r: RefineOp): boolean {
   return isText(r.deviceId) && r.deviceId.length > 0 && isTime(r.connectedAt) && isText(r.reason);
 }
 
@@ -202,7 +208,7 @@ function errorMessage(e: unknown): string {
 }
 
 export class StoreWriter {
-  private readonly db: Db;
+  private readonly sql: SqlBatch;
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly maxPending: number;
@@ -229,7 +235,7 @@ export class StoreWriter {
   private lastFlushAt: number | null = null;
 
   constructor(opts: StoreWriterOptions) {
-    this.db = opts.db;
+    this.sql = opts.sql ?? sqlBatch(opts.db);
     this.flushIntervalMs = opts.flushIntervalMs ?? 250;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 5000);
     this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
@@ -245,34 +251,33 @@ export class StoreWriter {
     };
   }
 
-  /** Buffers effects and changed states for the next flush. Never blocks, never throws. */
+  /**
+   * Buffers effects and changed states for the next flush. Never blocks, never throws.
+   *
+   * Device states are kept by reference and validated when their batch is
+   * taken: the fleet hands over a new object for every change and never
+   * mutates one it has handed out (lib/fleet/machine.ts), and a busy device
+   * changes many times between two flushes, so checking and copying here
+   * would be repeated work for states that are replaced before they are written.
+   */
   enqueue(effects: FleetEffect[], changed: DeviceState[]): void {
     try {
       for (const d of changed) {
-        if (!validDevice(d)) {
+        if (typeof d?.id !== "string") {
           this.invalid("device state", d);
           continue;
         }
-        this.devices.set(clean(d.id), { ...d, sources: [...d.sources], lastClosed: null });
+        this.devices.set(clean(d.id), d);
       }
       for (const e of effects) {
         if (e.type === "session-open") {
-          if (validSession(e.session)) this.ops.push({ kind: "open", session: { ...e.session } });
+          if (validSession(e.session)) this.ops.push(e);
           else this.invalid("session open", e.session);
         } else if (e.type === "session-close") {
-          const op = {
-            kind: "close" as const,
-            deviceId: e.deviceId,
-            connectedAt: e.connectedAt,
-            disconnectedAt: e.disconnectedAt,
-            reason: e.reason,
-            lastActivityAt: e.lastActivityAt,
-          };
-          if (validClose(op)) this.ops.push(op);
+          if (validClose(e)) this.ops.push(e);
           else this.invalid("session close", e);
         } else if (e.type === "session-refine") {
-          const op = { kind: "refine" as const, deviceId: e.deviceId, connectedAt: e.connectedAt, reason: e.reason };
-          if (validRefine(op)) this.ops.push(op);
+          if (validRefine(e)) this.ops.push(e);
           else this.invalid("session refine", e);
         }
         // status-change: carried by the device row (status, status_since)
@@ -436,8 +441,9 @@ export class StoreWriter {
     const devices: DeviceState[] = [];
     for (const [id, state] of this.devices) {
       if (devices.length >= this.maxBatch) break;
-      devices.push(state);
       this.devices.delete(id);
+      if (validDevice(state)) devices.push(state);
+      else this.invalid("device state", state);
     }
     const ops = this.ops.take(this.maxBatch);
     const gaps = this.gaps;
@@ -456,23 +462,24 @@ export class StoreWriter {
   }
 
   private async write(batch: Batch): Promise<void> {
-    const db = this.db;
-    const statements: Prisma.PrismaPromise<number>[] = [];
+    const statements: SqlStatement[] = [];
 
     if (batch.devices.length > 0) {
+      // Times go as epoch milliseconds (exact through float8 and to_timestamp), not as an ISO
+      // string each: a busy fleet rewrites thousands of device rows per flush.
       const rows = batch.devices.map((d) => ({
         id: clean(d.id),
         status: clean(d.status),
-        status_since: iso(d.statusSince),
+        status_since: d.statusSince,
         keepalive_seconds: d.keepaliveSeconds,
-        last_seen_at: isoOpt(d.lastSeenAt),
-        last_ping_at: isoOpt(d.lastPingAt),
-        last_message_at: isoOpt(d.lastMessageAt),
-        last_confirmed_at: isoOpt(d.lastConfirmedAt ?? null),
-        connected_at: isoOpt(d.connectedAt),
-        connect_reported_at: isoOpt(d.connectReportedAt ?? null),
+        last_seen_at: d.lastSeenAt,
+        last_ping_at: d.lastPingAt,
+        last_message_at: d.lastMessageAt,
+        last_confirmed_at: d.lastConfirmedAt ?? null,
+        connected_at: d.connectedAt,
+        connect_reported_at: d.connectReportedAt ?? null,
         session_open: d.sessionOpen,
-        last_disconnect_at: isoOpt(d.lastDisconnectAt),
+        last_disconnect_at: d.lastDisconnectAt,
         last_disconnect_reason: cleanOpt(d.lastDisconnectReason),
         disconnect_count: d.disconnectCount,
         takeover_count: d.takeoverCount ?? 0,
@@ -480,23 +487,26 @@ export class StoreWriter {
         protocol: cleanOpt(d.protocol),
         clean_start: d.cleanStart,
         sources: d.sources.map(clean),
-        first_seen_at: iso(d.firstSeenAt),
+        first_seen_at: d.firstSeenAt,
       }));
-      statements.push(db.$executeRaw`
+      statements.push({
+        text: `
         INSERT INTO "devices" ("id", "status", "status_since", "keepalive_seconds", "last_seen_at", "last_ping_at",
           "last_message_at", "last_confirmed_at", "connected_at", "connect_reported_at", "session_open",
           "last_disconnect_at", "last_disconnect_reason", "disconnect_count", "takeover_count", "address",
           "protocol", "clean_start", "sources", "first_seen_at", "updated_at")
-        SELECT r.id, r.status, r.status_since, r.keepalive_seconds, r.last_seen_at, r.last_ping_at,
-          r.last_message_at, r.last_confirmed_at, r.connected_at, r.connect_reported_at, r.session_open,
-          r.last_disconnect_at, r.last_disconnect_reason, r.disconnect_count, r.takeover_count, r.address,
-          r.protocol, r.clean_start, COALESCE(r.sources, '{}'), r.first_seen_at, now()
-        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
-          id text, status text, status_since timestamptz, keepalive_seconds int4, last_seen_at timestamptz,
-          last_ping_at timestamptz, last_message_at timestamptz, last_confirmed_at timestamptz,
-          connected_at timestamptz, connect_reported_at timestamptz, session_open boolean,
-          last_disconnect_at timestamptz, last_disconnect_reason text, disconnect_count int4, takeover_count int4,
-          address text, protocol text, clean_start boolean, sources text[], first_seen_at timestamptz)
+        SELECT r.id, r.status, to_timestamp(r.status_since / 1000), r.keepalive_seconds,
+          to_timestamp(r.last_seen_at / 1000), to_timestamp(r.last_ping_at / 1000),
+          to_timestamp(r.last_message_at / 1000), to_timestamp(r.last_confirmed_at / 1000),
+          to_timestamp(r.connected_at / 1000), to_timestamp(r.connect_reported_at / 1000), r.session_open,
+          to_timestamp(r.last_disconnect_at / 1000), r.last_disconnect_reason, r.disconnect_count, r.takeover_count,
+          r.address, r.protocol, r.clean_start, COALESCE(r.sources, '{}'), to_timestamp(r.first_seen_at / 1000), now()
+        FROM jsonb_to_recordset($1::jsonb) AS r(
+          id text, status text, status_since float8, keepalive_seconds int4, last_seen_at float8,
+          last_ping_at float8, last_message_at float8, last_confirmed_at float8,
+          connected_at float8, connect_reported_at float8, session_open boolean,
+          last_disconnect_at float8, last_disconnect_reason text, disconnect_count int4, takeover_count int4,
+          address text, protocol text, clean_start boolean, sources text[], first_seen_at float8)
         ON CONFLICT ("id") DO UPDATE SET
           "status" = EXCLUDED."status",
           "status_since" = EXCLUDED."status_since",
@@ -517,27 +527,29 @@ export class StoreWriter {
           "clean_start" = EXCLUDED."clean_start",
           "sources" = EXCLUDED."sources",
           "first_seen_at" = LEAST("devices"."first_seen_at", EXCLUDED."first_seen_at"),
-          "updated_at" = EXCLUDED."updated_at"`);
+          "updated_at" = EXCLUDED."updated_at"`,
+        values: [JSON.stringify(rows)],
+      });
     }
 
     // Opens: first one per key wins (a repeat changes nothing).
     const opens = new Map<string, SessionRecord>();
     // Closes: first one per key wins, as in the database.
-    const closes = new Map<string, Extract<SessionOp, { kind: "close" }>>();
+    const closes = new Map<string, CloseOp>();
     // Refined reasons: the latest per key wins.
-    const refines = new Map<string, Extract<SessionOp, { kind: "refine" }>>();
+    const refines = new Map<string, RefineOp>();
     // Devices the sessions refer to that this batch does not upsert.
     const referenced = new Map<string, number>();
     const upserted = new Set(batch.devices.map((d) => clean(d.id)));
     for (const op of batch.ops) {
-      const deviceId = clean(op.kind === "open" ? op.session.deviceId : op.deviceId);
-      const connectedAt = op.kind === "open" ? op.session.connectedAt : op.connectedAt;
+      const deviceId = clean(op.type === "session-open" ? op.session.deviceId : op.deviceId);
+      const connectedAt = op.type === "session-open" ? op.session.connectedAt : op.connectedAt;
       const key = `${connectedAt}\u0000${deviceId}`;
-      if (op.kind === "refine") {
+      if (op.type === "session-refine") {
         refines.set(key, op); // only updates an existing session: no device needed
         continue;
       }
-      if (op.kind === "open") {
+      if (op.type === "session-open") {
         if (!opens.has(key)) opens.set(key, op.session);
       } else if (!closes.has(key)) closes.set(key, op);
       if (!upserted.has(deviceId))
@@ -545,70 +557,87 @@ export class StoreWriter {
     }
 
     if (referenced.size > 0) {
-      statements.push(db.$executeRaw`
+      statements.push({
+        text: `
         INSERT INTO "devices" ("id", "status", "status_since", "first_seen_at")
         SELECT u.id, 'unknown', u.at, u.at
-        FROM unnest(${[...referenced.keys()]}::text[], ${[...referenced.values()].map(iso)}::timestamptz[]) AS u(id, at)
-        ON CONFLICT ("id") DO NOTHING`);
+        FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at)
+        ON CONFLICT ("id") DO NOTHING`,
+        values: [[...referenced.keys()], [...referenced.values()].map(iso)],
+      });
     }
 
     if (opens.size > 0) {
       const s = [...opens.values()];
-      statements.push(db.$executeRaw`
+      statements.push({
+        text: `
         INSERT INTO "sessions" ("device_id", "connected_at", "disconnected_at", "reason", "keepalive_seconds", "last_activity_at")
-        SELECT * FROM unnest(
-          ${s.map((x) => clean(x.deviceId))}::text[],
-          ${s.map((x) => iso(x.connectedAt))}::timestamptz[],
-          ${s.map((x) => isoOpt(x.disconnectedAt))}::timestamptz[],
-          ${s.map((x) => cleanOpt(x.reason))}::text[],
-          ${s.map((x) => x.keepaliveSeconds)}::int4[],
-          ${s.map((x) => isoOpt(x.lastActivityAt))}::timestamptz[])
-        ON CONFLICT ("device_id", "connected_at") DO NOTHING`);
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::int4[], $6::timestamptz[])
+        ON CONFLICT ("device_id", "connected_at") DO NOTHING`,
+        values: [
+          s.map((x) => clean(x.deviceId)),
+          s.map((x) => iso(x.connectedAt)),
+          s.map((x) => isoOpt(x.disconnectedAt)),
+          s.map((x) => cleanOpt(x.reason)),
+          s.map((x) => x.keepaliveSeconds),
+          s.map((x) => isoOpt(x.lastActivityAt)),
+        ],
+      });
     }
 
     if (closes.size > 0) {
       const c = [...closes.values()];
-      statements.push(db.$executeRaw`
+      statements.push({
+        text: `
         INSERT INTO "sessions" AS s ("device_id", "connected_at", "disconnected_at", "reason", "last_activity_at")
-        SELECT * FROM unnest(
-          ${c.map((x) => clean(x.deviceId))}::text[],
-          ${c.map((x) => iso(x.connectedAt))}::timestamptz[],
-          ${c.map((x) => iso(x.disconnectedAt))}::timestamptz[],
-          ${c.map((x) => clean(x.reason))}::text[],
-          ${c.map((x) => isoOpt(x.lastActivityAt))}::timestamptz[])
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::timestamptz[])
         ON CONFLICT ("device_id", "connected_at") DO UPDATE SET
           "disconnected_at" = EXCLUDED."disconnected_at",
           "reason" = EXCLUDED."reason",
           "last_activity_at" = COALESCE(EXCLUDED."last_activity_at", s."last_activity_at")
-        WHERE s."disconnected_at" IS NULL`);
+        WHERE s."disconnected_at" IS NULL`,
+        values: [
+          c.map((x) => clean(x.deviceId)),
+          c.map((x) => iso(x.connectedAt)),
+          c.map((x) => iso(x.disconnectedAt)),
+          c.map((x) => clean(x.reason)),
+          c.map((x) => isoOpt(x.lastActivityAt)),
+        ],
+      });
     }
 
     if (refines.size > 0) {
       const r = [...refines.values()];
-      statements.push(db.$executeRaw`
+      statements.push({
+        text: `
         UPDATE "sessions" AS s SET "reason" = u.reason
-        FROM unnest(
-          ${r.map((x) => clean(x.deviceId))}::text[],
-          ${r.map((x) => iso(x.connectedAt))}::timestamptz[],
-          ${r.map((x) => clean(x.reason))}::text[]) AS u(device_id, connected_at, reason)
-        WHERE s."device_id" = u.device_id AND s."connected_at" = u.connected_at AND s."disconnected_at" IS NOT NULL`);
+        FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(device_id, connected_at, reason)
+        WHERE s."device_id" = u.device_id AND s."connected_at" = u.connected_at AND s."disconnected_at" IS NOT NULL`,
+        values: [r.map((x) => clean(x.deviceId)), r.map((x) => iso(x.connectedAt)), r.map((x) => clean(x.reason))],
+      });
     }
 
     for (const g of batch.gaps) {
       if (g.kind === "open") {
         // One open gap at a time; a repeat of an already written open is a no-op.
-        statements.push(db.$executeRaw`
+        statements.push({
+          text: `
           INSERT INTO "monitor_gaps" ("started_at", "reason")
-          SELECT ${iso(g.at)}::timestamptz, ${g.reason}
+          SELECT $1::timestamptz, $2::text
           WHERE NOT EXISTS (SELECT 1 FROM "monitor_gaps"
-                             WHERE "ended_at" IS NULL OR "started_at" = ${iso(g.at)}::timestamptz)`);
+                             WHERE "ended_at" IS NULL OR "started_at" = $1::timestamptz)`,
+          values: [iso(g.at), g.reason],
+        });
       } else {
-        statements.push(db.$executeRaw`
-          UPDATE "monitor_gaps" SET "ended_at" = GREATEST("started_at", ${iso(g.at)}::timestamptz)
-          WHERE "ended_at" IS NULL`);
+        statements.push({
+          text: `
+          UPDATE "monitor_gaps" SET "ended_at" = GREATEST("started_at", $1::timestamptz)
+          WHERE "ended_at" IS NULL`,
+          values: [iso(g.at)],
+        });
       }
     }
 
-    if (statements.length > 0) await db.$transaction(statements);
+    await this.sql(statements);
   }
 }

@@ -37,7 +37,13 @@ export interface RouteOptions {
   deviceTopics: CompiledDeviceTopics | null;
 }
 
+/** A result combine() would return unchanged: no error to prefix, no empty optional fields to drop. */
+const isPlain = (r: AdapterResult): boolean =>
+  r.error === undefined && (r.stats === undefined || r.stats.length > 0) && r.brokerVersion === undefined;
+
 function combine(parts: ReadonlyArray<{ adapter: string; result: AdapterResult }>): AdapterResult {
+  // Nearly every message has one adapter and a plain result: that is the answer (this runs per message).
+  if (parts.length === 1 && isPlain(parts[0].result)) return parts[0].result;
   const combined: AdapterResult = { events: parts.flatMap((p) => p.result.events) };
   const stats = parts.flatMap((p) => p.result.stats ?? []);
   if (stats.length > 0) combined.stats = stats;
@@ -56,11 +62,12 @@ export function route(
   options: RouteOptions,
 ): AdapterResult {
   if (topic.startsWith("$")) {
-    const parts = SYS_ADAPTERS[options.kind]
-      .filter((a) => a.matches(topic))
-      .map((a) => ({ adapter: a.name, result: a.parse(topic, payload, ctx) }));
+    const parts: { adapter: string; result: AdapterResult }[] = [];
+    for (const a of SYS_ADAPTERS[options.kind])
+      if (a.matches(topic)) parts.push({ adapter: a.name, result: a.parse(topic, payload, ctx) });
     return combine(parts);
   }
   if (options.deviceTopics === null) return { events: [] };
-  return combine([{ adapter: "device-topics", result: parseDeviceMessage(options.deviceTopics, topic, payload, ctx) }]);
+  const result = parseDeviceMessage(options.deviceTopics, topic, payload, ctx);
+  return isPlain(result) ? result : combine([{ adapter: "device-topics", result }]);
 }

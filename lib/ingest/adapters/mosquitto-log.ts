@@ -195,13 +195,25 @@ function protocolFromMosquittoEnum(p: string | undefined): string | null {
   }
 }
 
+/**
+ * A copy of `s` that does not point into the string it was cut from. V8
+ * keeps a regex capture of 13+ characters as a slice of the whole log line,
+ * so a device id or address kept for the life of a device would keep its
+ * ~100-byte connect line alive too (~8 MB per 100k devices). A JSON round
+ * trip always builds a fresh flat string and is the fastest of the copies
+ * measured.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
 function classifyConnect(message: string): Classified | null {
   const m = CONNECT_LINE.exec(message);
   if (!m) return null;
   return {
     kind: "connect",
-    address: m[1],
-    deviceId: m[2],
+    address: own(m[1]),
+    deviceId: own(m[2]),
     protocol: protocolFromMosquittoEnum(m[3]),
     cleanStart: m[4] === "1",
     keepaliveSeconds: Number(m[5]),
@@ -213,7 +225,7 @@ function classifyClientLine(message: string): Classified | null {
   for (const rule of CLIENT_RULES) {
     const m = rule.pattern.exec(message);
     if (!m) continue;
-    const deviceId = m[1];
+    const deviceId = own(m[1]);
     if (deviceId === UNKNOWN_CLIENT) return IGNORED;
     const outcome = rule.outcome(m);
     if (outcome === "takeover") return { kind: "takeover", deviceId };
