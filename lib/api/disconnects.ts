@@ -296,10 +296,3 @@ export async function disconnectsCsvResponse(db: Db, q: ReturnType<typeof parseC
     },
   });
 }
-
-/** The runtime's database, or a 503 when there is none. */
-export function historyDb(runtime: { db: { prisma: Db } | null }): Db {
-  const db = runtime.db?.prisma;
-  if (!db) throw new AppError("SERVICE_UNAVAILABLE", "the database is not available");
-  return db;
-}

@@ -1,5 +1,6 @@
 import { handle } from "@/lib/api/errors";
-import { disconnectsCsvResponse, historyDb, parseCsvQuery } from "@/lib/api/disconnects";
+import { disconnectsCsvResponse, parseCsvQuery } from "@/lib/api/disconnects";
+import { requireDb } from "@/lib/api/runtime-db";
 import { getRuntime } from "@/lib/runtime";
 
 export const dynamic = "force-dynamic";
@@ -7,5 +8,5 @@ export const dynamic = "force-dynamic";
 /** GET /api/disconnects.csv?from=&to=&device=&reason=&bom= → the filter's disconnects as streamed CSV */
 export const GET = handle(async (request: Request) => {
   const query = parseCsvQuery(request.url);
-  return disconnectsCsvResponse(historyDb(getRuntime()), query);
+  return disconnectsCsvResponse(requireDb(getRuntime()), query);
 });
