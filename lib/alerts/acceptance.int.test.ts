@@ -139,9 +139,14 @@ describe("alerts on the embedded broker", () => {
     }
     const rows = await listAlerts(db(), { deviceId: "thr-1" });
     expect(rows.map((r) => [r.kind, r.state])).toEqual([["offline", "resolved"]]);
-    await runtime.alerts!.flushDeliveries();
-    const log = await listDeliveries(db());
-    expect(log.filter((d) => d.deviceId === "thr-1").map((d) => [d.event, d.ok, d.statusCode])).toEqual([
+    // The delivery log is written after the receiver has answered, off the alerting path: wait for it.
+    const thr1Log = async () => {
+      await runtime.alerts!.flushDeliveries();
+      const log = await listDeliveries(db());
+      return log.filter((d) => d.deviceId === "thr-1").map((d) => [d.event, d.ok, d.statusCode]);
+    };
+    await eventually(async () => (await thr1Log()).length >= 2, 5_000, "both deliveries logged");
+    expect(await thr1Log()).toEqual([
       ["resolved", true, 200],
       ["fired", true, 200],
     ]);
