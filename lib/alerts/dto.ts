@@ -34,20 +34,8 @@ export interface AlertRuleDto extends AlertRule {
   warnings: string[];
 }
 
-export interface DeliveryDto {
-  id: string;
-  alertId: string;
-  deviceId: string | null;
-  kind: string | null;
-  event: "fired" | "resolved" | "repeat";
-  url: string;
-  attempt: number;
-  ok: boolean;
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
-  at: string;
-}
+/** A delivery log entry on the wire: the stored record with its time as ISO-8601. */
+export type DeliveryDto = Omit<DeliveryRecord, "at"> & { at: string };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
