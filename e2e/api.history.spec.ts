@@ -39,7 +39,7 @@ test.describe("disconnect history API", () => {
     await sleep(500);
     const second = await mqtt.connectAsync(url, { clientId: "hist-take", keepalive: 9, reconnectPeriod: 0 });
 
-    // keepalive timeout: CONNECT with keepalive 2, then silence (the broker drops it after 1.5 × 2 s, checked every ~5 s)
+    // keepalive timeout: CONNECT with keepalive 2, then silence (the broker drops it after 1.5 × 2 s, checked every 6 s)
     const silent = await rawConnect(stack.broker.port, "hist-silent", 2);
 
     const query = `from=${encodeURIComponent(from)}&device=hist-*`;
@@ -102,11 +102,11 @@ test.describe("disconnect history API", () => {
     const [lost] = byDevice("hist-lost");
     expect(lost).toMatchObject({ reason: "connection_lost", keepaliveSeconds: 5, reconnectedAt: null });
 
-    // keepalive timeout: silent since its CONNECT, dropped after 1.5 × 2 s (+ the broker's 5 s check, + rounding)
+    // keepalive timeout: silent since its CONNECT, dropped after 1.5 × 2 s (+ up to 6 s to the broker's next check, + 1 s rounding)
     const [timeout] = byDevice("hist-silent");
     expect(timeout.keepaliveSeconds).toBe(2);
     expect(timeout.sessionSeconds).toBeGreaterThanOrEqual(2);
-    expect(timeout.sessionSeconds).toBeLessThanOrEqual(10);
+    expect(timeout.sessionSeconds).toBeLessThanOrEqual(11);
     expect(timeout.silenceSeconds).not.toBeNull();
     expect(Math.abs(timeout.silenceSeconds! - timeout.sessionSeconds)).toBeLessThanOrEqual(0.01);
 

@@ -11,8 +11,8 @@
  *   socket closed    [N] Client dev closed its connection.
  *     (SIGKILL of the client, close() without DISCONNECT, and a TCP RST all log this line)
  *   keepalive        [N] Client dev has exceeded timeout, disconnecting.
- *     (k2 and no PINGREQ: logged 8.2 s after the connect, i.e. 1.5 × 2 s plus up to 5 s
- *     of Mosquitto's check interval)
+ *     (k2 and no PINGREQ: logged 3.1–8.8 s after the connect over 40 connect phases, i.e.
+ *     1.5 × 2 s plus up to 6 s to Mosquitto 2.0's next keepalive check, whole seconds)
  *   takeover         [N] New connection from 127.0.0.1:34306 on port 18931.
  *                    [E] Client dev already connected, closing old connection.
  *                    [N] New client connected from 127.0.0.1:34306 as dev (p2, c1, k30).
