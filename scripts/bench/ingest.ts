@@ -114,7 +114,9 @@ async function measure(mode: IngestMode, round: number, o: IngestOptions): Promi
       expect: { deviceMessages: o.telemetry, connects: o.cycles, disconnects: o.cycles },
       stallMs: 15_000,
     };
-    const consumer = new Child(`${mode} consumer`, "./ingest-consumer.ts", [mode, JSON.stringify(cfg)]);
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each consumer (open it in Chrome DevTools).
+    const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const consumer = new Child(`${mode} consumer`, "./ingest-consumer.ts", [mode, JSON.stringify(cfg)], profile);
     res.defer(`${mode} consumer`, () => consumer.close());
     await consumer.next("ready", 60_000);
     const load = new Child("load generator", "./ingest-load.ts", [JSON.stringify(plan)]);
