@@ -7,6 +7,17 @@ test.describe("alert rules and the alert feed", () => {
     embedded,
   }) => {
     test.setTimeout(60_000);
+    // Event streams this tab holds open: the badge and the fleet page share one.
+    const openStreams = new Set<import("@playwright/test").Request>();
+    let mostOpen = 0;
+    page.on("request", (r) => {
+      if (!new URL(r.url()).pathname.startsWith("/api/stream")) return;
+      openStreams.add(r);
+      mostOpen = Math.max(mostOpen, openStreams.size);
+    });
+    const ended = (r: import("@playwright/test").Request) => openStreams.delete(r);
+    page.on("requestfailed", ended);
+    page.on("requestfinished", ended);
     await page.goto("/settings/alerts");
     await expect(page.getByRole("heading", { name: "Alert rules" })).toBeVisible();
     const rows = page.getByTestId("rule-row");
@@ -69,6 +80,19 @@ test.describe("alert rules and the alert feed", () => {
       expect(api.alerts).toEqual([
         expect.objectContaining({ deviceId: "pump-9", kind: "offline", state: "firing", resolvedAt: null }),
       ]);
+
+      // On the fleet page the badge lives on the fleet's stream: still one connection, still live.
+      await page.getByRole("link", { name: "Fleet" }).first().click();
+      await expect(page).toHaveURL(/\/$/);
+      await expect(page.getByTestId("stream-state")).toHaveText(/live/i);
+      await expect(badge).toHaveAttribute("data-count", "1");
+      await expect.poll(() => [...openStreams].map((r) => new URL(r.url()).search)).toEqual([""]);
+      await page
+        .getByRole("link", { name: /Alerts/ })
+        .first()
+        .click();
+      await expect.poll(() => [...openStreams].map((r) => new URL(r.url()).search)).toEqual(["?only=alerts"]);
+      expect(mostOpen).toBe(1);
     } finally {
       socket.destroy();
     }

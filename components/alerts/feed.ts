@@ -1,10 +1,10 @@
 /**
- * The live alert feed in the browser: one EventSource per page on
- * `/api/stream?only=alerts` (the same event stream as the fleet page, without
- * the fleet snapshot), `alerts` events parsed and checked, kept in a small
- * zustand store that the nav badge and the alerts page read. EventSource
- * reconnects by itself; the server sends the current feed on every
- * (re)connect, so nothing is lost across a drop.
+ * The live alert feed in the browser: `alerts` events of the event stream,
+ * parsed and checked, kept in a small zustand store that the nav badge and the
+ * alerts page read. On the fleet page they come on the fleet's own stream;
+ * elsewhere on `/api/stream?only=alerts` (the same stream without the fleet
+ * snapshot). EventSource reconnects by itself; the server sends the current
+ * feed on every (re)connect, so nothing is lost across a drop or a switch.
  */
 import { create } from "zustand";
 import type { AlertDto, AlertFeedMessage } from "@/lib/alerts/dto";
@@ -68,28 +68,96 @@ export function parseAlertFeed(data: string): AlertFeedMessage | null {
   return v as unknown as AlertFeedMessage;
 }
 
-let users = 0;
-let source: EventSource | null = null;
+/** The part of EventSource the feed uses. */
+export interface FeedEventSource {
+  onopen: ((ev: Event) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  addEventListener(type: "alerts", listener: (ev: MessageEvent<string>) => void): void;
+  close(): void;
+}
 
-/** Opens the feed while at least one component uses it; returns the release function. */
-export function retainAlertFeed(url = "/api/stream?only=alerts"): () => void {
-  users++;
-  if (!source) {
-    const es = new EventSource(url);
-    source = es;
-    es.addEventListener("alerts", (ev) => {
-      const msg = parseAlertFeed((ev as MessageEvent<string>).data);
-      if (msg) useAlertFeed.getState().apply(msg);
-    });
-    es.onopen = () => useAlertFeed.getState().setConnected(true);
-    es.onerror = () => useAlertFeed.getState().setConnected(false);
-  }
-  return () => {
-    users--;
-    if (users === 0 && source) {
+const FEED_URL = "/api/stream?only=alerts";
+let createSource: (url: string) => FeedEventSource = (url) => new EventSource(url);
+let users = 0;
+let fleetStreams = 0;
+let source: FeedEventSource | null = null;
+let syncQueued = false;
+
+/** Applies one `alerts` event's data, from whichever stream carried it. */
+export function applyAlertFeedEvent(data: string): void {
+  const msg = parseAlertFeed(data);
+  if (!msg) return;
+  const feed = useAlertFeed.getState();
+  feed.apply(msg);
+  if (!feed.connected) feed.setConnected(true);
+}
+
+/**
+ * One SSE connection per tab: browsers allow six connections per host over
+ * HTTP/1.1 and a stream holds one for good, so two streams per tab would let
+ * three open tabs stall every other request. The feed's own alerts-only
+ * stream is open only while someone uses the feed and no fleet stream (which
+ * carries the same `alerts` events) is open. Decided after the current
+ * commit's effects have all run, so mounting a page with both never opens the
+ * feed's stream just to close it again.
+ */
+function scheduleSync(): void {
+  if (syncQueued) return;
+  syncQueued = true;
+  queueMicrotask(() => {
+    syncQueued = false;
+    const wanted = users > 0 && fleetStreams === 0;
+    if (wanted && !source) {
+      const es = createSource(FEED_URL);
+      source = es;
+      es.addEventListener("alerts", (ev) => applyAlertFeedEvent(ev.data));
+      es.onopen = () => useAlertFeed.getState().setConnected(true);
+      es.onerror = () => useAlertFeed.getState().setConnected(false);
+    } else if (!wanted && source) {
       source.close();
       source = null;
-      useAlertFeed.getState().setConnected(false);
+      if (users === 0 || fleetStreams === 0) useAlertFeed.getState().setConnected(false);
     }
+  });
+}
+
+/** Keeps the feed live while at least one component uses it; returns the release function. */
+export function retainAlertFeed(): () => void {
+  users++;
+  scheduleSync();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    users--;
+    scheduleSync();
   };
+}
+
+/**
+ * A fleet stream is open and will pass its `alerts` events to
+ * applyAlertFeedEvent: the feed's own stream closes meanwhile. Returns the
+ * release function (call it when that stream closes for good).
+ */
+export function shareFleetStream(): () => void {
+  fleetStreams++;
+  // Closed now, before the fleet stream opens: never two at once.
+  source?.close();
+  source = null;
+  scheduleSync();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    fleetStreams--;
+    if (fleetStreams === 0) useAlertFeed.getState().setConnected(false);
+    scheduleSync();
+  };
+}
+
+/** Tests: a fake EventSource factory (returns the previous one). */
+export function setFeedEventSourceFactory(factory: (url: string) => FeedEventSource): (url: string) => FeedEventSource {
+  const previous = createSource;
+  createSource = factory;
+  return previous;
 }

@@ -19,7 +19,7 @@ class FakeEventSource implements EventSourceLike {
     this.closed = true;
     this.readyState = 2;
   }
-  emit(type: "snapshot" | "delta" | "heartbeat", data: unknown): void {
+  emit(type: "snapshot" | "delta" | "heartbeat" | "alerts", data: unknown): void {
     const ev = { data: typeof data === "string" ? data : JSON.stringify(data) } as MessageEvent<string>;
     for (const l of this.listeners.get(type) ?? []) l(ev);
   }
@@ -29,7 +29,7 @@ class FakeEventSource implements EventSourceLike {
   }
 }
 
-function harness() {
+function harness(onAlerts?: (data: string) => void) {
   let now = T0;
   const store = createFleetStore({ now: () => now });
   const sources: FakeEventSource[] = [];
@@ -50,6 +50,7 @@ function harness() {
       (h as { cleared: boolean }).cleared = true;
     },
     random: () => 1,
+    onAlerts,
   });
   return {
     store,
@@ -69,6 +70,20 @@ const deltaOf = (devices: DeltaMessage["devices"]): DeltaMessage => ({
 });
 
 describe("connectFleetStream", () => {
+  it("hands the stream's alerts events on, from the current connection only", () => {
+    const seen: string[] = [];
+    const h = harness((d) => seen.push(d));
+    const first = h.last();
+    first.emit("snapshot", snapshot([device("a")]));
+    first.emit("alerts", '{"firingCount":1}');
+    expect(seen).toEqual(['{"firingCount":1}']);
+    first.fail(2);
+    h.timers.at(-1)!.fn();
+    first.emit("alerts", '{"firingCount":2}'); // the closed connection is ignored
+    h.last().emit("alerts", '{"firingCount":3}');
+    expect(seen).toEqual(['{"firingCount":1}', '{"firingCount":3}']);
+  });
+
   it("applies the snapshot, goes live, then applies deltas", () => {
     const h = harness();
     expect(h.sources).toHaveLength(1);

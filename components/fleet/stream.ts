@@ -12,7 +12,10 @@ import type { FleetStore } from "./store";
 export interface EventSourceLike {
   readonly readyState: number;
   onerror: ((ev: Event) => unknown) | null;
-  addEventListener(type: "snapshot" | "delta" | "heartbeat", listener: (ev: MessageEvent<string>) => void): void;
+  addEventListener(
+    type: "snapshot" | "delta" | "heartbeat" | "alerts",
+    listener: (ev: MessageEvent<string>) => void,
+  ): void;
   close(): void;
 }
 
@@ -22,6 +25,8 @@ export interface StreamOptions {
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
   random?: () => number;
+  /** The stream's `alerts` events (raw data), for the alert feed that shares this connection. */
+  onAlerts?: (data: string) => void;
 }
 
 const CLOSED = 2;
@@ -48,6 +53,7 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
     setTimer = (fn: () => void, ms: number) => setTimeout(fn, ms),
     clearTimer = (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
     random = Math.random,
+    onAlerts,
   } = options;
 
   let current: EventSourceLike | null = null;
@@ -110,6 +116,12 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
 
     source.addEventListener("heartbeat", () => {
       if (source === current) armStall();
+    });
+
+    source.addEventListener("alerts", (ev) => {
+      if (source !== current) return;
+      armStall();
+      onAlerts?.(ev.data);
     });
 
     source.onerror = () => {

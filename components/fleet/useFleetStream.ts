@@ -1,11 +1,22 @@
 "use client";
 
 import { useEffect } from "react";
+import { applyAlertFeedEvent, shareFleetStream } from "@/components/alerts/feed";
 import { useFleetStoreApi } from "./FleetStoreProvider";
 import { connectFleetStream } from "./stream";
 
-/** Keeps the page's fleet store fed by `GET /api/stream` while mounted. */
+/**
+ * Keeps the page's fleet store fed by `GET /api/stream` while mounted. The same
+ * connection feeds the alert feed (nav badge), so the tab holds one stream.
+ */
 export function useFleetStream(url = "/api/stream"): void {
   const store = useFleetStoreApi();
-  useEffect(() => connectFleetStream(store, { url }), [store, url]);
+  useEffect(() => {
+    const release = shareFleetStream();
+    const close = connectFleetStream(store, { url, onAlerts: applyAlertFeedEvent });
+    return () => {
+      close();
+      release();
+    };
+  }, [store, url]);
 }
