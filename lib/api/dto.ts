@@ -17,7 +17,7 @@ export interface DeviceDto {
   lastDisconnectAt: string | null;
   lastDisconnectReason: DisconnectReason | null;
   disconnectCount: number;
-  sources: SignalSource[];
+  sources: readonly SignalSource[];
 }
 
 export interface SessionDto {

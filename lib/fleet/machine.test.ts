@@ -710,6 +710,30 @@ describe("monitor gap", () => {
   });
 });
 
+describe("device state layout", () => {
+  it("shares one frozen sources list among devices with the same sources, whichever order they came in", () => {
+    const a = play([connect(sec(0)), ping(sec(1))], { pings: true }).state;
+    const b = play([connect(sec(0), { deviceId: "other" }), ping(sec(1), { deviceId: "other" })], {
+      pings: true,
+    }).state;
+    expect(a.sources).toEqual(["mosquitto-debug", "mosquitto-log"]);
+    expect(b.sources).toBe(a.sources);
+    expect(Object.isFrozen(a.sources)).toBe(true);
+    const restored = restore(
+      { ...a, sources: ["mosquitto-log", "mosquitto-debug", "mosquitto-log"] },
+      { now: sec(9), pingsVisible: true },
+    );
+    expect(restored.state.sources).toBe(a.sources);
+  });
+
+  it("gives every state the same fields in the same order, and leaves a saved row's extras behind", () => {
+    const order = Object.keys(newDevice("d", T0));
+    expect(Object.keys(play([connect(sec(0)), publish(sec(2))]).state)).toEqual(order);
+    const row = { ...newDevice("d", T0), updatedAt: 5 } as SavedDeviceState;
+    expect(Object.keys(restore(row, { now: sec(9), pingsVisible: false }).state)).toEqual(order);
+  });
+});
+
 describe("restore", () => {
   function saved(status: DeviceState["status"]): SavedDeviceState {
     const full = play([connect(sec(0)), ping(sec(3))]).state;

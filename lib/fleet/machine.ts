@@ -90,6 +90,8 @@ interface Draft {
   fx: FleetEffect[];
 }
 
+const NO_SOURCES: readonly SignalSource[] = Object.freeze([]);
+
 export function newDevice(id: string, now: number): DeviceState {
   return {
     id,
@@ -107,7 +109,7 @@ export function newDevice(id: string, now: number): DeviceState {
     address: null,
     protocol: null,
     cleanStart: null,
-    sources: [],
+    sources: NO_SOURCES,
     firstSeenAt: now,
     connectReportedAt: null,
     lastConfirmedAt: null,
@@ -154,22 +156,56 @@ export function restore(saved: SavedDeviceState, ctx: MachineContext): Transitio
 }
 
 function withDefaults(saved: SavedDeviceState): DeviceState {
-  return {
+  return copyState({
     ...saved,
-    sources: [...new Set(saved.sources)].sort(),
+    sources: sourceSet(saved.sources),
     connectReportedAt: saved.connectReportedAt ?? saved.connectedAt,
     lastConfirmedAt: saved.lastConfirmedAt ?? saved.lastSeenAt,
     lastClosed: saved.lastClosed ?? null,
     takeoverCount: saved.takeoverCount ?? 0,
     takeoverWillPending: saved.takeoverWillPending ?? false,
-  };
+  });
 }
 
 // ---------------------------------------------------------------- plumbing
 
 function draft(s: DeviceState): Draft {
-  return { s: { ...s }, fx: [] };
+  return { s: copyState(s), fx: [] };
 }
+
+/**
+ * A copy with every field, in one order: every device state shares one
+ * hidden class, which keeps copies cheap (one per event) and states compact.
+ * Extra properties of `s` (say, a database row's) are left behind.
+ */
+function copyState(s: DeviceState): DeviceState {
+  return {
+    id: s.id,
+    status: s.status,
+    statusSince: s.statusSince,
+    keepaliveSeconds: s.keepaliveSeconds,
+    lastSeenAt: s.lastSeenAt,
+    lastPingAt: s.lastPingAt,
+    lastMessageAt: s.lastMessageAt,
+    connectedAt: s.connectedAt,
+    sessionOpen: s.sessionOpen,
+    lastDisconnectAt: s.lastDisconnectAt,
+    lastDisconnectReason: s.lastDisconnectReason,
+    disconnectCount: s.disconnectCount,
+    address: s.address,
+    protocol: s.protocol,
+    cleanStart: s.cleanStart,
+    sources: s.sources,
+    firstSeenAt: s.firstSeenAt,
+    connectReportedAt: s.connectReportedAt,
+    lastConfirmedAt: s.lastConfirmedAt,
+    lastClosed: s.lastClosed,
+    takeoverCount: s.takeoverCount,
+    takeoverWillPending: s.takeoverWillPending,
+  };
+}
+
+const STATE_KEYS = Object.keys(newDevice("", 0)) as readonly (keyof DeviceState)[];
 
 function finish(prev: DeviceState, d: Draft, ctx: MachineContext): Transition {
   settleSilence(d, ctx);
@@ -179,7 +215,7 @@ function finish(prev: DeviceState, d: Draft, ctx: MachineContext): Transition {
 
 function sameState(a: DeviceState, b: DeviceState): boolean {
   // Nested values (sources, lastClosed) are replaced, never mutated, so reference equality suffices.
-  for (const key of Object.keys(b) as (keyof DeviceState)[]) if (a[key] !== b[key]) return false;
+  for (const key of STATE_KEYS) if (a[key] !== b[key]) return false;
   return true;
 }
 
@@ -197,7 +233,26 @@ function announceNew(t: Transition, at: number): Transition {
 }
 
 function addSource(s: DeviceState, source: SignalSource): void {
-  if (!s.sources.includes(source)) s.sources = [...s.sources, source].sort();
+  if (!s.sources.includes(source)) s.sources = sourceSet([...s.sources, source]);
+}
+
+const SOURCE_SETS = new Map<string, readonly SignalSource[]>();
+
+/**
+ * The sorted, unique, frozen list of these sources, shared by every device with
+ * the same ones (a handful of combinations for the whole fleet instead of an
+ * array per device).
+ */
+export function sourceSet(sources: Iterable<SignalSource>): readonly SignalSource[] {
+  const list = [...new Set(sources)].sort();
+  const key = list.join(",");
+  let shared = SOURCE_SETS.get(key);
+  if (!shared) {
+    shared = Object.freeze(list);
+    // Sources are a small closed set; a database row with made-up ones must not grow this without bound.
+    if (SOURCE_SETS.size < 256) SOURCE_SETS.set(key, shared);
+  }
+  return shared;
 }
 
 function dispatch(d: Draft, ev: ActivityEvent, ctx: MachineContext): void {

@@ -53,7 +53,7 @@ export interface DeviceState {
   protocol: string | null;
   cleanStart: boolean | null;
   /** Sources that have told us about this device (sorted, unique). */
-  sources: SignalSource[];
+  sources: readonly SignalSource[];
   firstSeenAt: number;
 
   // ---- added by lib/fleet/machine.ts; restore() fills defaults when a saved row lacks them ----
