@@ -7,6 +7,7 @@ const nextConfig = {
     "@prisma/adapter-pg",
     "@prisma/client",
     "aedes",
+    "ws",
     "@electric-sql/pglite",
     "pglite-prisma-adapter",
   ],

@@ -18,6 +18,8 @@ const schema = z.object({
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   MQTT_PORT: z.coerce.number().int().min(1).max(65535).default(1883),
+  /** Embedded broker only: also take MQTT over WebSocket on this port (unset: no WebSocket listener). */
+  MQTT_WS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MQTT_BROKER_KIND: z.enum(["auto", "mosquitto", "emqx", "nanomq"]).default("auto"),
   MQTT_CLIENT_ID: z.string().min(1).max(64).optional(),
   DEVICE_TOPICS: z.string().min(1).default(DEFAULT_DEVICE_TOPICS),

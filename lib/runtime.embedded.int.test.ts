@@ -24,6 +24,7 @@ const dirs: string[] = [];
 const sockets: Socket[] = [];
 let dataDir: string;
 let mqttPort: number;
+let wsPort: number;
 let runtime: Runtime;
 
 function newRuntime(env: Record<string, string> = {}): Runtime {
@@ -32,6 +33,7 @@ function newRuntime(env: Record<string, string> = {}): Runtime {
     loadConfig({
       KEEPWATCH_DATA_DIR: dataDir,
       MQTT_PORT: String(mqttPort),
+      MQTT_WS_PORT: String(wsPort),
       DEVICE_TOPICS: "devices/{id}/#",
       PORT: "3998",
       ...env,
@@ -84,6 +86,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   dataDir = tempDir();
   mqttPort = await freePort();
+  wsPort = await freePort();
   runtime = newRuntime();
   await runtime.start();
 }, 60_000);
@@ -265,6 +268,39 @@ describe("embedded defaults", () => {
     await gw.endAsync();
   });
 
+  it("takes MQTT over WebSocket on MQTT_WS_PORT: connect, pings, clean and lost disconnects, as on TCP", async () => {
+    const ws = `ws://127.0.0.1:${wsPort}/mqtt`;
+    const client = await mqtt.connectAsync(ws, { clientId: "ws-dev-1", keepalive: 2, reconnectPeriod: 0 });
+    const d = await eventually(() => device("ws-dev-1")?.status === "online" && device("ws-dev-1"), 2_000, "online");
+    expect(d).toMatchObject({ keepaliveSeconds: 2, sessionOpen: true, protocol: "3.1.1", sources: ["aedes"] });
+    expect(d.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    // MQTT.js pings every 2 s over the WebSocket: seen, and never late.
+    const watch = watchStatus("ws-dev-1");
+    await eventually(() => (device("ws-dev-1")?.lastPingAt ?? 0) > d.connectedAt!, 4_000, "a PINGREQ");
+    await sleep(3_500);
+    watch.stop();
+    expect(watch.changes).toEqual([]);
+    await client.endAsync();
+    const clean = await eventually(
+      () => device("ws-dev-1")?.status === "offline" && device("ws-dev-1"),
+      2_000,
+      "clean",
+    );
+    expect(clean.lastDisconnectReason).toBe("clean");
+
+    const lost = await mqtt.connectAsync(ws, { clientId: "ws-dev-2", keepalive: 30, reconnectPeriod: 0 });
+    await eventually(() => device("ws-dev-2")?.status === "online", 2_000, "online");
+    lost.stream.destroy(); // the connection drops without DISCONNECT
+    lost.end(true);
+    const gone = await eventually(() => device("ws-dev-2")?.status === "offline" && device("ws-dev-2"), 2_000, "lost");
+    expect(gone.lastDisconnectReason).toBe("connection_lost");
+
+    // A browser or curl opening the port plainly is told what it is.
+    const res = await fetch(`http://127.0.0.1:${wsPort}/`);
+    expect(res.status).toBe(426);
+    expect(await res.text()).toMatch(/MQTT over WebSocket/);
+  }, 20_000);
+
   it("refuses a second keepwatch on the same data directory, and a busy MQTT_PORT, with clear errors", async () => {
     const second = newRuntime({ PORT: "3997" });
     await expect(second.start()).rejects.toThrow(DataDirLockedError);
@@ -276,6 +312,11 @@ describe("embedded defaults", () => {
       new RegExp(`MQTT_PORT ${mqttPort} is already in use.*set MQTT_URL=mqtt://127\\.0\\.0\\.1:${mqttPort}`),
     );
     await third.stop();
+    const fourth = new Runtime(
+      loadConfig({ KEEPWATCH_DATA_DIR: tempDir(), MQTT_PORT: String(await freePort()), MQTT_WS_PORT: String(wsPort) }),
+    );
+    await expect(fourth.start()).rejects.toThrow(new RegExp(`MQTT_WS_PORT ${wsPort} is already in use`));
+    await fourth.stop();
     // The running monitor is untouched.
     expect(runtime.health()).toMatchObject({ ok: true, broker: { connected: true } });
   }, 30_000);

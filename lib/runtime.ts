@@ -151,6 +151,8 @@ export class Runtime {
     if (config.MQTT_URL) {
       this.startWorker(config.MQTT_URL);
       if (config.MOSQUITTO_LOG_FILE) this.startDebugLog(config.MOSQUITTO_LOG_FILE);
+      if (config.MQTT_WS_PORT !== undefined)
+        log("MQTT_WS_PORT is ignored: with MQTT_URL set there is no embedded broker");
       log(`broker: watching ${this.broker.url} as ${this.clientId}; ${topics}`);
     } else {
       await this.startEmbeddedBroker();
@@ -164,7 +166,7 @@ export class Runtime {
     const credentials = config.MQTT_USERNAME
       ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? "" }
       : null;
-    const broker = await startEmbeddedBroker({ port: config.MQTT_PORT, credentials });
+    const broker = await startEmbeddedBroker({ port: config.MQTT_PORT, credentials, wsPort: config.MQTT_WS_PORT });
     const source = watchAedes(broker.aedes, {
       deviceTopics: this.deviceTopics,
       onEvents: (events) => {
@@ -180,7 +182,8 @@ export class Runtime {
     this.broker.stats["clients/connected"] = 0;
     this.onLink(true, null);
     log(
-      `broker: embedded (Aedes ${broker.version}) on port ${broker.port}, all interfaces` +
+      `broker: embedded (Aedes ${broker.version}) on port ${broker.port}` +
+        `${broker.wsPort !== null ? ` and ws://…:${broker.wsPort}/mqtt` : ""}, all interfaces` +
         `${credentials ? ", clients must log in as MQTT_USERNAME" : ", anonymous clients allowed"}` +
         `; set MQTT_URL to watch another broker instead; ${this.deviceTopics.subscriptions.join(", ")} read as device topics`,
     );

@@ -1,6 +1,8 @@
 /**
  * The embedded MQTT broker: Aedes in this process, listening on MQTT_PORT
- * (TCP, MQTT 3.1 and 3.1.1), used when MQTT_URL is not set. Real devices
+ * (TCP, MQTT 3.1 and 3.1.1) and, when MQTT_WS_PORT is set, on that port for
+ * MQTT over WebSocket (any path, e.g. ws://host:port/mqtt); used when
+ * MQTT_URL is not set. Real devices
  * connect to it like to any broker; keepwatch watches it in-process
  * (lib/ingest/aedes-source.ts), so it sees every PINGREQ.
  *
@@ -8,8 +10,10 @@
  * present them; otherwise anyone may connect.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesOptions } from "aedes";
+import { WebSocketServer, createWebSocketStream } from "ws";
 
 export interface EmbeddedBrokerOptions {
   port: number;
@@ -17,6 +21,8 @@ export interface EmbeddedBrokerOptions {
   host?: string;
   /** Require these credentials from every client. */
   credentials?: { username: string; password: string } | null;
+  /** Also listen for MQTT over WebSocket on this port (0: any free one). */
+  wsPort?: number | null;
 }
 
 export interface EmbeddedBroker {
@@ -24,6 +30,8 @@ export interface EmbeddedBroker {
   /** The port actually bound (differs from the option when it was 0). */
   port: number;
   host: string;
+  /** The WebSocket listener's port, when there is one. */
+  wsPort: number | null;
   version: string;
   connectedClients(): number;
   /** Stops accepting connections, closes every client, then the broker. */
@@ -32,14 +40,60 @@ export interface EmbeddedBroker {
 
 export class BrokerPortInUseError extends Error {
   readonly code = "MQTT_PORT_IN_USE";
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    variable: "MQTT_PORT" | "MQTT_WS_PORT" = "MQTT_PORT",
+  ) {
     super(
-      `MQTT_PORT ${port} is already in use, so the embedded broker cannot listen on it. ` +
-        `Another MQTT broker is probably running there: set MQTT_URL=mqtt://127.0.0.1:${port} to watch it instead, ` +
-        `or set MQTT_PORT to a free port.`,
+      variable === "MQTT_PORT"
+        ? `MQTT_PORT ${port} is already in use, so the embedded broker cannot listen on it. ` +
+            `Another MQTT broker is probably running there: set MQTT_URL=mqtt://127.0.0.1:${port} to watch it instead, ` +
+            `or set MQTT_PORT to a free port.`
+        : `MQTT_WS_PORT ${port} is already in use, so the embedded broker cannot take WebSocket clients on it: ` +
+            `set MQTT_WS_PORT to a free port, or leave it unset.`,
     );
     this.name = "BrokerPortInUseError";
   }
+}
+
+function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host, ipv6Only: false }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * MQTT over WebSocket: each upgraded connection becomes a stream Aedes
+ * handles like a TCP socket, carrying the peer's address so the device page
+ * can show where a client connects from. A plain HTTP request gets a 426.
+ */
+async function startWebSocketListener(aedes: Aedes, port: number, host: string) {
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain; charset=utf-8", upgrade: "websocket" });
+    res.end("This port speaks MQTT over WebSocket: connect an MQTT client to ws://<host>:<port>/mqtt\n");
+  });
+  const wss = new WebSocketServer({ server: http, maxPayload: 64 * 1024 * 1024 });
+  wss.on("connection", (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    stream.on("error", () => ws.terminate());
+    Object.assign(stream, { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort });
+    aedes.handle(stream, req);
+  });
+  wss.on("error", () => {}); // the HTTP server's errors are reported by listen()
+  await listen(http, port, host);
+  http.on("error", () => {});
+  return {
+    port: (http.address() as { port: number }).port,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
 }
 
 const digest = (s: string | Buffer) => createHash("sha256").update(s).digest();
@@ -69,18 +123,21 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     aedes.handle(socket);
   });
   const host = opts.host ?? "::";
+  let ws: Awaited<ReturnType<typeof startWebSocketListener>> | null = null;
+  let listening = "MQTT_PORT" as "MQTT_PORT" | "MQTT_WS_PORT";
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ port: opts.port, host, ipv6Only: false }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, opts.port, host);
+    if (opts.wsPort !== undefined && opts.wsPort !== null) {
+      listening = "MQTT_WS_PORT";
+      ws = await startWebSocketListener(aedes, opts.wsPort, host);
+    }
   } catch (e) {
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new BrokerPortInUseError(opts.port);
-    if ((e as NodeJS.ErrnoException).code === "EAFNOSUPPORT" && opts.host === undefined) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE")
+      throw new BrokerPortInUseError(listening === "MQTT_PORT" ? opts.port : opts.wsPort!, listening);
+    if (code === "EAFNOSUPPORT" && opts.host === undefined) {
       // No IPv6 on this machine: all IPv4 interfaces then.
       return startEmbeddedBroker({ ...opts, host: "0.0.0.0" });
     }
@@ -93,14 +150,16 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     aedes,
     port,
     host,
+    wsPort: ws?.port ?? null,
     version: (aedes as Aedes & { version: string }).version,
     connectedClients: () => (aedes as Aedes & { connectedClients: number }).connectedClients,
     close: () =>
       (closed ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const wsStopped = ws?.close();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const s of sockets) s.destroy();
-        await stopped;
+        await Promise.all([stopped, wsStopped]);
       })()),
   };
 }
