@@ -3,12 +3,13 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { CartesianGrid, ComposedChart, ReferenceArea, ReferenceLine, Scatter, Tooltip, XAxis, YAxis } from "recharts";
 import type { ActivityDto } from "@/lib/api/activity";
-import { reasonLabel } from "@/components/fleet/format";
-import { buildTimeline, rangeOf, RANGES, type RangeKey } from "./timeline";
+import { buildTimeline, markerLabels, rangeOf, RANGES, type RangeKey } from "./timeline";
 
 const HEIGHT = 260;
 /** Pixels per drawn point: the chart never holds more than width / 3 points. */
 const PX_PER_POINT = 3;
+/** Y axis (48) and right margin (16): what the chart's width holds besides the plot. */
+const PLOT_INSET_PX = 64;
 
 function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
   const ref = useRef<T>(null);
@@ -63,6 +64,10 @@ export function KeepaliveTimeline({
   const maxGap = data ? Math.max(0, ...data.gaps.map((g) => g.gap)) : 0;
   const yMax = Math.max(k ? k * 1.5 * 1.15 : 1, maxGap * 1.1, 1);
   const span = data ? data.to - data.from : spec.ms;
+  const labels = useMemo(
+    () => (data ? markerLabels(data.markers, data.from, data.to, width - PLOT_INSET_PX) : new Map<number, string>()),
+    [data, width],
+  );
 
   return (
     <section aria-labelledby="timeline-heading" className="flex flex-col gap-2">
@@ -164,14 +169,8 @@ export function KeepaliveTimeline({
                 stroke="#ef4444"
                 strokeWidth={1}
                 label={
-                  data.markers.length <= 12
-                    ? {
-                        value: reasonLabel(m.reason),
-                        position: "insideTopLeft",
-                        fill: "#fca5a5",
-                        fontSize: 10,
-                        angle: 0,
-                      }
+                  labels.has(i)
+                    ? { value: labels.get(i), position: "insideTopLeft", fill: "#fca5a5", fontSize: 10, angle: 0 }
                     : undefined
                 }
               />

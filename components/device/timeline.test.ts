@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { reasonLabel } from "@/components/fleet/format";
 import type { ActivityDto } from "@/lib/api/activity";
-import { activityQuery, buildTimeline, MAX_SESSIONS_DRAWN, silencesBeforeDrops } from "./timeline";
+import { activityQuery, buildTimeline, markerLabels, MAX_SESSIONS_DRAWN, silencesBeforeDrops } from "./timeline";
 
 const T = Date.parse("2026-11-22T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -109,5 +110,37 @@ describe("silencesBeforeDrops", () => {
       { at: 16_000, value: 15 },
       { at: 41_500, value: 1.5 },
     ]);
+  });
+});
+
+describe("markerLabels", () => {
+  const at = (px: number) => T + px * 1000; // 1 px per second over a 1000 px plot
+  const labels = (markers: Parameters<typeof markerLabels>[0]) => [
+    ...markerLabels(markers, T, T + 1_000_000, 1000, 100).entries(),
+  ];
+
+  it("labels markers that have room, and folds close ones into one label at the first", () => {
+    expect(labels([])).toEqual([]);
+    expect(
+      labels([
+        { at: at(0), reason: "keepalive_timeout" },
+        { at: at(40), reason: "keepalive_timeout" },
+        { at: at(99), reason: "keepalive_timeout" },
+        { at: at(300), reason: "connection_lost" },
+        { at: at(310), reason: "clean" },
+        { at: at(900), reason: null },
+      ]),
+    ).toEqual([
+      [0, "keepalive timeout ×3"],
+      [3, "2 drops"],
+      [5, reasonLabel(null)],
+    ]);
+  });
+
+  it("measures each cluster from its first marker, so a steady storm gets a label every minPx", () => {
+    const storm = Array.from({ length: 50 }, (_, i) => ({ at: at(i * 20), reason: "connection_lost" as const }));
+    const got = labels(storm);
+    expect(got.map(([i]) => i)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45]);
+    expect(got.every(([, text]) => text === "connection lost ×5")).toBe(true);
   });
 });

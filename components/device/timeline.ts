@@ -11,6 +11,7 @@ import type { ActivityDto } from "@/lib/api/activity";
 import { downsampleMax, type Bucketed } from "@/lib/activity/downsample";
 import { gapsOf, type ActivityKind } from "@/lib/activity/points";
 import type { DisconnectReason } from "@/lib/ingest/events";
+import { reasonLabel } from "@/components/fleet/format";
 
 export const RANGES = [
   { key: "15m", label: "15 min", ms: 15 * 60_000, raw: true, pollMs: 3_000 },
@@ -132,4 +133,44 @@ export function buildTimeline(dto: ActivityDto, raw: boolean, buckets: number, n
     samples: samples.length,
     sessionsOmitted: Math.max(0, sessions.length - kept.length),
   };
+}
+
+/** Horizontal room one drop label needs (px at 10 px type: "keepalive timeout ×12"). */
+export const MARKER_LABEL_PX = 110;
+
+/**
+ * Labels for the disconnect markers that fit side by side: markers closer
+ * than `minPx` to the start of the current cluster share one label, at the
+ * cluster's first marker ("keepalive timeout ×3" when they agree, "5 drops"
+ * otherwise). Returns label text by marker index; unlabelled markers are still
+ * drawn as lines. `markers` are in time order.
+ */
+export function markerLabels(
+  markers: readonly Marker[],
+  from: number,
+  to: number,
+  plotWidthPx: number,
+  minPx = MARKER_LABEL_PX,
+): Map<number, string> {
+  const labels = new Map<number, string>();
+  if (markers.length === 0 || to <= from || plotWidthPx <= 0) return labels;
+  const x = (at: number) => ((at - from) / (to - from)) * plotWidthPx;
+  let start = 0;
+  const close = (end: number) => {
+    const cluster = markers.slice(start, end);
+    const reasons = new Set(cluster.map((m) => m.reason));
+    const one = reasonLabel(cluster[0].reason);
+    labels.set(
+      start,
+      cluster.length === 1 ? one : reasons.size === 1 ? `${one} ×${cluster.length}` : `${cluster.length} drops`,
+    );
+  };
+  for (let i = 1; i < markers.length; i++) {
+    if (x(markers[i].at) - x(markers[start].at) >= minPx) {
+      close(i);
+      start = i;
+    }
+  }
+  close(markers.length);
+  return labels;
 }
