@@ -68,6 +68,8 @@ export class AlertService {
   private draining: Promise<void> | null = null;
   private deliveries: NewDelivery[] = [];
   private deliveryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The delivery log writes in order, one after another. */
+  private deliveryWrites: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private loadTimer: ReturnType<typeof setTimeout> | null = null;
@@ -270,20 +272,26 @@ export class AlertService {
     this.deliveryTimer ??= setTimeout(() => void this.flushDeliveries(), 250);
   }
 
-  /** Writes the delivery log entries gathered so far (best effort: the log never holds up alerting). */
+  /**
+   * Writes the delivery log entries gathered so far, after any write already
+   * under way, and resolves once all of them are written (best effort: the
+   * log never holds up alerting; without a database the entries wait).
+   */
   async flushDeliveries(): Promise<void> {
     if (this.deliveryTimer) clearTimeout(this.deliveryTimer);
     this.deliveryTimer = null;
     const db = this.opts.db();
     const batch = this.deliveries;
-    if (!db || batch.length === 0) return;
-    this.deliveries = [];
-    try {
-      await recordDeliveries(db, batch);
-    } catch (e) {
-      this.opts.log(
-        `alerts: delivery log not written: ${e instanceof Error ? e.message.split("\n").at(-1) : String(e)}`,
+    if (db && batch.length > 0) {
+      this.deliveries = [];
+      this.deliveryWrites = this.deliveryWrites.then(() =>
+        recordDeliveries(db, batch).catch((e: unknown) =>
+          this.opts.log(
+            `alerts: delivery log not written: ${e instanceof Error ? e.message.split("\n").at(-1) : String(e)}`,
+          ),
+        ),
       );
     }
+    await this.deliveryWrites;
   }
 }
