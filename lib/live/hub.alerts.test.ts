@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AlertFeedMessage } from "../alerts/dto";
 import type { HealthDto } from "../api/dto";
+import { readSseEvents } from "../testing/sse";
 import { LiveHub, type HubSource } from "./hub";
 
 const health = { ok: true } as unknown as HealthDto;
@@ -15,24 +16,11 @@ const source: HubSource = {
   alerts: () => feed,
 };
 
+/** Event names, with the firing count for `alerts` events ("alerts:2"). */
 async function read(reader: ReadableStreamDefaultReader<Uint8Array>, n: number): Promise<string[]> {
-  const decoder = new TextDecoder();
-  const names: string[] = [];
-  let buf = "";
-  while (names.length < n) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value);
-    let i;
-    while ((i = buf.indexOf("\n\n")) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event) names.push(`${event}:${event === "alerts" ? JSON.parse(data!).firingCount : ""}`);
-    }
-  }
-  return names;
+  return (await readSseEvents(reader, n)).map(
+    ({ event, data }) => `${event}:${event === "alerts" ? (data as AlertFeedMessage).firingCount : ""}`,
+  );
 }
 
 let hub: LiveHub | null = null;

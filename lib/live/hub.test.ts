@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LiveHub, type HubSource } from "./hub";
 import type { DeviceDto, HealthDto } from "../api/dto";
+import { readSseEvents } from "../testing/sse";
 
 function dto(id: string, status: DeviceDto["status"] = "online"): DeviceDto {
   return {
@@ -29,25 +30,7 @@ function source(devices: Map<string, DeviceDto>): HubSource {
   };
 }
 
-async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
-  const decoder = new TextDecoder();
-  const events: { event: string; data: unknown }[] = [];
-  let buf = "";
-  while (events.length < n) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value);
-    let i;
-    while ((i = buf.indexOf("\n\n")) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
-    }
-  }
-  return events;
-}
+const readEvents = readSseEvents;
 
 let hub: LiveHub | null = null;
 afterEach(() => hub?.stop());

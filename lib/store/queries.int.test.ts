@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceState } from "../fleet/types";
+import { newDevice } from "../fleet/machine";
 import { createDb, type Db } from "./db";
 import { getDevice, loadFleet } from "./devices";
 import { getOpenGap, listGaps } from "./gaps";
@@ -38,30 +39,8 @@ const full: DeviceState = {
   takeoverWillPending: false,
 };
 
-const sparse: DeviceState = {
-  id: "sparse",
-  status: "unknown",
-  statusSince: T0,
-  keepaliveSeconds: null,
-  lastSeenAt: null,
-  lastPingAt: null,
-  lastMessageAt: null,
-  connectedAt: null,
-  sessionOpen: false,
-  lastDisconnectAt: null,
-  lastDisconnectReason: null,
-  disconnectCount: 0,
-  address: null,
-  protocol: null,
-  cleanStart: null,
-  sources: [],
-  firstSeenAt: T0,
-  connectReportedAt: null,
-  lastConfirmedAt: null,
-  lastClosed: null,
-  takeoverCount: 0,
-  takeoverWillPending: false,
-};
+/** Nothing known but the id: every nullable field null (newDevice's shape is pinned in machine.test.ts). */
+const sparse: DeviceState = newDevice("sparse", T0);
 
 let testDb: TestDatabase;
 let db: Db;
