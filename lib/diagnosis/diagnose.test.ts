@@ -134,6 +134,17 @@ describe("reconnect_storm", () => {
     ).toBeNull();
     expect(reconnectStorm({ ...base, sessions: storm([0, 0, 0, 0, 0, 0], "taken_over") })).toBeNull();
   });
+  it("does not count coming back after the broker closed everything (admin) as a retry: the storm stands", () => {
+    const sessions = storm([500, 400, 600, 500, 450, 500]);
+    // The broker restarted: the open session ended as admin, the client was back 15 s later.
+    const open = sessions[sessions.length - 1];
+    open.disconnectedAt = open.connectedAt + 3_000;
+    open.reason = "admin";
+    sessions.push(session({ connectedAt: open.disconnectedAt + 15_000 }));
+    const f = reconnectStorm({ ...base, now: open.disconnectedAt + 20_000, sessions });
+    expect(f?.evidence[0]).toMatch(/^6 reconnects/);
+    expect(reconnectStorm({ ...base, sessions: storm([0, 0, 0, 0, 0, 0], "admin") })).toBeNull();
+  });
 });
 
 describe("keepalive_disabled", () => {

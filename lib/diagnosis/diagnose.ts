@@ -21,7 +21,10 @@
  * - reconnect_storm: five or more reconnects in the last 10 minutes, the
  *   median time offline at most 5 s, and the delays not growing (the last no
  *   more than twice the first): the client retries at once, without backoff.
- *   Takeovers are not reconnects.
+ *   Takeovers are not reconnects, and neither is coming back after the broker
+ *   (or keepwatch's own embedded broker) closed every connection (`admin`) or
+ *   after a session that ended unseen (`unknown`): the delay there is the
+ *   outage's, not the client's.
  * - keepalive_disabled: keepalive 0, so the broker never checks liveness.
  */
 import type { DisconnectReason } from "../ingest/events";
@@ -62,6 +65,8 @@ export interface DiagnosisInput {
 export const STORM_WINDOW_MS = 10 * 60_000;
 export const STORM_MIN_RECONNECTS = 5;
 export const STORM_MAX_MEDIAN_OFFLINE_MS = 5_000;
+/** Drops after which coming back is not the client's own retry. */
+const NOT_A_RETRY: ReadonlySet<DisconnectReason | null> = new Set(["taken_over", "admin", "unknown"]);
 
 const seconds = (ms: number): string => {
   const s = ms / 1000;
@@ -158,7 +163,7 @@ export function reconnectStorm(input: DiagnosisInput): Finding | null {
   const delays: { at: number; ms: number }[] = [];
   for (let i = 0; i + 1 < sorted.length; i++) {
     const s = sorted[i];
-    if (s.disconnectedAt === null || s.reason === "taken_over") continue;
+    if (s.disconnectedAt === null || NOT_A_RETRY.has(s.reason)) continue;
     const next = sorted[i + 1];
     if (next.connectedAt < input.now - STORM_WINDOW_MS) continue;
     delays.push({ at: next.connectedAt, ms: Math.max(0, next.connectedAt - s.disconnectedAt) });
