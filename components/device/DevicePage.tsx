@@ -90,6 +90,7 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
               range={range}
               onRange={changeRange}
               keepaliveSeconds={device.data?.keepaliveSeconds ?? null}
+              firstSeenAt={device.data ? Date.parse(device.data.firstSeenAt) : null}
               error={activity.error}
             />
           </>

@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { CartesianGrid, ComposedChart, ReferenceArea, ReferenceLine, Scatter, Tooltip, XAxis, YAxis } from "recharts";
 import type { ActivityDto } from "@/lib/api/activity";
-import { buildTimeline, markerLabels, rangeOf, RANGES, type RangeKey } from "./timeline";
+import { buildTimeline, markerLabels, rangeOf, RANGES, type MarkerLabel, type RangeKey } from "./timeline";
 
 const HEIGHT = 260;
 /** Pixels per drawn point: the chart never holds more than width / 3 points. */
@@ -41,6 +41,7 @@ export function KeepaliveTimeline({
   range,
   onRange,
   keepaliveSeconds,
+  firstSeenAt,
   error,
   now,
 }: {
@@ -49,6 +50,8 @@ export function KeepaliveTimeline({
   range: RangeKey;
   onRange(r: RangeKey): void;
   keepaliveSeconds: number | null;
+  /** When the device was first seen: no "disconnected" band before it. */
+  firstSeenAt: number | null;
   error: string | null;
 }) {
   const [ref, width] = useWidth<HTMLDivElement>();
@@ -56,16 +59,17 @@ export function KeepaliveTimeline({
   const data = useMemo(
     () =>
       activity && width > 0
-        ? buildTimeline(activity, spec.raw, Math.max(20, Math.floor(width / PX_PER_POINT)), now)
+        ? buildTimeline(activity, spec.raw, Math.max(20, Math.floor(width / PX_PER_POINT)), now, firstSeenAt)
         : null,
-    [activity, width, spec.raw, now],
+    [activity, width, spec.raw, now, firstSeenAt],
   );
   const k = keepaliveSeconds && keepaliveSeconds > 0 ? keepaliveSeconds : null;
   const maxGap = data ? Math.max(0, ...data.gaps.map((g) => g.gap)) : 0;
   const yMax = Math.max(k ? k * 1.5 * 1.15 : 1, maxGap * 1.1, 1);
   const span = data ? data.to - data.from : spec.ms;
   const labels = useMemo(
-    () => (data ? markerLabels(data.markers, data.from, data.to, width - PLOT_INSET_PX) : new Map<number, string>()),
+    () =>
+      data ? markerLabels(data.markers, data.from, data.to, width - PLOT_INSET_PX) : new Map<number, MarkerLabel>(),
     [data, width],
   );
 
@@ -170,7 +174,13 @@ export function KeepaliveTimeline({
                 strokeWidth={1}
                 label={
                   labels.has(i)
-                    ? { value: labels.get(i), position: "insideTopLeft", fill: "#fca5a5", fontSize: 10, angle: 0 }
+                    ? {
+                        value: labels.get(i)!.text,
+                        position: labels.get(i)!.side === "left" ? "insideTopRight" : "insideTopLeft",
+                        fill: "#fca5a5",
+                        fontSize: 10,
+                        angle: 0,
+                      }
                     : undefined
                 }
               />

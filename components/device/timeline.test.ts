@@ -113,6 +113,17 @@ describe("silencesBeforeDrops", () => {
   });
 });
 
+describe("buildTimeline before the device existed", () => {
+  it("draws no disconnected band before the device was first seen, and one when it existed before the range", () => {
+    const session = { connectedAt: iso(T + 600_000), disconnectedAt: null, reason: null, keepaliveSeconds: 30 };
+    const firstSeen = T + 600_000;
+    const fresh = buildTimeline(dto({ sessions: [session] }), true, 100, T + 3_600_000, firstSeen);
+    expect(fresh.bands).toEqual([{ from: T + 600_000, to: T + 3_600_000, connected: true }]);
+    const older = buildTimeline(dto({ sessions: [session] }), true, 100, T + 3_600_000, T - 86_400_000);
+    expect(older.bands[0]).toEqual({ from: T, to: T + 600_000, connected: false });
+  });
+});
+
 describe("markerLabels", () => {
   const at = (px: number) => T + px * 1000; // 1 px per second over a 1000 px plot
   const labels = (markers: Parameters<typeof markerLabels>[0]) => [
@@ -128,12 +139,31 @@ describe("markerLabels", () => {
         { at: at(99), reason: "keepalive_timeout" },
         { at: at(300), reason: "connection_lost" },
         { at: at(310), reason: "clean" },
-        { at: at(900), reason: null },
+        { at: at(950), reason: null },
       ]),
     ).toEqual([
-      [0, "keepalive timeout ×3"],
-      [3, "2 drops"],
-      [5, reasonLabel(null)],
+      [0, { text: "keepalive timeout ×3", side: "right" }],
+      [3, { text: "2 drops", side: "right" }],
+      // 50 px from the right edge: the text goes left of its line.
+      [5, { text: reasonLabel(null), side: "left" }],
+    ]);
+  });
+
+  it("folds a marker whose label would have to go left over the label before it", () => {
+    expect(
+      labels([
+        { at: at(850), reason: "clean" },
+        { at: at(960), reason: "admin" },
+      ]),
+    ).toEqual([[0, { text: "2 drops", side: "right" }]]);
+    expect(
+      labels([
+        { at: at(700), reason: "clean" },
+        { at: at(960), reason: "admin" },
+      ]),
+    ).toEqual([
+      [0, { text: reasonLabel("clean"), side: "right" }],
+      [1, { text: reasonLabel("admin"), side: "left" }],
     ]);
   });
 
@@ -141,6 +171,6 @@ describe("markerLabels", () => {
     const storm = Array.from({ length: 50 }, (_, i) => ({ at: at(i * 20), reason: "connection_lost" as const }));
     const got = labels(storm);
     expect(got.map(([i]) => i)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45]);
-    expect(got.every(([, text]) => text === "connection lost ×5")).toBe(true);
+    expect(got.every(([, label]) => label.text === "connection lost ×5")).toBe(true);
   });
 });

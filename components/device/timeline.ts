@@ -84,7 +84,17 @@ export function silencesBeforeDrops(
   return out;
 }
 
-export function buildTimeline(dto: ActivityDto, raw: boolean, buckets: number, now: number): TimelineData {
+/**
+ * `firstSeenAt`: when the device was first heard of. Before it the device did
+ * not exist for keepwatch, so no "disconnected" band is drawn there.
+ */
+export function buildTimeline(
+  dto: ActivityDto,
+  raw: boolean,
+  buckets: number,
+  now: number,
+  firstSeenAt: number | null = null,
+): TimelineData {
   const from = Date.parse(dto.from);
   const to = Math.min(Date.parse(dto.to), now);
   let samples: Array<{ at: number; value: number }>;
@@ -109,8 +119,9 @@ export function buildTimeline(dto: ActivityDto, raw: boolean, buckets: number, n
   const kept = sessions.slice(0, MAX_SESSIONS_DRAWN).reverse();
   const bands: Band[] = [];
   const markers: Marker[] = [];
-  if (kept.length > 0 && kept[0].connectedAt > from && sessions.length <= MAX_SESSIONS_DRAWN) {
-    bands.push({ from, to: kept[0].connectedAt, connected: false });
+  const known = Math.max(from, firstSeenAt ?? from);
+  if (kept.length > 0 && kept[0].connectedAt > known && sessions.length <= MAX_SESSIONS_DRAWN) {
+    bands.push({ from: known, to: kept[0].connectedAt, connected: false });
   }
   for (let i = 0; i < kept.length; i++) {
     const s = kept[i];
@@ -138,12 +149,19 @@ export function buildTimeline(dto: ActivityDto, raw: boolean, buckets: number, n
 /** Horizontal room one drop label needs (px at 10 px type: "keepalive timeout ×12"). */
 export const MARKER_LABEL_PX = 110;
 
+export interface MarkerLabel {
+  text: string;
+  /** Which side of its line the text goes: left near the plot's right edge, so it is not cut off. */
+  side: "right" | "left";
+}
+
 /**
- * Labels for the disconnect markers that fit side by side: markers closer
- * than `minPx` to the start of the current cluster share one label, at the
- * cluster's first marker ("keepalive timeout ×3" when they agree, "5 drops"
- * otherwise). Returns label text by marker index; unlabelled markers are still
- * drawn as lines. `markers` are in time order.
+ * Labels for the disconnect markers that fit side by side. A label takes
+ * `minPx` to the right of its line, or to the left near the plot's right
+ * edge; a marker whose label would overlap the one before joins that label
+ * instead ("keepalive timeout ×3" when they agree, "5 drops" otherwise).
+ * Returns the labels by the index of each cluster's first marker; the other
+ * markers are still drawn as lines. `markers` are in time order.
  */
 export function markerLabels(
   markers: readonly Marker[],
@@ -151,26 +169,36 @@ export function markerLabels(
   to: number,
   plotWidthPx: number,
   minPx = MARKER_LABEL_PX,
-): Map<number, string> {
-  const labels = new Map<number, string>();
+): Map<number, MarkerLabel> {
+  const labels = new Map<number, MarkerLabel>();
   if (markers.length === 0 || to <= from || plotWidthPx <= 0) return labels;
   const x = (at: number) => ((at - from) / (to - from)) * plotWidthPx;
-  let start = 0;
-  const close = (end: number) => {
-    const cluster = markers.slice(start, end);
-    const reasons = new Set(cluster.map((m) => m.reason));
-    const one = reasonLabel(cluster[0].reason);
-    labels.set(
-      start,
-      cluster.length === 1 ? one : reasons.size === 1 ? `${one} ×${cluster.length}` : `${cluster.length} drops`,
-    );
+  let cluster: {
+    first: number;
+    reasons: Set<Marker["reason"]>;
+    count: number;
+    end: number;
+    side: MarkerLabel["side"];
+  } | null = null;
+  const close = () => {
+    if (!cluster) return;
+    const one = reasonLabel(markers[cluster.first].reason);
+    const text =
+      cluster.count === 1 ? one : cluster.reasons.size === 1 ? `${one} ×${cluster.count}` : `${cluster.count} drops`;
+    labels.set(cluster.first, { text, side: cluster.side });
   };
-  for (let i = 1; i < markers.length; i++) {
-    if (x(markers[i].at) - x(markers[start].at) >= minPx) {
-      close(i);
-      start = i;
+  markers.forEach((m, i) => {
+    const at = x(m.at);
+    const side = at + minPx <= plotWidthPx ? "right" : "left";
+    const [start, end] = side === "right" ? [at, at + minPx] : [at - minPx, at];
+    if (cluster && start < cluster.end) {
+      cluster.count++;
+      cluster.reasons.add(m.reason);
+      return;
     }
-  }
-  close(markers.length);
+    close();
+    cluster = { first: i, reasons: new Set([m.reason]), count: 1, end, side };
+  });
+  close();
   return labels;
 }

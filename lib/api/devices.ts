@@ -43,6 +43,8 @@ export interface DeviceDetail extends DeviceDto {
   protocol: string | null;
   cleanStart: boolean | null;
   takeoverCount: number;
+  /** When keepwatch first heard of this device. */
+  firstSeenAt: string;
   /** A source that sees every client's PINGREQs is active (embedded broker, Mosquitto debug log). */
   pingsVisible: boolean;
   /** Plain-language findings about why the device drops (lib/diagnosis), problems first. */
@@ -71,6 +73,7 @@ export async function getDeviceDetail(runtime: Runtime, id: string): Promise<Dev
     protocol: device.protocol,
     cleanStart: device.cleanStart,
     takeoverCount: device.takeoverCount ?? 0,
+    firstSeenAt: new Date(device.firstSeenAt).toISOString(),
     pingsVisible: runtime.pingsVisible,
     diagnosis,
   };
