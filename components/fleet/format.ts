@@ -65,7 +65,7 @@ export const DISCONNECT_REASON_LABELS: Record<DisconnectReason, string> = {
   taken_over: "taken over (id reused)",
   protocol_error: "protocol error",
   not_authorized: "not authorized",
-  admin: "kicked by admin",
+  admin: "closed by broker or admin",
   session_expired: "session expired",
   will: "reported offline (will / status)",
   unknown: "unknown reason",
