@@ -43,6 +43,15 @@ const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 export const LATE_GRACE_MS = 500;
 /** The same slack when PINGREQs come from Mosquitto's debug log (stamped in whole seconds when read late). */
 export const DEBUG_LOG_LATE_GRACE_MS = 1000;
+/**
+ * With MOSQUITTO_LOG_FILE the monitor's own connection pings every few
+ * seconds, so a working debug log never goes this long without a line
+ * ("Received PINGREQ from <monitor>"). Past it the log has stalled (logging
+ * moved, disk full, rotated without reopening): silence verdicts stop, since
+ * every device would look silent.
+ */
+export const DEBUG_LOG_WORKER_KEEPALIVE_S = 5;
+export const DEBUG_LOG_STALL_MS = 12_000;
 
 /** Stable across restarts of one installation, distinct between installations. */
 export function monitorClientId(config: Config): string {
@@ -76,6 +85,11 @@ export class Runtime {
   /** MOSQUITTO_LOG_FILE being followed, and whether it has shown debug lines yet. */
   private debugLog: LogTail | null = null;
   private debugLogSeen = false;
+  private debugLogLastLineAt = 0;
+  private debugLogStalled = false;
+  /** When the debug log last became visible (first debug line, or moving again after a stall). */
+  private pingsVisibleSince = 0;
+  private debugLogTimer: NodeJS.Timeout | null = null;
   private worker: IngestWorker | null = null;
   private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
   /** No MQTT_URL: keepwatch runs the broker itself (lib/broker/embedded.ts). */
@@ -85,7 +99,11 @@ export class Runtime {
   private gapSince: number | null;
   readonly broker: BrokerState;
 
-  constructor(readonly config: Config) {
+  constructor(
+    readonly config: Config,
+    /** Tests shorten the debug-log stall threshold. */
+    private readonly timing: { debugLogStallMs?: number } = {},
+  ) {
     this.clientId = monitorClientId(config);
     this.deviceTopics = compileDeviceTopics(config.DEVICE_TOPICS);
     this.embeddedBroker = !config.MQTT_URL;
@@ -104,6 +122,7 @@ export class Runtime {
     this.fleet = new Fleet({
       now: () => Date.now(),
       pingsVisible: () => this.pingsVisible,
+      pingsVisibleSince: () => this.pingsVisibleSince,
       lateGraceMs: this.embeddedBroker
         ? LATE_GRACE_MS
         : config.MOSQUITTO_LOG_FILE
@@ -126,7 +145,7 @@ export class Runtime {
   /** Sources that see every PINGREQ make silence verdicts possible: the embedded broker does. */
   get pingsVisible(): boolean {
     // Mosquitto's debug log counts once it has shown a debug line (log_type all is really on).
-    return this.embeddedBroker || this.debugLogSeen;
+    return this.embeddedBroker || (this.debugLogSeen && !this.debugLogStalled);
   }
 
   counts(): StatusCounts {
@@ -265,10 +284,16 @@ export class Runtime {
     this.debugLog = new LogTail({
       path: file,
       onLines: (lines, receivedAt) => {
+        if (lines.length === 0) return;
+        this.debugLogLastLineAt = receivedAt;
+        if (this.debugLogStalled) this.setDebugLogStalled(false, 0);
         const events: ActivityEvent[] = [];
         let firstDebugLine = false;
         for (const line of lines) {
-          if (!this.debugLogSeen && isDebugLine(line)) this.debugLogSeen = firstDebugLine = true;
+          if (!this.debugLogSeen && isDebugLine(line)) {
+            this.debugLogSeen = firstDebugLine = true;
+            this.pingsVisibleSince = receivedAt;
+          }
           for (const ev of parseDebugLine(line, { receivedAt })) events.push(ev);
         }
         if (firstDebugLine) {
@@ -284,7 +309,34 @@ export class Runtime {
       },
     });
     this.debugLog.start();
+    this.debugLogLastLineAt = Date.now();
+    this.debugLogTimer = setInterval(() => this.checkDebugLog(Date.now()), 1_000);
+    this.debugLogTimer.unref?.();
     log(`debug log: following ${file} (needs log_type all; see README)`);
+  }
+
+  /**
+   * The debug log has stalled when it has been quiet for DEBUG_LOG_STALL_MS
+   * while the broker link is up (the monitor's own pings would have shown);
+   * its next line makes it live again (onLines).
+   */
+  private checkDebugLog(now: number): void {
+    const quiet = now - this.debugLogLastLineAt;
+    const stallMs = this.timing.debugLogStallMs ?? DEBUG_LOG_STALL_MS;
+    if (this.debugLogSeen && !this.debugLogStalled && this.worker?.connected && quiet > stallMs)
+      this.setDebugLogStalled(true, quiet);
+  }
+
+  /** Ping visibility changes with it: late devices and silence deadlines are redone at once. */
+  private setDebugLogStalled(stalled: boolean, quietMs: number): void {
+    this.debugLogStalled = stalled;
+    // Pings sent during the stall were not seen, not missing: silence counts from now on.
+    if (!stalled) this.pingsVisibleSince = Date.now();
+    const file = this.config.MOSQUITTO_LOG_FILE;
+    if (stalled)
+      log(`debug log ${file}: no line for ${Math.round(quietMs / 1000)} s, stalled; silence verdicts suspended`);
+    else log(`debug log ${file}: moving again; PINGREQs visible`);
+    this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
   }
 
   private startWorker(url: string): void {
@@ -296,6 +348,8 @@ export class Runtime {
       clientId: this.clientId,
       kind: parseBrokerKind(config.MQTT_BROKER_KIND),
       deviceTopics: this.deviceTopics,
+      // Pinging often keeps a line in Mosquitto's debug log every few seconds: proof that it still moves.
+      keepaliveSeconds: config.MOSQUITTO_LOG_FILE ? DEBUG_LOG_WORKER_KEEPALIVE_S : undefined,
       onEvents: (events) => {
         this.safely("apply events", () => this.fleet.applyBatch(events));
         this.activity?.recordEvents(events);
@@ -377,6 +431,14 @@ export class Runtime {
         gapSince: iso(this.gapSince),
         pingsVisible: this.pingsVisible,
         deviceTopics: this.deviceTopics.subscriptions,
+        ...(this.config.MOSQUITTO_LOG_FILE && {
+          debugLog: {
+            file: this.config.MOSQUITTO_LOG_FILE,
+            seen: this.debugLogSeen,
+            stalled: this.debugLogStalled,
+            lastLineAt: iso(this.debugLogLastLineAt || null),
+          },
+        }),
       },
     };
   }
@@ -399,6 +461,7 @@ export class Runtime {
         this.broker.connected = false;
         this.broker.since = Date.now();
       }
+      if (this.debugLogTimer) clearInterval(this.debugLogTimer);
       await this.debugLog?.stop();
       await this.writer?.stop();
       await this.activity?.stop();

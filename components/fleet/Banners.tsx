@@ -47,11 +47,31 @@ function MonitorGapBanner() {
   );
 }
 
+/** Mosquitto's debug log stopped moving: without it no PINGREQ is seen, so silence verdicts are off. */
+function DebugLogStalledBanner() {
+  const debugLog = useFleet((s) => s.health?.monitor.debugLog ?? null);
+  if (!debugLog?.stalled) return null;
+  return (
+    <Banner tone="warn" testId="debug-log-stalled">
+      <strong className="font-semibold">Mosquitto&apos;s debug log has stopped</strong>
+      {debugLog.lastLineAt && (
+        <>
+          {" "}
+          (last line <Ago iso={debugLog.lastLineAt} />)
+        </>
+      )}
+      : <code className="text-[12px]">{debugLog.file}</code> gets no new lines, so PINGREQs are not visible. No device
+      is called late or offline for silence until it moves again; the broker&apos;s own disconnects still count.
+    </Banner>
+  );
+}
+
 export function Banners() {
   return (
     <>
       <StaleStreamBanner />
       <MonitorGapBanner />
+      <DebugLogStalledBanner />
     </>
   );
 }

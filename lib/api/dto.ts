@@ -63,6 +63,8 @@ export interface HealthDto {
     /** Whether any source that sees PINGREQs is active (silence verdicts possible). */
     pingsVisible: boolean;
     deviceTopics: string[];
+    /** With MOSQUITTO_LOG_FILE: whether it has shown debug lines, and whether it stalled since. */
+    debugLog?: { file: string; seen: boolean; stalled: boolean; lastLineAt: string | null };
   };
 }
 

@@ -27,6 +27,8 @@ export interface FleetOptions {
   now(): number;
   /** Whether a source that sees PINGREQs is active for this device (silence verdicts possible). */
   pingsVisible(deviceId: string): boolean;
+  /** When the current stretch of ping visibility began (silence is measured from no earlier). */
+  pingsVisibleSince?(): number;
   lateGraceMs?: number;
   /** Client ids whose events are dropped (the monitor's own MQTT client). */
   ignoreClientIds?: ReadonlySet<string>;
@@ -153,7 +155,12 @@ export class Fleet {
   }
 
   private context(id: string, now: number): MachineContext {
-    return { now, pingsVisible: this.opts.pingsVisible(id), lateGraceMs: this.opts.lateGraceMs };
+    return {
+      now,
+      pingsVisible: this.opts.pingsVisible(id),
+      lateGraceMs: this.opts.lateGraceMs,
+      pingsVisibleSince: this.opts.pingsVisibleSince?.(),
+    };
   }
 
   private commit(prev: DeviceState | undefined, t: Transition, out: Outcome): void {

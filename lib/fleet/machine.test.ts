@@ -534,6 +534,30 @@ describe("device-reported status", () => {
   });
 });
 
+describe("ping visibility lost and regained", () => {
+  it("a late device is online again once no source sees pings, with no deadline left", () => {
+    const late = deadlineAt(play([connect(sec(0))], { pings: true }), sec(10));
+    expect(late.state.status).toBe("late");
+    const blind = deadlineAt(late, sec(12), false);
+    expect(blind.last).toEqual([changed("late", "online", sec(12))]);
+    expect(blind.deadline).toBeNull();
+    expect(deadlineAt(blind, sec(60), false).state.status).toBe("online"); // no verdict while blind
+  });
+
+  it("measures silence from when pings became visible again, not from before", () => {
+    const run = play([connect(sec(0))]); // keepalive 10, connected while nobody could see pings
+    const since = sec(100);
+    const ctx = { pingsVisible: true, pingsVisibleSince: since };
+    const t = onDeadline(run.state, { ...ctx, now: sec(101) });
+    expect(t.state.status).toBe("online");
+    expect(t.deadline).toBe(sec(110)); // late at since + keepalive, not at connect + keepalive
+    expect(onDeadline(run.state, { ...ctx, now: sec(115) }).state).toMatchObject({
+      status: "offline",
+      lastDisconnectReason: "keepalive_timeout",
+    });
+  });
+});
+
 describe("activity", () => {
   it("a ping brings a late device back online", () => {
     const late = deadlineAt(play([connect(sec(0))], { pings: true }), sec(10));

@@ -71,6 +71,12 @@ export interface MachineContext {
   pingsVisible: boolean;
   /** Extra slack before `late` (the offline threshold stays 1.5 × keepalive). */
   lateGraceMs?: number;
+  /**
+   * When the current stretch of ping visibility began (a debug log seen, or
+   * moving again after a stall). Silence is measured from no earlier than
+   * this: pings sent while nobody could see them are not missing.
+   */
+  pingsVisibleSince?: number;
 }
 
 export interface Transition {
@@ -129,6 +135,8 @@ export function applyEvent(prev: DeviceState | undefined, ev: ActivityEvent, ctx
 }
 
 export function onDeadline(prev: DeviceState, ctx: MachineContext): Transition {
+  // `late` needs a source that sees pings: without one (it stalled, say) the device is back to online.
+  if (prev.status === "late" && !ctx.pingsVisible) return finish(prev, draft(prev), ctx);
   const due = deadlineOf(prev, ctx);
   // Timers fire early or twice: before the deadline this is a no-op that hands the same deadline back.
   if (due === null || ctx.now < due) return { state: prev, effects: [], deadline: due };
@@ -633,8 +641,9 @@ function silenceDeadlines(s: DeviceState, ctx: MachineContext): SilenceDeadlines
   // Without a source that sees pings, a device that only pings looks silent while healthy.
   // Keepalive 0 switches the mechanism off.
   if (!ctx.pingsVisible || k === null || k <= 0 || s.lastConfirmedAt === null) return null;
-  const offlineAt = s.lastConfirmedAt + k * 1500;
-  const lateAt = s.lastConfirmedAt + k * 1000 + (ctx.lateGraceMs ?? 0);
+  const since = Math.max(s.lastConfirmedAt, ctx.pingsVisibleSince ?? s.lastConfirmedAt);
+  const offlineAt = since + k * 1500;
+  const lateAt = since + k * 1000 + (ctx.lateGraceMs ?? 0);
   return { lateAt: lateAt < offlineAt ? lateAt : null, offlineAt };
 }
 
@@ -649,6 +658,7 @@ function silenceVerdict(s: DeviceState, ctx: MachineContext): "online" | "late" 
 /** Applies every silence verdict due at ctx.now, each stamped at its own deadline. */
 function settleSilence(d: Draft, ctx: MachineContext): void {
   const { s } = d;
+  if (s.status === "late" && !ctx.pingsVisible) return setStatus(d, "online", ctx.now);
   if (s.status !== "online" && s.status !== "late") return;
   const dl = silenceDeadlines(s, ctx);
   if (!dl) return;

@@ -29,6 +29,8 @@ export interface WorkerOptions {
   onParseError?(topic: string, error: string): void;
   log?: (msg: string) => void;
   backoff?: { initialMs: number; maxMs: number };
+  /** The monitor connection's own keepalive (default 30 s). */
+  keepaliveSeconds?: number;
 }
 
 /** Topics for every broker flavour; subscribing to one a broker lacks is harmless. */
@@ -83,7 +85,7 @@ export class IngestWorker {
       username: this.opts.username,
       password: this.opts.password,
       clean: true,
-      keepalive: 30,
+      keepalive: this.opts.keepaliveSeconds ?? 30,
       connectTimeout: 10_000,
       reconnectPeriod: 0, // reconnects are ours: backoff with jitter
       protocolVersion: 4,
