@@ -214,6 +214,7 @@ export class Runtime {
       db: () => this.db?.prisma ?? null,
       fleet: this.fleet,
       pingsVisible: () => this.pingsVisible,
+      pingsVisibleSince: () => this.pingsVisibleSince,
       graceSeconds: this.config.ALERT_GRACE_SECONDS,
       onFeedChange: () => this.hub.markAlertsChanged(),
       log,

@@ -32,6 +32,8 @@ interface Harness {
 function harness(opts: {
   rules: AlertRule[];
   pingsVisible?: boolean;
+  /** When pings became visible (fleet and engine alike); default: always. */
+  pingsVisibleSince?: number;
   graceSeconds?: number;
   start?: boolean;
   /** The engine reads states from the fleet (as the alert service wires it) instead of keeping its own. */
@@ -39,9 +41,16 @@ function harness(opts: {
 }): Harness {
   let now = T0;
   const pingsVisible = opts.pingsVisible ?? true;
-  const fleet = new Fleet({ now: () => now, pingsVisible: () => pingsVisible, lateGraceMs: 500 });
+  const since = opts.pingsVisibleSince === undefined ? undefined : () => opts.pingsVisibleSince!;
+  const fleet = new Fleet({
+    now: () => now,
+    pingsVisible: () => pingsVisible,
+    pingsVisibleSince: since,
+    lateGraceMs: 500,
+  });
   const engine = new AlertEngine({
     pingsVisible: () => pingsVisible,
+    pingsVisibleSince: since,
     graceSeconds: opts.graceSeconds ?? 0,
     states: opts.shared ? fleet : undefined,
   });
@@ -92,6 +101,20 @@ const drop = (
   at,
   source: "aedes",
   reason,
+});
+
+describe("silence measured from when pings became visible", () => {
+  it("does not count the time before pings were visible: fires at since + threshold, not at once", () => {
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
+      pingsVisibleSince: sec(20),
+    });
+    h.send(connect("blind-1", sec(1), 60)); // connected while pings were not visible; silent since
+    h.until(sec(22.9));
+    expect(h.fired()).toEqual([]);
+    h.until(sec(23.2));
+    expect(h.fired()).toEqual([expect.objectContaining({ deviceId: "blind-1", kind: "offline" })]);
+  });
 });
 
 describe("offline by a fixed threshold shorter than the broker's deadline", () => {

@@ -81,6 +81,12 @@ export type AlertDecision =
 export interface AlertEngineOptions {
   /** Whether a source that sees PINGREQs is active for this device. */
   pingsVisible(deviceId: string): boolean;
+  /**
+   * When the current stretch of ping visibility began: observed silence is
+   * measured from no earlier (pings sent while nobody could see them are not
+   * missing). Default: always visible.
+   */
+  pingsVisibleSince?(): number;
   /** Minimum grace period after start and reconnect (ALERT_GRACE_SECONDS). Default 30. */
   graceSeconds?: number;
   /** Cap on the keepalive that stretches the grace period. Default 150 (grace ≤ 300 s). */
@@ -276,6 +282,12 @@ export class AlertEngine {
     }
   }
 
+  /** Where observed silence starts: the last sign of life, or when pings became visible if later (k > 0 only). */
+  private silenceFrom(lastLife: number, k: number | null): number {
+    if (!k || k <= 0) return lastLife; // keepalive 0: silence on the topics is silence, pings or not
+    return Math.max(lastLife, this.opts.pingsVisibleSince?.() ?? lastLife);
+  }
+
   private evaluateAll(now: number): AlertDecision[] {
     const out: AlertDecision[] = [];
     const ids = new Set<string>();
@@ -421,7 +433,7 @@ export class AlertEngine {
     }
     const observable = this.opts.pingsVisible(s.id) || k === 0;
     if (threshold !== null && observable && lastLife !== null) {
-      const at = lastLife + threshold;
+      const at = this.silenceFrom(lastLife, k) + threshold;
       if (now >= at)
         return {
           state: "active",
@@ -439,7 +451,7 @@ export class AlertEngine {
     const k = s.keepaliveSeconds;
     const lastLife = s.lastConfirmedAt ?? s.lastSeenAt;
     if (k && k > 0 && lastLife !== null && this.opts.pingsVisible(s.id)) {
-      const at = lastLife + rule.lateFactor * k * 1000;
+      const at = this.silenceFrom(lastLife, k) + rule.lateFactor * k * 1000;
       if (now >= at)
         return {
           state: "active",

@@ -37,6 +37,8 @@ export interface AlertServiceOptions {
   db(): Db | null;
   fleet: Fleet;
   pingsVisible(deviceId: string): boolean;
+  /** When the current stretch of ping visibility began (see AlertEngineOptions). */
+  pingsVisibleSince?(): number;
   /** ALERT_GRACE_SECONDS. */
   graceSeconds: number;
   /** The firing set changed: the hub sends an `alerts` event. */
@@ -82,6 +84,7 @@ export class AlertService {
     // The fleet holds every device's state: the engine reads it there rather than keeping a copy per device.
     this.engine = new AlertEngine({
       pingsVisible: opts.pingsVisible,
+      pingsVisibleSince: opts.pingsVisibleSince,
       graceSeconds: opts.graceSeconds,
       states: opts.fleet,
     });
