@@ -13,7 +13,13 @@ export function useFleetStream(url = "/api/stream"): void {
   const store = useFleetStoreApi();
   useEffect(() => {
     const release = shareFleetStream();
-    const close = connectFleetStream(store, { url, onAlerts: applyAlertFeedEvent });
+    let close: () => void;
+    try {
+      close = connectFleetStream(store, { url, onAlerts: applyAlertFeedEvent });
+    } catch (err) {
+      release(); // the badge gets its own stream back
+      throw err;
+    }
     return () => {
       close();
       release();
