@@ -32,8 +32,8 @@ interface Harness {
 function harness(opts: {
   rules: AlertRule[];
   pingsVisible?: boolean;
-  /** When pings became visible (fleet and engine alike); default: always. */
-  pingsVisibleSince?: number;
+  /** The ping source's state, for fleet and engine alike (default: always visible, always current). */
+  pings?: { since?: () => number; observedUntil?: () => number; stalled?: () => boolean };
   graceSeconds?: number;
   start?: boolean;
   /** The engine reads states from the fleet (as the alert service wires it) instead of keeping its own. */
@@ -41,16 +41,18 @@ function harness(opts: {
 }): Harness {
   let now = T0;
   const pingsVisible = opts.pingsVisible ?? true;
-  const since = opts.pingsVisibleSince === undefined ? undefined : () => opts.pingsVisibleSince!;
   const fleet = new Fleet({
     now: () => now,
-    pingsVisible: () => pingsVisible,
-    pingsVisibleSince: since,
+    pingsVisible: () => pingsVisible && !opts.pings?.stalled?.(),
+    pingsVisibleSince: opts.pings?.since,
+    observedUntil: opts.pings?.observedUntil,
     lateGraceMs: 500,
   });
   const engine = new AlertEngine({
-    pingsVisible: () => pingsVisible,
-    pingsVisibleSince: since,
+    pingsVisible: () => pingsVisible && !opts.pings?.stalled?.(),
+    pingsVisibleSince: opts.pings?.since,
+    observedUntil: opts.pings?.observedUntil,
+    pingsStalled: opts.pings?.stalled,
     graceSeconds: opts.graceSeconds ?? 0,
     states: opts.shared ? fleet : undefined,
   });
@@ -107,13 +109,51 @@ describe("silence measured from when pings became visible", () => {
   it("does not count the time before pings were visible: fires at since + threshold, not at once", () => {
     const h = harness({
       rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
-      pingsVisibleSince: sec(20),
+      pings: { since: () => sec(20) },
     });
     h.send(connect("blind-1", sec(1), 60)); // connected while pings were not visible; silent since
     h.until(sec(22.9));
     expect(h.fired()).toEqual([]);
     h.until(sec(23.2));
     expect(h.fired()).toEqual([expect.objectContaining({ deviceId: "blind-1", kind: "offline" })]);
+  });
+
+  it("waits until the ping source has shown it watched past the threshold", () => {
+    let observed = sec(2);
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
+      pings: { observedUntil: () => observed },
+    });
+    h.send(connect("lagging-1", sec(1), 60));
+    h.until(sec(10)); // due at 4 s, but the log's latest line is from 2 s
+    expect(h.fired()).toEqual([]);
+    observed = sec(10);
+    h.until(sec(11.2));
+    expect(h.fired()).toEqual([expect.objectContaining({ deviceId: "lagging-1", kind: "offline" })]);
+  });
+
+  it("neither resolves nor fires while the ping source is stalled, nor when it resumes with no sign of life", () => {
+    let stalled = false;
+    let since = sec(0);
+    const h = harness({
+      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
+      pings: { stalled: () => stalled, since: () => since },
+    });
+    h.send(connect("dead-1", sec(1), 60)); // silent from here on
+    h.until(sec(4.2));
+    expect(h.fired()).toHaveLength(1);
+    stalled = true;
+    h.engine.refresh(h.now());
+    h.send(connect("fresh-1", sec(5), 60)); // connects during the stall: nothing can be said of its silence
+    h.until(sec(20));
+    stalled = false;
+    since = sec(20);
+    h.decisions.push(...h.engine.refresh(h.now()));
+    h.until(sec(22.5)); // no sign of life from dead-1 since the log came back: not "back"
+    expect(h.resolved()).toEqual([]);
+    h.until(sec(23.2)); // 3 s after the log came back, still silent: fresh-1 fires now, dead-1 is still firing
+    expect(h.fired().map((d) => d.deviceId)).toEqual(["dead-1", "fresh-1"]);
+    expect(h.resolved()).toEqual([]);
   });
 });
 

@@ -51,6 +51,7 @@
  * and `startGrace` re-evaluate everything (O(n)).
  */
 import { DeadlineHeap } from "../fleet/deadlines";
+import { OBSERVE_RECHECK_MS } from "../fleet/machine";
 import type { DeviceState, FleetEffect } from "../fleet/types";
 import { ALERT_KINDS, RuleSet, type AlertKind, type AlertRule } from "./rules";
 
@@ -87,6 +88,10 @@ export interface AlertEngineOptions {
    * missing). Default: always visible.
    */
   pingsVisibleSince?(): number;
+  /** Up to when the ping source is known complete: a silence alert waits until it watched past its threshold. */
+  observedUntil?(): number;
+  /** The ping source was there and stopped (a stalled log): silence alerts neither fire nor resolve. */
+  pingsStalled?(): boolean;
   /** Minimum grace period after start and reconnect (ALERT_GRACE_SECONDS). Default 30. */
   graceSeconds?: number;
   /** Cap on the keepalive that stretches the grace period. Default 150 (grace ≤ 300 s). */
@@ -181,6 +186,11 @@ export class AlertEngine {
     const cap = this.opts.maxGraceKeepaliveSeconds ?? 150;
     const graceMs = Math.max((this.opts.graceSeconds ?? 30) * 1000, 2 * Math.min(largestKeepaliveSeconds, cap) * 1000);
     this.graceUntil = now + graceMs;
+    return this.evaluateAll(now);
+  }
+
+  /** Re-evaluates every device at once (ping visibility changed: a log stalled or moves again). */
+  refresh(now: number): AlertDecision[] {
     return this.evaluateAll(now);
   }
 
@@ -282,10 +292,29 @@ export class AlertEngine {
     }
   }
 
-  /** Where observed silence starts: the last sign of life, or when pings became visible if later (k > 0 only). */
-  private silenceFrom(lastLife: number, k: number | null): number {
-    if (!k || k <= 0) return lastLife; // keepalive 0: silence on the topics is silence, pings or not
-    return Math.max(lastLife, this.opts.pingsVisibleSince?.() ?? lastLife);
+  /**
+   * Whether `threshold` ms of silence since `lastLife` is established at `now`.
+   * For k > 0 (silence seen through pings): measured from no earlier than
+   * when pings became visible, and only as far as the ping source has shown
+   * it watched; with no sign of life since pings became visible the device is
+   * neither silent long enough nor back (hold). Keepalive 0: silence on the
+   * topics is silence, pings or not.
+   */
+  private silence(
+    lastLife: number,
+    k: number | null,
+    threshold: number,
+    now: number,
+  ): { state: "active" } | { state: "hold"; next: number } | { state: "ok"; next: number } {
+    if (!k || k <= 0)
+      return now >= lastLife + threshold ? { state: "active" } : { state: "ok", next: lastLife + threshold };
+    const since = this.opts.pingsVisibleSince?.() ?? Number.NEGATIVE_INFINITY;
+    const at = Math.max(lastLife, since) + threshold;
+    if (now >= at) {
+      const seen = Math.min(now, this.opts.observedUntil?.() ?? now);
+      return seen >= at ? { state: "active" } : { state: "hold", next: now + OBSERVE_RECHECK_MS };
+    }
+    return lastLife < since ? { state: "hold", next: at } : { state: "ok", next: at };
   }
 
   private evaluateAll(now: number): AlertDecision[] {
@@ -431,15 +460,17 @@ export class AlertEngine {
         message: `offline (${s.lastDisconnectReason ?? "unknown"}), no sign of life for ${seconds(now - (lastLife ?? s.statusSince))} (threshold ${what})`,
       };
     }
+    if (threshold !== null && k !== 0 && this.opts.pingsStalled?.()) return { state: "hold" };
     const observable = this.opts.pingsVisible(s.id) || k === 0;
     if (threshold !== null && observable && lastLife !== null) {
-      const at = this.silenceFrom(lastLife, k) + threshold;
-      if (now >= at)
+      const silence = this.silence(lastLife, k, threshold, now);
+      if (silence.state === "active")
         return {
           state: "active",
           message: `silent for ${seconds(now - lastLife)} while connected (threshold ${what}); the broker has not dropped it yet`,
         };
-      return { state: "ok", next: at, message: "back: signs of life again" };
+      if (silence.state === "hold") return silence;
+      return { state: "ok", next: silence.next, message: "back: signs of life again" };
     }
     return { state: "ok", message: "back online" };
   }
@@ -450,14 +481,16 @@ export class AlertEngine {
     if (!s || s.status === "unknown" || s.status === "offline") return { state: "hold" };
     const k = s.keepaliveSeconds;
     const lastLife = s.lastConfirmedAt ?? s.lastSeenAt;
+    if (k && k > 0 && this.opts.pingsStalled?.()) return { state: "hold" };
     if (k && k > 0 && lastLife !== null && this.opts.pingsVisible(s.id)) {
-      const at = this.silenceFrom(lastLife, k) + rule.lateFactor * k * 1000;
-      if (now >= at)
+      const silence = this.silence(lastLife, k, rule.lateFactor * k * 1000, now);
+      if (silence.state === "active")
         return {
           state: "active",
           message: `late: silent for ${seconds(now - lastLife)}, past ${rule.lateFactor} × keepalive ${k} s`,
         };
-      return { state: "ok", next: at, message: "on time again" };
+      if (silence.state === "hold") return silence;
+      return { state: "ok", next: silence.next, message: "on time again" };
     }
     return { state: "ok", message: "on time again" };
   }

@@ -39,6 +39,8 @@ export interface AlertServiceOptions {
   pingsVisible(deviceId: string): boolean;
   /** When the current stretch of ping visibility began (see AlertEngineOptions). */
   pingsVisibleSince?(): number;
+  observedUntil?(): number;
+  pingsStalled?(): boolean;
   /** ALERT_GRACE_SECONDS. */
   graceSeconds: number;
   /** The firing set changed: the hub sends an `alerts` event. */
@@ -85,6 +87,8 @@ export class AlertService {
     this.engine = new AlertEngine({
       pingsVisible: opts.pingsVisible,
       pingsVisibleSince: opts.pingsVisibleSince,
+      observedUntil: opts.observedUntil,
+      pingsStalled: opts.pingsStalled,
       graceSeconds: opts.graceSeconds,
       states: opts.fleet,
     });
@@ -143,6 +147,11 @@ export class AlertService {
     this.take(this.engine.startGrace(this.now(), largest));
   }
 
+  /** Ping visibility changed (a debug log stalled or moves again): every device is looked at again. */
+  refresh(): void {
+    this.take(this.engine.refresh(this.now()));
+  }
+
   /** Re-reads the rules (after an edit) and re-evaluates every device at once. */
   async reloadRules(): Promise<void> {
     const db = this.opts.db();
@@ -187,7 +196,7 @@ export class AlertService {
     if (this.loadTimer) clearTimeout(this.loadTimer);
     await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
     await this.notifier.stop();
-    await this.flushDeliveries();
+    await Promise.race([this.flushDeliveries(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
   }
 
   /** Resolves once every decision taken so far is written (or the database failed). */
