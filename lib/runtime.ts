@@ -44,13 +44,13 @@ export const LATE_GRACE_MS = 500;
 /** The same slack when PINGREQs come from Mosquitto's debug log (stamped in whole seconds when read late). */
 export const DEBUG_LOG_LATE_GRACE_MS = 1000;
 /**
- * With MOSQUITTO_LOG_FILE the monitor's own connection pings every few
- * seconds, so a working debug log never goes this long without a line
- * ("Received PINGREQ from <monitor>"). Past it the log has stalled (logging
- * moved, disk full, rotated without reopening): silence verdicts stop, since
- * every device would look silent.
+ * With MOSQUITTO_LOG_FILE the monitor's own connection sends the broker a
+ * no-op packet every DEBUG_LOG_TOUCH_MS, so a working debug log never goes
+ * DEBUG_LOG_STALL_MS without a line ("Received UNSUBSCRIBE from <monitor>").
+ * Past it the log has stalled (logging moved, disk full, rotated without
+ * reopening): silence verdicts stop, since every device would look silent.
  */
-export const DEBUG_LOG_WORKER_KEEPALIVE_S = 5;
+export const DEBUG_LOG_TOUCH_MS = 1_000;
 export const DEBUG_LOG_STALL_MS = 12_000;
 
 /** Stable across restarts of one installation, distinct between installations. */
@@ -90,6 +90,7 @@ export class Runtime {
   /** When the debug log last became visible (first debug line, or moving again after a stall). */
   private pingsVisibleSince = 0;
   private debugLogTimer: NodeJS.Timeout | null = null;
+  private debugLogTouchTimer: NodeJS.Timeout | null = null;
   private worker: IngestWorker | null = null;
   private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
   /** No MQTT_URL: keepwatch runs the broker itself (lib/broker/embedded.ts). */
@@ -123,6 +124,7 @@ export class Runtime {
       now: () => Date.now(),
       pingsVisible: () => this.pingsVisible,
       pingsVisibleSince: () => this.pingsVisibleSince,
+      observedUntil: () => this.pingsObservedUntil,
       lateGraceMs: this.embeddedBroker
         ? LATE_GRACE_MS
         : config.MOSQUITTO_LOG_FILE
@@ -140,6 +142,16 @@ export class Runtime {
       health: () => this.health(),
       alerts: () => this.alerts?.feed() ?? null,
     });
+  }
+
+  /** The embedded broker sees pings as they happen; the debug log as far as its latest line. */
+  get pingsObservedUntil(): number {
+    return this.embeddedBroker ? Date.now() : this.debugLogLastLineAt;
+  }
+
+  /** The debug log was seen, then stopped: silence is not observable, and not "fine" either. */
+  get pingsStalled(): boolean {
+    return this.debugLogSeen && this.debugLogStalled;
   }
 
   /** Sources that see every PINGREQ make silence verdicts possible: the embedded broker does. */
@@ -215,6 +227,8 @@ export class Runtime {
       fleet: this.fleet,
       pingsVisible: () => this.pingsVisible,
       pingsVisibleSince: () => this.pingsVisibleSince,
+      observedUntil: () => this.pingsObservedUntil,
+      pingsStalled: () => this.pingsStalled,
       graceSeconds: this.config.ALERT_GRACE_SECONDS,
       onFeedChange: () => this.hub.markAlertsChanged(),
       log,
@@ -295,11 +309,13 @@ export class Runtime {
             this.debugLogSeen = firstDebugLine = true;
             this.pingsVisibleSince = receivedAt;
           }
-          for (const ev of parseDebugLine(line, { receivedAt })) events.push(ev);
+          // The monitor's own packets (its touches, its pings) prove the log moves; they are no device's.
+          for (const ev of parseDebugLine(line, { receivedAt })) if (ev.deviceId !== this.clientId) events.push(ev);
         }
         if (firstDebugLine) {
           log(`debug log ${file}: PINGREQs visible`);
           this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
+          this.safely("refresh alerts", () => this.alerts?.refresh());
         }
         if (events.length === 0) return;
         this.safely("apply events", () => this.fleet.applyBatch(events));
@@ -312,6 +328,8 @@ export class Runtime {
     this.debugLog.start();
     this.debugLogLastLineAt = Date.now();
     this.debugLogTimer = setInterval(() => this.checkDebugLog(Date.now()), 1_000);
+    this.debugLogTouchTimer = setInterval(() => this.worker?.touch(), DEBUG_LOG_TOUCH_MS);
+    this.debugLogTouchTimer.unref?.();
     this.debugLogTimer.unref?.();
     log(`debug log: following ${file} (needs log_type all; see README)`);
   }
@@ -338,6 +356,7 @@ export class Runtime {
       log(`debug log ${file}: no line for ${Math.round(quietMs / 1000)} s, stalled; silence verdicts suspended`);
     else log(`debug log ${file}: moving again; PINGREQs visible`);
     this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
+    this.safely("refresh alerts", () => this.alerts?.refresh());
   }
 
   private startWorker(url: string): void {
@@ -349,8 +368,6 @@ export class Runtime {
       clientId: this.clientId,
       kind: parseBrokerKind(config.MQTT_BROKER_KIND),
       deviceTopics: this.deviceTopics,
-      // Pinging often keeps a line in Mosquitto's debug log every few seconds: proof that it still moves.
-      keepaliveSeconds: config.MOSQUITTO_LOG_FILE ? DEBUG_LOG_WORKER_KEEPALIVE_S : undefined,
       onEvents: (events) => {
         this.safely("apply events", () => this.fleet.applyBatch(events));
         this.activity?.recordEvents(events);
@@ -378,6 +395,8 @@ export class Runtime {
     if (error) this.broker.lastError = error;
     if (up) {
       if (!this.embedded) log(`broker link up (${this.broker.url})`);
+      // The log was not expected to move while the link was down: its quiet time counts from now.
+      this.debugLogLastLineAt = Math.max(this.debugLogLastLineAt, now);
       this.broker.lastError = null;
       if (this.gapSince !== null) this.writer?.closeGap(now);
       // Devices are re-learned before anyone is alerted (lib/alerts/engine.ts, grace).
@@ -450,6 +469,8 @@ export class Runtime {
    */
   async stop(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.debugLogTimer) clearInterval(this.debugLogTimer);
+    if (this.debugLogTouchTimer) clearInterval(this.debugLogTouchTimer);
     try {
       // First: sessions the stopping broker ends must not raise alerts; pending alert writes are flushed.
       await this.alerts?.stop();
@@ -462,7 +483,6 @@ export class Runtime {
         this.broker.connected = false;
         this.broker.since = Date.now();
       }
-      if (this.debugLogTimer) clearInterval(this.debugLogTimer);
       await this.debugLog?.stop();
       await this.writer?.stop();
       await this.activity?.stop();

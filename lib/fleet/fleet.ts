@@ -29,6 +29,8 @@ export interface FleetOptions {
   pingsVisible(deviceId: string): boolean;
   /** When the current stretch of ping visibility began (silence is measured from no earlier). */
   pingsVisibleSince?(): number;
+  /** Up to when the ping source is known complete (see MachineContext.observedUntil). */
+  observedUntil?(): number;
   lateGraceMs?: number;
   /** Client ids whose events are dropped (the monitor's own MQTT client). */
   ignoreClientIds?: ReadonlySet<string>;
@@ -160,6 +162,7 @@ export class Fleet {
       pingsVisible: this.opts.pingsVisible(id),
       lateGraceMs: this.opts.lateGraceMs,
       pingsVisibleSince: this.opts.pingsVisibleSince?.(),
+      observedUntil: this.opts.observedUntil?.(),
     };
   }
 

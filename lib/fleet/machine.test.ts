@@ -544,6 +544,20 @@ describe("ping visibility lost and regained", () => {
     expect(deadlineAt(blind, sec(60), false).state.status).toBe("online"); // no verdict while blind
   });
 
+  it("gives a silence verdict only once the ping source has shown it watched past the deadline", () => {
+    const run = play([connect(sec(0))], { pings: true }); // keepalive 10: offline due at 15 s (no late: grace 0 → late at 10 s)
+    // The log's last line was read at 9 s: at 16 s nothing is known past 9 s, so no verdict yet; look again in 1 s.
+    const waiting = onDeadline(run.state, { now: sec(16), pingsVisible: true, observedUntil: sec(9) });
+    expect(waiting.state).toBe(run.state);
+    expect(waiting.deadline).toBe(sec(17));
+    // A line read at 16.5 s: late (10 s) and offline (15 s) are both backed, each stamped at its own deadline.
+    const t = onDeadline(run.state, { now: sec(17), pingsVisible: true, observedUntil: sec(16.5) });
+    expect(statusChanges(t.effects)).toEqual([
+      ["online", "late", sec(10)],
+      ["late", "offline", sec(15)],
+    ]);
+  });
+
   it("measures silence from when pings became visible again, not from before", () => {
     const run = play([connect(sec(0))]); // keepalive 10, connected while nobody could see pings
     const since = sec(100);

@@ -77,7 +77,16 @@ export interface MachineContext {
    * this: pings sent while nobody could see them are not missing.
    */
   pingsVisibleSince?: number;
+  /**
+   * The ping source is known complete up to this time (a log file: when its
+   * latest line was read). A silence verdict waits until the source has
+   * shown it was watching past the deadline; default `now` (in-process).
+   */
+  observedUntil?: number;
 }
+
+/** How soon a verdict that is due but not yet backed by the ping source is looked at again. */
+export const OBSERVE_RECHECK_MS = 1_000;
 
 export interface Transition {
   state: DeviceState;
@@ -662,13 +671,18 @@ function settleSilence(d: Draft, ctx: MachineContext): void {
   if (s.status !== "online" && s.status !== "late") return;
   const dl = silenceDeadlines(s, ctx);
   if (!dl) return;
-  if (s.status === "online" && dl.lateAt !== null && ctx.now >= dl.lateAt) setStatus(d, "late", dl.lateAt);
-  if (ctx.now >= dl.offlineAt) goOffline(d, "keepalive_timeout", dl.offlineAt, null);
+  // Silence counts only as far as the ping source has shown it was watching.
+  const seen = Math.min(ctx.now, ctx.observedUntil ?? ctx.now);
+  if (s.status === "online" && dl.lateAt !== null && seen >= dl.lateAt) setStatus(d, "late", dl.lateAt);
+  if (seen >= dl.offlineAt) goOffline(d, "keepalive_timeout", dl.offlineAt, null);
 }
 
 function deadlineOf(s: DeviceState, ctx: MachineContext): number | null {
   if (s.status !== "online" && s.status !== "late") return null;
   const dl = silenceDeadlines(s, ctx);
   if (!dl) return null;
-  return s.status === "online" ? (dl.lateAt ?? dl.offlineAt) : dl.offlineAt;
+  const due = s.status === "online" ? (dl.lateAt ?? dl.offlineAt) : dl.offlineAt;
+  // Due, but the source has not shown it watched that long (a lagging or stalling log): look again shortly.
+  if (due <= ctx.now && (ctx.observedUntil ?? ctx.now) < due) return ctx.now + OBSERVE_RECHECK_MS;
+  return due;
 }
