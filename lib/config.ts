@@ -28,7 +28,7 @@ const schema = z.object({
   KEEPWATCH_DATA_DIR: z.string().default("./data"),
   /** Minimum grace period (s) after start and broker reconnect before alerts fire (lib/alerts/engine.ts). */
   ALERT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
-  /** Raw per-device activity is kept this long (hours); minute roll-ups ACTIVITY_ROLLUP_DAYS. */
+  /** Raw per-device activity is kept this long (hours); roll-ups (minutes, packed by hour) ACTIVITY_ROLLUP_DAYS. */
   ACTIVITY_RAW_HOURS: z.coerce
     .number()
     .positive()

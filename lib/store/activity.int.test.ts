@@ -16,7 +16,9 @@ import {
   getActivityPoints,
   getActivityRollups,
   getSessionActivity,
+  HOUR_TABLE,
   listPartitions,
+  PACK_AFTER_MS,
   RAW_TABLE,
   ROLLUP_TABLE,
 } from "./activity";
@@ -164,12 +166,70 @@ describe.each(databases)("activity recorder on %s", (_name, getDb) => {
     now = today + 2 * DAY + 1; // the whole day is older than 24 h
     await rec.maintain();
     expect(await listPartitions(db, RAW_TABLE)).not.toContain(today);
-    expect(await listPartitions(db, ROLLUP_TABLE)).toContain(today); // roll-ups are kept 2 days
+    expect(await listPartitions(db, ROLLUP_TABLE)).not.toContain(today); // packed by hour
+    expect(await listPartitions(db, HOUR_TABLE)).toContain(today); // roll-ups are kept 2 days
     expect((await getActivityPoints(db, "dev-old", T, T + 10_000)).points).toEqual([]);
     expect(await getActivityRollups(db, "dev-old", T - 60_000, T + 60_000)).toHaveLength(1);
     now = today + 3 * DAY + 1;
     await rec.maintain();
+    expect(await listPartitions(db, HOUR_TABLE)).not.toContain(today);
+    await rec.stop();
+  });
+
+  it("packs a finished day's minutes into hour rows without losing or changing any", async () => {
+    const { db, sql } = getDb();
+    const today = dayStart(T);
+    const H = today + 7 * 3_600_000; // 07:00, apart from the other tests' minutes
+    let now = H;
+    const rec = new ActivityRecorder({ db, sql, now: () => now });
+    await rec.start();
+    // Two sessions across an hour boundary: minutes with and without a gap, one minute with several points.
+    rec.recordEffects([open("dev-pack", H - 150_000)]); // 06:57:30, alone in its minute: no gap
+    rec.recordEvents([ping("dev-pack", H - 90_000), ping("dev-pack", H - 30_000), ping("dev-pack", H - 1_000)]);
+    rec.recordEvents([ping("dev-pack", H + 20_000), ping("dev-pack", H + 50_000), ping("dev-pack", H + 59_999)]);
+    rec.recordEffects([close("dev-pack", H - 150_000, H + 61_000)]);
+    rec.recordEffects([open("dev-pack", H + 3_600_000 + 5_000)]); // 08:00:05
+    rec.recordEvents([ping("dev-pack", H + 3_600_000 + 65_000), ping("other-pack", H + 1_000)]);
+    now = H + 3 * 3_600_000;
+    await rec.flush({ all: true });
+    const range = [H - 3_600_000, H + 2 * 3_600_000] as const;
+    const before = await getActivityRollups(db, "dev-pack", ...range);
+    expect(before.map((r) => [(r.minute - H) / 60_000, r.count, r.maxGapMs])).toEqual([
+      [-3, 1, null],
+      [-2, 1, 60_000],
+      [-1, 2, 60_000],
+      [0, 3, 30_000],
+      [60, 1, null],
+      [61, 1, 60_000],
+    ]);
+
+    now = today + DAY + PACK_AFTER_MS - 1; // the day is over, but late points may still come
+    await rec.maintain();
+    expect(await listPartitions(db, ROLLUP_TABLE)).toContain(today);
+
+    now = today + DAY + PACK_AFTER_MS + 1;
+    await rec.maintain();
     expect(await listPartitions(db, ROLLUP_TABLE)).not.toContain(today);
+    expect(await listPartitions(db, HOUR_TABLE)).toContain(today);
+    expect(rec.health()).toMatchObject({ packedDays: 1, lastError: null });
+    expect(await getActivityRollups(db, "dev-pack", ...range)).toEqual(before);
+    expect(await getActivityRollups(db, "other-pack", ...range)).toEqual([
+      { deviceId: "other-pack", minute: H, count: 1, maxGapMs: null },
+    ]);
+    // Three device-hours (06:00 and 07:00 and 08:00) for dev-pack: one row each.
+    const rows = await db.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM device_activity_hours WHERE device_id = 'dev-pack'`;
+    expect(Number(rows[0].n)).toBe(3);
+
+    // A late point for the packed day lands as a minute again, reads add it, and the next upkeep packs it too.
+    rec.recordEvents([ping("dev-pack", H + 30_000)]);
+    await rec.flush({ all: true });
+    const late = before.map((r) => (r.minute === H ? { ...r, count: 4 } : r));
+    expect(await getActivityRollups(db, "dev-pack", ...range)).toEqual(late);
+    await rec.maintain();
+    expect(await listPartitions(db, ROLLUP_TABLE)).not.toContain(today);
+    expect(await getActivityRollups(db, "dev-pack", ...range)).toEqual(late);
+    expect(rec.health().packedDays).toBe(2);
     await rec.stop();
   });
 

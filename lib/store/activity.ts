@@ -2,18 +2,28 @@
  * Per-device activity at fleet scale: the recorder that writes it and the
  * queries that read it back.
  *
- * Storage (prisma/migrations/20261122020000_activity):
+ * Storage (prisma/migrations/20261122020000_activity, …040000_activity_hours):
  *   device_activity          raw points (device, time, kind[, reason]) for
  *                            ACTIVITY_RAW_HOURS (default 24)
  *   device_activity_minutes  per device-minute count and largest gap, for
- *                            ACTIVITY_ROLLUP_DAYS (default 30)
- * Both are partitioned by range on time into UTC days
+ *                            the current day (and a day a late point reaches)
+ *   device_activity_hours    the same minutes packed one row per device-hour
+ *                            (parallel arrays), for ACTIVITY_ROLLUP_DAYS
+ *                            (default 30)
+ * All three are partitioned by range on time into UTC days
  * (`<table>_pYYYYMMDD`). The recorder creates today's and the next two
  * days' partitions ahead (and any day a late point needs), and retention
  * drops whole partitions once every row in them is past the window: no bulk
  * DELETE, no vacuum debt. So raw rows live between the window and the window
  * plus a day. The same SQL runs on Postgres and on the embedded PGlite
  * (Postgres 17 in WebAssembly, which supports declarative partitioning).
+ *
+ * Packing: a minute row costs ~107 bytes with its index entry, sixty per
+ * device-hour; packed, a device-hour is one row of a few hundred bytes. Once a
+ * day has been over for PACK_AFTER_MS, maintenance folds its minute partition
+ * into the hour table in one transaction (INSERT … SELECT … GROUP BY, then
+ * DROP of the partition): set-based, no UPDATE churn on hot rows, and nothing
+ * is lost: reads unnest the arrays back into the same minutes.
  *
  * Writes are batched like lib/store/writer.ts: points and roll-ups are
  * buffered and written every flushIntervalMs (sooner when maxBatch points
@@ -42,8 +52,11 @@ import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 
 export const RAW_TABLE = "device_activity";
 export const ROLLUP_TABLE = "device_activity_minutes";
+export const HOUR_TABLE = "device_activity_hours";
 const DAY_MS = 86_400_000;
-const PARTITIONED = [RAW_TABLE, ROLLUP_TABLE] as const;
+/** A day's minute roll-ups are packed this long after the day ended: late points of the day still land as minutes. */
+export const PACK_AFTER_MS = 3_600_000;
+const PARTITIONED = [RAW_TABLE, ROLLUP_TABLE, HOUR_TABLE] as const;
 type PartitionedTable = (typeof PARTITIONED)[number];
 
 export const DEFAULT_RAW_HOURS = 24;
@@ -102,13 +115,47 @@ export async function dropPartitionsBefore(db: Db, table: PartitionedTable, cuto
   return dropped;
 }
 
+/**
+ * Folds one day's minute partition into the hour table and drops it, in one
+ * transaction (the partition is locked first, so a late write to it waits
+ * and then lands in a partition created afresh). A device-hour already
+ * packed (late points of a day packed before) gets the new minutes appended.
+ * Returns false when the day had no minute partition.
+ */
+export async function packMinutes(db: Db, sql: SqlBatch, day: number): Promise<boolean> {
+  const name = partitionName(ROLLUP_TABLE, day);
+  if (!(await listPartitions(db, ROLLUP_TABLE)).includes(day)) return false;
+  await ensurePartition(db, HOUR_TABLE, day);
+  // date_bin and epoch arithmetic, not date_trunc: hours in UTC whatever the session's time zone.
+  await sql([
+    { text: `LOCK TABLE "${name}" IN ACCESS EXCLUSIVE MODE`, values: [] },
+    {
+      text: `
+      INSERT INTO device_activity_hours AS h (device_id, hour, minutes, counts, max_gaps_ms)
+      SELECT device_id, date_bin('1 hour', minute, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+             array_agg(((extract(epoch FROM minute)::bigint % 3600) / 60)::int2 ORDER BY minute),
+             array_agg(count ORDER BY minute),
+             array_agg(max_gap_ms ORDER BY minute)
+        FROM "${name}"
+       GROUP BY 1, 2
+      ON CONFLICT (device_id, hour) DO UPDATE
+        SET minutes = h.minutes || EXCLUDED.minutes,
+            counts = h.counts || EXCLUDED.counts,
+            max_gaps_ms = h.max_gaps_ms || EXCLUDED.max_gaps_ms`,
+      values: [],
+    },
+    { text: `DROP TABLE "${name}"`, values: [] },
+  ]);
+  return true;
+}
+
 export interface ActivityRecorderOptions {
   db: Db;
   /** How batches reach the database (Database.batch); without it, through `db` (see sqlBatch in db.ts). */
   sql?: SqlBatch;
   /** Raw points are kept this long (hours). Default 24. */
   rawRetentionHours?: number;
-  /** Minute roll-ups are kept this long (days). Default 30. */
+  /** Roll-ups (minutes, packed by hour once their day is over) are kept this long (days). Default 30. */
   rollupRetentionDays?: number;
   /** Time between flushes (ms). Default 500. */
   flushIntervalMs?: number;
@@ -129,6 +176,8 @@ export interface ActivityRecorderHealth {
   pendingRollups: number;
   droppedPoints: number;
   writtenPoints: number;
+  /** Days of minute roll-ups packed into hour rows since start. */
+  packedDays: number;
   lastError: string | null;
 }
 
@@ -237,6 +286,7 @@ export class ActivityRecorder {
   private failures = 0;
   private dropped = 0;
   private written = 0;
+  private packedDays = 0;
   private lastError: string | null = null;
 
   constructor(private readonly opts: ActivityRecorderOptions) {
@@ -300,17 +350,34 @@ export class ActivityRecorder {
     return run;
   }
 
-  /** Partitions for today and the next two days; drops those past retention. */
-  async maintain(): Promise<void> {
+  /**
+   * Partitions for today and the next two days; packs the minute roll-ups
+   * of days over for PACK_AFTER_MS; drops partitions past retention. Runs
+   * in the write chain, so it never interleaves with a flush.
+   */
+  maintain(): Promise<void> {
+    const run = this.chain.catch(() => {}).then(() => this.upkeep());
+    this.chain = run;
+    return run;
+  }
+
+  private async upkeep(): Promise<void> {
     const today = dayStart(this.now());
     for (const table of PARTITIONED) {
+      if (table === HOUR_TABLE) continue; // made when a day is packed
       for (let d = 0; d <= 2; d++) await this.ensure(table, today + d * DAY_MS);
     }
     const now = this.now();
+    for (const day of await listPartitions(this.db, ROLLUP_TABLE)) {
+      if (day + DAY_MS + PACK_AFTER_MS > now) continue;
+      this.partitions.delete(`${ROLLUP_TABLE}:${day}`);
+      if (await packMinutes(this.db, this.sql, day)) this.packedDays++;
+    }
     for (const day of await dropPartitionsBefore(this.db, RAW_TABLE, now - this.rawRetentionMs))
       this.partitions.delete(`${RAW_TABLE}:${day}`);
-    for (const day of await dropPartitionsBefore(this.db, ROLLUP_TABLE, now - this.rollupRetentionMs))
-      this.partitions.delete(`${ROLLUP_TABLE}:${day}`);
+    for (const table of [ROLLUP_TABLE, HOUR_TABLE] as const)
+      for (const day of await dropPartitionsBefore(this.db, table, now - this.rollupRetentionMs))
+        this.partitions.delete(`${table}:${day}`);
     this.acc.forgetIdleBefore(now - DAY_MS);
   }
 
@@ -320,6 +387,7 @@ export class ActivityRecorder {
       pendingRollups: this.rollups.size + this.acc.pendingRollupCount,
       droppedPoints: this.dropped,
       writtenPoints: this.written,
+      packedDays: this.packedDays,
       lastError: this.lastError,
     };
   }
@@ -516,11 +584,26 @@ export async function getActivityPoints(
   return { points, truncated };
 }
 
-/** A device's minute roll-ups in [from, to), oldest first. */
+/**
+ * A device's minute roll-ups in [from, to), oldest first: the minute rows and
+ * the packed hours unnested back into minutes, a minute found in both (or
+ * twice in an hour) merged.
+ */
 export async function getActivityRollups(db: Db, deviceId: string, from: number, to: number): Promise<MinuteRollup[]> {
-  const rows = await db.$queryRaw<{ minute: Date; count: number; max_gap_ms: number | null }[]>`
-    SELECT minute, count, max_gap_ms FROM device_activity_minutes
-     WHERE device_id = ${deviceId} AND minute >= ${new Date(from)} AND minute < ${new Date(to)}
+  const f = new Date(from);
+  const t = new Date(to);
+  const rows = await db.$queryRaw<{ minute: Date; count: bigint | number; max_gap_ms: number | null }[]>`
+    SELECT minute, sum(count) AS count, max(max_gap_ms) AS max_gap_ms FROM (
+      SELECT minute, count, max_gap_ms FROM device_activity_minutes
+       WHERE device_id = ${deviceId} AND minute >= ${f} AND minute < ${t}
+      UNION ALL
+      SELECT h.hour + make_interval(mins => u.m) AS minute, u.c, u.g
+        FROM device_activity_hours h,
+             unnest(h.minutes, h.counts, h.max_gaps_ms) AS u(m, c, g)
+       WHERE h.device_id = ${deviceId} AND h.hour > ${new Date(from - 3_600_000)} AND h.hour < ${t}
+    ) r
+     WHERE minute >= ${f} AND minute < ${t}
+     GROUP BY minute
      ORDER BY minute`;
   return rows.map((r) => ({
     deviceId,

@@ -4,19 +4,21 @@
  *
  * Feeds the real recorder (lib/store/activity.ts: batched multi-row inserts
  * into the day-partitioned raw table, minute roll-ups computed in memory and
- * upserted in batches) with `minutes` of that fleet's PINGREQs (default 30:
- * 600,000 points) on a throwaway Postgres database (createTestDatabase), and
- * measures how fast they are written. Disk per day is extrapolated from
+ * upserted in batches) with `minutes` of that fleet's PINGREQs (default 60:
+ * 1,200,000 points, one whole hour) on a throwaway Postgres database
+ * (createTestDatabase), and measures how fast they are written; then packs
+ * the day's minute roll-ups into hour rows as maintenance does once a day is
+ * over (packMinutes) and times that. Disk per day is extrapolated from
  * pg_total_relation_size (heap + primary key index) per row of the
- * partitions written: 28.8 million raw rows and 14.4 million minute
- * roll-ups a day for this fleet.
+ * partitions written: 28.8 million raw rows, 14.4 million minute roll-ups
+ * and 240,000 packed device-hours a day for this fleet.
  *
  *   tsx scripts/bench/activity.ts [minutes]
  */
 import { pathToFileURL } from "node:url";
 import type { ActivityEvent } from "../../lib/ingest/events";
 import { connectSqlSession, createDb, createPool, sqlBatch } from "../../lib/store/db";
-import { ActivityRecorder, dayStart, partitionName } from "../../lib/store/activity";
+import { ActivityRecorder, dayStart, packMinutes, partitionName } from "../../lib/store/activity";
 import { createTestDatabase } from "../../lib/store/testing";
 
 const DEVICES = 10_000;
@@ -34,6 +36,11 @@ export interface ActivityBenchResult {
   rollupRows: number;
   rawBytesPerDay: number;
   rollupBytesPerDay: number;
+  /** Packing the minute roll-ups into hour rows: seconds for this run's rows, bytes per device-hour, per day. */
+  packSeconds: number;
+  packedRows: number;
+  packedBytesPerRow: number;
+  packedBytesPerDay: number;
   droppedPoints: number;
   generateSeconds: number;
 }
@@ -41,14 +48,14 @@ export interface ActivityBenchResult {
 export async function benchActivity(
   opts: { minutes?: number; log?: (line: string) => void } = {},
 ): Promise<ActivityBenchResult> {
-  const minutes = opts.minutes ?? 30;
+  const minutes = opts.minutes ?? 60;
   const log = opts.log ?? (() => {});
   const database = await createTestDatabase();
   // Wired as the runtime wires it: Prisma for the recorder's partition upkeep, batches straight on the pool.
   const pool = createPool(database.url);
   const db = createDb({ pool });
   try {
-    // Start at the beginning of a UTC day so every row lands in one partition.
+    // Start at the beginning of an hour early in a UTC day so every row lands in one partition.
     const t0 = dayStart(Date.now()) + 3_600_000;
     let now = t0;
     const rec = new ActivityRecorder({ db, sql: sqlBatch(pool), now: () => now, maxBatch: 10_000 });
@@ -110,6 +117,15 @@ export async function benchActivity(
       const rollRows = await count(rollTable);
       const rawPerRow = rawBytes / rawRows;
       const rollPerRow = rollBytes / rollRows;
+      const p = performance.now();
+      await packMinutes(db, sqlBatch(pool), dayStart(t0));
+      const packMs = performance.now() - p;
+      await sql.query("CHECKPOINT").catch(() => {});
+      const hourTable = partitionName("device_activity_hours", dayStart(t0));
+      const packedBytes = await size(hourTable);
+      const packedRows = await count(hourTable);
+      // A full device-hour holds 60 minutes; a shorter run's rows are scaled up to that.
+      const packedPerRow = (packedBytes / packedRows) * (minutes >= 60 ? 1 : 60 / minutes);
       const rawRowsPerDay = DEVICES * (86_400 / PING_EVERY_S);
       const rollRowsPerDay = DEVICES * 1440;
       const result: ActivityBenchResult = {
@@ -122,6 +138,10 @@ export async function benchActivity(
         rollupRows: rollRows,
         rawBytesPerDay: Math.round(rawPerRow * rawRowsPerDay),
         rollupBytesPerDay: Math.round(rollPerRow * rollRowsPerDay),
+        packSeconds: Math.round(packMs) / 1000,
+        packedRows,
+        packedBytesPerRow: Math.round(packedPerRow * 10) / 10,
+        packedBytesPerDay: Math.round(packedPerRow * DEVICES * 24),
         droppedPoints: health.droppedPoints,
         generateSeconds: Math.round(genMs) / 1000,
       };
@@ -136,6 +156,14 @@ export async function benchActivity(
   }
 }
 
+/**
+ * Disk at the defaults (24 h raw, 30 d roll-ups), at the most: raw rows span
+ * up to two day partitions, minutes up to two (today's, and yesterday's
+ * until it is packed), packed hours 31 (retention drops whole days).
+ */
+export const diskAtDefaults = (r: ActivityBenchResult): number =>
+  2 * r.rawBytesPerDay + 2 * r.rollupBytesPerDay + 31 * r.packedBytesPerDay;
+
 async function main(): Promise<void> {
   const arg = process.argv[2];
   const r = await benchActivity({ minutes: arg ? Number(arg) : undefined, log: (l) => console.log(`activity: ${l}`) });
@@ -145,11 +173,12 @@ async function main(): Promise<void> {
     `activity: wrote ${n(r.rows)} raw rows in ${r.writeSeconds} s: ${n(r.rowsPerSecond)} rows/s (the fleet needs ${n(r.fleetRowsPerSecond)} rows/s)`,
   );
   console.log(
-    `activity: raw ${r.rawBytesPerRow} B/row → ${gb(r.rawBytesPerDay)} GiB/day; minute roll-ups ${r.rollupBytesPerRow} B/row → ${gb(r.rollupBytesPerDay)} GiB/day`,
+    `activity: raw ${r.rawBytesPerRow} B/row → ${gb(r.rawBytesPerDay)} GiB/day; minute roll-ups ${r.rollupBytesPerRow} B/row → ${gb(r.rollupBytesPerDay)} GiB/day; packed ${r.packedBytesPerRow} B per device-hour → ${gb(r.packedBytesPerDay)} GiB/day`,
   );
   console.log(
-    `activity: at the defaults (24 h raw + up to a day's partition, 30 d roll-ups) ≈ ${gb(2 * r.rawBytesPerDay + 31 * r.rollupBytesPerDay)} GiB on disk`,
+    `activity: packed ${n(r.packedRows)} device-hours in ${r.packSeconds} s (a whole day of this fleet ≈ ${(r.packSeconds * 24).toFixed(0)} s, once a day)`,
   );
+  console.log(`activity: at the defaults ≈ ${gb(diskAtDefaults(r))} GiB on disk`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
