@@ -157,21 +157,28 @@ export const minuteOf = (ms: number): number => Math.floor(ms / 60_000) * 60_000
 export async function getDeviceActivity(runtime: Runtime, id: string, q: ActivityQuery): Promise<ActivityDto> {
   const db = await requireDevice(runtime, id);
   const rollupsFrom = minuteOf(q.from);
+  const recorder = runtime.activity;
   let result;
-  try {
-    result = await Promise.all([
-      getActivityPoints(db, id, q.from, q.to, { kinds: q.kinds, limit: q.limit }),
-      getActivityRollups(db, id, rollupsFrom, q.to),
-      getSessionsOverlapping(db, id, q.from, q.to),
-    ]);
-  } catch {
-    throw new AppError("SERVICE_UNAVAILABLE", "the database is not available: activity cannot be read");
+  let pending: MinuteRollup[] = [];
+  // The stored roll-ups and those still in memory must not overlap nor miss a minute: a write that
+  // committed while the database was read makes it read again (at most a few times).
+  for (let attempt = 0; ; attempt++) {
+    const stamp = recorder?.writeStamp ?? 0;
+    try {
+      result = await Promise.all([
+        getActivityPoints(db, id, q.from, q.to, { kinds: q.kinds, limit: q.limit }),
+        getActivityRollups(db, id, rollupsFrom, q.to),
+        getSessionsOverlapping(db, id, q.from, q.to),
+      ]);
+    } catch {
+      throw new AppError("SERVICE_UNAVAILABLE", "the database is not available: activity cannot be read");
+    }
+    pending = recorder?.pendingRollups(id) ?? [];
+    if (!recorder || (stamp % 2 === 0 && stamp === recorder.writeStamp) || attempt >= 4) break;
+    await new Promise((r) => setTimeout(r, 25 * (attempt + 1)));
   }
   const [{ points, truncated }, stored, sessions] = result;
-  const rollups = bucketRollups(
-    mergeRollups(stored, runtime.activity?.pendingRollups(id) ?? [], rollupsFrom, q.to),
-    q.bucketMinutes ?? 1,
-  );
+  const rollups = bucketRollups(mergeRollups(stored, pending, rollupsFrom, q.to), q.bucketMinutes ?? 1);
   return {
     from: new Date(q.from).toISOString(),
     to: new Date(q.to).toISOString(),

@@ -287,6 +287,7 @@ export class ActivityRecorder {
   private dropped = 0;
   private written = 0;
   private packedDays = 0;
+  private stamp = 0;
   private lastError: string | null = null;
 
   constructor(private readonly opts: ActivityRecorderOptions) {
@@ -310,6 +311,15 @@ export class ActivityRecorder {
   /** Connects and disconnects, from the fleet's session effects. Never throws. */
   recordEffects(effects: readonly FleetEffect[]): void {
     this.guard(() => this.push(this.acc.effects(effects)));
+  }
+
+  /**
+   * Odd while a write is under way (its rows may be committed and still in
+   * memory); changes with every write. A read that merges the database with
+   * pendingRollups() is consistent when this was even and unchanged across it.
+   */
+  get writeStamp(): number {
+    return this.stamp;
   }
 
   /** Roll-ups of the device's minutes not written yet (the current one), for reads that want them live. */
@@ -466,9 +476,11 @@ export class ActivityRecorder {
       const raw = this.raw.take(this.maxBatch);
       const rollups = [...this.rollups.values()].slice(0, this.maxBatch);
       this.inFlight = raw.at.length;
+      this.stamp++;
       try {
         await this.write(raw, rollups, now);
       } catch (e) {
+        this.stamp++;
         this.inFlight = 0;
         this.raw.restore(raw);
         this.trim();
@@ -479,6 +491,7 @@ export class ActivityRecorder {
       }
       this.inFlight = 0;
       for (const r of rollups) this.rollups.delete(`${r.deviceId}\u0000${r.minute}`);
+      this.stamp++;
       this.written += raw.ids.length;
       this.failures = 0;
       this.lastError = null;
