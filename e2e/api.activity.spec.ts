@@ -15,23 +15,40 @@ test.describe("activity API", () => {
     });
     await new Promise((r) => setTimeout(r, 7_500));
     await client.endAsync();
-    await new Promise((r) => setTimeout(r, 1_000)); // the recorder flushes every 0.5 s
     const from = new Date(Date.now() - 60_000).toISOString();
-    const to = new Date(Date.now() + 1_000).toISOString();
-    const res = await request.get(`/api/devices/api-act-k2/activity?from=${from}&to=${to}`);
-    expect(res.status()).toBe(200);
-    const body = await res.json();
+    const to = new Date(Date.now() + 10_000).toISOString();
+    // The recorder writes every 0.5 s: read until the disconnect, the last point, is stored.
+    let body: {
+      points: { kind: string; at: string; reason?: string }[];
+      rollups: { minute: string; count: number; maxGapSeconds: number | null }[];
+    } = { points: [], rollups: [] };
+    await expect
+      .poll(
+        async () => {
+          const res = await request.get(`/api/devices/api-act-k2/activity?from=${from}&to=${to}`);
+          expect(res.status()).toBe(200);
+          body = await res.json();
+          return body.points.at(-1)?.kind;
+        },
+        { timeout: 5_000 },
+      )
+      .toBe("disconnect");
     const kinds = body.points.map((p: { kind: string }) => p.kind);
     expect(kinds[0]).toBe("connect");
     expect(kinds.at(-1)).toBe("disconnect");
-    expect(body.points.at(-1).reason).toBe("clean");
+    expect(body.points.at(-1)?.reason).toBe("clean");
     const pings = body.points
       .filter((p: { kind: string }) => p.kind === "pingreq")
       .map((p: { at: string }) => Date.parse(p.at));
     const spacing = pings.slice(1).map((t: number, i: number) => (t - pings[i]) / 1000);
     console.log(`[api] PINGREQ spacing (s): ${spacing.join(", ")}`);
     expect(spacing.length).toBeGreaterThanOrEqual(2);
-    for (const s of spacing) expect(Math.abs(s - 2)).toBeLessThan(0.3);
+    // Every gap under the 1.5 × keepalive deadline; the typical one within 0.2 s of the keepalive (a stall of
+    // either process can delay one ping).
+    for (const s of spacing) expect(s).toBeGreaterThan(1.5);
+    for (const s of spacing) expect(s).toBeLessThan(2.9);
+    const sorted = [...spacing].sort((a, b) => a - b);
+    expect(Math.abs(sorted[Math.floor(sorted.length / 2)] - 2)).toBeLessThan(0.2);
     expect(body.rollups.length).toBeGreaterThanOrEqual(1);
     for (const r of body.rollups) {
       expect(Object.keys(r).sort()).toEqual(["count", "maxGapSeconds", "minute"]);
@@ -42,8 +59,8 @@ test.describe("activity API", () => {
     const gaps = body.rollups.map((r: { maxGapSeconds: number | null }) => r.maxGapSeconds);
     expect(gaps.every((g: number | null) => g === null || typeof g === "number")).toBe(true);
     const largest = Math.max(...gaps.filter((g: number | null) => g !== null));
-    expect(largest).toBeGreaterThan(1.7);
-    expect(largest).toBeLessThan(2.3);
+    expect(largest).toBeGreaterThan(1.5);
+    expect(largest).toBeLessThan(2.9);
     // Roll-ups count signs of life: every point but the disconnect, which the broker reports.
     expect(body.rollups.reduce((n: number, r: { count: number }) => n + r.count, 0)).toBe(body.points.length - 1);
 

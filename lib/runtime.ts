@@ -30,6 +30,7 @@ import { StoreWriter } from "./store/writer";
 import { loadFleet } from "./store/devices";
 import { AlertService } from "./alerts/service";
 import { ActivityRecorder } from "./store/activity";
+import { startTicker } from "./fleet/ticker";
 import { LogTail } from "./ingest/log-tail";
 import { isDebugLine, parseDebugLine } from "./ingest/adapters/mosquitto-debug";
 
@@ -95,7 +96,7 @@ export class Runtime {
   private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
   /** No MQTT_URL: keepwatch runs the broker itself (lib/broker/embedded.ts). */
   readonly embeddedBroker: boolean;
-  private tickTimer: NodeJS.Timeout | null = null;
+  private stopTicker: (() => void) | null = null;
   private dbError: string | null = null;
   private gapSince: number | null;
   readonly broker: BrokerState;
@@ -177,7 +178,7 @@ export class Runtime {
     await this.startStore();
     await this.startAlerts();
     this.hub.start();
-    this.tickTimer = setInterval(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
+    this.stopTicker = startTicker(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
     const topics = `device topics ${this.deviceTopics.subscriptions.join(", ")}`;
     if (config.MQTT_URL) {
       this.startWorker(config.MQTT_URL);
@@ -468,7 +469,7 @@ export class Runtime {
    * broker goes down with the monitor: its clients' sessions end as `admin`.
    */
   async stop(): Promise<void> {
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.stopTicker?.();
     if (this.debugLogTimer) clearInterval(this.debugLogTimer);
     if (this.debugLogTouchTimer) clearInterval(this.debugLogTouchTimer);
     try {

@@ -16,6 +16,7 @@
  * are loaded the built-in default rule applies.
  */
 import type { Fleet } from "../fleet/fleet";
+import { startTicker } from "../fleet/ticker";
 import type { Db } from "../store/db";
 import {
   applyAlertDecisions,
@@ -75,7 +76,7 @@ export class AlertService {
   /** The delivery log writes in order, one after another. */
   private deliveryWrites: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
-  private tickTimer: ReturnType<typeof setInterval> | null = null;
+  private stopTicker: (() => void) | null = null;
   private loadTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private loaded = false;
@@ -108,14 +109,13 @@ export class AlertService {
     this.take(this.engine.setRules(this.rules, this.now()));
     this.startGrace();
     await this.load();
-    this.tickTimer = setInterval(() => {
+    this.stopTicker = startTicker(() => {
       try {
         this.take(this.engine.tick(this.now()));
       } catch (e) {
         this.opts.log(`alert tick failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }, this.opts.tickMs ?? 100);
-    this.tickTimer.unref?.();
   }
 
   private async load(): Promise<void> {
@@ -192,7 +192,8 @@ export class AlertService {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.stopTicker?.();
+    this.stopTicker = null;
     if (this.loadTimer) clearTimeout(this.loadTimer);
     await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
     await this.notifier.stop();

@@ -114,25 +114,29 @@ describe("CSV export", () => {
 
   it("reads no further ahead than asked while the consumer waits, and stops when it cancels", async () => {
     const spy = vi.spyOn(db, "$queryRaw");
-    const settle = () => new Promise((r) => setTimeout(r, 50));
+    // The number of queries once it stops moving (no change over 200 ms): no timing guess per round trip.
+    const settled = async () => {
+      let n = -1;
+      while (n !== spy.mock.calls.length) {
+        n = spy.mock.calls.length;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return n;
+    };
     try {
       const q = parseCsvQuery(url("/api/disconnects.csv", RANGE));
       const stream = await openDisconnectsCsv(db, { ...q, pageSize: 1, readAhead: 1 });
-      await settle();
+      await vi.waitFor(() => expect(spy.mock.calls.length).toBeGreaterThanOrEqual(4), { timeout: 5_000 });
       // The first page and where it ends, then the next page and where that ends: nothing more while nobody reads.
-      expect(spy).toHaveBeenCalledTimes(4);
-      await settle();
-      expect(spy).toHaveBeenCalledTimes(4);
+      expect(await settled()).toBe(4);
       const reader = stream.getReader();
       await reader.read();
       await reader.read();
-      await settle();
-      const calls = spy.mock.calls.length;
-      expect(calls).toBeGreaterThan(4);
+      await vi.waitFor(() => expect(spy.mock.calls.length).toBeGreaterThan(4), { timeout: 5_000 });
+      const calls = await settled();
       expect(calls).toBeLessThanOrEqual(8);
       await reader.cancel();
-      await settle();
-      expect(spy.mock.calls.length).toBe(calls);
+      expect(await settled()).toBe(calls);
     } finally {
       spy.mockRestore();
     }
