@@ -117,8 +117,8 @@ export async function dropPartitionsBefore(db: Db, table: PartitionedTable, cuto
 
 /**
  * Folds one day's minute partition into the hour table and drops it, in one
- * transaction (the partition is locked first, so a late write to it waits
- * and then lands in a partition created afresh). A device-hour already
+ * transaction (the partition is locked against writes first, so a late write
+ * to it waits and then lands in a partition created afresh; reads go on). A device-hour already
  * packed (late points of a day packed before) gets the new minutes appended.
  * Returns false when the day had no minute partition.
  */
@@ -128,7 +128,8 @@ export async function packMinutes(db: Db, sql: SqlBatch, day: number): Promise<b
   await ensurePartition(db, HOUR_TABLE, day);
   // date_bin and epoch arithmetic, not date_trunc: hours in UTC whatever the session's time zone.
   await sql([
-    { text: `LOCK TABLE "${name}" IN ACCESS EXCLUSIVE MODE`, values: [] },
+    // EXCLUSIVE: reads go on (they see the minutes until the commit), writes to the day wait.
+    { text: `LOCK TABLE "${name}" IN EXCLUSIVE MODE`, values: [] },
     {
       text: `
       INSERT INTO device_activity_hours AS h (device_id, hour, minutes, counts, max_gaps_ms)
