@@ -329,11 +329,13 @@ export class ActivityRecorder {
     return [...written, ...this.acc.pendingRollups(deviceId)].sort((a, b) => a.minute - b.minute);
   }
 
-  /** Creates partitions ahead, drops expired ones, then starts the periodic flush. */
+  /** Creates partitions ahead, starts the periodic flush, and packs and drops old days behind. */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.maintain().catch((e) => this.fail(e));
+    // Partitions first, writes need them; packing and retention (a while after a long stop) go on behind.
+    await this.ensureAhead().catch((e) => this.fail(e));
+    void this.maintain().catch((e) => this.fail(e));
     this.schedule(this.flushIntervalMs);
     this.maintenanceTimer = setInterval(
       () => void this.maintain().catch((e) => this.fail(e)),
@@ -372,12 +374,15 @@ export class ActivityRecorder {
     return run;
   }
 
-  private async upkeep(): Promise<void> {
+  private async ensureAhead(): Promise<void> {
     const today = dayStart(this.now());
-    for (const table of PARTITIONED) {
-      if (table === HOUR_TABLE) continue; // made when a day is packed
+    for (const table of [RAW_TABLE, ROLLUP_TABLE] as const) {
       for (let d = 0; d <= 2; d++) await this.ensure(table, today + d * DAY_MS);
     }
+  }
+
+  private async upkeep(): Promise<void> {
+    await this.ensureAhead(); // hour partitions are made when a day is packed
     const now = this.now();
     for (const day of await listPartitions(this.db, ROLLUP_TABLE)) {
       if (day + DAY_MS + PACK_AFTER_MS > now) continue;
