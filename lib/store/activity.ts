@@ -56,8 +56,7 @@ export const HOUR_TABLE = "device_activity_hours";
 const DAY_MS = 86_400_000;
 /** A day's minute roll-ups are packed this long after the day ended: late points of the day still land as minutes. */
 export const PACK_AFTER_MS = 3_600_000;
-const PARTITIONED = [RAW_TABLE, ROLLUP_TABLE, HOUR_TABLE] as const;
-type PartitionedTable = (typeof PARTITIONED)[number];
+type PartitionedTable = typeof RAW_TABLE | typeof ROLLUP_TABLE | typeof HOUR_TABLE;
 
 export const DEFAULT_RAW_HOURS = 24;
 export const DEFAULT_ROLLUP_DAYS = 30;
