@@ -125,14 +125,14 @@ export async function packMinutes(db: Db, sql: SqlBatch, day: number): Promise<b
   const name = partitionName(ROLLUP_TABLE, day);
   if (!(await listPartitions(db, ROLLUP_TABLE)).includes(day)) return false;
   await ensurePartition(db, HOUR_TABLE, day);
-  // date_bin and epoch arithmetic, not date_trunc: hours in UTC whatever the session's time zone.
+  // Epoch arithmetic, not date_trunc: hours in UTC whatever the session's time zone (and any Postgres version).
   await sql([
     // EXCLUSIVE: reads go on (they see the minutes until the commit), writes to the day wait.
     { text: `LOCK TABLE "${name}" IN EXCLUSIVE MODE`, values: [] },
     {
       text: `
       INSERT INTO device_activity_hours AS h (device_id, hour, minutes, counts, max_gaps_ms)
-      SELECT device_id, date_bin('1 hour', minute, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+      SELECT device_id, to_timestamp(floor(extract(epoch FROM minute) / 3600) * 3600),
              array_agg(((extract(epoch FROM minute)::bigint % 3600) / 60)::int2 ORDER BY minute),
              array_agg(count ORDER BY minute),
              array_agg(max_gap_ms ORDER BY minute)
