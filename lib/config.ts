@@ -26,8 +26,11 @@ const schema = z.object({
   MOSQUITTO_LOG_FILE: z.string().optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   KEEPWATCH_DATA_DIR: z.string().default("./data"),
-  /** Minimum grace period (s) after start and broker reconnect before alerts fire (lib/alerts/engine.ts). */
-  ALERT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /**
+   * After a broker restart, how long (s, at least; 2 × keepalive when longer) a device it dropped
+   * has to reconnect before its offline alert fires (lib/alerts/engine.ts).
+   */
+  ALERT_RESTART_WINDOW_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   /** Raw per-device activity is kept this long (hours); roll-ups (minutes, packed by hour) ACTIVITY_ROLLUP_DAYS. */
   ACTIVITY_RAW_HOURS: z.coerce
     .number()

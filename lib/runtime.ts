@@ -32,7 +32,10 @@ import { AlertService } from "./alerts/service";
 import { ActivityRecorder } from "./store/activity";
 import { startTicker } from "./fleet/ticker";
 import { LogTail } from "./ingest/log-tail";
-import { isDebugLine, parseDebugLine } from "./ingest/adapters/mosquitto-debug";
+import { isDebugLine, parseDebugLine, parseLifecycleLine } from "./ingest/adapters/mosquitto-debug";
+import { mosquittoLogAdapter } from "./ingest/adapters/mosquitto-log";
+import { RestartDetector, type RestartDecision } from "./broker/restarts";
+import { loadBrokerState } from "./store/broker";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
@@ -53,6 +56,15 @@ export const DEBUG_LOG_LATE_GRACE_MS = 1000;
  */
 export const DEBUG_LOG_TOUCH_MS = 1_000;
 export const DEBUG_LOG_STALL_MS = 12_000;
+/**
+ * How late after 1.5 × keepalive a broker may drop a silent client: Mosquitto
+ * 2.0 checks keepalives about every 5–6 s (whole seconds), Aedes runs a timer
+ * per client. Re-learning deadlines wait this much longer (lib/fleet/machine.ts).
+ */
+export const MOSQUITTO_CHECK_SLACK_MS = 6_000;
+export const AEDES_CHECK_SLACK_MS = 1_000;
+/** How often restart detection's memory of the broker is saved (lib/broker/restarts.ts). */
+const BROKER_STATE_SAVE_MS = 5_000;
 
 /** Stable across restarts of one installation, distinct between installations. */
 export function monitorClientId(config: Config): string {
@@ -99,6 +111,15 @@ export class Runtime {
   private stopTicker: (() => void) | null = null;
   private dbError: string | null = null;
   private gapSince: number | null;
+  /** Since when the monitor hears the broker again (null during a gap): re-learning counts from here. */
+  private relearnSince: number | null = null;
+  /** Tells broker restarts from link blips (lib/broker/restarts.ts); rebuilt with the saved state once the database is open. */
+  private restarts = new RestartDetector();
+  /** The last broker restart, and the devices whose session it ended. */
+  private lastRestart: (RestartDecision & { devices: string[] }) | null = null;
+  private brokerStateTimer: NodeJS.Timeout | null = null;
+  /** When the $SYS link last came up (debug-log connect lines before it are not on $SYS). */
+  private linkUpAt = 0;
   readonly broker: BrokerState;
 
   constructor(
@@ -131,6 +152,8 @@ export class Runtime {
         : config.MOSQUITTO_LOG_FILE
           ? DEBUG_LOG_LATE_GRACE_MS
           : undefined,
+      relearnSince: () => this.relearnSince,
+      relearnSlackMs: this.embeddedBroker ? AEDES_CHECK_SLACK_MS : MOSQUITTO_CHECK_SLACK_MS,
       ignoreClientIds: new Set([this.clientId]),
     });
     this.hub = new LiveHub({
@@ -177,6 +200,8 @@ export class Runtime {
     this.fleet.onEffects((effects) => this.activity?.recordEffects(effects));
     await this.startStore();
     await this.startAlerts();
+    this.brokerStateTimer = setInterval(() => this.saveBrokerState(), BROKER_STATE_SAVE_MS);
+    this.brokerStateTimer.unref?.();
     this.hub.start();
     this.stopTicker = startTicker(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
     const topics = `device topics ${this.deviceTopics.subscriptions.join(", ")}`;
@@ -230,11 +255,13 @@ export class Runtime {
       pingsVisibleSince: () => this.pingsVisibleSince,
       observedUntil: () => this.pingsObservedUntil,
       pingsStalled: () => this.pingsStalled,
-      graceSeconds: this.config.ALERT_GRACE_SECONDS,
+      restartWindowSeconds: this.config.ALERT_RESTART_WINDOW_SECONDS,
       onFeedChange: () => this.hub.markAlertsChanged(),
       log,
     });
     await this.alerts.start();
+    // A restart found while the store was restored (the embedded broker's, at start) opens its window now.
+    if (this.lastRestart) this.alerts.brokerRestarted(this.lastRestart.detectedAt);
   }
 
   /** Migrates and restores state; a database that is down does not stop the monitor. */
@@ -276,8 +303,12 @@ export class Runtime {
         await migrate({ db: this.db!.queryable, log });
         if (this.fleet.size === 0) {
           const saved = await loadFleet(this.db!.prisma);
+          const brokerState = await loadBrokerState(this.db!.prisma, this.brokerKey);
           this.fleet.restore(saved.devices, saved.openSessions);
           log(`restored ${saved.devices.length} devices, ${saved.openSessions.length} open sessions`);
+          this.restarts = new RestartDetector({ saved: brokerState ?? lastSignOfLife(saved.devices) });
+          // keepwatch was its broker: every session of the run before this one is over.
+          if (this.embeddedBroker) this.applyRestart(this.restarts.embeddedStart(this.startedAt));
         }
         this.dbError = null;
         return true;
@@ -303,24 +334,34 @@ export class Runtime {
         if (lines.length === 0) return;
         this.debugLogLastLineAt = receivedAt;
         if (this.debugLogStalled) this.setDebugLogStalled(false, 0);
-        const events: ActivityEvent[] = [];
+        let events: ActivityEvent[] = [];
         let firstDebugLine = false;
         for (const line of lines) {
           if (!this.debugLogSeen && isDebugLine(line)) {
             this.debugLogSeen = firstDebugLine = true;
             this.pingsVisibleSince = receivedAt;
           }
+          const lifecycle = parseLifecycleLine(line, { receivedAt });
+          if (lifecycle) {
+            // In file order: what was read before the start line belongs to the old run.
+            this.applyEvents(events);
+            events = [];
+            this.applyRestart(this.restarts.logLine(lifecycle.phase, lifecycle.at));
+            continue;
+          }
+          const own = (ev: ActivityEvent) => ev.deviceId === this.clientId;
           // The monitor's own packets (its touches, its pings) prove the log moves; they are no device's.
-          for (const ev of parseDebugLine(line, { receivedAt })) if (ev.deviceId !== this.clientId) events.push(ev);
+          const found = parseDebugLine(line, { receivedAt });
+          if (found.length === 0) found.push(...this.connectsNotOnSys(line, receivedAt));
+          for (const ev of found) if (!own(ev)) events.push(ev);
+          if (found.length > 0) this.restarts.logSeen(found[0].at);
         }
         if (firstDebugLine) {
           log(`debug log ${file}: PINGREQs visible`);
           this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
           this.safely("refresh alerts", () => this.alerts?.refresh());
         }
-        if (events.length === 0) return;
-        this.safely("apply events", () => this.fleet.applyBatch(events));
-        this.activity?.recordEvents(events);
+        this.applyEvents(events);
       },
       onError: (err) => {
         this.broker.lastError = `MOSQUITTO_LOG_FILE ${file}: ${err instanceof Error ? err.message : String(err)}`;
@@ -333,6 +374,60 @@ export class Runtime {
     this.debugLogTouchTimer.unref?.();
     this.debugLogTimer.unref?.();
     log(`debug log: following ${file} (needs log_type all; see README)`);
+  }
+
+  /**
+   * Connects and disconnects are the `$SYS` log's job, but while the link is
+   * down (a broker restart: devices reconnect before the monitor does) only
+   * the debug log sees them. Lines stamped up to the second the link came
+   * back are taken from the file; one seen on both is the same stamp and
+   * text, which the fleet recognizes as a repeat.
+   */
+  private connectsNotOnSys(line: string, receivedAt: number): ActivityEvent[] {
+    const linkUp = this.worker?.connected === true;
+    const result = mosquittoLogAdapter.parse("$SYS/broker/log/N", line, { receivedAt, retained: false });
+    if (result.events.length === 0) return [];
+    if (linkUp && result.events[0].at > Math.floor(this.linkUpAt / 1000) * 1000 + 999) return [];
+    return result.events;
+  }
+
+  /** One batch of events into the fleet and the activity recorder. */
+  private applyEvents(events: ActivityEvent[]): void {
+    if (events.length === 0) return;
+    this.safely("apply events", () => this.fleet.applyBatch(events));
+    this.activity?.recordEvents(events);
+  }
+
+  /**
+   * The broker restarted (lib/broker/restarts.ts): the sessions of its old
+   * run end as `broker_restart`, the restart is recorded, and the devices it
+   * dropped get their reconnect window before an offline alert.
+   */
+  private applyRestart(decision: RestartDecision | null): void {
+    if (!decision) return;
+    let devices: string[] = [];
+    this.safely("broker restart", () => {
+      devices = this.fleet.brokerRestart({ downAt: decision.downAt, upAt: decision.upAt });
+    });
+    this.lastRestart = { ...decision, devices };
+    this.writer?.recordRestart({ broker: this.brokerKey, ...decision, sessionsClosed: devices.length });
+    this.saveBrokerState();
+    this.safely("alert restart window", () => this.alerts?.brokerRestarted(decision.detectedAt));
+    const at = (ms: number) => new Date(ms).toISOString();
+    log(
+      `broker restarted: down ${at(decision.downAt)}, up ${at(decision.upAt)}; ` +
+        `${devices.length} sessions ended (broker_restart); ${decision.evidence.join("; ")}`,
+    );
+  }
+
+  /** Which broker restart detection's memory belongs to (lib/store/broker.ts). */
+  get brokerKey(): string {
+    return this.embeddedBroker ? "embedded" : redactUrl(this.config.MQTT_URL ?? "");
+  }
+
+  private saveBrokerState(): void {
+    if (this.embedded) this.restarts.seenUp(Date.now()); // in-process: up while keepwatch runs
+    this.writer?.saveBrokerState({ broker: this.brokerKey, ...this.restarts.state() });
   }
 
   /**
@@ -370,11 +465,15 @@ export class Runtime {
       kind: parseBrokerKind(config.MQTT_BROKER_KIND),
       deviceTopics: this.deviceTopics,
       onEvents: (events) => {
-        this.safely("apply events", () => this.fleet.applyBatch(events));
-        this.activity?.recordEvents(events);
+        this.restarts.seenUp(Date.now());
+        this.applyEvents(events);
       },
       onStats: (stats) => {
-        for (const s of stats) this.broker.stats[s.key] = s.value;
+        for (const s of stats) {
+          this.broker.stats[s.key] = s.value;
+          if (s.key === "uptime") this.applyRestart(this.restarts.uptimeReading(s.value, s.at));
+        }
+        this.restarts.seenUp(Date.now());
       },
       onBrokerKind: (kind, version) => {
         this.broker.kind = kind;
@@ -396,16 +495,23 @@ export class Runtime {
     if (error) this.broker.lastError = error;
     if (up) {
       if (!this.embedded) log(`broker link up (${this.broker.url})`);
+      this.linkUpAt = now;
+      this.restarts.linkUp();
       // The log was not expected to move while the link was down: its quiet time counts from now.
       this.debugLogLastLineAt = Math.max(this.debugLogLastLineAt, now);
       this.broker.lastError = null;
-      if (this.gapSince !== null) this.writer?.closeGap(now);
-      // Devices are re-learned before anyone is alerted (lib/alerts/engine.ts, grace).
-      if (this.gapSince !== null) this.alerts?.startGrace();
+      if (this.gapSince !== null) {
+        this.writer?.closeGap(now);
+        // Unknown devices are re-learned from now: with pings visible, by a deadline (lib/fleet/machine.ts).
+        this.relearnSince = now;
+        this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
+      }
       this.gapSince = null;
       return;
     }
     log(`broker link down${error ? `: ${error}` : ""}`);
+    this.restarts.linkDown(now);
+    this.relearnSince = null;
     if (this.gapSince === null) {
       // We stop hearing the broker: every device becomes unknown, none offline.
       this.gapSince = now;
@@ -470,6 +576,7 @@ export class Runtime {
    */
   async stop(): Promise<void> {
     this.stopTicker?.();
+    if (this.brokerStateTimer) clearInterval(this.brokerStateTimer);
     if (this.debugLogTimer) clearInterval(this.debugLogTimer);
     if (this.debugLogTouchTimer) clearInterval(this.debugLogTouchTimer);
     try {
@@ -484,6 +591,7 @@ export class Runtime {
         this.broker.connected = false;
         this.broker.since = Date.now();
       }
+      this.saveBrokerState();
       await this.debugLog?.stop();
       await this.writer?.stop();
       await this.activity?.stop();
@@ -493,6 +601,17 @@ export class Runtime {
       this.hub.stop();
     }
   }
+}
+
+/**
+ * Restart detection's memory for a database written before it was kept: the
+ * broker was up at least until the latest sign of life of any device.
+ */
+function lastSignOfLife(devices: readonly { lastSeenAt: number | null }[]) {
+  let seenUpAt: number | null = null;
+  for (const d of devices)
+    if (d.lastSeenAt !== null && (seenUpAt === null || d.lastSeenAt > seenUpAt)) seenUpAt = d.lastSeenAt;
+  return seenUpAt === null ? null : { uptimeSeconds: null, uptimeAt: null, seenUpAt };
 }
 
 const GLOBAL_KEY = Symbol.for("keepwatch.runtime");

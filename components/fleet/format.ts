@@ -68,6 +68,7 @@ export const DISCONNECT_REASON_LABELS: Record<DisconnectReason, string> = {
   admin: "closed by broker or admin",
   session_expired: "session expired",
   will: "reported offline (will / status)",
+  broker_restart: "broker restarted",
   unknown: "unknown reason",
 };
 

@@ -51,6 +51,7 @@ export const REASON_TONE: Record<DisconnectReason, string> = {
   admin: "bg-violet-500/10 text-violet-300 ring-violet-500/35",
   session_expired: "bg-zinc-500/10 text-zinc-300 ring-zinc-500/35",
   will: "bg-orange-500/10 text-orange-300 ring-orange-500/35",
+  broker_restart: "bg-indigo-500/10 text-indigo-300 ring-indigo-500/35",
   unknown: "bg-zinc-500/10 text-zinc-400 ring-zinc-500/35",
 };
 
@@ -65,5 +66,6 @@ export const REASON_BAR: Record<DisconnectReason, string> = {
   admin: "bg-violet-500",
   session_expired: "bg-zinc-400",
   will: "bg-orange-500",
+  broker_restart: "bg-indigo-500",
   unknown: "bg-zinc-600",
 };

@@ -18,6 +18,7 @@ const REASON_COLOR: Record<DisconnectReason, string> = {
   admin: "bg-sky-400",
   session_expired: "bg-teal-400",
   will: "bg-violet-400",
+  broker_restart: "bg-indigo-400",
   unknown: "bg-zinc-600",
 };
 

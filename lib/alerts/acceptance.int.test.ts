@@ -39,7 +39,7 @@ function newRuntime(): Runtime {
       KEEPWATCH_DATA_DIR: dataDir,
       MQTT_PORT: String(mqttPort),
       PORT: "3997",
-      ALERT_GRACE_SECONDS: "0",
+      ALERT_RESTART_WINDOW_SECONDS: "0",
     }),
   );
 }

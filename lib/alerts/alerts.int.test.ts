@@ -132,7 +132,7 @@ describe("the alert service across a restart", () => {
         db: () => db,
         fleet,
         pingsVisible: () => true,
-        graceSeconds: 0,
+
         onFeedChange: () => {},
         log: (m) => logs.push(m),
         now: () => now,

@@ -34,8 +34,7 @@ function harness(opts: {
   pingsVisible?: boolean;
   /** The ping source's state, for fleet and engine alike (default: always visible, always current). */
   pings?: { since?: () => number; observedUntil?: () => number; stalled?: () => boolean };
-  graceSeconds?: number;
-  start?: boolean;
+  restartWindowSeconds?: number;
   /** The engine reads states from the fleet (as the alert service wires it) instead of keeping its own. */
   shared?: boolean;
 }): Harness {
@@ -53,12 +52,11 @@ function harness(opts: {
     pingsVisibleSince: opts.pings?.since,
     observedUntil: opts.pings?.observedUntil,
     pingsStalled: opts.pings?.stalled,
-    graceSeconds: opts.graceSeconds ?? 0,
+    restartWindowSeconds: opts.restartWindowSeconds,
     states: opts.shared ? fleet : undefined,
   });
   const decisions: AlertDecision[] = [];
   decisions.push(...engine.setRules(opts.rules, now));
-  if (opts.start !== false) decisions.push(...engine.startGrace(now, 0));
   fleet.onEffects((effects, changed) => decisions.push(...engine.observe(effects, changed, now)));
   const until = (at: number) => {
     while (now < at) {
@@ -286,57 +284,77 @@ describe("flapping", () => {
   });
 });
 
-describe("grace period after start and reconnect", () => {
-  it("holds back firing until grace ends, fires what is still true then, never what cleared", () => {
-    const h = harness({
-      graceSeconds: 10,
-      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 0 })],
-    });
-    h.send(connect("stays-silent", sec(0.5), 60));
-    h.send(connect("comes-back", sec(0.5), 60));
-    h.until(sec(6));
-    for (const t of [6, 7, 8, 9]) h.send(ping("comes-back", sec(t)));
-    h.until(sec(9.9));
-    expect(h.fired()).toEqual([]);
-    for (const t of [10, 11, 12]) h.send(ping("comes-back", sec(t)));
-    expect(h.fired().map((d) => [d.deviceId, d.at])).toEqual([["stays-silent", sec(10)]]);
+describe("grace is per device", () => {
+  const offline3 = rule(1, {
+    isDefault: true,
+    match: "*",
+    offlineSeconds: 3,
+    offlineFactor: null,
+    resolveAfterSeconds: 0,
   });
 
-  it("lasts max(graceSeconds, 2 × the largest keepalive), the keepalive capped at 150 s", () => {
-    const e = new AlertEngine({ pingsVisible: () => true, graceSeconds: 30 });
-    e.startGrace(T0, 0);
-    expect(e.graceEndsAt).toBe(T0 + 30_000);
-    e.startGrace(T0, 60);
-    expect(e.graceEndsAt).toBe(T0 + 120_000);
-    e.startGrace(T0, 65_535);
-    expect(e.graceEndsAt).toBe(T0 + 300_000);
+  it("judges a device first seen right after start at once on its normal thresholds", () => {
+    const h = harness({ rules: [offline3] });
+    h.send(connect("fresh", sec(0.5), 60));
+    h.until(sec(5));
+    expect(h.fired().map((d) => [d.deviceId, d.at])).toEqual([["fresh", sec(3.5)]]);
   });
 
-  it("still lets resolutions through during grace (they need fresh evidence)", () => {
+  it("gives devices a broker restart dropped a reconnect window of max(30 s, 2 × keepalive), then fires for those still out", () => {
+    const h = harness({ rules: [offline3], restartWindowSeconds: 30 });
+    h.send(connect("back", sec(0), 10));
+    h.send(connect("gone", sec(0), 10));
+    h.send(connect("slow", sec(0), 60));
+    for (const id of ["back", "gone", "slow"]) h.send(ping(id, sec(1)));
+    h.fleet.brokerRestart({ downAt: sec(2), upAt: sec(4) });
+    h.decisions.push(...h.engine.brokerRestarted(sec(5), h.now()));
+    expect(h.fleet.get("gone")).toMatchObject({ status: "offline", lastDisconnectReason: "broker_restart" });
+    h.until(sec(20));
+    h.send(connect("back", sec(20), 10));
+    for (let t = 21; t <= 200; t++) {
+      h.until(sec(t));
+      h.send(ping("back", sec(t)));
+    }
+    // 'gone' at 5 + 30 s; 'slow' (keepalive 60) at 5 + 120 s; 'back' never.
+    expect(h.fired().map((d) => [d.deviceId, d.at])).toEqual([
+      ["gone", sec(35)],
+      ["slow", sec(125)],
+    ]);
+  });
+
+  it("does not hold a device that dropped for its own reasons after the restart", () => {
+    const h = harness({ rules: [offline3], restartWindowSeconds: 30 });
+    h.send(connect("d", sec(0), 10));
+    h.fleet.brokerRestart({ downAt: sec(1), upAt: sec(2) });
+    h.decisions.push(...h.engine.brokerRestarted(sec(2), h.now()));
+    h.send(connect("d", sec(3), 10));
+    h.send({ kind: "disconnect", deviceId: "d", at: sec(4), source: "aedes", reason: "connection_lost" });
+    h.until(sec(10));
+    // Its last sign of life was the connect at 3 s: 3 s of silence.
+    expect(h.fired().map((d) => [d.deviceId, d.at])).toEqual([["d", sec(6)]]);
+  });
+
+  it("does not count a broker restart toward flapping", () => {
+    const flap = rule(1, { isDefault: true, match: "*", flapDisconnects: 2, flapWindowSeconds: 600 });
+    const h = harness({ rules: [flap] });
+    for (let i = 0; i < 4; i++) {
+      h.send(connect("d", sec(i * 10), 10));
+      h.fleet.brokerRestart({ downAt: sec(i * 10 + 5), upAt: sec(i * 10 + 6) });
+    }
+    h.until(sec(50));
+    expect(h.fired("flapping")).toEqual([]);
+  });
+
+  it("still lets resolutions through (they need fresh evidence)", () => {
     const h = harness({
-      graceSeconds: 0,
       rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 2 })],
     });
     h.send(connect("d", sec(0), 60));
     h.until(sec(4));
     expect(h.fired()).toHaveLength(1);
-    h.decisions.push(...h.engine.startGrace(h.now(), 60)); // broker came back: grace of 120 s
+    h.decisions.push(...h.engine.brokerRestarted(h.now(), h.now()));
     for (let t = 5; t <= 10; t++) h.send(ping("d", sec(t)));
     expect(h.resolved().map((d) => d.at)).toEqual([sec(7)]);
-  });
-
-  it("neither fires nor resolves while devices are unknown (monitor gap)", () => {
-    const h = harness({
-      rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 2 })],
-    });
-    h.send(connect("d", sec(0), 60));
-    h.until(sec(4));
-    h.send(ping("d", sec(5)));
-    h.fleet.monitorGap(); // at 5 s: the ok streak is broken before it completes
-    h.until(sec(30));
-    expect(h.resolved()).toEqual([]);
-    expect(h.fired()).toHaveLength(1);
-    expect(h.engine.firingCount).toBe(1);
   });
 });
 
@@ -433,7 +451,6 @@ describe("restart", () => {
   it("continues firing alerts loaded from the database: no second fire, resolution once the device is back", () => {
     const h = harness({
       rules: [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 2 })],
-      start: false,
     });
     // What a restart restores: the device (unknown) and its firing alert.
     h.fleet.restore(
@@ -464,7 +481,6 @@ describe("restart", () => {
       [{ deviceId: "d", kind: "offline", ruleId: 1, firedAt: sec(-90), message: "old", lastNotifiedAt: sec(-90) }],
       h.now(),
     );
-    h.decisions.push(...h.engine.startGrace(h.now(), 60));
     h.until(sec(20));
     expect(h.decisions).toEqual([]);
     h.send(connect("d", sec(21), 60)); // re-learned: it reconnects

@@ -20,7 +20,8 @@
  *       so silence on the watched topics is silence).
  * - late: connected, pings visible, k > 0, silent past lateFactor × k.
  * - flapping: at least flapDisconnects disconnects (session-close effects;
- *   takeovers are not disconnects, refined reasons are not new ones) within
+ *   takeovers and broker restarts are not the device's disconnects, refined
+ *   reasons are not new ones) within
  *   the last flapWindowSeconds. Exactly one alert per spell: it stays firing
  *   while the device keeps flapping.
  * - near-miss: pings visible, k > 0: a gap between two consecutive signs of
@@ -34,21 +35,21 @@
  * nothing trustworthy is known (status `unknown`: monitor gap, restart) an
  * alert neither fires nor resolves, and a streak of "fine again" restarts.
  *
- * Grace: after the monitor starts and after every broker reconnect
- * (`startGrace`), no alert FIRES until the grace period is over:
- *   grace = max(graceSeconds, 2 × K) with K the largest keepalive among the
- *   known devices, capped at maxGraceKeepaliveSeconds (150 s, so a fleet with
- *   huge keepalives does not go unwatched for hours).
- * In that time every connected device has pinged or published at least once
- * and been re-learned. A condition still true when grace ends fires then;
- * one that cleared meanwhile never fires. Resolutions are NOT held back:
- * they need fresh evidence that the device is fine (online for
- * resolveAfterSeconds), which a gap cannot fake.
+ * Grace is per device, never fleet-wide. A device being re-learned after a
+ * gap or a restart of the monitor is `unknown` and held (above); one whose
+ * connect or fresh sign of life the monitor has seen since is judged at once
+ * on its normal thresholds. Devices a broker restart knocked offline
+ * (`brokerRestarted`: offline with reason `broker_restart` from before it)
+ * get a reconnect window of max(restartWindowSeconds, 2 × their keepalive)
+ * from when the restart was detected before their offline alert fires. A
+ * condition still true when its window ends fires then; one that cleared
+ * meanwhile never fires. Resolutions are never held back: they need fresh
+ * evidence that the device is fine (online for resolveAfterSeconds).
  *
  * Cost: devices are re-evaluated only when they changed, or when their own
  * deadline (the next time a condition can flip by time alone, a resolution
  * or a repeat is due) comes up, via the same heap as the fleet. Rule changes
- * and `startGrace` re-evaluate everything (O(n)).
+ * and `brokerRestarted` re-evaluate everything (O(n)).
  */
 import { DeadlineHeap } from "../fleet/deadlines";
 import { OBSERVE_RECHECK_MS } from "../fleet/machine";
@@ -92,10 +93,8 @@ export interface AlertEngineOptions {
   observedUntil?(): number;
   /** The ping source was there and stopped (a stalled log): silence alerts neither fire nor resolve. */
   pingsStalled?(): boolean;
-  /** Minimum grace period after start and reconnect (ALERT_GRACE_SECONDS). Default 30. */
-  graceSeconds?: number;
-  /** Cap on the keepalive that stretches the grace period. Default 150 (grace ≤ 300 s). */
-  maxGraceKeepaliveSeconds?: number;
+  /** Least reconnect window after a broker restart (ALERT_RESTART_WINDOW_SECONDS). Default 30. */
+  restartWindowSeconds?: number;
   /**
    * Where device states are read when someone already holds all of them (the
    * running fleet, which hands every change to observe() before anything else
@@ -150,7 +149,8 @@ export class AlertEngine {
   private readonly extras = new Map<string, TrackExtra>();
   private readonly firingAlerts = new Map<string, FiringAlert>();
   private readonly deadlines = new DeadlineHeap();
-  private graceUntil = Number.NEGATIVE_INFINITY;
+  /** When the last broker restart was detected (null: none since start). */
+  private restartAt: number | null = null;
 
   constructor(private readonly opts: AlertEngineOptions) {}
 
@@ -178,14 +178,9 @@ export class AlertEngine {
     for (const d of devices) this.states.set(d.id, d);
   }
 
-  /**
-   * Starts a grace period (monitor start, broker back): see the header.
-   * `largestKeepaliveSeconds`: the largest keepalive among the known devices.
-   */
-  startGrace(now: number, largestKeepaliveSeconds: number): AlertDecision[] {
-    const cap = this.opts.maxGraceKeepaliveSeconds ?? 150;
-    const graceMs = Math.max((this.opts.graceSeconds ?? 30) * 1000, 2 * Math.min(largestKeepaliveSeconds, cap) * 1000);
-    this.graceUntil = now + graceMs;
+  /** The broker restarted (detected at `at`): the devices it dropped get their reconnect window (see the header). */
+  brokerRestarted(at: number, now: number): AlertDecision[] {
+    this.restartAt = at;
     return this.evaluateAll(now);
   }
 
@@ -198,7 +193,8 @@ export class AlertEngine {
   observe(effects: readonly FleetEffect[], changed: readonly DeviceState[], now: number): AlertDecision[] {
     const touched = new Set<string>();
     for (const e of effects) {
-      if (e.type !== "session-close" || e.reason === "taken_over") continue;
+      // Takeovers are not disconnects; a broker restart is not the device's doing.
+      if (e.type !== "session-close" || e.reason === "taken_over" || e.reason === "broker_restart") continue;
       const list = (this.extra(e.deviceId).disconnects ??= []);
       list.push(e.disconnectedAt);
       if (list.length > 1 && list[list.length - 2] > e.disconnectedAt) list.sort((a, b) => a - b);
@@ -234,12 +230,18 @@ export class AlertEngine {
     return this.firingAlerts.size;
   }
 
-  inGrace(now: number): boolean {
-    return now < this.graceUntil;
+  /** When the shortest reconnect window after the last broker restart ends (longer keepalives get longer ones). */
+  get restartWindowEndsAt(): number | null {
+    return this.restartAt === null ? null : this.restartAt + (this.opts.restartWindowSeconds ?? 30) * 1000;
   }
 
-  get graceEndsAt(): number | null {
-    return Number.isFinite(this.graceUntil) ? this.graceUntil : null;
+  /** Until when an offline alert for this device waits for it to reconnect after the broker restarted, or null. */
+  private reconnectWindowEnd(s: DeviceState): number | null {
+    const at = this.restartAt;
+    if (at === null || s.lastDisconnectReason !== "broker_restart" || s.lastDisconnectAt === null) return null;
+    if (s.lastDisconnectAt > at) return null; // a later restart's, not yet told
+    const k = s.keepaliveSeconds ?? 0;
+    return at + Math.max(this.opts.restartWindowSeconds ?? 30, 2 * k) * 1000;
   }
 
   ruleFor(deviceId: string): AlertRule | null {
@@ -361,20 +363,16 @@ export class AlertEngine {
         case "active":
           if (t?.okSince) delete t.okSince[kind];
           if (!firing) {
-            if (now < this.graceUntil) {
-              next = sooner(next, this.graceUntil, now);
-            } else {
-              const alert: FiringAlert = {
-                deviceId: id,
-                kind,
-                ruleId: rule!.id,
-                firedAt: now,
-                message: cond.message,
-                lastNotifiedAt: now,
-              };
-              this.firingAlerts.set(k ?? key(id, kind), alert);
-              out.push({ type: "fire", deviceId: id, kind, ruleId: alert.ruleId, at: now, message: cond.message });
-            }
+            const alert: FiringAlert = {
+              deviceId: id,
+              kind,
+              ruleId: rule!.id,
+              firedAt: now,
+              message: cond.message,
+              lastNotifiedAt: now,
+            };
+            this.firingAlerts.set(k ?? key(id, kind), alert);
+            out.push({ type: "fire", deviceId: id, kind, ruleId: alert.ruleId, at: now, message: cond.message });
           }
           break;
         case "ok":
@@ -446,6 +444,8 @@ export class AlertEngine {
       rule.offlineSeconds !== null ? `${rule.offlineSeconds} s` : `${rule.offlineFactor} × keepalive ${k ?? "?"} s`;
     const lastLife = s.lastConfirmedAt ?? s.lastSeenAt;
     if (s.status === "offline") {
+      const window = this.reconnectWindowEnd(s);
+      if (window !== null && now < window) return { state: "hold", next: window };
       if (threshold === null) {
         if (k === 0) return { state: "off" };
         return {

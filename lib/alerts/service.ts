@@ -42,8 +42,8 @@ export interface AlertServiceOptions {
   pingsVisibleSince?(): number;
   observedUntil?(): number;
   pingsStalled?(): boolean;
-  /** ALERT_GRACE_SECONDS. */
-  graceSeconds: number;
+  /** ALERT_RESTART_WINDOW_SECONDS. */
+  restartWindowSeconds?: number;
   /** The firing set changed: the hub sends an `alerts` event. */
   onFeedChange(): void;
   log(message: string): void;
@@ -90,7 +90,7 @@ export class AlertService {
       pingsVisibleSince: opts.pingsVisibleSince,
       observedUntil: opts.observedUntil,
       pingsStalled: opts.pingsStalled,
-      graceSeconds: opts.graceSeconds,
+      restartWindowSeconds: opts.restartWindowSeconds,
       states: opts.fleet,
     });
     this.notifier = new WebhookNotifier({ ...opts.notifier, record: (a) => this.recordAttempt(a) });
@@ -107,7 +107,6 @@ export class AlertService {
       this.take(this.engine.observe(effects, changed, this.now())),
     );
     this.take(this.engine.setRules(this.rules, this.now()));
-    this.startGrace();
     await this.load();
     this.stopTicker = startTicker(() => {
       try {
@@ -140,11 +139,9 @@ export class AlertService {
     }
   }
 
-  /** After start and after every broker reconnect: devices are re-learned before anyone is alerted. */
-  startGrace(): void {
-    let largest = 0;
-    for (const d of this.opts.fleet.all()) if ((d.keepaliveSeconds ?? 0) > largest) largest = d.keepaliveSeconds!;
-    this.take(this.engine.startGrace(this.now(), largest));
+  /** The broker restarted (detected at `at`): the devices it dropped get a reconnect window. */
+  brokerRestarted(at: number): void {
+    this.take(this.engine.brokerRestarted(at, this.now()));
   }
 
   /** Ping visibility changed (a debug log stalled or moves again): every device is looked at again. */
@@ -179,7 +176,7 @@ export class AlertService {
 
   feed(): AlertFeedMessage {
     const firing = [...this.firing.values()].sort((a, b) => b.firedAt - a.firedAt || (b.id < a.id ? -1 : 1));
-    const grace = this.engine.graceEndsAt;
+    const grace = this.engine.restartWindowEndsAt;
     return {
       serverTime: new Date().toISOString(),
       firingCount: firing.length,

@@ -97,6 +97,7 @@ export const DISCONNECT_CSV_COLUMNS = [
   "session_s",
   "reconnected_at",
   "offline_s",
+  "inferred",
 ] as const;
 
 export const DISCONNECT_CSV_HEADER = csvRecord(DISCONNECT_CSV_COLUMNS);
@@ -116,6 +117,7 @@ export function disconnectCsvRecord(d: DisconnectRecord): string {
     secondsCell(d.sessionMs),
     timeCell(d.reconnectedAt),
     secondsCell(d.offlineMs),
+    d.inferred ? "true" : "false",
   ]);
 }
 

@@ -61,7 +61,7 @@ describe("reasons", () => {
   });
   it("rejects a reason outside the vocabulary", () => {
     expect(message(() => parseReasons("clean,sleepy"))).toBe(
-      'reason: unknown reason "sleepy"; one of clean, keepalive_timeout, connection_lost, taken_over, protocol_error, not_authorized, admin, session_expired, will, unknown',
+      'reason: unknown reason "sleepy"; one of clean, keepalive_timeout, connection_lost, taken_over, protocol_error, not_authorized, admin, session_expired, will, broker_restart, unknown',
     );
   });
 });

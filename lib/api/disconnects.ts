@@ -184,6 +184,7 @@ export function toDisconnectDto(d: DisconnectRecord): DisconnectDto {
     reason: d.reason,
     keepaliveSeconds: d.keepaliveSeconds,
     lastActivityAt: iso(d.lastActivityAt),
+    inferred: d.inferred,
     silenceSeconds: seconds(d.silenceMs),
     connectedAt: new Date(d.connectedAt).toISOString(),
     sessionSeconds: d.sessionMs / 1000,

@@ -25,6 +25,8 @@ export interface SessionDto {
   disconnectedAt: string | null;
   reason: DisconnectReason | null;
   keepaliveSeconds: number | null;
+  /** The end was inferred after a monitoring gap (no sign of life once watched again), not reported. */
+  inferred: boolean;
 }
 
 export interface StatusCounts {
@@ -109,6 +111,7 @@ export function toSessionDto(s: SessionRecord): SessionDto {
     disconnectedAt: iso(s.disconnectedAt),
     reason: s.reason,
     keepaliveSeconds: s.keepaliveSeconds,
+    inferred: s.inferred === true,
   };
 }
 
@@ -120,6 +123,8 @@ export interface DisconnectDto {
   keepaliveSeconds: number | null;
   /** Last sign of life in the session, when known. */
   lastActivityAt: string | null;
+  /** Nobody saw this disconnect: after a monitoring gap the device showed no sign of life (ended at its last). */
+  inferred: boolean;
   /** How long the device had been silent before the drop. */
   silenceSeconds: number | null;
   /** Start of the session that ended. */

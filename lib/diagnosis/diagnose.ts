@@ -22,8 +22,8 @@
  *   median time offline at most 5 s, and the delays not growing (the last no
  *   more than twice the first): the client retries at once, without backoff.
  *   Takeovers are not reconnects, and neither is coming back after the broker
- *   (or keepwatch's own embedded broker) closed every connection (`admin`):
- *   the delay there is the outage's, not the client's.
+ *   restarted (`broker_restart`) or closed every connection (`admin`): the
+ *   delay there is the outage's, not the client's.
  * - keepalive_disabled: keepalive 0, so the broker never checks liveness.
  */
 import type { DisconnectReason } from "../ingest/events";
@@ -65,7 +65,7 @@ export const STORM_WINDOW_MS = 10 * 60_000;
 export const STORM_MIN_RECONNECTS = 5;
 export const STORM_MAX_MEDIAN_OFFLINE_MS = 5_000;
 /** Drops after which coming back is not the client's own retry. (`unknown` stays: brokers throttling a client report it.) */
-const NOT_A_RETRY: ReadonlySet<DisconnectReason | null> = new Set(["taken_over", "admin"]);
+const NOT_A_RETRY: ReadonlySet<DisconnectReason | null> = new Set(["taken_over", "admin", "broker_restart"]);
 
 const seconds = (ms: number): string => {
   const s = ms / 1000;

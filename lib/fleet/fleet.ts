@@ -15,8 +15,10 @@ import {
   applyEvent,
   newDevice,
   onDeadline,
+  onBrokerRestart,
   onMonitorGap,
   restore as restoreDevice,
+  type BrokerRestartFacts,
   type MachineContext,
   type SavedDeviceState,
   type Transition,
@@ -32,6 +34,10 @@ export interface FleetOptions {
   /** Up to when the ping source is known complete (see MachineContext.observedUntil). */
   observedUntil?(): number;
   lateGraceMs?: number;
+  /** Since when the monitor hears the broker again (re-learning deadlines), or null while it does not. */
+  relearnSince?(): number | null;
+  /** The broker's keepalive check slack added to re-learning deadlines (MachineContext.relearnSlackMs). */
+  relearnSlackMs?: number;
   /** Client ids whose events are dropped (the monitor's own MQTT client). */
   ignoreClientIds?: ReadonlySet<string>;
   /** Where a throwing listener is reported; the other listeners still run. Default: console.error. */
@@ -96,6 +102,22 @@ export class Fleet {
   }
 
   /**
+   * The broker restarted: sessions of its old run end at `downAt` as
+   * `broker_restart`, devices not seen since `upAt` go offline (machine.ts).
+   * Returns the ids of the devices whose session it closed.
+   */
+  brokerRestart(r: BrokerRestartFacts): string[] {
+    const out = new Outcome();
+    const now = this.opts.now();
+    for (const prev of this.devices.values())
+      this.commit(prev, onBrokerRestart(prev, r, this.context(prev.id, now)), out);
+    this.emit(out);
+    const closed: string[] = [];
+    for (const e of out.effects) if (e.type === "session-close") closed.push(e.deviceId);
+    return closed;
+  }
+
+  /**
    * Recomputes every device's deadline (O(n)): call when ping visibility
    * changes, since deadlines exist only while a ping-visible source is active.
    */
@@ -146,7 +168,7 @@ export class Fleet {
   }
 
   /**
-   * Listeners are called once per apply/applyBatch/tick/monitorGap/restore
+   * Listeners are called once per apply/applyBatch/tick/monitorGap/brokerRestart/restore
    * that produced effects or changed a device, with all its effects (in order)
    * and the changed devices (each once, in its final state). Returns an
    * unsubscribe function.
@@ -163,6 +185,8 @@ export class Fleet {
       lateGraceMs: this.opts.lateGraceMs,
       pingsVisibleSince: this.opts.pingsVisibleSince?.(),
       observedUntil: this.opts.observedUntil?.(),
+      relearnSince: this.opts.relearnSince?.() ?? null,
+      relearnSlackMs: this.opts.relearnSlackMs,
     };
   }
 

@@ -54,6 +54,17 @@
  *   stamped at those deadline times, not when a timer happened to fire.
  * - Monitor gap / restore: every device becomes `unknown`; sessions stay open
  *   and nothing is counted. Fresh events rebuild the picture.
+ * - Re-learning has a deadline where pings are visible (`ctx.relearnSince`,
+ *   when the monitor could hear the broker again): an `unknown` device with a
+ *   keepalive k > 0 that shows no sign of life for 1.5·k s (+ the broker's
+ *   check slack, `ctx.relearnSlackMs`) after that — and after pings became
+ *   visible — is offline. Its open session is closed at its last sign of
+ *   life with reason `unknown`, marked `inferred`, and counted. Keepalive 0,
+ *   an unknown keepalive, or no ping source: `unknown` until it speaks.
+ * - Broker restart (`onBrokerRestart`): every session open from before the
+ *   broker came back ended when it went down (`broker_restart`, not counted:
+ *   not the device's doing). A device not seen alive since the broker came
+ *   back is offline; one that was already offline keeps its earlier reason.
  */
 import type {
   ActivityEvent,
@@ -83,6 +94,24 @@ export interface MachineContext {
    * shown it was watching past the deadline; default `now` (in-process).
    */
   observedUntil?: number;
+  /**
+   * Since when the monitor hears the broker again after a gap or a restart
+   * of its own; null while it does not. Re-learning deadlines count from here.
+   */
+  relearnSince?: number | null;
+  /** How late after 1.5 × keepalive the broker itself may drop a silent client (its check interval). */
+  relearnSlackMs?: number;
+}
+
+/** The broker drops a client it has not heard from for this many keepalive intervals (MQTT 3.1.1 §3.1.2.10). */
+export const BROKER_KEEPALIVE_FACTOR = 1.5;
+
+/** What the monitor knows of one broker restart (lib/broker/restarts.ts). */
+export interface BrokerRestartFacts {
+  /** Best estimate of when the broker went down: every session open then ended here. */
+  downAt: number;
+  /** From when connects and signs of life belong to the broker's new run. */
+  upAt: number;
 }
 
 /** How soon a verdict that is due but not yet backed by the ping source is looked at again. */
@@ -156,6 +185,31 @@ export function onDeadline(prev: DeviceState, ctx: MachineContext): Transition {
 export function onMonitorGap(prev: DeviceState, ctx: MachineContext): Transition {
   const d = draft(prev);
   setStatus(d, "unknown", ctx.now);
+  return finish(prev, d, ctx);
+}
+
+/** The broker restarted (see the header): the sessions of its old run are over. */
+export function onBrokerRestart(prev: DeviceState, r: BrokerRestartFacts, ctx: MachineContext): Transition {
+  const d = draft(prev);
+  const { s } = d;
+  // Seen alive on the new run (a ping or publish whose connect we missed): online, with no session of ours.
+  const fresh = s.lastSeenAt !== null && s.lastSeenAt >= r.upAt;
+  const openedBefore = s.sessionOpen && (s.connectReportedAt ?? s.connectedAt ?? r.upAt) < r.upAt;
+  if (openedBefore) {
+    const when = closeSession(d, "broker_restart", r.downAt, null, false);
+    s.lastDisconnectAt = when;
+    s.lastDisconnectReason = "broker_restart";
+    s.takeoverWillPending = false;
+    if (!fresh) setStatus(d, "offline", when);
+  } else if (!s.sessionOpen && !fresh && s.status !== "offline") {
+    // Connected without a session we saw (device topics, an unseen connect), or unknown since a gap.
+    const wasOffline = s.lastDisconnectAt !== null && (s.lastSeenAt === null || s.lastDisconnectAt >= s.lastSeenAt);
+    if (!wasOffline) {
+      s.lastDisconnectAt = Math.max(r.downAt, s.lastSeenAt ?? r.downAt);
+      s.lastDisconnectReason = "broker_restart";
+    }
+    setStatus(d, "offline", wasOffline ? ctx.now : (s.lastDisconnectAt as number));
+  }
   return finish(prev, d, ctx);
 }
 
@@ -344,6 +398,7 @@ function closeSession(
   at: number,
   reportedEndAt: number | null,
   counted: boolean,
+  inferred = false,
 ): number {
   const { s } = d;
   const connectedAt = s.connectedAt ?? at;
@@ -351,7 +406,15 @@ function closeSession(
   // Only a sign of life since this session's connect belongs to it (a session named by a report has none).
   const startedAt = s.connectReportedAt ?? connectedAt;
   const lastActivityAt = s.lastSeenAt !== null && s.lastSeenAt >= startedAt ? s.lastSeenAt : null;
-  d.fx.push({ type: "session-close", deviceId: s.id, connectedAt, disconnectedAt, reason, lastActivityAt });
+  d.fx.push({
+    type: "session-close",
+    deviceId: s.id,
+    connectedAt,
+    disconnectedAt,
+    reason,
+    lastActivityAt,
+    ...(inferred && { inferred }),
+  });
   s.sessionOpen = false;
   s.lastClosed = {
     connectedAt,
@@ -651,7 +714,7 @@ function silenceDeadlines(s: DeviceState, ctx: MachineContext): SilenceDeadlines
   // Keepalive 0 switches the mechanism off.
   if (!ctx.pingsVisible || k === null || k <= 0 || s.lastConfirmedAt === null) return null;
   const since = Math.max(s.lastConfirmedAt, ctx.pingsVisibleSince ?? s.lastConfirmedAt);
-  const offlineAt = since + k * 1500;
+  const offlineAt = since + k * BROKER_KEEPALIVE_FACTOR * 1000;
   const lateAt = since + k * 1000 + (ctx.lateGraceMs ?? 0);
   return { lateAt: lateAt < offlineAt ? lateAt : null, offlineAt };
 }
@@ -664,10 +727,38 @@ function silenceVerdict(s: DeviceState, ctx: MachineContext): "online" | "late" 
   return dl.lateAt !== null && ctx.now >= dl.lateAt ? "late" : "online";
 }
 
+/** When an `unknown` device that has shown no sign of life since the monitor hears again is offline, or null. */
+function relearnDeadline(s: DeviceState, ctx: MachineContext): number | null {
+  const k = s.keepaliveSeconds;
+  if (s.status !== "unknown" || !ctx.pingsVisible || ctx.relearnSince == null || k === null || k <= 0) return null;
+  const since = Math.max(ctx.relearnSince, ctx.pingsVisibleSince ?? ctx.relearnSince);
+  // Alive since then: it would not be unknown (activity brings it back); a retained replay is no sign of life.
+  if (s.lastSeenAt !== null && s.lastSeenAt >= since) return null;
+  return since + k * BROKER_KEEPALIVE_FACTOR * 1000 + (ctx.relearnSlackMs ?? 0);
+}
+
+/** Watched for the broker's whole deadline and not a sign of life: it is gone; when it went is inferred. */
+function relearnExpired(d: Draft, at: number): void {
+  const { s } = d;
+  if (s.sessionOpen) {
+    const when = closeSession(d, "unknown", s.lastSeenAt ?? at, null, true, true);
+    s.disconnectCount += 1;
+    s.lastDisconnectAt = when;
+    s.lastDisconnectReason = "unknown";
+    s.takeoverWillPending = false;
+  }
+  setStatus(d, "offline", at);
+}
+
 /** Applies every silence verdict due at ctx.now, each stamped at its own deadline. */
 function settleSilence(d: Draft, ctx: MachineContext): void {
   const { s } = d;
   if (s.status === "late" && !ctx.pingsVisible) return setStatus(d, "online", ctx.now);
+  if (s.status === "unknown") {
+    const due = relearnDeadline(s, ctx);
+    if (due !== null && Math.min(ctx.now, ctx.observedUntil ?? ctx.now) >= due) relearnExpired(d, due);
+    return;
+  }
   if (s.status !== "online" && s.status !== "late") return;
   const dl = silenceDeadlines(s, ctx);
   if (!dl) return;
@@ -678,10 +769,14 @@ function settleSilence(d: Draft, ctx: MachineContext): void {
 }
 
 function deadlineOf(s: DeviceState, ctx: MachineContext): number | null {
-  if (s.status !== "online" && s.status !== "late") return null;
-  const dl = silenceDeadlines(s, ctx);
-  if (!dl) return null;
-  const due = s.status === "online" ? (dl.lateAt ?? dl.offlineAt) : dl.offlineAt;
+  let due: number | null;
+  if (s.status === "unknown") due = relearnDeadline(s, ctx);
+  else if (s.status !== "online" && s.status !== "late") return null;
+  else {
+    const dl = silenceDeadlines(s, ctx);
+    due = dl === null ? null : s.status === "online" ? (dl.lateAt ?? dl.offlineAt) : dl.offlineAt;
+  }
+  if (due === null) return null;
   // Due, but the source has not shown it watched that long (a lagging or stalling log): look again shortly.
   if (due <= ctx.now && (ctx.observedUntil ?? ctx.now) < due) return ctx.now + OBSERVE_RECHECK_MS;
   return due;

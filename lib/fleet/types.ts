@@ -85,6 +85,11 @@ export interface SessionRecord {
   keepaliveSeconds: number | null;
   /** Last sign of life inside the session (for "silent before the drop"). */
   lastActivityAt: number | null;
+  /**
+   * The end was inferred, not reported: nobody saw the disconnect (the monitor
+   * was away), the device simply showed no sign of life once watched again.
+   */
+  inferred?: boolean;
 }
 
 /** Side effects the pure state machine asks its driver to carry out. */
@@ -97,6 +102,8 @@ export type FleetEffect =
       disconnectedAt: number;
       reason: DisconnectReason;
       lastActivityAt: number | null;
+      /** See SessionRecord.inferred. */
+      inferred?: boolean;
     }
   /**
    * A session already closed learned its true reason from a late broker report

@@ -19,6 +19,7 @@ export const DISCONNECT_REASONS = [
   "admin",
   "session_expired",
   "will",
+  "broker_restart",
   "unknown",
 ] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];

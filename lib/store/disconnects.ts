@@ -62,6 +62,8 @@ export interface DisconnectRecord {
   reason: DisconnectReason;
   keepaliveSeconds: number | null;
   lastActivityAt: number | null;
+  /** The end was inferred after a monitoring gap, not reported (see SessionRecord.inferred). */
+  inferred: boolean;
   reconnectedAt: number | null;
   silenceMs: number | null;
   sessionMs: number;
@@ -130,6 +132,7 @@ interface DisconnectRow {
   reason: string | null;
   keepalive_seconds: number | null;
   last_activity_at: number | null;
+  inferred: boolean | null;
   reconnected_at: number | null;
 }
 
@@ -154,6 +157,7 @@ function toRecord(row: DisconnectRow): DisconnectRecord {
     reason: toReason(row.reason) ?? "unknown",
     keepaliveSeconds: row.keepalive_seconds,
     lastActivityAt,
+    inferred: row.inferred === true,
     reconnectedAt,
     silenceMs: lastActivityAt === null ? null : nonNegative(disconnectedAt - lastActivityAt),
     sessionMs: nonNegative(disconnectedAt - connectedAt),
@@ -172,7 +176,7 @@ async function selectDisconnects(db: Db, where: Prisma.Sql[], limit: number | nu
   const rows = await db.$queryRaw<DisconnectRow[]>`
     SELECT s."device_id", date_part('epoch', s."connected_at") AS "connected_at",
            date_part('epoch', s."disconnected_at") AS "disconnected_at", s."reason", s."keepalive_seconds",
-           date_part('epoch', s."last_activity_at") AS "last_activity_at",
+           date_part('epoch', s."last_activity_at") AS "last_activity_at", s."inferred",
            date_part('epoch', nx."connected_at") AS "reconnected_at"
     FROM "sessions" s
     LEFT JOIN LATERAL (

@@ -7,6 +7,9 @@ import { DISCONNECT_REASONS, type DisconnectReason, type SignalSource } from "..
 import { DEVICE_STATUSES, type DeviceState, type DeviceStatus, type SessionRecord } from "../fleet/types";
 import type { Device, MonitorGap, Session } from "./generated/prisma/client";
 
+/** A session row as read (`inferred` came with a later migration). */
+type SessionRow = Omit<Session, "inferred"> & { inferred?: boolean };
+
 const STATUSES: ReadonlySet<string> = new Set(DEVICE_STATUSES);
 const REASONS: ReadonlySet<string> = new Set(DISCONNECT_REASONS);
 
@@ -48,7 +51,7 @@ export function toDeviceState(row: Device): DeviceState {
   };
 }
 
-export function toSessionRecord(row: Session): SessionRecord {
+export function toSessionRecord(row: SessionRow): SessionRecord {
   return {
     deviceId: row.deviceId,
     connectedAt: ms(row.connectedAt),
@@ -56,6 +59,7 @@ export function toSessionRecord(row: Session): SessionRecord {
     reason: toReason(row.reason),
     keepaliveSeconds: row.keepaliveSeconds,
     lastActivityAt: msOrNull(row.lastActivityAt),
+    ...(row.inferred && { inferred: true }),
   };
 }
 

@@ -11,7 +11,7 @@
  *      of a session wins; a close whose open was never written still records
  *      the session
  *   5. apply refined reasons of closed sessions (a late broker report)
- *   6. monitor gaps
+ *   6. monitor gaps, broker restarts and restart detection's memory of the broker
  *
  * Every statement is idempotent, so a batch whose COMMIT outcome is unknown
  * (connection lost mid-commit) is simply written again.
@@ -74,10 +74,30 @@ type RefineOp = Extract<SessionOp, { type: "session-refine" }>;
 
 type GapOp = { kind: "open"; at: number; reason: string } | { kind: "close"; at: number };
 
+/** A broker restart to record (lib/broker/restarts.ts). */
+export interface RestartRecord {
+  broker: string;
+  detectedAt: number;
+  downAt: number;
+  upAt: number;
+  evidence: string[];
+  sessionsClosed: number;
+}
+
+/** What restart detection keeps of a broker (lib/broker/restarts.ts SavedBrokerState), keyed by broker. */
+export interface BrokerStateRecord {
+  broker: string;
+  uptimeSeconds: number | null;
+  uptimeAt: number | null;
+  seenUpAt: number | null;
+}
+
 interface Batch {
   devices: DeviceState[];
   ops: SessionOp[];
   gaps: GapOp[];
+  restarts: RestartRecord[];
+  brokerState: BrokerStateRecord | null;
 }
 
 /** FIFO with cheap removal from the front. */
@@ -220,6 +240,8 @@ export class StoreWriter {
   private devices = new Map<string, DeviceState>();
   private ops = new Queue<SessionOp>();
   private gaps: GapOp[] = [];
+  private restarts: RestartRecord[] = [];
+  private brokerState: BrokerStateRecord | null = null;
   /** Rows of the batch being written (counted as pending). */
   private inFlight = 0;
 
@@ -309,6 +331,22 @@ export class StoreWriter {
     this.gaps.push({ kind: "close", at });
   }
 
+  /** Records a broker restart (after the session closes it caused, in the same or a later batch). */
+  recordRestart(r: RestartRecord): void {
+    const ok =
+      isText(r.broker) && isTime(r.detectedAt) && isTime(r.downAt) && isTime(r.upAt) && isCount(r.sessionsClosed);
+    if (!ok || !Array.isArray(r.evidence)) return this.invalid("broker restart", r);
+    this.restarts.push({ ...r, broker: clean(r.broker), evidence: r.evidence.map(clean) });
+  }
+
+  /** Saves restart detection's memory of the broker (the latest call wins). */
+  saveBrokerState(state: BrokerStateRecord): void {
+    const ok =
+      isText(state.broker) && isOptInt(state.uptimeSeconds) && isOptTime(state.uptimeAt) && isOptTime(state.seenUpAt);
+    if (!ok) return this.invalid("broker state", state);
+    this.brokerState = { ...state, broker: clean(state.broker) };
+  }
+
   /**
    * Writes everything buffered so far. Resolves once it is durable; rejects
    * with the database error when a batch fails (the batch stays buffered).
@@ -365,7 +403,14 @@ export class StoreWriter {
   // -------------------------------------------------------------------------
 
   private pendingCount(): number {
-    return this.devices.size + this.ops.length + this.gaps.length + this.inFlight;
+    return (
+      this.devices.size +
+      this.ops.length +
+      this.gaps.length +
+      this.restarts.length +
+      (this.brokerState ? 1 : 0) +
+      this.inFlight
+    );
   }
 
   private invalid(what: string, value: unknown): void {
@@ -419,7 +464,12 @@ export class StoreWriter {
     let rounds = Math.ceil(Math.max(this.ops.length, this.devices.size) / this.maxBatch) + 1;
     while (rounds-- > 0 && this.pendingCount() > 0) {
       const batch = this.takeBatch();
-      this.inFlight = batch.devices.length + batch.ops.length + batch.gaps.length;
+      this.inFlight =
+        batch.devices.length +
+        batch.ops.length +
+        batch.gaps.length +
+        batch.restarts.length +
+        (batch.brokerState ? 1 : 0);
       try {
         await this.write(batch);
       } catch (e) {
@@ -446,9 +496,11 @@ export class StoreWriter {
       else this.invalid("device state", state);
     }
     const ops = this.ops.take(this.maxBatch);
-    const gaps = this.gaps;
+    const { gaps, restarts, brokerState } = this;
     this.gaps = [];
-    return { devices, ops, gaps };
+    this.restarts = [];
+    this.brokerState = null;
+    return { devices, ops, gaps, restarts, brokerState };
   }
 
   private putBack(batch: Batch): void {
@@ -459,6 +511,8 @@ export class StoreWriter {
     this.ops.restore(batch.ops);
     this.enforceBound();
     this.gaps = batch.gaps.concat(this.gaps);
+    this.restarts = batch.restarts.concat(this.restarts);
+    this.brokerState ??= batch.brokerState;
   }
 
   private async write(batch: Batch): Promise<void> {
@@ -589,12 +643,13 @@ export class StoreWriter {
       const c = [...closes.values()];
       statements.push({
         text: `
-        INSERT INTO "sessions" AS s ("device_id", "connected_at", "disconnected_at", "reason", "last_activity_at")
-        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::timestamptz[])
+        INSERT INTO "sessions" AS s ("device_id", "connected_at", "disconnected_at", "reason", "last_activity_at", "inferred")
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::boolean[])
         ON CONFLICT ("device_id", "connected_at") DO UPDATE SET
           "disconnected_at" = EXCLUDED."disconnected_at",
           "reason" = EXCLUDED."reason",
-          "last_activity_at" = COALESCE(EXCLUDED."last_activity_at", s."last_activity_at")
+          "last_activity_at" = COALESCE(EXCLUDED."last_activity_at", s."last_activity_at"),
+          "inferred" = EXCLUDED."inferred"
         WHERE s."disconnected_at" IS NULL`,
         values: [
           c.map((x) => clean(x.deviceId)),
@@ -602,6 +657,7 @@ export class StoreWriter {
           c.map((x) => iso(x.disconnectedAt)),
           c.map((x) => clean(x.reason)),
           c.map((x) => isoOpt(x.lastActivityAt)),
+          c.map((x) => x.inferred === true),
         ],
       });
     }
@@ -636,6 +692,31 @@ export class StoreWriter {
           values: [iso(g.at)],
         });
       }
+    }
+
+    for (const r of batch.restarts) {
+      statements.push({
+        text: `
+        INSERT INTO "broker_restarts" ("broker", "detected_at", "down_at", "up_at", "evidence", "sessions_closed")
+        SELECT $1::text, $2::timestamptz, $3::timestamptz, $4::timestamptz, $5::text[], $6::int4
+        WHERE NOT EXISTS (SELECT 1 FROM "broker_restarts" WHERE "broker" = $1::text AND "up_at" = $4::timestamptz)`,
+        values: [r.broker, iso(r.detectedAt), iso(r.downAt), iso(r.upAt), r.evidence, r.sessionsClosed],
+      });
+    }
+
+    if (batch.brokerState) {
+      const b = batch.brokerState;
+      statements.push({
+        text: `
+        INSERT INTO "broker_state" ("broker", "uptime_seconds", "uptime_at", "seen_up_at", "updated_at")
+        VALUES ($1::text, $2::int4, $3::timestamptz, $4::timestamptz, now())
+        ON CONFLICT ("broker") DO UPDATE SET
+          "uptime_seconds" = EXCLUDED."uptime_seconds",
+          "uptime_at" = EXCLUDED."uptime_at",
+          "seen_up_at" = GREATEST("broker_state"."seen_up_at", EXCLUDED."seen_up_at"),
+          "updated_at" = EXCLUDED."updated_at"`,
+        values: [b.broker, b.uptimeSeconds, isoOpt(b.uptimeAt), isoOpt(b.seenUpAt)],
+      });
     }
 
     await this.sql(statements);

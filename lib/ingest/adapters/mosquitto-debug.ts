@@ -13,6 +13,12 @@
  *   1795309835: Received SUBSCRIBE from dev-1
  *   1795309835: New client connected from 127.0.0.1:46591 as dev-1 (p2, c1, k2).
  *
+ * Two more lines tell the broker's own life (`parseLifecycleLine`), read for
+ * restart detection (lib/broker/restarts.ts):
+ *
+ *   1795309840: mosquitto version 2.0.11 terminating
+ *   1795309841: mosquitto version 2.0.11 starting      (after a kill -9, the only one)
+ *
  * This adapter turns the lines about packets a client sent into activity:
  * PINGREQ → ping, PUBLISH → publish (with its topic), PUBACK/PUBREC/PUBREL/
  * PUBCOMP/SUBSCRIBE/UNSUBSCRIBE → packet (they keep the connection alive just
@@ -80,6 +86,26 @@ export function parseDebugLine(line: string, ctx: DebugLineContext): ActivityEve
   m = ACK.exec(rest) ?? SUBSCRIBE.exec(rest);
   if (m && m[2]) return [{ kind: "packet", deviceId: m[2], at, source: SOURCE, packet: m[1].toLowerCase() }];
   return [];
+}
+
+const LIFECYCLE = /^mosquitto version \S+ (starting|terminating)$/;
+
+/**
+ * The broker's own start and stop lines, `mosquitto version 2.0.11 starting`
+ * and `… terminating` (lib/broker/restarts.ts), with the time of the line.
+ */
+export function parseLifecycleLine(
+  line: string,
+  ctx: DebugLineContext,
+): { phase: "starting" | "terminating"; at: number } | null {
+  const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+  const [seconds, rest] = splitStamp(text);
+  const m = LIFECYCLE.exec(rest);
+  if (!m) return null;
+  // A stop is known to the second: its last millisecond, unless the line was read earlier than that.
+  const at = seconds === null ? ctx.receivedAt : seconds * 1000;
+  const phase = m[1] as "starting" | "terminating";
+  return { phase, at: phase === "terminating" ? Math.min(at + 999, Math.max(at, ctx.receivedAt)) : at };
 }
 
 /** Whether a line shows that the log carries debug lines at all (`log_type all` or `debug`). */
