@@ -444,13 +444,13 @@ describe("one embedded, the other external", () => {
 });
 
 describe("restart on the same data directory", () => {
-  it("keeps devices and sessions; sessions open at the stop end as admin (the broker went down with it)", async () => {
+  it("keeps devices and sessions; sessions open at the stop end as broker_restart, and devices restart offline", async () => {
     const stay = await mqtt.connectAsync(url(), { clientId: "stay-1", keepalive: 30, reconnectPeriod: 0 });
     stay.on("error", () => undefined);
     await eventually(() => device("stay-1")?.status === "online", 1_000, "online");
     await runtime.stop();
     // The broker closed every connection as it stopped.
-    expect(device("stay-1")).toMatchObject({ status: "offline", lastDisconnectReason: "admin" });
+    expect(device("stay-1")).toMatchObject({ status: "offline", lastDisconnectReason: "broker_restart" });
     const before = new Map(Array.from(runtime.fleet.all(), (d) => [d.id, d]));
     expect(before.size).toBeGreaterThanOrEqual(8);
 
@@ -459,7 +459,8 @@ describe("restart on the same data directory", () => {
     for (const [id, d] of before) {
       const r = runtime.fleet.get(id);
       expect(r, id).toBeDefined();
-      expect(r!.status).toBe("unknown"); // restored: the monitor was away
+      // Its broker was keepwatch itself: every session ended at the stop, nobody is connected yet.
+      expect(r!.status).toBe("offline");
       expect(r!.disconnectCount).toBe(d.disconnectCount);
       expect(r!.lastDisconnectReason).toBe(d.lastDisconnectReason);
       expect(r!.keepaliveSeconds).toBe(d.keepaliveSeconds);
@@ -468,7 +469,8 @@ describe("restart on the same data directory", () => {
     const prisma = runtime.db!.prisma;
     expect((await getDeviceSessions(prisma, "probe-1", 5))[0].reason).toBe("connection_lost");
     expect((await getDeviceSessions(prisma, "dup-1", 5)).map((s) => s.reason)).toEqual(["clean", "taken_over"]);
-    expect((await getDeviceSessions(prisma, "stay-1", 5)).map((s) => s.reason)).toEqual(["admin"]);
+    expect((await getDeviceSessions(prisma, "stay-1", 5)).map((s) => s.reason)).toEqual(["broker_restart"]);
+    expect(runtime.health().broker.lastRestart).toMatchObject({ devices: expect.any(Number) });
 
     // Devices come back by themselves.
     const again = await mqtt.connectAsync(url(), { clientId: "stay-1", keepalive: 30, reconnectPeriod: 0 });

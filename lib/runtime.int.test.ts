@@ -143,7 +143,7 @@ describe("liveness from Mosquitto's log", () => {
 });
 
 describe("monitor gaps and restarts", () => {
-  it("turns devices unknown, not offline, when the broker goes away, and recovers by itself", async () => {
+  it("turns devices unknown, not offline, when the broker goes away; when it restarted, its sessions end as broker_restart", async () => {
     const client = await mqtt.connectAsync(broker.url, { clientId: "int-gap-1", keepalive: 10, reconnectPeriod: 0 });
     client.on("error", () => undefined);
     await eventually(() => device("int-gap-1")?.status === "online", 2_000, "online");
@@ -156,9 +156,22 @@ describe("monitor gaps and restarts", () => {
     expect(runtime.counts().unknown).toBe(runtime.counts().total);
     expect(runtime.health().monitor.gapSince).not.toBeNull();
 
+    const stoppedAt = Date.now();
     await broker.start();
     await eventually(() => runtime.health().broker.connected, 40_000, "broker reconnected");
     expect(runtime.health().monitor.gapSince).toBeNull();
+    // No debug log here: the broker's uptime, smaller than before, tells the restart. Every client was dropped.
+    const gone = await eventually(() => device("int-gap-1")?.status === "offline" && device("int-gap-1"), 5_000, "off");
+    expect(gone.lastDisconnectReason).toBe("broker_restart");
+    const restart = runtime.health().broker.lastRestart!;
+    expect(restart.evidence.join(" ")).toMatch(/uptime went back/);
+    expect(restart.notBack).toBeGreaterThanOrEqual(1);
+    // The session ends when the broker was last known up: no later than the link dropping.
+    await runtime.writer!.flush();
+    const [s] = await getDeviceSessions(runtime.db!.prisma, "int-gap-1", 5);
+    expect(s.reason).toBe("broker_restart");
+    expect(s.disconnectedAt!).toBeLessThanOrEqual(stoppedAt);
+    expect(s.disconnectedAt!).toBeGreaterThan(stoppedAt - 2_000);
     const again = await mqtt.connectAsync(broker.url, { clientId: "int-gap-2", keepalive: 10, reconnectPeriod: 0 });
     await eventually(() => device("int-gap-2")?.status === "online", 3_000, "fresh signals after the gap");
     await again.endAsync();

@@ -22,7 +22,7 @@ import { compileDeviceTopics } from "./ingest/adapters/device-topics";
 import { parseBrokerKind } from "./ingest/adapters/detect";
 import { Fleet } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
-import { toDeviceDto, iso, type HealthDto, type StatusCounts } from "./api/dto";
+import { toDeviceDto, iso, type BrokerRestartDto, type HealthDto, type StatusCounts } from "./api/dto";
 import { AppError } from "./api/errors";
 import { openConfiguredDatabase, type Database } from "./store/open";
 import { migrate } from "./store/migrate";
@@ -64,7 +64,7 @@ export const DEBUG_LOG_STALL_MS = 12_000;
 export const MOSQUITTO_CHECK_SLACK_MS = 6_000;
 export const AEDES_CHECK_SLACK_MS = 1_000;
 /** How often restart detection's memory of the broker is saved (lib/broker/restarts.ts). */
-const BROKER_STATE_SAVE_MS = 5_000;
+const BROKER_STATE_SAVE_MS = 1_000;
 
 /** Stable across restarts of one installation, distinct between installations. */
 export function monitorClientId(config: Config): string {
@@ -407,10 +407,18 @@ export class Runtime {
     if (!decision) return;
     let devices: string[] = [];
     this.safely("broker restart", () => {
-      devices = this.fleet.brokerRestart({ downAt: decision.downAt, upAt: decision.upAt });
+      devices = this.fleet.brokerRestart({ downAt: decision.downAt, keepFrom: decision.keepFrom });
     });
     this.lastRestart = { ...decision, devices };
-    this.writer?.recordRestart({ broker: this.brokerKey, ...decision, sessionsClosed: devices.length });
+    const { downAt, upAt, detectedAt, evidence } = decision;
+    this.writer?.recordRestart({
+      broker: this.brokerKey,
+      downAt,
+      upAt,
+      detectedAt,
+      evidence,
+      sessionsClosed: devices.length,
+    });
     this.saveBrokerState();
     this.safely("alert restart window", () => this.alerts?.brokerRestarted(decision.detectedAt));
     const at = (ms: number) => new Date(ms).toISOString();
@@ -545,6 +553,7 @@ export class Runtime {
         since: iso(this.broker.since),
         lastError: this.broker.lastError,
         stats: this.broker.stats,
+        lastRestart: this.restartDto(),
       },
       db: {
         ok: dbOk,
@@ -558,6 +567,7 @@ export class Runtime {
         gapSince: iso(this.gapSince),
         pingsVisible: this.pingsVisible,
         deviceTopics: this.deviceTopics.subscriptions,
+        relearning: this.relearningDto(),
         ...(this.config.MOSQUITTO_LOG_FILE && {
           debugLog: {
             file: this.config.MOSQUITTO_LOG_FILE,
@@ -570,9 +580,34 @@ export class Runtime {
     };
   }
 
+  private restartDto(): BrokerRestartDto | null {
+    const r = this.lastRestart;
+    if (!r) return null;
+    let notBack = 0;
+    for (const id of r.devices) {
+      const status = this.fleet.get(id)?.status;
+      if (status !== "online" && status !== "late") notBack += 1;
+    }
+    return {
+      detectedAt: new Date(r.detectedAt).toISOString(),
+      downAt: new Date(r.downAt).toISOString(),
+      upAt: new Date(r.upAt).toISOString(),
+      evidence: r.evidence,
+      devices: r.devices.length,
+      notBack,
+    };
+  }
+
+  private relearningDto(): { since: string; devices: number } | null {
+    const devices = this.fleet.counts().unknown;
+    return this.relearnSince === null || devices === 0
+      ? null
+      : { since: new Date(this.relearnSince).toISOString(), devices };
+  }
+
   /**
    * Stops watching, writes what is pending, closes the database. The embedded
-   * broker goes down with the monitor: its clients' sessions end as `admin`.
+   * broker goes down with the monitor: its clients' sessions end as `broker_restart`.
    */
   async stop(): Promise<void> {
     this.stopTicker?.();

@@ -51,8 +51,8 @@ export function AlertsPage() {
             data-testid="alert-grace"
             className="rounded border border-sky-800 bg-sky-950/40 px-3 py-2 text-xs text-sky-200"
           >
-            The monitor is re-learning the fleet after a start or broker reconnect: no alert fires before{" "}
-            {shortTime(graceUntil)}.
+            The broker restarted: devices it dropped have until {shortTime(graceUntil)} (or twice their keepalive after
+            the restart, where that is longer) to reconnect before their offline alert fires.
           </p>
         )}
         <section aria-labelledby="firing-h" className="flex flex-col gap-2">

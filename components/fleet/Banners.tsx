@@ -1,6 +1,8 @@
 "use client";
 
+import Link from "next/link";
 import type { ReactNode } from "react";
+import { RESTART_STOP_MATCH_MS } from "@/lib/fleet/types";
 import { Ago } from "./Ago";
 import { useFleet } from "./FleetStoreProvider";
 import { formatDuration } from "./format";
@@ -47,6 +49,60 @@ function MonitorGapBanner() {
   );
 }
 
+/** "14:03:07" in the browser's time zone. */
+const clock = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
+
+/** Where the history shows the drops of a restart: reason broker_restart around its stop. */
+export function restartHistoryHref(downAt: string, upAt: string): string {
+  const from = new Date(Date.parse(downAt) - RESTART_STOP_MATCH_MS).toISOString();
+  const to = new Date(Math.max(Date.parse(upAt), Date.parse(downAt)) + 1_000).toISOString();
+  return `/history?${new URLSearchParams({ from, to, reason: "broker_restart" })}`;
+}
+
+/** The broker restarted: every session open at it ended; how many devices have not come back. */
+function BrokerRestartBanner() {
+  const restart = useFleet((s) => s.health?.broker.lastRestart ?? null);
+  if (restart === null || restart.devices === 0) return null;
+  const back = restart.notBack === 0;
+  return (
+    <Banner tone={back ? "warn" : "bad"} testId="broker-restart">
+      <strong className="font-semibold">
+        Broker restarted at <time dateTime={restart.downAt}>{clock(restart.downAt)}</time>
+      </strong>
+      {back ? (
+        <>; all {restart.devices} devices it dropped are back.</>
+      ) : (
+        <>
+          ; <span data-testid="restart-not-back">{restart.notBack}</span> of {restart.devices} devices have not come
+          back.
+        </>
+      )}{" "}
+      <Link className="underline underline-offset-2" href={restartHistoryHref(restart.downAt, restart.upAt)}>
+        Disconnects at the restart
+      </Link>
+    </Banner>
+  );
+}
+
+/** After a gap or a start: devices still unknown while they are confirmed again. */
+function RelearningBanner() {
+  const relearning = useFleet((s) => s.health?.monitor.relearning ?? null);
+  const pingsVisible = useFleet((s) => s.health?.monitor.pingsVisible ?? false);
+  if (relearning === null) return null;
+  return (
+    <Banner tone="warn" testId="relearning">
+      <strong className="font-semibold">
+        Re-learning <span data-testid="relearning-count">{relearning.devices}</span>{" "}
+        {relearning.devices === 1 ? "device" : "devices"}
+      </strong>{" "}
+      since <Ago iso={relearning.since} /> ({relearning.since}): they are unknown until their next sign of life
+      {pingsVisible
+        ? "; one that shows none within 1.5 × its keepalive (plus the broker's check interval) is offline."
+        : ". Without a source that sees PINGREQs, a device that only pings is confirmed by its next message or reconnect."}
+    </Banner>
+  );
+}
+
 /** Mosquitto's debug log stopped moving: without it no PINGREQ is seen, so silence verdicts are off. */
 function DebugLogStalledBanner() {
   const debugLog = useFleet((s) => s.health?.monitor.debugLog ?? null);
@@ -71,6 +127,8 @@ export function Banners() {
     <>
       <StaleStreamBanner />
       <MonitorGapBanner />
+      <BrokerRestartBanner />
+      <RelearningBanner />
       <DebugLogStalledBanner />
     </>
   );

@@ -306,7 +306,7 @@ describe("grace is per device", () => {
     h.send(connect("gone", sec(0), 10));
     h.send(connect("slow", sec(0), 60));
     for (const id of ["back", "gone", "slow"]) h.send(ping(id, sec(1)));
-    h.fleet.brokerRestart({ downAt: sec(2), upAt: sec(4) });
+    h.fleet.brokerRestart({ downAt: sec(2), keepFrom: Infinity });
     h.decisions.push(...h.engine.brokerRestarted(sec(5), h.now()));
     expect(h.fleet.get("gone")).toMatchObject({ status: "offline", lastDisconnectReason: "broker_restart" });
     h.until(sec(20));
@@ -325,7 +325,7 @@ describe("grace is per device", () => {
   it("does not hold a device that dropped for its own reasons after the restart", () => {
     const h = harness({ rules: [offline3], restartWindowSeconds: 30 });
     h.send(connect("d", sec(0), 10));
-    h.fleet.brokerRestart({ downAt: sec(1), upAt: sec(2) });
+    h.fleet.brokerRestart({ downAt: sec(1), keepFrom: Infinity });
     h.decisions.push(...h.engine.brokerRestarted(sec(2), h.now()));
     h.send(connect("d", sec(3), 10));
     h.send({ kind: "disconnect", deviceId: "d", at: sec(4), source: "aedes", reason: "connection_lost" });
@@ -339,7 +339,7 @@ describe("grace is per device", () => {
     const h = harness({ rules: [flap] });
     for (let i = 0; i < 4; i++) {
       h.send(connect("d", sec(i * 10), 10));
-      h.fleet.brokerRestart({ downAt: sec(i * 10 + 5), upAt: sec(i * 10 + 6) });
+      h.fleet.brokerRestart({ downAt: sec(i * 10 + 5), keepFrom: Infinity });
     }
     h.until(sec(50));
     expect(h.fired("flapping")).toEqual([]);

@@ -70,10 +70,10 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<{ text: stri
 
 const EXPECTED_CSV = [
   "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred",
-  `"dev,c""q""",2026-11-01T00:50:00.000Z,taken_over,5,2026-11-01T00:49:58.000Z,2,2026-11-01T00:45:00.000Z,300,2026-11-01T00:50:00.001Z,0.001`,
-  `"'=HYPERLINK(""http://x"",""y"")",2026-11-01T00:40:00.000Z,clean,60,2026-11-01T00:39:59.000Z,1,2026-11-01T00:30:00.000Z,600,,`,
-  "dev-b,2026-11-01T00:20:00.000Z,connection_lost,,,,2026-11-01T00:05:00.000Z,900,,",
-  "dev-a,2026-11-01T00:10:00.500Z,keepalive_timeout,10,2026-11-01T00:09:45.250Z,15.25,2026-11-01T00:00:00.000Z,600.5,2026-11-01T00:11:00.500Z,60",
+  `"dev,c""q""",2026-11-01T00:50:00.000Z,taken_over,5,2026-11-01T00:49:58.000Z,2,2026-11-01T00:45:00.000Z,300,2026-11-01T00:50:00.001Z,0.001,false`,
+  `"'=HYPERLINK(""http://x"",""y"")",2026-11-01T00:40:00.000Z,clean,60,2026-11-01T00:39:59.000Z,1,2026-11-01T00:30:00.000Z,600,,,false`,
+  "dev-b,2026-11-01T00:20:00.000Z,connection_lost,,,,2026-11-01T00:05:00.000Z,900,,,false",
+  "dev-a,2026-11-01T00:10:00.500Z,keepalive_timeout,10,2026-11-01T00:09:45.250Z,15.25,2026-11-01T00:00:00.000Z,600.5,2026-11-01T00:11:00.500Z,60,false",
   "",
 ].join("\r\n");
 

@@ -49,6 +49,8 @@ export interface HealthDto {
     lastError: string | null;
     /** Broker-wide aggregates ($SYS/broker/clients/*, load/*), when the broker offers them. */
     stats: Record<string, number>;
+    /** The last broker restart since keepwatch started (lib/broker/restarts.ts), or null. */
+    lastRestart: BrokerRestartDto | null;
   };
   db: {
     ok: boolean;
@@ -65,9 +67,29 @@ export interface HealthDto {
     /** Whether any source that sees PINGREQs is active (silence verdicts possible). */
     pingsVisible: boolean;
     deviceTopics: string[];
+    /**
+     * After a gap (or keepwatch's own start): devices still `unknown` while being re-learned,
+     * and since when the monitor hears the broker again. Null when nothing is being re-learned.
+     */
+    relearning: { since: string; devices: number } | null;
     /** With MOSQUITTO_LOG_FILE: whether it has shown debug lines, and whether it stalled since. */
     debugLog?: { file: string; seen: boolean; stalled: boolean; lastLineAt: string | null };
   };
+}
+
+export interface BrokerRestartDto {
+  /** When keepwatch noticed. */
+  detectedAt: string;
+  /** Best estimate of when the broker went down: the sessions open then ended here. */
+  downAt: string;
+  /** When its new run started, as far as known. */
+  upAt: string;
+  /** What showed the restart. */
+  evidence: string[];
+  /** Devices the restart dropped. */
+  devices: number;
+  /** Of those, how many are not back (not online or late) now. */
+  notBack: number;
 }
 
 /** SSE `snapshot` event payload. */

@@ -21,7 +21,7 @@ describe("restart detection from the broker's uptime", () => {
     d.linkUp();
     d.seenUp(sec(25));
     const r = d.uptimeReading(2, sec(25));
-    expect(r).toMatchObject({ downAt: sec(20), upAt: sec(23), detectedAt: sec(25) });
+    expect(r).toMatchObject({ downAt: sec(20), upAt: sec(23), detectedAt: sec(25), keepFrom: sec(20) });
     expect(r!.evidence.join(" ")).toMatch(/uptime went back from 114 s/);
   });
 
@@ -68,7 +68,7 @@ describe("restart detection from the followed log", () => {
     expect(d.logLine("terminating", sec(10.999))).toBeNull();
     d.linkDown(sec(11));
     const r = d.logLine("starting", sec(12));
-    expect(r).toMatchObject({ downAt: sec(10.999), upAt: sec(12) });
+    expect(r).toMatchObject({ downAt: sec(10.999), upAt: sec(12), keepFrom: Infinity });
     expect(r!.evidence[0]).toMatch(/terminating at .*starting at/);
     // The link comes back and the new run's retained uptime (possibly stale) arrives: the same restart.
     d.linkUp();

@@ -31,8 +31,17 @@
 export interface RestartDecision {
   /** Best estimate of when the broker went down (open sessions end here). */
   downAt: number;
-  /** When its new run started, as far as known (connects from here on are the new run's). */
+  /** When its new run started, as far as known. */
   upAt: number;
+  /**
+   * Connects and signs of life reported from here on belong to the new run
+   * (lib/fleet/machine.ts BrokerRestartFacts): Infinity when the decision
+   * comes in the broker's own order (the log's start line before any line of
+   * the new run; keepwatch's own start before its broker takes clients);
+   * after an uptime reading, the moment the link dropped (connects the
+   * followed log showed meanwhile are the new run's).
+   */
+  keepFrom: number;
   detectedAt: number;
   /** What showed it, in words for the operator. */
   evidence: string[];
@@ -63,6 +72,8 @@ export class RestartDetector {
   /** Longest time seen between two changed uptime readings (the broker's refresh interval). */
   private refreshMs = 0;
   private stopLine: number | null = null;
+  /** When the link last dropped (see RestartDecision.keepFrom). */
+  private linkDownAt: number | null = null;
   /** The link came back and no uptime has said yet which run it talks to. */
   private unsure = true;
   private readonly minSlackMs: number;
@@ -94,6 +105,7 @@ export class RestartDetector {
   /** The link to the broker dropped at `at` (it was up until then, as far as the monitor knows). */
   linkDown(at: number): void {
     this.seenUp(at);
+    this.linkDownAt = at;
     this.unsure = true;
   }
 
@@ -119,12 +131,14 @@ export class RestartDetector {
           start,
           at,
           `uptime went back from ${prev.seconds} s (${iso(prev.at)}) to ${seconds} s (${iso(at)})`,
+          this.linkDownAt ?? Number.POSITIVE_INFINITY,
         );
       } else if (start - prevStart > slack) {
         decision = this.decide(
           start,
           at,
           `uptime ${seconds} s at ${iso(at)}: the broker started at ${iso(start)}, after the run seen at ${iso(prev.at)}`,
+          this.linkDownAt ?? Number.POSITIVE_INFINITY,
         );
       } else if (seconds > prev.seconds) {
         // The same run: how far apart its readings come bounds how stale a retained one can be.
@@ -149,7 +163,7 @@ export class RestartDetector {
       stop !== null
         ? `log: broker terminating at ${iso(stop)}, starting at ${iso(at)}`
         : `log: broker starting at ${iso(at)} with no terminating line before it (killed?)`;
-    const decision = this.decide(at, at, evidence, stop);
+    const decision = this.decide(at, at, evidence, Number.POSITIVE_INFINITY, stop);
     // The new run's uptime counts from its start line.
     this.uptime = { seconds: 0, at };
     return decision;
@@ -166,6 +180,7 @@ export class RestartDetector {
       at,
       at,
       `embedded broker: keepwatch started at ${iso(at)}; its broker was last up at ${iso(this.seenUpAt)}`,
+      Number.POSITIVE_INFINITY,
     );
     return decision;
   }
@@ -179,7 +194,13 @@ export class RestartDetector {
     };
   }
 
-  private decide(start: number, at: number, evidence: string, stopLine: number | null = null): RestartDecision {
+  private decide(
+    start: number,
+    at: number,
+    evidence: string,
+    keepFrom: number,
+    stopLine: number | null = null,
+  ): RestartDecision {
     const lastUp = this.seenUpAt !== null && this.seenUpAt < start ? this.seenUpAt : null;
     const downAt = stopLine ?? lastUp ?? start;
     const facts = [evidence];
@@ -191,6 +212,6 @@ export class RestartDetector {
       );
     this.seenUpAt = Math.max(at, this.seenUpAt ?? at);
     this.refreshMs = 0;
-    return { downAt: Math.min(downAt, start), upAt: start, detectedAt: at, evidence: facts };
+    return { downAt: Math.min(downAt, start), upAt: start, keepFrom, detectedAt: at, evidence: facts };
   }
 }

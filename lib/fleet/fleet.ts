@@ -23,7 +23,13 @@ import {
   type SavedDeviceState,
   type Transition,
 } from "./machine";
-import type { DeviceState, DeviceStatus, FleetEffect, SessionRecord } from "./types";
+import {
+  RESTART_STOP_MATCH_MS,
+  type DeviceState,
+  type DeviceStatus,
+  type FleetEffect,
+  type SessionRecord,
+} from "./types";
 
 export interface FleetOptions {
   now(): number;
@@ -103,8 +109,10 @@ export class Fleet {
 
   /**
    * The broker restarted: sessions of its old run end at `downAt` as
-   * `broker_restart`, devices not seen since `upAt` go offline (machine.ts).
-   * Returns the ids of the devices whose session it closed.
+   * `broker_restart`, devices not seen since `keepFrom` go offline (machine.ts).
+   * Returns the devices the restart dropped: whose session it closed, or
+   * (the embedded broker, closed with keepwatch) whose session the broker's
+   * own stop closed, up to RESTART_STOP_MATCH_MS before `downAt`.
    */
   brokerRestart(r: BrokerRestartFacts): string[] {
     const out = new Outcome();
@@ -112,9 +120,17 @@ export class Fleet {
     for (const prev of this.devices.values())
       this.commit(prev, onBrokerRestart(prev, r, this.context(prev.id, now)), out);
     this.emit(out);
-    const closed: string[] = [];
-    for (const e of out.effects) if (e.type === "session-close") closed.push(e.deviceId);
-    return closed;
+    const dropped: string[] = [];
+    for (const d of this.devices.values()) {
+      const at = d.lastDisconnectAt;
+      if (
+        d.lastDisconnectReason === "broker_restart" &&
+        at !== null &&
+        Math.abs(at - r.downAt) <= RESTART_STOP_MATCH_MS
+      )
+        dropped.push(d.id);
+    }
+    return dropped;
   }
 
   /**

@@ -110,8 +110,12 @@ export const BROKER_KEEPALIVE_FACTOR = 1.5;
 export interface BrokerRestartFacts {
   /** Best estimate of when the broker went down: every session open then ended here. */
   downAt: number;
-  /** From when connects and signs of life belong to the broker's new run. */
-  upAt: number;
+  /**
+   * Connects and signs of life reported at or after this belong to the new run
+   * (Infinity when everything applied so far is known to be the old run's:
+   * the restart is applied in the order the broker told it).
+   */
+  keepFrom: number;
 }
 
 /** How soon a verdict that is due but not yet backed by the ping source is looked at again. */
@@ -193,8 +197,8 @@ export function onBrokerRestart(prev: DeviceState, r: BrokerRestartFacts, ctx: M
   const d = draft(prev);
   const { s } = d;
   // Seen alive on the new run (a ping or publish whose connect we missed): online, with no session of ours.
-  const fresh = s.lastSeenAt !== null && s.lastSeenAt >= r.upAt;
-  const openedBefore = s.sessionOpen && (s.connectReportedAt ?? s.connectedAt ?? r.upAt) < r.upAt;
+  const fresh = s.lastSeenAt !== null && s.lastSeenAt >= r.keepFrom;
+  const openedBefore = s.sessionOpen && (s.connectReportedAt ?? s.connectedAt ?? r.keepFrom) < r.keepFrom;
   if (openedBefore) {
     const when = closeSession(d, "broker_restart", r.downAt, null, false);
     s.lastDisconnectAt = when;
@@ -430,8 +434,10 @@ function closeSession(
 /** The device went offline: the one place a disconnect is counted for a live transition. */
 function goOffline(d: Draft, reason: DisconnectReason, at: number, reportedEndAt: number | null): void {
   const { s } = d;
-  const when = s.sessionOpen ? closeSession(d, reason, at, reportedEndAt, true) : at;
-  s.disconnectCount += 1;
+  // A broker going down (the embedded one stopping with keepwatch) is not the device's disconnect.
+  const counted = reason !== "broker_restart";
+  const when = s.sessionOpen ? closeSession(d, reason, at, reportedEndAt, counted) : at;
+  if (counted) s.disconnectCount += 1;
   s.lastDisconnectAt = when;
   s.lastDisconnectReason = reason;
   s.takeoverWillPending = false;

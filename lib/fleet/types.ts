@@ -4,6 +4,13 @@ export const DEVICE_STATUSES = ["online", "late", "offline", "unknown"] as const
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
 /**
+ * How long before a broker restart's estimated stop a session end the broker
+ * itself reported (the embedded broker closing with keepwatch) may lie and
+ * still be that restart's drop.
+ */
+export const RESTART_STOP_MATCH_MS = 5_000;
+
+/**
  * What the monitor remembers about the most recently closed session, so that a
  * broker report arriving late or out of order can still be matched to it.
  * Not needed after a restart (restored devices start with `null`).

@@ -143,6 +143,7 @@ describe("disconnect rows", () => {
       reason: "keepalive_timeout",
       keepaliveSeconds: 10,
       lastActivityAt: T + 585_000,
+      inferred: false,
       reconnectedAt: T + 660_000,
       silenceMs: 15_000,
       sessionMs: 600_000,

@@ -38,6 +38,7 @@ export function health(
     since: isoAt(T0 - 3_600_000),
     lastError: null,
     stats: {},
+    lastRestart: null,
     ...patch.broker,
   };
   const db: HealthDto["db"] = { ok: true, pendingWrites: 0, droppedWrites: 0, lastError: null, ...patch.db };
@@ -46,6 +47,7 @@ export function health(
     gapSince: null,
     pingsVisible: true,
     deviceTopics: [],
+    relearning: null,
     ...patch.monitor,
   };
   return { ok: broker.connected && db.ok, broker, db, monitor };

@@ -235,7 +235,7 @@ describe("aedes: end of a connection", () => {
 
   it("keepwatch shutting its broker down: admin", () => {
     expect(aedesEvents(end({ brokerClosing: true }), opts)).toMatchObject([
-      { reason: "admin", detail: "embedded broker shut down" },
+      { reason: "broker_restart", detail: "embedded broker shut down" },
     ]);
   });
 

@@ -110,7 +110,7 @@ export function errorReason(error: { message: string; code: string | null }): Di
 export function endReason(facts: AedesEndFacts): { reason: DisconnectReason; detail: string } {
   if (facts.keepaliveTimeout) return { reason: "keepalive_timeout", detail: "keep alive timeout" };
   if (facts.disconnectPacket) return { reason: "clean", detail: "DISCONNECT" };
-  if (facts.brokerClosing) return { reason: "admin", detail: "embedded broker shut down" };
+  if (facts.brokerClosing) return { reason: "broker_restart", detail: "embedded broker shut down" };
   if (facts.error) {
     const detail = facts.error.code ? `${facts.error.code}: ${facts.error.message}` : facts.error.message;
     return { reason: errorReason(facts.error), detail: detail.slice(0, 200) };
