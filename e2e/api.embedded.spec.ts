@@ -78,22 +78,69 @@ test.describe("embedded defaults (no DATABASE_URL, no MQTT_URL)", () => {
     }
   });
 
-  test("stop and start again: the history is still there", async ({ request, embedded }) => {
+  test("stop and start again: the history is still there, and every device the broker held is offline", async ({
+    request,
+    embedded,
+  }) => {
     const before = await (await request.get("/api/devices?limit=1000")).json();
     expect(before.counts.total).toBeGreaterThan(40);
     await embedded.app.stop("SIGTERM");
     await embedded.app.start();
     const body = await (await request.get("/api/devices/probe-1")).json();
-    expect(body).toMatchObject({ status: "unknown", keepaliveSeconds: 5, lastDisconnectReason: "connection_lost" });
+    expect(body).toMatchObject({ status: "offline", keepaliveSeconds: 5, lastDisconnectReason: "connection_lost" });
     expect(body.sessions[0]).toMatchObject({ reason: "connection_lost", keepaliveSeconds: 5 });
     const after = await (await request.get("/api/devices?limit=1000")).json();
+    // keepwatch was the broker: nobody is connected until they come back, and nobody is left "unknown".
     expect(after.counts).toEqual({
       online: 0,
       late: 0,
-      offline: 0,
-      unknown: before.counts.total,
+      offline: before.counts.total,
+      unknown: 0,
       total: before.counts.total,
     });
     expect(after.devices.map((d: { id: string }) => d.id)).toEqual(before.devices.map((d: { id: string }) => d.id));
+  });
+
+  test("kill -9 with a device connected: at the next start its session ends as broker_restart; it comes back in a new one", async ({
+    request,
+    embedded,
+  }) => {
+    // mosquitto_sub reconnects by itself (about once a second while the broker is away).
+    const proc = mosquittoSub(embedded.mqttPort, "crash-1", 5, "x");
+    try {
+      await eventually(
+        async () => (await (await request.get("/api/devices/crash-1")).json()).status === "online",
+        5_000,
+        "crash-1 online",
+      );
+      await new Promise((r) => setTimeout(r, 2_000)); // the broker's "last known up" is saved every second
+      const killedAt = Date.now();
+      await embedded.app.stop("SIGKILL");
+      await embedded.app.start();
+      const body = await eventually(
+        async () => {
+          const b = await (await request.get("/api/devices/crash-1")).json();
+          return b.status === "online" && b.sessions.length >= 2 && b.sessions[1].reason !== null && b;
+        },
+        15_000,
+        "crash-1 back in a second session",
+      );
+      const old = body.sessions[1];
+      expect(old.reason).toBe("broker_restart");
+      expect(Math.abs(Date.parse(old.disconnectedAt) - killedAt)).toBeLessThanOrEqual(2_000);
+      expect(body.sessions[0]).toMatchObject({ disconnectedAt: null });
+      const health = await (await request.get("/api/health")).json();
+      expect(health.broker.lastRestart).toMatchObject({ devices: 1 });
+      expect(health.broker.lastRestart.evidence.join(" ")).toMatch(/embedded broker/);
+      const history = await (
+        await request.get(
+          `/api/disconnects?reason=broker_restart&device=crash-1&from=${new Date(killedAt - 60_000).toISOString()}`,
+        )
+      ).json();
+      expect(history.disconnects).toHaveLength(1);
+      expect(history.disconnects[0]).toMatchObject({ deviceId: "crash-1", reason: "broker_restart", inferred: false });
+    } finally {
+      proc.kill("SIGKILL");
+    }
   });
 });

@@ -56,7 +56,10 @@ test.describe("fleet page", () => {
     await Promise.all(clients.map((c) => c.endAsync()));
   });
 
-  test("shows a monitoring gap as unknown, not offline, and recovers", async ({ page, stack }) => {
+  test("shows a monitoring gap as unknown, then the broker's restart: who has not come back, and the drops in the history", async ({
+    page,
+    stack,
+  }) => {
     const client = await mqtt.connectAsync(stack.broker.url, {
       clientId: "ui-gap-1",
       keepalive: 30,
@@ -75,8 +78,24 @@ test.describe("fleet page", () => {
     await stack.broker.start();
     await expect(page.getByTestId("broker-health")).toHaveAttribute("data-connected", "true", { timeout: 40_000 });
     await expect(page.getByTestId("monitor-gap")).toHaveCount(0);
+    // The broker restarted (its uptime went back): its clients were dropped. ui-gap-1 does not reconnect by itself.
+    await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/offline/i, { timeout: 5_000 });
+    await expect(row(page, "ui-gap-1")).toContainText(/broker restarted/i);
+    const banner = page.getByTestId("broker-restart");
+    await expect(banner).toContainText(/Broker restarted at \d\d:\d\d:\d\d/);
+    await expect(banner.getByTestId("restart-not-back")).toHaveText("1");
+
     const back = await mqtt.connectAsync(stack.broker.url, { clientId: "ui-gap-1", keepalive: 30, reconnectPeriod: 0 });
     await expect(row(page, "ui-gap-1").getByTestId("device-status")).toHaveText(/online/i, { timeout: 6_000 });
+    await expect(banner).toContainText("the device it dropped is back");
+
+    // The banner leads to the drops at the restart.
+    await banner.getByRole("link", { name: /disconnects at the restart/i }).click();
+    await expect(page).toHaveURL(/\/history\?.*reason=broker_restart/);
+    const rows = page.getByTestId("disconnect-row");
+    await expect(rows).toHaveCount(1, { timeout: 6_000 });
+    await expect(rows.first()).toContainText("ui-gap-1");
+    await expect(rows.first()).toContainText(/broker restarted/i);
     await back.endAsync();
   });
 });

@@ -118,6 +118,8 @@ export class Runtime {
   /** The last broker restart, and the devices whose session it ended. */
   private lastRestart: (RestartDecision & { devices: string[] }) | null = null;
   private brokerStateTimer: NodeJS.Timeout | null = null;
+  /** EMQX nodes that reported an uptime (restart detection by uptime only for a single node). */
+  private readonly uptimeNodes = new Set<string>();
   /** When the $SYS link last came up (debug-log connect lines before it are not on $SYS). */
   private linkUpAt = 0;
   readonly broker: BrokerState;
@@ -391,6 +393,19 @@ export class Runtime {
     return result.events;
   }
 
+  /**
+   * Whether a stat is the broker's uptime: Mosquitto's `uptime`, or EMQX's
+   * `uptime/<node>` while one node is all there is. In an EMQX cluster a
+   * node's restart drops only that node's clients, which its uptime cannot
+   * tell apart; there the node's own disconnect events say it.
+   */
+  private uptimeOf(key: string): boolean {
+    if (key === "uptime") return true;
+    if (!key.startsWith("uptime/")) return false;
+    this.uptimeNodes.add(key.slice("uptime/".length));
+    return this.uptimeNodes.size === 1;
+  }
+
   /** One batch of events into the fleet and the activity recorder. */
   private applyEvents(events: ActivityEvent[]): void {
     if (events.length === 0) return;
@@ -479,7 +494,8 @@ export class Runtime {
       onStats: (stats) => {
         for (const s of stats) {
           this.broker.stats[s.key] = s.value;
-          if (s.key === "uptime") this.applyRestart(this.restarts.uptimeReading(s.value, s.at));
+          const uptime = this.uptimeOf(s.key);
+          if (uptime) this.applyRestart(this.restarts.uptimeReading(s.value, s.at));
         }
         this.restarts.seenUp(Date.now());
       },

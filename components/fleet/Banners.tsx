@@ -70,7 +70,9 @@ function BrokerRestartBanner() {
         Broker restarted at <time dateTime={restart.downAt}>{clock(restart.downAt)}</time>
       </strong>
       {back ? (
-        <>; all {restart.devices} devices it dropped are back.</>
+        <>
+          ; {restart.devices === 1 ? "the device it dropped is" : `all ${restart.devices} devices it dropped are`} back.
+        </>
       ) : (
         <>
           ; <span data-testid="restart-not-back">{restart.notBack}</span> of {restart.devices} devices have not come

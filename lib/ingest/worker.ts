@@ -40,7 +40,12 @@ export function sourceSubscriptions(kind: BrokerKind | "auto"): string[] {
     "$SYS/broker/load/#",
     "$SYS/broker/uptime",
   ];
-  const emqx = ["$SYS/brokers/+/version", "$SYS/brokers/+/sysdescr", "$SYS/brokers/+/clients/#"];
+  const emqx = [
+    "$SYS/brokers/+/version",
+    "$SYS/brokers/+/sysdescr",
+    "$SYS/brokers/+/uptime",
+    "$SYS/brokers/+/clients/#",
+  ];
   const nanomq = ["$SYS/brokers/connected", "$SYS/brokers/disconnected", "$SYS/brokers/client_status"];
   switch (kind) {
     case "mosquitto":

@@ -209,7 +209,7 @@ describe("emqx: topics", () => {
     for (const topic of [
       `${NODE}/clients/x/subscribed`,
       `${NODE}/stats/connections/count`,
-      `${NODE}/uptime`,
+      `${NODE}/datetime`,
       "$SYS/brokers/connected",
       "$SYS/brokers/client_status/clients/x/connected", // NanoMQ, client id "clients/x"
       "$SYS/brokers/client_status/version",
@@ -218,6 +218,16 @@ describe("emqx: topics", () => {
     ]) {
       expect(matches(topic)).toBe(false);
     }
+  });
+
+  it("reads the node's uptime for restart detection: 5.x milliseconds, 4.x words", () => {
+    expect(parse(`${NODE}/uptime`, "3600042", ctx)).toEqual({
+      events: [],
+      stats: [{ key: "uptime/emqx@127.0.0.1", value: 3600, at: ctx.receivedAt }],
+    });
+    expect(parse(`${NODE}/uptime`, "1 days, 2 hours, 3 minutes, 4 seconds", ctx).stats?.[0].value).toBe(93_784);
+    expect(parse(`${NODE}/uptime`, "12 seconds", ctx).stats?.[0].value).toBe(12);
+    expect(parse(`${NODE}/uptime`, "soon", ctx).error).toMatch(/EMQX uptime/);
   });
 
   it("prefers the JSON clientid over the ambiguous topic, falls back to the topic", () => {

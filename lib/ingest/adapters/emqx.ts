@@ -2,7 +2,11 @@
  * EMQX client presence events:
  *   $SYS/brokers/<node>/clients/<clientid>/connected | disconnected
  *   $SYS/brokers/<node>/gateway/<gateway>/clients/<clientid>/connected | disconnected (5.x gateways)
- * and $SYS/brokers/<node>/version (retained) for the broker version.
+ * and $SYS/brokers/<node>/version (retained) for the broker version, and
+ * $SYS/brokers/<node>/uptime (every sys_heartbeat_interval, 30 s by default,
+ * not retained) for restart detection (lib/broker/restarts.ts): 5.x sends
+ * whole milliseconds ("3600042"), 4.x words ("1 days, 2 hours, 3 minutes, 4
+ * seconds"). It becomes the stat `uptime/<node>` in seconds.
  *
  * Payload shapes (see fixtures/emqx.json for where each comes from):
  * - 4.0:  connected {clientid, username, ipaddress, proto_name, proto_ver, keepalive,
@@ -47,7 +51,7 @@ const SOURCE = "emqx" as const;
 const PREFIX = "$SYS/brokers/";
 
 export type EmqxTopic =
-  { kind: "connected" | "disconnected"; node: string; clientId: string } | { kind: "version"; node: string };
+  { kind: "connected" | "disconnected"; node: string; clientId: string } | { kind: "version" | "uptime"; node: string };
 
 const EVENT_SUFFIX = /\/(connected|disconnected)$/;
 const GATEWAY_CLIENTS = /^gateway\/[^/]+\/clients\//;
@@ -61,7 +65,7 @@ export function parseEmqxTopic(topic: string): EmqxTopic | null {
   const node = rest.slice(0, slash);
   if (!node.includes("@")) return null;
   const tail = rest.slice(slash + 1);
-  if (tail === "version") return { kind: "version", node };
+  if (tail === "version" || tail === "uptime") return { kind: tail, node };
 
   const event = EVENT_SUFFIX.exec(tail);
   if (!event) return null;
@@ -182,7 +186,16 @@ export function parse(topic: string, payload: Buffer | string, ctx: AdapterConte
     const version = text.trim();
     return version ? { events: [], brokerVersion: version } : failure("EMQX version payload is empty");
   }
+  if (parsed.kind === "uptime") {
+    const seconds = uptimeSeconds(text);
+    if (seconds === null)
+      return failure(
+        `EMQX uptime: expected milliseconds or "<n> days, … seconds", got ${JSON.stringify(text.slice(0, 80))}`,
+      );
+    return { events: [], stats: [{ key: `uptime/${parsed.node}`, value: seconds, at: ctx.receivedAt }] };
+  }
 
+  if (!("clientId" in parsed)) return noEvents();
   const json = parseJsonObject(text);
   if (!json.ok) return failure(`EMQX ${parsed.kind} event: ${json.error}`);
   const deviceId = deviceIdOf(json.value, parsed);
@@ -193,6 +206,22 @@ export function parse(topic: string, payload: Buffer | string, ctx: AdapterConte
       ? connectedEvent(json.value, deviceId, ctx)
       : disconnectedEvent(json.value, deviceId, ctx);
   return { events: [event] };
+}
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { days: 86_400, hours: 3_600, minutes: 60, seconds: 1 };
+
+/** EMQX uptime in whole seconds: "3600042" (5.x, ms) or "1 days, 2 hours, 3 minutes, 4 seconds" (4.x). */
+export function uptimeSeconds(text: string): number | null {
+  const t = text.trim();
+  if (/^\d{1,15}$/.test(t)) return Math.floor(Number(t) / 1000);
+  const parts = t.split(/,\s*/);
+  let total = 0;
+  for (const part of parts) {
+    const m = /^(\d{1,9}) (days|hours|minutes|seconds)$/.exec(part);
+    if (!m) return null;
+    total += Number(m[1]) * UNIT_SECONDS[m[2]];
+  }
+  return parts.length > 0 ? total : null;
 }
 
 export const emqxAdapter: Adapter = { name, matches, parse };
