@@ -381,15 +381,15 @@ export class Runtime {
   /**
    * Connects and disconnects are the `$SYS` log's job, but while the link is
    * down (a broker restart: devices reconnect before the monitor does) only
-   * the debug log sees them. Lines stamped up to the second the link came
-   * back are taken from the file; one seen on both is the same stamp and
-   * text, which the fleet recognizes as a repeat.
+   * the debug log sees them. Lines stamped before the second the link came
+   * back are taken from the file (a line read late still counts); lines of
+   * that second and later come over `$SYS`, so none is applied twice.
    */
   private connectsNotOnSys(line: string, receivedAt: number): ActivityEvent[] {
-    const linkUp = this.worker?.connected === true;
     const result = mosquittoLogAdapter.parse("$SYS/broker/log/N", line, { receivedAt, retained: false });
     if (result.events.length === 0) return [];
-    if (linkUp && result.events[0].at > Math.floor(this.linkUpAt / 1000) * 1000 + 999) return [];
+    const linkUpSecond = Math.floor(this.linkUpAt / 1000) * 1000;
+    if (this.worker?.connected === true && result.events[0].at >= linkUpSecond) return [];
     return result.events;
   }
 
@@ -520,7 +520,8 @@ export class Runtime {
     if (up) {
       if (!this.embedded) log(`broker link up (${this.broker.url})`);
       this.linkUpAt = now;
-      this.restarts.linkUp();
+      // The embedded broker is in-process: no link to lose, no uptime to wait for.
+      if (!this.embeddedBroker) this.restarts.linkUp();
       // The log was not expected to move while the link was down: its quiet time counts from now.
       this.debugLogLastLineAt = Math.max(this.debugLogLastLineAt, now);
       this.broker.lastError = null;
@@ -534,7 +535,7 @@ export class Runtime {
       return;
     }
     log(`broker link down${error ? `: ${error}` : ""}`);
-    this.restarts.linkDown(now);
+    if (!this.embeddedBroker) this.restarts.linkDown(now);
     this.relearnSince = null;
     if (this.gapSince === null) {
       // We stop hearing the broker: every device becomes unknown, none offline.

@@ -145,6 +145,11 @@ describe("reconnect_storm", () => {
     expect(f?.evidence[0]).toMatch(/^6 reconnects/);
     expect(reconnectStorm({ ...base, sessions: storm([0, 0, 0, 0, 0, 0], "admin") })).toBeNull();
   });
+
+  it("does not count coming back after a broker restart as a retry, however fast", () => {
+    expect(reconnectStorm({ ...base, sessions: storm([300, 300, 300, 300, 300, 300], "broker_restart") })).toBeNull();
+    expect(reconnectStorm({ ...base, sessions: storm([300, 300, 300, 300, 300, 300]) })).not.toBeNull();
+  });
 });
 
 describe("keepalive_disabled", () => {

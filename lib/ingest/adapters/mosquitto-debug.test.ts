@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDebugLine, lineTime, parseDebugLine, splitStamp } from "./mosquitto-debug";
+import { isDebugLine, lineTime, parseDebugLine, parseLifecycleLine, splitStamp } from "./mosquitto-debug";
 
 const S = 1795309837;
 /** Read 40 ms after the stamped second began. */
@@ -73,5 +73,34 @@ describe("mosquitto-debug: line times", () => {
   it("takes the stamp for a backlog read later, or a receive clock behind the stamp", () => {
     expect(lineTime(S, S * 1000 + 60_000)).toBe(S * 1000);
     expect(lineTime(S, S * 1000 - 10)).toBe(S * 1000);
+  });
+});
+
+describe("mosquitto-debug: the broker's own start and stop", () => {
+  it("reads the recorded 2.0.11 lines, the stop to the second it was read in", () => {
+    const at = 1796278228;
+    expect(parseLifecycleLine(`${at}: mosquitto version 2.0.11 starting`, { receivedAt: at * 1000 + 300 })).toEqual({
+      phase: "starting",
+      at: at * 1000,
+    });
+    expect(parseLifecycleLine(`${at}: mosquitto version 2.0.11 terminating`, { receivedAt: at * 1000 + 300 })).toEqual({
+      phase: "terminating",
+      at: at * 1000 + 300,
+    });
+    // Read long after (a backlog): the end of its second.
+    expect(
+      parseLifecycleLine(`${at}: mosquitto version 2.0.11 terminating\r`, { receivedAt: at * 1000 + 9_000 }),
+    ).toEqual({ phase: "terminating", at: at * 1000 + 999 });
+  });
+
+  it("takes no other line, nor a client id that looks like one", () => {
+    const ctx = { receivedAt: 1_796_278_228_000 };
+    for (const line of [
+      "1796278226: mosquitto version 2.0.11 running",
+      "1796278226: Config loaded from /tmp/m.conf.",
+      "1796278228: Received PINGREQ from mosquitto version 2.0.11 starting",
+      "1796278228: New client connected from 127.0.0.1:1 as mosquitto version 2 starting (p2, c1, k5).",
+    ])
+      expect(parseLifecycleLine(line, ctx)).toBeNull();
   });
 });
