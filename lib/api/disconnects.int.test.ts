@@ -202,6 +202,7 @@ describe("JSON list and summary", () => {
           reason: "keepalive_timeout",
           keepaliveSeconds: 10,
           lastActivityAt: "2026-11-01T00:09:45.250Z",
+          inferred: false,
           silenceSeconds: 15.25,
           connectedAt: "2026-11-01T00:00:00.000Z",
           sessionSeconds: 600.5,

@@ -64,7 +64,8 @@
  * - Broker restart (`onBrokerRestart`): every session open from before the
  *   broker came back ended when it went down (`broker_restart`, not counted:
  *   not the device's doing). A device not seen alive since the broker came
- *   back is offline; one that was already offline keeps its earlier reason.
+ *   back is offline; one that was already offline keeps its earlier reason;
+ *   one never seen connecting (known from device topics only) is left as it is.
  */
 import type {
   ActivityEvent,
@@ -205,8 +206,9 @@ export function onBrokerRestart(prev: DeviceState, r: BrokerRestartFacts, ctx: M
     s.lastDisconnectReason = "broker_restart";
     s.takeoverWillPending = false;
     if (!fresh) setStatus(d, "offline", when);
-  } else if (!s.sessionOpen && !fresh && s.status !== "offline") {
-    // Connected without a session we saw (device topics, an unseen connect), or unknown since a gap.
+  } else if (!s.sessionOpen && !fresh && s.status !== "offline" && s.connectedAt !== null) {
+    // A client we saw connect before: connected since without a session we saw, or unknown since a gap.
+    // (A device known only from what others publish about it has no connection of its own to lose.)
     const wasOffline = s.lastDisconnectAt !== null && (s.lastSeenAt === null || s.lastDisconnectAt >= s.lastSeenAt);
     if (!wasOffline) {
       s.lastDisconnectAt = Math.max(r.downAt, s.lastSeenAt ?? r.downAt);

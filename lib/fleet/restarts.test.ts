@@ -92,12 +92,16 @@ describe("broker restart", () => {
     });
   });
 
-  it("takes a device known only from its publishes offline, with the restart as its reason", () => {
+  it("leaves a device known only from publishes about it alone; a client seen before goes offline", () => {
     const h = harness();
     h.fleet.apply(publish(sec(1)));
+    h.fleet.apply(on("revived", connect(sec(0))));
+    h.fleet.apply(on("revived", disconnect(sec(1), "connection_lost")));
+    h.fleet.apply(on("revived", publish(sec(2)))); // alive again, its connect unseen
     h.clock.now = sec(10);
     h.fleet.brokerRestart({ downAt: sec(5), keepFrom: Infinity });
-    expect(h.fleet.get("dev-1")).toMatchObject({ status: "offline", lastDisconnectReason: "broker_restart" });
+    expect(h.fleet.get("dev-1")).toMatchObject({ status: "online", lastDisconnectReason: null });
+    expect(h.fleet.get("revived")).toMatchObject({ status: "offline", lastDisconnectReason: "broker_restart" });
   });
 });
 
