@@ -10,6 +10,8 @@ const nextConfig = {
     "ws",
     "@electric-sql/pglite",
     "pglite-prisma-adapter",
+    "@node-rs/argon2",
+    "undici",
   ],
   poweredByHeader: false,
   // Operators and tests open the dev server as 127.0.0.1 as often as localhost.

@@ -38,6 +38,24 @@ const schema = z.object({
     .max(24 * 366)
     .default(24),
   ACTIVITY_ROLLUP_DAYS: z.coerce.number().positive().max(3660).default(30),
+  /**
+   * Webhook destinations allowed although they are loopback, private, link-local, CGNAT, multicast or
+   * unspecified: comma-separated host names, IP addresses or CIDR ranges (lib/alerts/egress.ts).
+   */
+  KEEPWATCH_WEBHOOK_ALLOW: z.string().default(""),
+  /** Where operators reach keepwatch (https://…): the origin state-changing requests must come from, Secure cookies. */
+  KEEPWATCH_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, "must be an http:// or https:// URL").optional(),
+  /** The first admin (created, or its password reset, at start) and its password (at least 8 characters). */
+  KEEPWATCH_ADMIN_USER: z.string().min(1).max(64).default("admin"),
+  KEEPWATCH_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").max(1024).optional(),
+  /** The role of requests without credentials (a wall display on a trusted network); unset: none. */
+  KEEPWATCH_ANONYMOUS_ROLE: z.enum(["viewer", "operator", "admin"]).optional(),
+  /** Concurrent event streams (SSE) in all, and per user or token. */
+  KEEPWATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
+  KEEPWATCH_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Sessions end after this long unused (hours), and this long after sign-in whatever happens (days). */
+  KEEPWATCH_SESSION_IDLE_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
+  KEEPWATCH_SESSION_MAX_DAYS: z.coerce.number().positive().max(3650).default(30),
 });
 
 export type Config = z.infer<typeof schema>;
