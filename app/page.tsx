@@ -1,5 +1,7 @@
 import { FleetPage } from "@/components/fleet/FleetPage";
+import { requirePage } from "@/lib/auth/page";
 
-export default function Page() {
+export default async function Page() {
+  await requirePage();
   return <FleetPage />;
 }

@@ -44,7 +44,11 @@ const schema = z.object({
    */
   KEEPWATCH_WEBHOOK_ALLOW: z.string().default(""),
   /** Where operators reach keepwatch (https://…): the origin state-changing requests must come from, Secure cookies. */
-  KEEPWATCH_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, "must be an http:// or https:// URL").optional(),
+  KEEPWATCH_PUBLIC_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, "must be an http:// or https:// URL")
+    .optional(),
   /** The first admin (created, or its password reset, at start) and its password (at least 8 characters). */
   KEEPWATCH_ADMIN_USER: z.string().min(1).max(64).default("admin"),
   KEEPWATCH_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").max(1024).optional(),
@@ -54,7 +58,11 @@ const schema = z.object({
   KEEPWATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
   KEEPWATCH_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Sessions end after this long unused (hours), and this long after sign-in whatever happens (days). */
-  KEEPWATCH_SESSION_IDLE_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
+  KEEPWATCH_SESSION_IDLE_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
   KEEPWATCH_SESSION_MAX_DAYS: z.coerce.number().positive().max(3650).default(30),
 });
 

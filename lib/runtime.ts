@@ -36,6 +36,7 @@ import { isDebugLine, parseDebugLine, parseLifecycleLine } from "./ingest/adapte
 import { mosquittoLogAdapter } from "./ingest/adapters/mosquitto-log";
 import { RestartDetector, type RestartDecision } from "./broker/restarts";
 import { loadBrokerState } from "./store/broker";
+import { AuthService } from "./auth/service";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
@@ -93,6 +94,8 @@ export class Runtime {
   writer: StoreWriter | null = null;
   /** Alert rules, alerts and their webhooks (lib/alerts/service.ts). */
   alerts: AlertService | null = null;
+  /** Who may do what (lib/auth/service.ts). */
+  readonly auth: AuthService;
   /** Per-device activity for the device page (lib/store/activity.ts). */
   activity: ActivityRecorder | null = null;
   /** MOSQUITTO_LOG_FILE being followed, and whether it has shown debug lines yet. */
@@ -157,6 +160,14 @@ export class Runtime {
       relearnSince: () => this.relearnSince,
       relearnSlackMs: this.embeddedBroker ? AEDES_CHECK_SLACK_MS : MOSQUITTO_CHECK_SLACK_MS,
       ignoreClientIds: new Set([this.clientId]),
+    });
+    this.auth = new AuthService({
+      db: () => this.db?.prisma ?? null,
+      idleMs: config.KEEPWATCH_SESSION_IDLE_HOURS * 3_600_000,
+      maxAgeMs: config.KEEPWATCH_SESSION_MAX_DAYS * 86_400_000,
+      anonymousRole: config.KEEPWATCH_ANONYMOUS_ROLE ?? null,
+      admin: { username: config.KEEPWATCH_ADMIN_USER, password: config.KEEPWATCH_ADMIN_PASSWORD ?? null },
+      log,
     });
     this.hub = new LiveHub({
       snapshotDevices: () => Array.from(this.fleet.all(), toDeviceDto),
@@ -246,6 +257,11 @@ export class Runtime {
         `${credentials ? ", clients must log in as MQTT_USERNAME" : ", anonymous clients allowed"}` +
         `; set MQTT_URL to watch another broker instead; ${this.deviceTopics.subscriptions.join(", ")} read as device topics`,
     );
+    if (!credentials)
+      log(
+        "WARNING: the embedded broker listens on all interfaces without credentials: anyone who reaches " +
+          `port ${broker.port} can connect and publish; set MQTT_USERNAME and MQTT_PASSWORD to require them`,
+      );
   }
 
   /** Follows the fleet for alerts, after the store restored it (alerts that were firing continue). */
@@ -285,15 +301,26 @@ export class Runtime {
     });
     const ready = await this.prepareDatabase(15_000);
     if (!ready) {
-      log("database not reachable yet: monitoring without restored state, writes are buffered");
-      void this.prepareDatabase(Number.POSITIVE_INFINITY).then(() => {
+      log("database not reachable yet: monitoring without restored state, writes are buffered; nobody can sign in");
+      void this.prepareDatabase(Number.POSITIVE_INFINITY).then(async () => {
         this.writer?.start();
         void this.activity?.start();
+        await this.prepareAccess();
       });
       return;
     }
     this.writer.start();
     await this.activity.start();
+    await this.prepareAccess();
+  }
+
+  /** The first admin or the setup link, and what the start-up log says about access. */
+  private async prepareAccess(): Promise<void> {
+    try {
+      for (const line of await this.auth.prepare()) log(line);
+    } catch (err) {
+      log(`access: not ready (${err instanceof Error ? err.message : String(err)})`);
+    }
   }
 
   /** Runs migrations and restores the fleet; retries with backoff until `budgetMs` runs out. */

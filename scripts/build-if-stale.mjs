@@ -11,6 +11,7 @@ const SOURCE_DIRS = [
   "prisma",
   "public",
   "instrumentation.ts",
+  "proxy.ts",
   "next.config.js",
   "package.json",
 ];

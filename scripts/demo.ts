@@ -8,6 +8,7 @@
  * both; the history stays in ./data for the next run.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
 import { formatSummary, parseSimulateArgs, UsageError, USAGE } from "../lib/sim/cli";
@@ -78,6 +79,11 @@ async function main(): Promise<void> {
     MQTT_PORT: String(mqttPort),
     NODE_ENV: "production",
   };
+  // An admin to sign in with, unless one was given: a fresh password each run (it is reset at start).
+  const adminUser = env.KEEPWATCH_ADMIN_USER || "admin";
+  const adminPassword = env.KEEPWATCH_ADMIN_PASSWORD || randomBytes(12).toString("base64url");
+  env.KEEPWATCH_ADMIN_USER = adminUser;
+  env.KEEPWATCH_ADMIN_PASSWORD = adminPassword;
   for (const name of ["DATABASE_URL", "MQTT_URL"] as const) {
     if (env[name]) say(`ignoring ${name}: the demo runs on the embedded database and broker`);
     delete env[name];
@@ -110,6 +116,7 @@ async function main(): Promise<void> {
       "",
       `keepwatch demo is running (ready in ${readyIn} s)`,
       `  open        http://localhost:${port}`,
+      `  sign in     ${adminUser} / ${adminPassword}`,
       `  broker      mqtt://localhost:${mqttPort} (embedded), ${plans.length} simulated devices, profile ${args.profile}, seed ${args.seed}`,
       `  database    ${path.resolve(dataDir)} (embedded PGlite)`,
       `  try         mosquitto_sub -h 127.0.0.1 -p ${mqttPort} -i probe-1 -k 5 -t x   (then kill -9 it)`,

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { AlertBadge } from "@/components/alerts/AlertBadge";
+import { UserMenu } from "./UserMenu";
 
 const LINKS = [
   { href: "/", label: "Fleet", title: "live status of every device" },
@@ -35,6 +36,7 @@ export function TopNav() {
           </Link>
         );
       })}
+      <UserMenu />
     </nav>
   );
 }

@@ -34,6 +34,10 @@
 import { z } from "zod";
 import { tokenizeGlob } from "../api/glob";
 
+// These schemas also run in the browser (the rule editor, the alert badge), under a CSP without
+// 'unsafe-eval': zod's compiled parsers would probe `Function("")` and trip a policy violation.
+z.config({ jitless: true });
+
 export const ALERT_KINDS = ["offline", "late", "flapping", "near-miss"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -6,10 +6,25 @@
 import { ZodError } from "zod";
 
 export type ErrorCode =
-  "BAD_REQUEST" | "DEVICE_NOT_FOUND" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+  | "BAD_REQUEST"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "DEVICE_NOT_FOUND"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "TOO_MANY_REQUESTS"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
   DEVICE_NOT_FOUND: 404,
   NOT_FOUND: 404,
   CONFLICT: 409,
@@ -23,6 +38,8 @@ export class AppError extends Error {
     message: string,
     /** Per-field messages for a rejected body (`error.fields` in the response), e.g. { match: "…" }. */
     readonly fields?: Record<string, string>,
+    /** Seconds to wait before trying again (a `Retry-After` header), for TOO_MANY_REQUESTS. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -31,12 +48,21 @@ export class AppError extends Error {
   }
 }
 
-export function errorResponse(code: ErrorCode, message: string, fields?: Record<string, string>): Response {
-  return Response.json({ error: fields ? { code, message, fields } : { code, message } }, { status: STATUS[code] });
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  fields?: Record<string, string>,
+  retryAfterSeconds?: number,
+): Response {
+  const headers = retryAfterSeconds !== undefined ? { "Retry-After": String(Math.ceil(retryAfterSeconds)) } : undefined;
+  return Response.json(
+    { error: fields ? { code, message, fields } : { code, message } },
+    { status: STATUS[code], headers },
+  );
 }
 
 export function toErrorResponse(err: unknown): Response {
-  if (err instanceof AppError) return errorResponse(err.code, err.message, err.fields);
+  if (err instanceof AppError) return errorResponse(err.code, err.message, err.fields, err.retryAfterSeconds);
   if (err instanceof ZodError) {
     const msg = err.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`).join("; ");
     return errorResponse("BAD_REQUEST", msg);

@@ -19,12 +19,15 @@ export interface HubSource {
 /** What a subscriber asked for: everything (the fleet page), or only the alert feed (the nav badge). */
 export interface SubscribeOptions {
   only?: "alerts";
+  /** Who holds the stream (a user or token name): counted for the per-user limit, closed on revocation. */
+  owner?: string;
 }
 
 interface Subscriber {
   controller: ReadableStreamDefaultController<Uint8Array>;
   closed: boolean;
   alertsOnly?: boolean;
+  owner?: string;
 }
 
 const encoder = new TextEncoder();
@@ -37,6 +40,8 @@ export function sseEvent(event: string, data: unknown): Uint8Array {
 
 export class LiveHub {
   private subscribers = new Set<Subscriber>();
+  /** Open streams per owner. */
+  private readonly owners = new Map<string, number>();
   /** Subscribers that want device deltas (not alertsOnly). */
   private fleetSubscribers = 0;
   private dirty = new Set<string>();
@@ -68,6 +73,16 @@ export class LiveHub {
     for (const s of this.subscribers) this.close(s);
   }
 
+  /** Streams open for this owner. */
+  streamsOf(owner: string): number {
+    return this.owners.get(owner) ?? 0;
+  }
+
+  /** Ends every stream of this owner (its token was revoked, its user deleted). */
+  closeOwner(owner: string): void {
+    for (const s of [...this.subscribers]) if (s.owner === owner) this.close(s);
+  }
+
   get subscriberCount(): number {
     return this.subscribers.size;
   }
@@ -93,8 +108,9 @@ export class LiveHub {
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          sub = { controller, closed: false, alertsOnly: opts.only === "alerts" };
+          sub = { controller, closed: false, alertsOnly: opts.only === "alerts", owner: opts.owner };
           this.subscribers.add(sub);
+          if (opts.owner !== undefined) this.owners.set(opts.owner, (this.owners.get(opts.owner) ?? 0) + 1);
           if (!sub.alertsOnly) this.fleetSubscribers++;
           const alerts = this.source.alerts?.() ?? null;
           if (sub.alertsOnly) {
@@ -167,7 +183,14 @@ export class LiveHub {
   private close(s: Subscriber | undefined): void {
     if (!s || s.closed) return;
     s.closed = true;
-    if (this.subscribers.delete(s) && !s.alertsOnly) this.fleetSubscribers--;
+    if (this.subscribers.delete(s)) {
+      if (!s.alertsOnly) this.fleetSubscribers--;
+      if (s.owner !== undefined) {
+        const n = (this.owners.get(s.owner) ?? 1) - 1;
+        if (n > 0) this.owners.set(s.owner, n);
+        else this.owners.delete(s.owner);
+      }
+    }
     try {
       s.controller.close();
     } catch {

@@ -1,4 +1,4 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { readRuleBody, ruleDto, ruleDtos } from "@/lib/api/alerts";
 import { parseQuery } from "@/lib/api/query";
 import { createAlertRule, listAlertRules } from "@/lib/store/alerts";
@@ -8,18 +8,23 @@ import { requireDb } from "@/lib/api/runtime-db";
 
 export const dynamic = "force-dynamic";
 
-export const GET = handle(async (request: Request) => {
+export const GET = route("viewer", async (request) => {
   parseQuery(request.url, {});
   const runtime = getRuntime();
   const rules = await listAlertRules(requireDb(runtime));
   return Response.json({ rules: ruleDtos(rules, runtime.pingsVisible), pingsVisible: runtime.pingsVisible });
 });
 
-export const POST = handle(async (request: Request) => {
-  const runtime = getRuntime();
+export const POST = route("operator", async (request, { runtime, principal, ip }) => {
   const db = requireDb(runtime);
   const input = await readRuleBody(request);
   const rule = await createAlertRule(db, input);
+  await runtime.auth.audit({
+    actor: principal.name,
+    action: "rule.create",
+    target: `rule:${rule.id} ${rule.name}`,
+    ip,
+  });
   await runtime.alerts?.reloadRules();
   const all = await listAlertRules(db);
   const precedence = new RuleSet(all).ordered.findIndex((c) => c.rule.id === rule.id) + 1;

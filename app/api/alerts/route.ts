@@ -1,4 +1,4 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { alertsQuery } from "@/lib/api/alerts";
 import { parseQuery } from "@/lib/api/query";
 import { requireDb } from "@/lib/api/runtime-db";
@@ -9,7 +9,7 @@ import { getRuntime } from "@/lib/runtime";
 export const dynamic = "force-dynamic";
 
 /** Alerts newest first: `state=firing|resolved`, `device=<exact id>`, `limit` 1–1000 (default 100). */
-export const GET = handle(async (request: Request) => {
+export const GET = route("viewer", async (request) => {
   const { state, device, limit } = parseQuery(request.url, alertsQuery);
   const alerts = await listAlerts(requireDb(getRuntime()), { state, deviceId: device, limit });
   return Response.json({ alerts: alerts.map(toAlertDto) });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { parseQuery } from "@/lib/api/query";
 import { listDevices } from "@/lib/api/devices";
 import { DEVICE_STATUSES } from "@/lib/fleet/types";
@@ -13,7 +13,7 @@ const query = {
   limit: z.coerce.number().int().min(1).max(1_000_000).optional(),
 };
 
-export const GET = handle((request: Request) => {
+export const GET = route("viewer", (request) => {
   const { status, q, limit } = parseQuery(request.url, query);
   return Response.json(listDevices(getRuntime().fleet, { status, q, limit }));
 });

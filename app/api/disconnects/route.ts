@@ -1,4 +1,4 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { listDisconnects, parseListQuery } from "@/lib/api/disconnects";
 import { requireDb } from "@/lib/api/runtime-db";
 import { getRuntime } from "@/lib/runtime";
@@ -6,7 +6,7 @@ import { getRuntime } from "@/lib/runtime";
 export const dynamic = "force-dynamic";
 
 /** GET /api/disconnects?from=&to=&device=&reason=&cursor=&limit= → { disconnects, nextCursor } */
-export const GET = handle(async (request: Request) => {
+export const GET = route("viewer", async (request) => {
   const query = parseListQuery(request.url);
   return Response.json(await listDisconnects(requireDb(getRuntime()), query));
 });

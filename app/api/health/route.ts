@@ -1,9 +1,9 @@
-import { handle } from "@/lib/api/errors";
-import { getRuntime } from "@/lib/runtime";
+import { publicRoute } from "@/lib/api/route";
 
 export const dynamic = "force-dynamic";
 
-export const GET = handle(() => {
-  const health = getRuntime().health();
-  return Response.json(health);
+/** Without credentials only `{ ok }` (a load balancer's check); signed in, the whole picture. */
+export const GET = publicRoute((_request, { runtime, principal }) => {
+  const health = runtime.health();
+  return Response.json(principal ? health : { ok: health.ok });
 });

@@ -4,6 +4,7 @@ import { activityQuery, rangeOf } from "@/components/device/timeline";
 import { getDeviceActivity, parseActivityQuery } from "@/lib/api/activity";
 import { getDeviceDetail } from "@/lib/api/devices";
 import { getRuntime } from "@/lib/runtime";
+import { requirePage } from "@/lib/auth/page";
 
 type Params = { params: Promise<{ id: string }> };
 type Props = Params & { searchParams: Promise<{ range?: string | string[] }> };
@@ -44,6 +45,7 @@ async function initialData(id: string, range: string): Promise<DevicePageProps["
 }
 
 export default async function Page({ params, searchParams }: Props) {
+  await requirePage();
   const { range } = await searchParams;
   const initialRange = typeof range === "string" ? range : null;
   const id = deviceId((await params).id);

@@ -1,8 +1,10 @@
 import type { Metadata } from "next";
 import { InsightsPage } from "@/components/insights/InsightsPage";
+import { requirePage } from "@/lib/auth/page";
 
 export const metadata: Metadata = { title: "Fleet insights · keepwatch" };
 
-export default function Page() {
+export default async function Page() {
+  await requirePage();
   return <InsightsPage />;
 }

@@ -1,4 +1,5 @@
-import { AppError, handle } from "@/lib/api/errors";
+import { AppError } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { parseRuleId, readRuleBody, ruleDto } from "@/lib/api/alerts";
 import { requireDb } from "@/lib/api/runtime-db";
 import { RuleSet } from "@/lib/alerts/rules";
@@ -7,13 +8,11 @@ import { getRuntime } from "@/lib/runtime";
 
 export const dynamic = "force-dynamic";
 
-type Ctx = { params: Promise<{ id: string }> };
-
 const notFound = (id: number) => new AppError("NOT_FOUND", `no alert rule with id ${id}`);
 
-export const GET = handle(async (_request: Request, ctx: Ctx) => {
+export const GET = route<{ id: string }>("viewer", async (_request, { params }) => {
   const runtime = getRuntime();
-  const id = parseRuleId((await ctx.params).id);
+  const id = parseRuleId(params.id);
   const rule = await getAlertRule(requireDb(runtime), id);
   if (!rule) throw notFound(id);
   const all = await listAlertRules(requireDb(runtime));
@@ -21,10 +20,9 @@ export const GET = handle(async (_request: Request, ctx: Ctx) => {
   return Response.json({ rule: ruleDto(rule, precedence, runtime.pingsVisible) });
 });
 
-export const PUT = handle(async (request: Request, ctx: Ctx) => {
-  const runtime = getRuntime();
+export const PUT = route<{ id: string }>("operator", async (request, { params, runtime, principal, ip }) => {
   const db = requireDb(runtime);
-  const id = parseRuleId((await ctx.params).id);
+  const id = parseRuleId(params.id);
   const input = await readRuleBody(request);
   const existing = await getAlertRule(db, id);
   if (!existing) throw notFound(id);
@@ -34,18 +32,19 @@ export const PUT = handle(async (request: Request, ctx: Ctx) => {
   }
   const rule = await updateAlertRule(db, id, input);
   if (!rule) throw notFound(id);
+  await runtime.auth.audit({ actor: principal.name, action: "rule.update", target: `rule:${id} ${rule.name}`, ip });
   await runtime.alerts?.reloadRules();
   const all = await listAlertRules(db);
   const precedence = new RuleSet(all).ordered.findIndex((c) => c.rule.id === id) + 1;
   return Response.json({ rule: ruleDto(rule, precedence, runtime.pingsVisible) });
 });
 
-export const DELETE = handle(async (_request: Request, ctx: Ctx) => {
-  const runtime = getRuntime();
-  const id = parseRuleId((await ctx.params).id);
+export const DELETE = route<{ id: string }>("operator", async (_request, { params, runtime, principal, ip }) => {
+  const id = parseRuleId(params.id);
   const result = await deleteAlertRule(requireDb(runtime), id);
   if (result === "not-found") throw notFound(id);
   if (result === "default") throw new AppError("CONFLICT", "the default rule cannot be deleted (disable it instead)");
+  await runtime.auth.audit({ actor: principal.name, action: "rule.delete", target: `rule:${id}`, ip });
   await runtime.alerts?.reloadRules();
   return new Response(null, { status: 204 });
 });

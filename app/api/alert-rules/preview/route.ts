@@ -1,4 +1,4 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { previewQuery, ruleDto } from "@/lib/api/alerts";
 import { parseQuery } from "@/lib/api/query";
 import { requireDb } from "@/lib/api/runtime-db";
@@ -13,7 +13,7 @@ export const dynamic = "force-dynamic";
  * order (disabled ones marked), and the device's keepalive and resulting
  * thresholds when the monitor knows the device.
  */
-export const GET = handle(async (request: Request) => {
+export const GET = route("viewer", async (request) => {
   const { device } = parseQuery(request.url, previewQuery);
   const runtime = getRuntime();
   const rules = await listAlertRules(requireDb(runtime));

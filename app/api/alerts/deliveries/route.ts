@@ -1,4 +1,4 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { deliveriesQuery } from "@/lib/api/alerts";
 import { parseQuery } from "@/lib/api/query";
 import { requireDb } from "@/lib/api/runtime-db";
@@ -9,7 +9,7 @@ import { getRuntime } from "@/lib/runtime";
 export const dynamic = "force-dynamic";
 
 /** The webhook delivery log, newest first: one entry per attempt. */
-export const GET = handle(async (request: Request) => {
+export const GET = route("viewer", async (request) => {
   const { limit } = parseQuery(request.url, deliveriesQuery);
   const deliveries = await listDeliveries(requireDb(getRuntime()), { limit });
   return Response.json({ deliveries: deliveries.map(toDeliveryDto) });

@@ -1,10 +1,9 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { getDeviceDetail } from "@/lib/api/devices";
 import { getRuntime } from "@/lib/runtime";
 
 export const dynamic = "force-dynamic";
 
-export const GET = handle(async (_request: Request, ctx: { params: Promise<{ id: string }> }) => {
-  const { id } = await ctx.params;
+export const GET = route<{ id: string }>("viewer", async (_request, { params: { id } }) => {
   return Response.json(await getDeviceDetail(getRuntime(), id));
 });

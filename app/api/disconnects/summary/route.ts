@@ -1,4 +1,4 @@
-import { handle } from "@/lib/api/errors";
+import { route } from "@/lib/api/route";
 import { parseSummaryQuery, summarizeDisconnects } from "@/lib/api/disconnects";
 import { requireDb } from "@/lib/api/runtime-db";
 import { getRuntime } from "@/lib/runtime";
@@ -6,7 +6,7 @@ import { getRuntime } from "@/lib/runtime";
 export const dynamic = "force-dynamic";
 
 /** GET /api/disconnects/summary?from=&to=&device=&reason=&top= → counts by reason, top devices, uptime */
-export const GET = handle(async (request: Request) => {
+export const GET = route("viewer", async (request) => {
   const query = parseSummaryQuery(request.url);
   return Response.json(await summarizeDisconnects(requireDb(getRuntime()), query));
 });

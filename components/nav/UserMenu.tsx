@@ -1,0 +1,50 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+
+interface Me {
+  user: { username: string; role: string };
+  via: "session" | "token" | "anonymous";
+}
+
+/** Who is signed in, the admin's Access page, and signing out. */
+export function UserMenu() {
+  const [me, setMe] = useState<Me | null>(null);
+  const router = useRouter();
+  useEffect(() => {
+    let live = true;
+    void fetch("/api/auth/me")
+      .then((r) => (r.ok ? r.json() : null))
+      .then((body) => live && setMe(body));
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!me) return null;
+  async function signOut() {
+    await fetch("/api/auth/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    router.replace("/login");
+  }
+  return (
+    <div className="ml-auto flex items-center gap-2 text-xs text-zinc-400" data-testid="user-menu">
+      {me.user.role === "admin" && (
+        <Link href="/settings/access" className="rounded-md px-2 py-1 hover:bg-zinc-800/60 hover:text-zinc-200">
+          Access
+        </Link>
+      )}
+      <span data-testid="signed-in-as">
+        {me.via === "anonymous" ? "anonymous" : me.user.username} · {me.user.role}
+      </span>
+      {me.via === "session" && (
+        <button
+          onClick={() => void signOut()}
+          className="rounded-md px-2 py-1 hover:bg-zinc-800/60 hover:text-zinc-200"
+        >
+          Sign out
+        </button>
+      )}
+    </div>
+  );
+}
