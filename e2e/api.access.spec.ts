@@ -113,7 +113,11 @@ test.describe("access control on the defaults", () => {
     playwright,
     baseURL,
   }) => {
-    const ctx = await playwright.request.newContext({ baseURL, extraHTTPHeaders: { origin: baseURL! } });
+    // One client address of its own (the first X-Forwarded-For entry), so earlier tests' failures do not count.
+    const ctx = await playwright.request.newContext({
+      baseURL,
+      extraHTTPHeaders: { origin: baseURL!, "x-forwarded-for": "198.51.100.7" },
+    });
     for (let i = 0; i < 5; i++)
       expect(
         (await ctx.post("/api/auth/login", { data: { username: "victim", password: `guess-${i}` } })).status(),
@@ -122,6 +126,13 @@ test.describe("access control on the defaults", () => {
     expect(sixth.status()).toBe(429);
     expect(Number(sixth.headers()["retry-after"])).toBeGreaterThan(0);
     expect((await json(sixth)).error).toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    // The address that guessed is held back for every name; another address may still sign in.
+    expect((await ctx.post("/api/auth/login", { data: ADMIN })).status()).toBe(429);
+    const elsewhere = await playwright.request.newContext({
+      baseURL,
+      extraHTTPHeaders: { origin: baseURL!, "x-forwarded-for": "198.51.100.8" },
+    });
+    expect((await elsewhere.post("/api/auth/login", { data: ADMIN })).status()).toBe(200);
   });
 
   test("roles: a viewer reads and exports but changes nothing; an operator edits rules; only an admin manages users", async ({

@@ -163,6 +163,7 @@ test.describe("embedded defaults (no DATABASE_URL, no MQTT_URL)", () => {
     await embedded.app.stop("SIGTERM");
     await embedded.app.start();
     const rule = await request.post("/api/alert-rules", {
+      headers: { origin: embedded.app.baseURL }, // a change not made with a bearer token must come from keepwatch's origin
       data: { name: "fresh", match: "fresh-*", offlineSeconds: 3, offlineFactor: null },
     });
     expect(rule.status()).toBe(201);

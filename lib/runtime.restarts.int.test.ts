@@ -25,14 +25,14 @@ import { listGaps } from "./store/gaps";
 import { createTestDatabase, type TestDatabase } from "./store/testing";
 import { eventually, exited, mosquittoSub, rawConnect } from "./testing/clients";
 import { startMosquitto, type TestBroker } from "./testing/mosquitto";
-import { startProxy, type TcpProxy } from "./testing/proxy";
+import { startRelay, type TcpRelay } from "./testing/relay";
 import { DEFAULT_RULE } from "./alerts/rules";
 import type { FleetEffect } from "./fleet/types";
 
 let dir: string;
 let logFile: string;
 let broker: TestBroker;
-let proxy: TcpProxy;
+let relay: TcpRelay;
 let database: TestDatabase;
 let runtime: Runtime;
 const procs: ChildProcess[] = [];
@@ -42,7 +42,7 @@ const sockets: Socket[] = [];
 function newRuntime(): Runtime {
   return new Runtime(
     loadConfig({
-      MQTT_URL: proxy.url,
+      MQTT_URL: relay.url,
       DATABASE_URL: database.url,
       MOSQUITTO_LOG_FILE: logFile,
       PORT: "3989",
@@ -66,7 +66,7 @@ beforeAll(async () => {
   logFile = path.join(dir, "debug.log");
   writeFileSync(logFile, "");
   broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
-  proxy = await startProxy(broker.port);
+  relay = await startRelay(broker.port);
   database = await createTestDatabase();
   runtime = newRuntime();
   await runtime.start();
@@ -78,7 +78,7 @@ afterAll(async () => {
   for (const c of clients) c.end(true);
   for (const s of sockets) s.destroy();
   await runtime?.stop();
-  await proxy?.close();
+  await relay?.close();
   await broker?.stop();
   await database?.drop();
   rmSync(dir, { recursive: true, force: true });
@@ -164,10 +164,10 @@ describe("a link blip while the broker runs on", () => {
     const restartsBefore = (await listBrokerRestarts(db())).length;
     const gapsBefore = (await listGaps(db())).length;
 
-    proxy.cut();
+    relay.cut();
     await eventually(() => !runtime.health().broker.connected, 5_000, "link down");
     await new Promise((r) => setTimeout(r, 2_000));
-    proxy.restore();
+    relay.restore();
     await eventually(() => runtime.health().broker.connected, 30_000, "link back");
     // Longer than the re-learning deadline (1.5 × 2 s + 6 s): nobody may be called offline.
     await new Promise((r) => setTimeout(r, 10_000));

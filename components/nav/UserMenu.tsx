@@ -34,6 +34,16 @@ export function UserMenu() {
           Access
         </Link>
       )}
+      {me.via === "anonymous" && (
+        <span
+          data-testid="anonymous-banner"
+          role="status"
+          title="KEEPWATCH_ANONYMOUS_ROLE is set: requests without credentials get this role"
+          className="rounded bg-amber-500/15 px-2 py-0.5 text-amber-200 ring-1 ring-amber-500/40"
+        >
+          Anonymous access: anyone reaching this page is {me.user.role}
+        </span>
+      )}
       <span data-testid="signed-in-as">
         {me.via === "anonymous" ? "anonymous" : me.user.username} · {me.user.role}
       </span>

@@ -6,14 +6,16 @@
 import { z } from "zod";
 import { RuleSet, parseRuleInput, ruleWarnings, type AlertRule, type AlertRuleInput } from "../alerts/rules";
 import type { AlertRuleDto } from "../alerts/dto";
+import { readJsonBody } from "./body";
 import { AppError } from "./errors";
 
 /** Reads and validates a rule body; a 400 naming every bad field otherwise (nothing is saved). */
 export async function readRuleBody(request: Request): Promise<AlertRuleInput> {
   let body: unknown;
   try {
-    body = await request.json();
-  } catch {
+    body = await readJsonBody(request);
+  } catch (err) {
+    if (err instanceof AppError && err.code === "PAYLOAD_TOO_LARGE") throw err;
     throw new AppError("BAD_REQUEST", "body: expected a JSON object with the rule's fields", {
       body: "expected a JSON object with the rule's fields",
     });

@@ -2,8 +2,9 @@
  * Cross-site request forgery: a state-changing request that is not
  * authenticated by a bearer token (a browser sends cookies, and an anonymous
  * role, by itself) must prove it comes from keepwatch's own pages:
- * - `Content-Type: application/json` (an HTML form cannot send it, and a
- *   cross-site fetch with it needs a CORS preflight keepwatch never grants) → else 415;
+ * - a body sent as `Content-Type: application/json` (an HTML form cannot send
+ *   it, and a cross-site fetch with it needs a CORS preflight keepwatch never
+ *   grants) → else 415;
  * - an `Origin` (or, without one, a `Referer`) of keepwatch's own origin → else 403.
  * Own origin: KEEPWATCH_PUBLIC_URL's when set, else the one the request was sent to.
  */
@@ -35,9 +36,12 @@ export function ownOrigins(request: Request, publicUrl: string | undefined): str
   return [...origins];
 }
 
+/** Methods an HTML form can send (POST) or that carry a body; DELETE has none and needs a preflight cross-site anyway. */
+const BODY_METHODS: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH"]);
+
 export function checkCsrf(request: Request, publicUrl: string | undefined): CsrfVerdict {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (type !== "application/json")
+  if (BODY_METHODS.has(request.method.toUpperCase()) && type !== "application/json")
     return { ok: false, status: 415, message: "state-changing requests must send Content-Type: application/json" };
   const from = originOf(request.headers.get("origin")) ?? originOf(request.headers.get("referer"));
   if (from === null) return { ok: false, status: 403, message: "cross-site request refused: no Origin or Referer" };

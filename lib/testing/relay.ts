@@ -8,7 +8,7 @@
 import { createServer, Socket, type Server } from "node:net";
 import { freePort } from "./mosquitto";
 
-export interface TcpProxy {
+export interface TcpRelay {
   port: number;
   url: string;
   /** Drops every connection and refuses new ones. */
@@ -18,7 +18,7 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(targetPort: number): Promise<TcpProxy> {
+export async function startRelay(targetPort: number): Promise<TcpRelay> {
   const port = await freePort();
   const open = new Set<Socket>();
   let accepting = true;
