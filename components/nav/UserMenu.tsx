@@ -1,7 +1,6 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 
 interface Me {
@@ -12,7 +11,6 @@ interface Me {
 /** Who is signed in, the admin's Access page, and signing out. */
 export function UserMenu() {
   const [me, setMe] = useState<Me | null>(null);
-  const router = useRouter();
   useEffect(() => {
     let live = true;
     void fetch("/api/auth/me")
@@ -25,7 +23,8 @@ export function UserMenu() {
   if (!me) return null;
   async function signOut() {
     await fetch("/api/auth/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    router.replace("/login");
+    // A full load: nothing of the signed-in page (its stream, its store) survives sign-out.
+    window.location.replace("/login");
   }
   return (
     <div className="ml-auto flex items-center gap-2 text-xs text-zinc-400" data-testid="user-menu">
