@@ -3,6 +3,7 @@
  * start-up with a message naming the variable, instead of failing later.
  */
 import { z } from "zod";
+import { parseAllowList } from "./alerts/egress";
 
 const DEFAULT_DEVICE_TOPICS = "devices/{id}/#";
 
@@ -42,7 +43,16 @@ const schema = z.object({
    * Webhook destinations allowed although they are loopback, private, link-local, CGNAT, multicast or
    * unspecified: comma-separated host names, IP addresses or CIDR ranges (lib/alerts/egress.ts).
    */
-  KEEPWATCH_WEBHOOK_ALLOW: z.string().default(""),
+  KEEPWATCH_WEBHOOK_ALLOW: z
+    .string()
+    .default("")
+    .superRefine((text, ctx) => {
+      try {
+        parseAllowList(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+      }
+    }),
   /** Where operators reach keepwatch (https://…): the origin state-changing requests must come from, Secure cookies. */
   KEEPWATCH_PUBLIC_URL: z
     .string()
@@ -54,6 +64,8 @@ const schema = z.object({
   KEEPWATCH_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").max(1024).optional(),
   /** The role of requests without credentials (a wall display on a trusted network); unset: none. */
   KEEPWATCH_ANONYMOUS_ROLE: z.enum(["viewer", "operator", "admin"]).optional(),
+  /** Device ids longer than this in UTF-8 (client ids, ids from topics) are refused at ingest and counted. */
+  MAX_DEVICE_ID_BYTES: z.coerce.number().int().min(16).max(65_535).default(256),
   /** Concurrent event streams (SSE) in all, and per user or token. */
   KEEPWATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
   KEEPWATCH_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt from "mqtt";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { Runtime } from "./runtime";
 import { loadConfig } from "./config";
@@ -139,6 +141,35 @@ describe("liveness from Mosquitto's log", () => {
     expect(d.status).toBe("online");
     expect(d.sources).toContain("device-topic");
     await client.endAsync();
+  });
+});
+
+describe("hostile input", () => {
+  it("refuses a 3,500-character device id from a topic at ingest; the next device's session is stored within 2 s", async () => {
+    const long = randomBytes(2_700).toString("base64url").slice(0, 3_500);
+    const pub = spawn("mosquitto_pub", [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(broker.port),
+      "-t",
+      `devices/${long}/x`,
+      "-m",
+      "y",
+    ]);
+    await exited(pub);
+    await eventually(() => (runtime.health().ingest.rejected.id_too_long ?? 0) >= 1, 3_000, "rejection counted");
+    expect(runtime.fleet.get(long)).toBeUndefined();
+    const next = await mqtt.connectAsync(broker.url, { clientId: "int-after-long", keepalive: 10, reconnectPeriod: 0 });
+    const started = Date.now();
+    await eventually(
+      async () => (await getDeviceSessions(runtime.db!.prisma, "int-after-long", 5)).length === 1,
+      2_000,
+      "the next device's session stored",
+    );
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(runtime.health().db).toMatchObject({ ok: true });
+    await next.endAsync();
   });
 });
 

@@ -29,6 +29,7 @@ import { migrate } from "./store/migrate";
 import { StoreWriter } from "./store/writer";
 import { loadFleet } from "./store/devices";
 import { AlertService } from "./alerts/service";
+import { parseAllowList, type AllowList } from "./alerts/egress";
 import { ActivityRecorder } from "./store/activity";
 import { startTicker } from "./fleet/ticker";
 import { LogTail } from "./ingest/log-tail";
@@ -37,6 +38,7 @@ import { mosquittoLogAdapter } from "./ingest/adapters/mosquitto-log";
 import { RestartDetector, type RestartDecision } from "./broker/restarts";
 import { loadBrokerState } from "./store/broker";
 import { AuthService } from "./auth/service";
+import { IngestScreen } from "./ingest/limits";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
@@ -94,6 +96,8 @@ export class Runtime {
   writer: StoreWriter | null = null;
   /** Alert rules, alerts and their webhooks (lib/alerts/service.ts). */
   alerts: AlertService | null = null;
+  /** Webhook destinations allowed inside the monitor's own network (KEEPWATCH_WEBHOOK_ALLOW, lib/alerts/egress.ts). */
+  readonly webhookAllow: AllowList;
   /** Who may do what (lib/auth/service.ts). */
   readonly auth: AuthService;
   /** Per-device activity for the device page (lib/store/activity.ts). */
@@ -113,6 +117,8 @@ export class Runtime {
   readonly embeddedBroker: boolean;
   private stopTicker: (() => void) | null = null;
   private dbError: string | null = null;
+  /** When dbError happened: a batch written since means the database is fine again. */
+  private dbErrorAt = 0;
   private gapSince: number | null;
   /** Since when the monitor hears the broker again (null during a gap): re-learning counts from here. */
   private relearnSince: number | null = null;
@@ -121,6 +127,8 @@ export class Runtime {
   /** The last broker restart, and the devices whose session it ended. */
   private lastRestart: (RestartDecision & { devices: string[] }) | null = null;
   private brokerStateTimer: NodeJS.Timeout | null = null;
+  /** Refuses unusable device ids before they reach the fleet (lib/ingest/limits.ts). */
+  private readonly screen: IngestScreen;
   /** EMQX nodes that reported an uptime (restart detection by uptime only for a single node). */
   private readonly uptimeNodes = new Set<string>();
   /** When the $SYS link last came up (debug-log connect lines before it are not on $SYS). */
@@ -161,6 +169,8 @@ export class Runtime {
       relearnSlackMs: this.embeddedBroker ? AEDES_CHECK_SLACK_MS : MOSQUITTO_CHECK_SLACK_MS,
       ignoreClientIds: new Set([this.clientId]),
     });
+    this.screen = new IngestScreen(config.MAX_DEVICE_ID_BYTES);
+    this.webhookAllow = parseAllowList(config.KEEPWATCH_WEBHOOK_ALLOW);
     this.auth = new AuthService({
       db: () => this.db?.prisma ?? null,
       idleMs: config.KEEPWATCH_SESSION_IDLE_HOURS * 3_600_000,
@@ -241,8 +251,7 @@ export class Runtime {
       deviceTopics: this.deviceTopics,
       onEvents: (events) => {
         this.broker.stats["clients/connected"] = broker.connectedClients();
-        this.safely("apply events", () => this.fleet.applyBatch(events));
-        this.activity?.recordEvents(events);
+        this.applyEvents(events);
       },
     });
     this.embedded = { broker, source };
@@ -274,6 +283,7 @@ export class Runtime {
       observedUntil: () => this.pingsObservedUntil,
       pingsStalled: () => this.pingsStalled,
       restartWindowSeconds: this.config.ALERT_RESTART_WINDOW_SECONDS,
+      webhookAllow: this.webhookAllow,
       onFeedChange: () => this.hub.markAlertsChanged(),
       log,
     });
@@ -433,8 +443,9 @@ export class Runtime {
     return this.uptimeNodes.size === 1;
   }
 
-  /** One batch of events into the fleet and the activity recorder. */
-  private applyEvents(events: ActivityEvent[]): void {
+  /** One batch of events into the fleet and the activity recorder, unusable device ids left out. */
+  private applyEvents(batch: ActivityEvent[]): void {
+    const events = this.screen.admit(batch);
     if (events.length === 0) return;
     this.safely("apply events", () => this.fleet.applyBatch(events));
     this.activity?.recordEvents(events);
@@ -574,6 +585,7 @@ export class Runtime {
 
   private noteDbError(err: unknown): void {
     this.dbError = err instanceof Error ? err.message : String(err);
+    this.dbErrorAt = Date.now();
   }
 
   private safely(what: string, fn: () => void): void {
@@ -586,7 +598,8 @@ export class Runtime {
 
   health(): HealthDto {
     const w = this.writer?.health();
-    const dbOk = Boolean(w?.ok) && this.dbError === null;
+    const recovered = w?.lastFlushAt != null && w.lastFlushAt >= this.dbErrorAt;
+    const dbOk = Boolean(w?.ok) && (this.dbError === null || recovered);
     return {
       ok: this.broker.connected && dbOk,
       broker: {
@@ -603,9 +616,11 @@ export class Runtime {
         ok: dbOk,
         pendingWrites: w?.pendingWrites ?? 0,
         droppedWrites: w?.droppedWrites ?? 0,
-        lastError: w?.lastError ?? this.dbError,
+        rejectedRows: w?.rejectedRows ?? 0,
+        lastError: w?.lastError ?? (recovered ? null : this.dbError),
         ...(this.db ? { kind: this.db.kind } : {}),
       },
+      ingest: { rejected: { ...this.screen.rejected } },
       monitor: {
         startedAt: new Date(this.startedAt).toISOString(),
         gapSince: iso(this.gapSince),

@@ -40,6 +40,8 @@ function newRuntime(): Runtime {
       MQTT_PORT: String(mqttPort),
       PORT: "3997",
       ALERT_RESTART_WINDOW_SECONDS: "0",
+      // The webhook receiver is on 127.0.0.1, a destination refused unless listed.
+      KEEPWATCH_WEBHOOK_ALLOW: "127.0.0.1",
     }),
   );
 }

@@ -2,11 +2,15 @@
  * Webhook delivery against a real HTTP server on localhost: success, retries
  * with backoff after 5xx, a timeout cut off by AbortController, a refused
  * port, the bounded queue, and that enqueue never waits for the network.
+ * The receiver is on 127.0.0.1, so the notifier is given the allow list
+ * 127.0.0.1 (KEEPWATCH_WEBHOOK_ALLOW); without it the destination is refused
+ * and nothing reaches the receiver; a redirect is never followed.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../testing/mosquitto";
+import { parseAllowList } from "./egress";
 import { backoffDelay, WebhookNotifier, type DeliveryAttempt, type WebhookPayload } from "./notifier";
 
 interface Received {
@@ -19,8 +23,10 @@ interface Received {
 let server: Server;
 let base: string;
 const received: Received[] = [];
+/** TCP connections the receiver accepted. */
+let connections = 0;
 /** Per path: what to answer, attempt by attempt. */
-const behaviour = new Map<string, Array<"ok" | "500" | "hang">>();
+const behaviour = new Map<string, Array<"ok" | "500" | "hang" | "302">>();
 
 beforeAll(async () => {
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -32,9 +38,11 @@ beforeAll(async () => {
       const plan = behaviour.get(path) ?? [];
       const next = plan.shift() ?? "ok";
       if (next === "hang") return; // never answers
+      if (next === "302") return void res.writeHead(302, { location: `${base}/redirected` }).end();
       res.writeHead(next === "ok" ? 204 : 500).end();
     });
   });
+  server.on("connection", () => connections++);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -64,6 +72,7 @@ function notifier(extra: Partial<ConstructorParameters<typeof WebhookNotifier>[0
   const attempts: DeliveryAttempt[] = [];
   const n = new WebhookNotifier({
     record: (a) => attempts.push(a),
+    allow: parseAllowList("127.0.0.1"),
     baseDelayMs: 100,
     maxDelayMs: 1_000,
     timeoutMs: 500,
@@ -143,6 +152,51 @@ describe("webhook notifier", () => {
     const dropped = attempts.filter((a) => a.error?.startsWith("dropped"));
     expect(dropped.map((a) => a.alertId)).toEqual(["a", "b"]);
     expect(attempts.filter((a) => !a.error?.startsWith("dropped")).map((a) => a.alertId)).toEqual(["c", "d"]);
+  });
+
+  it("refuses the receiver on 127.0.0.1 without the allow list: nothing sent, one failed attempt with the reason", async () => {
+    const connectionsBefore = connections;
+    const { n, attempts } = notifier({ allow: undefined });
+    n.enqueue({ url: `${base}/private`, payload: payload("5") });
+    await n.idle();
+    expect(received.filter((r) => r.path === "/private")).toEqual([]);
+    expect(connections).toBe(connectionsBefore);
+    // A refused destination is final at once (maxAttempts is 5 here).
+    expect(attempts).toEqual([
+      expect.objectContaining({
+        alertId: "5",
+        attempt: 1,
+        ok: false,
+        statusCode: null,
+        final: true,
+        error:
+          "refused: webhook URL points at 127.0.0.1, a loopback address; " +
+          "list it in KEEPWATCH_WEBHOOK_ALLOW to allow it",
+      }),
+    ]);
+    // The same delivery with KEEPWATCH_WEBHOOK_ALLOW=127.0.0.1 arrives.
+    const allowed = notifier({ allow: parseAllowList("127.0.0.1") });
+    allowed.n.enqueue({ url: `${base}/private`, payload: payload("5") });
+    await allowed.n.idle();
+    expect(received.filter((r) => r.path === "/private")).toHaveLength(1);
+    expect(allowed.attempts).toEqual([expect.objectContaining({ ok: true, statusCode: 204, error: null })]);
+  });
+
+  it("does not follow a redirect: the 3xx is a failed attempt naming where it pointed", async () => {
+    behaviour.set("/moved", ["302"]);
+    const { n, attempts } = notifier({ maxAttempts: 1 });
+    n.enqueue({ url: `${base}/moved`, payload: payload("6") });
+    await n.idle();
+    expect(received.filter((r) => r.path === "/moved")).toHaveLength(1);
+    expect(received.filter((r) => r.path === "/redirected")).toEqual([]);
+    expect(attempts).toEqual([
+      expect.objectContaining({
+        ok: false,
+        statusCode: 302,
+        error: `redirect to ${base}/redirected not followed`,
+        final: true,
+      }),
+    ]);
   });
 
   it("computes backoff as 50–100 % of min(max, base × 2^(n−1))", () => {

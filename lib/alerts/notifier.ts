@@ -11,8 +11,16 @@
  * - at most `concurrency` requests are in flight; at most `maxQueue`
  *   deliveries wait (queued or backing off): past that the oldest waiting one
  *   is dropped and reported, so a dead endpoint cannot eat memory;
- * - every attempt is reported to `record` (the delivery log).
+ * - every attempt is reported to `record` (the delivery log);
+ * - requests go through the egress guard (lib/alerts/egress.ts) built from
+ *   `allow` unless a `fetch` is given: a destination in the monitor's own
+ *   network is refused (before connecting, or at connect time for a name),
+ *   and a redirect is never followed (a 3xx is a failed attempt, retried
+ *   like any other non-2xx answer). A refused destination is not retried:
+ *   the attempt is final at once, so an internal address is not probed again
+ *   on every backoff.
  */
+import { createEgress, EgressRefusedError, EMPTY_ALLOW_LIST, type AllowList, type Egress } from "./egress";
 
 export interface WebhookPayload {
   event: "fired" | "resolved" | "repeat";
@@ -53,7 +61,10 @@ export interface DeliveryAttempt {
 
 export interface NotifierOptions {
   record(attempt: DeliveryAttempt): void;
-  fetch?: typeof fetch;
+  /** Sends a request; default: the egress guard's fetch built from `allow`. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Destinations allowed although in the monitor's own network (KEEPWATCH_WEBHOOK_ALLOW, parsed). */
+  allow?: AllowList;
   timeoutMs?: number;
   maxAttempts?: number;
   baseDelayMs?: number;
@@ -84,8 +95,14 @@ export class WebhookNotifier {
   private pumpScheduled = false;
   private idleResolvers: Array<() => void> = [];
   dropped = 0;
+  /** The guard this notifier made for itself (none when `fetch` was given). */
+  private readonly egress: Egress | null;
+  private readonly send: (url: string, init: RequestInit) => Promise<Response>;
 
-  constructor(private readonly opts: NotifierOptions) {}
+  constructor(private readonly opts: NotifierOptions) {
+    this.egress = opts.fetch ? null : createEgress({ allow: opts.allow ?? EMPTY_ALLOW_LIST });
+    this.send = opts.fetch ?? this.egress!.fetch;
+  }
 
   get pending(): number {
     return this.ready.length + this.waiting.size + this.active;
@@ -122,6 +139,7 @@ export class WebhookNotifier {
       for (const c of this.inFlight) c.abort();
     }
     this.settleIdle();
+    await this.egress?.close().catch(() => undefined);
   }
 
   private makeRoom(): void {
@@ -167,8 +185,9 @@ export class WebhookNotifier {
     let ok = false;
     let statusCode: number | null = null;
     let error: string | null = null;
+    let refused = false;
     try {
-      const res = await (this.opts.fetch ?? fetch)(url, {
+      const res = await this.send(url, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -180,10 +199,13 @@ export class WebhookNotifier {
       });
       statusCode = res.status;
       ok = res.status >= 200 && res.status < 300;
-      if (!ok) error = `HTTP ${res.status}`;
+      if (res.status >= 300 && res.status < 400)
+        error = `redirect to ${(res.headers.get("location") ?? "(no Location header)").slice(0, 200)} not followed`;
+      else if (!ok) error = `HTTP ${res.status}`;
       // Drain the body so the connection can be reused; its content is not needed.
       await res.arrayBuffer().catch(() => undefined);
     } catch (e) {
+      refused = e instanceof EgressRefusedError;
       error = controller.signal.aborted
         ? String((controller.signal.reason as Error | undefined)?.message ?? "aborted")
         : describe(e);
@@ -192,7 +214,7 @@ export class WebhookNotifier {
       this.inFlight.delete(controller);
     }
     const durationMs = performance.now() - started;
-    const final = ok || job.attempt >= maxAttempts || this.stopped;
+    const final = ok || refused || job.attempt >= maxAttempts || this.stopped;
     this.report(job, { ok, statusCode, error, durationMs, final });
     if (final) return;
     const delay = backoffDelay(

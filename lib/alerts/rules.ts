@@ -32,7 +32,7 @@
  * - `webhookUrl`: where notifications are POSTed.
  */
 import { z } from "zod";
-import { tokenizeGlob } from "../api/glob";
+import { globMatcher, tokenizeGlob } from "../api/glob";
 
 // These schemas also run in the browser (the rule editor, the alert badge), under a CSP without
 // 'unsafe-eval': zod's compiled parsers would probe `Function("")` and trip a policy violation.
@@ -91,12 +91,17 @@ export function globProblem(glob: string): string | null {
   if (glob.length > MATCH_MAX) return `must be at most ${MATCH_MAX} characters`;
   if (/[\u0000-\u001f\u007f]/.test(glob)) return "must not contain control characters";
   try {
-    tokenizeGlob(glob);
+    const wildcards = tokenizeGlob(glob).filter((t) => t.kind !== "literal").length;
+    if (wildcards > MAX_GLOB_WILDCARDS) return `must have at most ${MAX_GLOB_WILDCARDS} wildcards (*, ?, [...])`;
   } catch (e) {
     return (e instanceof Error ? e.message : String(e)).replace(/^device: /, "");
   }
   return null;
 }
+
+/** Wildcards (`*`, `?`, `[...]`) one rule's glob may hold, and rules in all (every fleet batch runs them). */
+export const MAX_GLOB_WILDCARDS = 16;
+export const MAX_RULES = 1_000;
 
 const optionalNumber = (
   field: string,
@@ -242,43 +247,28 @@ export interface GlobSpecificity {
 
 export interface CompiledRule {
   rule: AlertRule;
-  regex: RegExp;
+  /** Whether the rule's glob matches a device id (lib/api/glob.ts globMatcher: linear time). */
+  matches(deviceId: string): boolean;
   specificity: GlobSpecificity;
 }
 
-/** Escapes for use outside a character class, and inside one (valid in Unicode mode). */
-const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-const classEscape = (s: string) => s.replace(/[\]\\^-]/g, "\\$&");
-
-/** Compiles a (validated) glob to an anchored RegExp and its specificity. */
-export function compileGlob(glob: string): { regex: RegExp; specificity: GlobSpecificity } {
-  const tokens = tokenizeGlob(glob);
+/** Compiles a (validated) glob to its matcher and its specificity. */
+export function compileGlob(glob: string): { matches(deviceId: string): boolean; specificity: GlobSpecificity } {
   let literalPrefix = 0;
   let literals = 0;
   let wildcards = 0;
   let stars = 0;
-  let body = "";
-  for (const t of tokens) {
+  for (const t of tokenizeGlob(glob)) {
     if (t.kind === "literal") {
       literals++;
       if (wildcards === 0) literalPrefix++;
-      body += reEscape(t.ch);
     } else {
       wildcards++;
-      if (t.kind === "any") {
-        stars++;
-        body += "[\\s\\S]*";
-      } else if (t.kind === "one") body += "[\\s\\S]";
-      else {
-        const items = t.items.map((it) =>
-          it.from === it.to ? classEscape(it.from) : `${classEscape(it.from)}-${classEscape(it.to)}`,
-        );
-        body += `[${t.negated ? "^" : ""}${items.join("")}]`;
-      }
+      if (t.kind === "any") stars++;
     }
   }
   return {
-    regex: new RegExp(`^${body}$`, "u"),
+    matches: globMatcher(glob),
     specificity: { exact: wildcards === 0, literalPrefix, literals, stars, wildcards },
   };
 }
@@ -306,13 +296,13 @@ export class RuleSet {
 
   /** The rule that applies to a device: the first enabled match in precedence order, or null. */
   ruleFor(deviceId: string): AlertRule | null {
-    for (const c of this.ordered) if (c.rule.enabled && c.regex.test(deviceId)) return c.rule;
+    for (const c of this.ordered) if (c.rule.enabled && c.matches(deviceId)) return c.rule;
     return null;
   }
 
   /** Every rule whose glob matches, in precedence order (disabled ones included, for the preview). */
   matching(deviceId: string): AlertRule[] {
-    return this.ordered.filter((c) => c.regex.test(deviceId)).map((c) => c.rule);
+    return this.ordered.filter((c) => c.matches(deviceId)).map((c) => c.rule);
   }
 
   get(id: number): AlertRule | undefined {

@@ -29,6 +29,7 @@ import {
   type NewDelivery,
 } from "../store/alerts";
 import { FEED_LIMIT, toAlertDto, type AlertFeedMessage } from "./dto";
+import type { AllowList } from "./egress";
 import { AlertEngine, type AlertDecision } from "./engine";
 import { WebhookNotifier, type DeliveryAttempt, type NotifierOptions, type WebhookPayload } from "./notifier";
 import { DEFAULT_RULE, RuleSet, type AlertRule } from "./rules";
@@ -50,6 +51,8 @@ export interface AlertServiceOptions {
   now?: () => number;
   /** How often due deadlines are checked (ms). Default 100. */
   tickMs?: number;
+  /** Webhook destinations allowed although in the monitor's own network (KEEPWATCH_WEBHOOK_ALLOW, parsed). */
+  webhookAllow?: AllowList;
   notifier?: Partial<NotifierOptions>;
 }
 
@@ -93,7 +96,11 @@ export class AlertService {
       restartWindowSeconds: opts.restartWindowSeconds,
       states: opts.fleet,
     });
-    this.notifier = new WebhookNotifier({ ...opts.notifier, record: (a) => this.recordAttempt(a) });
+    this.notifier = new WebhookNotifier({
+      allow: opts.webhookAllow,
+      ...opts.notifier,
+      record: (a) => this.recordAttempt(a),
+    });
   }
 
   private now(): number {

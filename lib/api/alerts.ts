@@ -6,11 +6,23 @@
 import { z } from "zod";
 import { RuleSet, parseRuleInput, ruleWarnings, type AlertRule, type AlertRuleInput } from "../alerts/rules";
 import type { AlertRuleDto } from "../alerts/dto";
+import { checkWebhookUrl, type AllowList, type Resolver } from "../alerts/egress";
 import { readJsonBody } from "./body";
 import { AppError } from "./errors";
 
-/** Reads and validates a rule body; a 400 naming every bad field otherwise (nothing is saved). */
-export async function readRuleBody(request: Request): Promise<AlertRuleInput> {
+/** Where a rule's webhook may point: the allow list, and how names are resolved (the system's DNS by default). */
+export interface WebhookPolicy {
+  allow: AllowList;
+  resolve?: Resolver;
+}
+
+/**
+ * Reads and validates a rule body; a 400 naming every bad field otherwise
+ * (nothing is saved). Besides the rule's own validation (lib/alerts/rules.ts),
+ * a webhook URL must point outside the monitor's own network unless
+ * KEEPWATCH_WEBHOOK_ALLOW lists it (lib/alerts/egress.ts; names are resolved).
+ */
+export async function readRuleBody(request: Request, webhooks: WebhookPolicy): Promise<AlertRuleInput> {
   let body: unknown;
   try {
     body = await readJsonBody(request);
@@ -21,11 +33,23 @@ export async function readRuleBody(request: Request): Promise<AlertRuleInput> {
     });
   }
   const parsed = parseRuleInput(body);
-  if (!parsed.ok) {
-    const message = Object.values(parsed.fields).join("; ");
-    throw new AppError("BAD_REQUEST", message, parsed.fields);
+  const fields = parsed.ok ? {} : { ...parsed.fields };
+  // The destination is checked whenever the URL itself passed, so one answer names every bad field.
+  const url = parsed.ok ? parsed.rule.webhookUrl : webhookUrlOf(body);
+  if (url && fields.webhookUrl === undefined) {
+    const verdict = await checkWebhookUrl(url, webhooks.allow, webhooks.resolve);
+    if (!verdict.ok) fields.webhookUrl = `webhookUrl ${verdict.reason}`;
+  }
+  if (!parsed.ok || Object.keys(fields).length > 0) {
+    const message = Object.values(fields).join("; ");
+    throw new AppError("BAD_REQUEST", message, fields);
   }
   return parsed.rule;
+}
+
+function webhookUrlOf(body: unknown): string | null {
+  const url = typeof body === "object" && body !== null ? (body as { webhookUrl?: unknown }).webhookUrl : null;
+  return typeof url === "string" && url !== "" ? url : null;
 }
 
 export function parseRuleId(raw: string): number {

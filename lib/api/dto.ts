@@ -56,10 +56,14 @@ export interface HealthDto {
     ok: boolean;
     pendingWrites: number;
     droppedWrites: number;
+    /** Rows the database refused for what they hold, isolated and dropped (the rest was written). */
+    rejectedRows: number;
     lastError: string | null;
     /** Postgres (DATABASE_URL) or the embedded PGlite; absent until the database is opened. */
     kind?: "postgres" | "pglite";
   };
+  /** Events refused at ingest, by cause (lib/ingest/limits.ts): a device id too long, empty, or not valid text. */
+  ingest: { rejected: Partial<Record<string, number>> };
   monitor: {
     startedAt: string;
     /** Open monitoring gap: the monitor is not hearing the broker since this time. */

@@ -80,6 +80,61 @@ export function tokenizeGlob(glob: string): Token[] {
   return tokens;
 }
 
+/** Whether one character matches a single-character token (not `*`). */
+function matchesOne(t: Token, ch: string): boolean {
+  switch (t.kind) {
+    case "literal":
+      return t.ch === ch;
+    case "one":
+      return true;
+    case "class": {
+      const cp = ch.codePointAt(0)!;
+      const hit = t.items.some((it) => cp >= it.from.codePointAt(0)! && cp <= it.to.codePointAt(0)!);
+      return hit !== t.negated;
+    }
+    case "any":
+      return false;
+  }
+}
+
+/**
+ * A glob as a matcher that takes time linear in the glob times the id at
+ * worst (a two-pointer walk that only ever goes back to the last `*`), never
+ * the exponential backtracking a regular expression can fall into on globs
+ * such as `*a*a*a*a*a!`. Code points, like the tokens: a character outside
+ * the BMP is one character.
+ */
+export function globMatcher(glob: string): (id: string) => boolean {
+  const tokens = tokenizeGlob(glob);
+  if (tokens.every((t) => t.kind === "literal")) {
+    const exact = tokens.map((t) => (t as { ch: string }).ch).join("");
+    return (id) => id === exact;
+  }
+  return (id) => {
+    const s = Array.from(id);
+    let i = 0; // in tokens
+    let j = 0; // in s
+    let star = -1; // the last `*` seen, and where in s it started to match
+    let starJ = 0;
+    while (j < s.length) {
+      const t = tokens[i];
+      if (t !== undefined && t.kind === "any") {
+        star = i++;
+        starJ = j;
+      } else if (t !== undefined && matchesOne(t, s[j])) {
+        i++;
+        j++;
+      } else if (star >= 0) {
+        // Let the last `*` take one more character, and try the rest again from there.
+        i = star + 1;
+        j = ++starJ;
+      } else return false;
+    }
+    while (tokens[i]?.kind === "any") i++;
+    return i === tokens.length;
+  };
+}
+
 const likeEscape = (ch: string) => (ch === "%" || ch === "_" || ch === "\\" ? `\\${ch}` : ch);
 /** In a Postgres ARE, a backslash before a non-alphanumeric character makes it literal (also inside brackets). */
 const regexEscape = (ch: string) => (/^[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]$/.test(ch) ? `\\${ch}` : ch);

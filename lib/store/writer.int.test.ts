@@ -3,6 +3,7 @@
  * its size, idempotent writes, opens before closes, and a database outage
  * that loses nothing within the bound.
  */
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
@@ -420,5 +421,36 @@ describe("StoreWriter during a database outage", () => {
     w.enqueue([open("stop-1", T0)], [device("stop-1")]);
     await w.stop();
     expect(await count(`SELECT count(*) AS n FROM sessions WHERE device_id = 'stop-1'`)).toBe(1);
+  });
+});
+
+describe("a row the database refuses (poison)", () => {
+  it("isolates it: the rest of the batch and every later batch is written, the row is counted and dropped", async () => {
+    const w = writer();
+    w.start();
+    // Random, so it does not compress below Postgres' 2,704-byte btree row limit for devices_pkey.
+    const poison = `long-${randomBytes(2_700).toString("base64")}`;
+    w.enqueue(
+      [open("ok-1", T0), open(poison, T0), close("ok-1", T0, T0 + 1_000)],
+      [device("ok-1"), device(poison), device("ok-2")],
+    );
+    await until(
+      "ok-1's session closed",
+      async () =>
+        (await count(`SELECT count(*) AS n FROM sessions WHERE device_id = 'ok-1' AND disconnected_at IS NOT NULL`)) ===
+        1,
+    );
+    expect(await count(`SELECT count(*) AS n FROM devices WHERE id IN ('ok-1', 'ok-2')`)).toBe(2);
+    expect(await count(`SELECT count(*) AS n FROM devices WHERE length(id) > 3000`)).toBe(0);
+    // The poison was a device row and the session open that refers to it.
+    expect(w.health()).toMatchObject({ ok: true, rejectedRows: 2, pendingWrites: 0 });
+    // Later batches are not held up.
+    w.enqueue([open("ok-3", T0 + 5)], [device("ok-3")]);
+    await until(
+      "ok-3 written",
+      async () => (await count(`SELECT count(*) AS n FROM sessions WHERE device_id = 'ok-3'`)) === 1,
+      2_000,
+    );
+    await w.stop();
   });
 });

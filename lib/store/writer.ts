@@ -14,7 +14,10 @@
  *   6. monitor gaps, broker restarts and restart detection's memory of the broker
  *
  * Every statement is idempotent, so a batch whose COMMIT outcome is unknown
- * (connection lost mid-commit) is simply written again.
+ * (connection lost mid-commit) is simply written again. A batch the database
+ * refuses for what it holds (a constraint, a value too long for an index,
+ * invalid text) is halved until the refused rows are found: those are dropped,
+ * logged and counted (`rejectedRows`), everything else is written.
  *
  * Batches go straight to the database (`sql`: a client of the pg pool, or
  * PGlite's own transaction), not through Prisma: Prisma's query log keeps the
@@ -59,6 +62,8 @@ export interface StoreWriterHealth {
   ok: boolean;
   pendingWrites: number;
   droppedWrites: number;
+  /** Rows the database refused for what they hold (too long, invalid), isolated and dropped. */
+  rejectedRows: number;
   lastError: string | null;
   lastFlushAt: number | null;
 }
@@ -215,6 +220,41 @@ function validRefine(r: RefineOp): boolean {
 }
 
 /**
+ * Whether the database refused what a batch holds, rather than being out of
+ * reach: SQLSTATE classes 22 (data exception, e.g. invalid encoding), 23
+ * (integrity constraint), 54 (program limit exceeded, e.g. an index row over
+ * 2,704 bytes) and 42 (a statement the data made invalid). Writing the same
+ * rows again would fail again; every other error (connection lost, admin
+ * shutdown, too many connections, serialization) is retried as it is.
+ */
+export function isRowError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(22|23|54|42)[0-9A-Z]{3}$/.test(code);
+}
+
+/** A batch cut into single rows (devices, session changes, gaps, restarts, broker state), in order. */
+function unitsOf(b: Batch): Batch[] {
+  const empty = (): Batch => ({ devices: [], ops: [], gaps: [], restarts: [], brokerState: null });
+  return [
+    ...b.devices.map((d) => ({ ...empty(), devices: [d] })),
+    ...b.ops.map((o) => ({ ...empty(), ops: [o] })),
+    ...b.gaps.map((g) => ({ ...empty(), gaps: [g] })),
+    ...b.restarts.map((r) => ({ ...empty(), restarts: [r] })),
+    ...(b.brokerState ? [{ ...empty(), brokerState: b.brokerState }] : []),
+  ];
+}
+
+function joinUnits(units: readonly Batch[]): Batch {
+  return {
+    devices: units.flatMap((u) => u.devices),
+    ops: units.flatMap((u) => u.ops),
+    gaps: units.flatMap((u) => u.gaps),
+    restarts: units.flatMap((u) => u.restarts),
+    brokerState: units.find((u) => u.brokerState)?.brokerState ?? null,
+  };
+}
+
+/**
  * One line for health(): Prisma prefixes database errors with lines about the
  * invocation; the last line carries the database's own message.
  */
@@ -225,6 +265,17 @@ function errorMessage(e: unknown): string {
     .map((l) => l.trim())
     .filter(Boolean);
   return lines.at(-1) ?? (e instanceof Error ? e.name : "unknown error");
+}
+
+/** A refused row for the log, cut short (the row may be what was too long). */
+function preview(unit: Batch | undefined): string {
+  let text: string;
+  try {
+    text = JSON.stringify(unit);
+  } catch {
+    text = String(unit);
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
 export class StoreWriter {
@@ -253,6 +304,7 @@ export class StoreWriter {
   private failures = 0;
 
   private droppedWrites = 0;
+  private rejectedRows = 0;
   private lastError: string | null = null;
   private lastFlushAt: number | null = null;
 
@@ -395,6 +447,7 @@ export class StoreWriter {
       ok: this.lastError === null,
       pendingWrites: this.pendingCount(),
       droppedWrites: this.droppedWrites,
+      rejectedRows: this.rejectedRows,
       lastError: this.lastError,
       lastFlushAt: this.lastFlushAt,
     };
@@ -471,7 +524,7 @@ export class StoreWriter {
         batch.restarts.length +
         (batch.brokerState ? 1 : 0);
       try {
-        await this.write(batch);
+        await this.writeIsolating(batch);
       } catch (e) {
         this.inFlight = 0;
         this.putBack(batch);
@@ -513,6 +566,28 @@ export class StoreWriter {
     this.gaps = batch.gaps.concat(this.gaps);
     this.restarts = batch.restarts.concat(this.restarts);
     this.brokerState ??= batch.brokerState;
+  }
+
+  /**
+   * Writes a batch; when the database refuses what it holds (isRowError),
+   * halves it until the refused rows are found, drops and reports those and
+   * writes the rest, in order. Other errors are thrown for the retry.
+   */
+  private async writeIsolating(batch: Batch): Promise<void> {
+    try {
+      await this.write(batch);
+    } catch (e) {
+      if (!isRowError(e)) throw e;
+      const units = unitsOf(batch);
+      if (units.length <= 1) {
+        this.rejectedRows += units.length;
+        this.reportError(new Error(`store writer rejected a row: ${errorMessage(e)}: ${preview(units[0])}`));
+        return;
+      }
+      const half = Math.ceil(units.length / 2);
+      await this.writeIsolating(joinUnits(units.slice(0, half)));
+      await this.writeIsolating(joinUnits(units.slice(half)));
+    }
   }
 
   private async write(batch: Batch): Promise<void> {

@@ -3,7 +3,8 @@ import { readRuleBody, ruleDto, ruleDtos } from "@/lib/api/alerts";
 import { parseQuery } from "@/lib/api/query";
 import { createAlertRule, listAlertRules } from "@/lib/store/alerts";
 import { getRuntime } from "@/lib/runtime";
-import { RuleSet } from "@/lib/alerts/rules";
+import { MAX_RULES, RuleSet } from "@/lib/alerts/rules";
+import { AppError } from "@/lib/api/errors";
 import { requireDb } from "@/lib/api/runtime-db";
 
 export const dynamic = "force-dynamic";
@@ -17,7 +18,9 @@ export const GET = route("viewer", async (request) => {
 
 export const POST = route("operator", async (request, { runtime, principal, ip }) => {
   const db = requireDb(runtime);
-  const input = await readRuleBody(request);
+  const input = await readRuleBody(request, { allow: runtime.webhookAllow });
+  if ((await listAlertRules(db)).length >= MAX_RULES)
+    throw new AppError("CONFLICT", `at most ${MAX_RULES} alert rules; delete or widen some`);
   const rule = await createAlertRule(db, input);
   await runtime.auth.audit({
     actor: principal.name,

@@ -41,7 +41,14 @@ export function health(
     lastRestart: null,
     ...patch.broker,
   };
-  const db: HealthDto["db"] = { ok: true, pendingWrites: 0, droppedWrites: 0, lastError: null, ...patch.db };
+  const db: HealthDto["db"] = {
+    ok: true,
+    pendingWrites: 0,
+    droppedWrites: 0,
+    rejectedRows: 0,
+    lastError: null,
+    ...patch.db,
+  };
   const monitor: HealthDto["monitor"] = {
     startedAt: isoAt(T0 - 7_200_000),
     gapSince: null,
@@ -50,7 +57,7 @@ export function health(
     relearning: null,
     ...patch.monitor,
   };
-  return { ok: broker.connected && db.ok, broker, db, monitor };
+  return { ok: broker.connected && db.ok, broker, db, ingest: { rejected: {} }, monitor };
 }
 
 export function countsOf(devices: readonly DeviceDto[]): StatusCounts {

@@ -23,7 +23,7 @@ export const GET = route<{ id: string }>("viewer", async (_request, { params }) 
 export const PUT = route<{ id: string }>("operator", async (request, { params, runtime, principal, ip }) => {
   const db = requireDb(runtime);
   const id = parseRuleId(params.id);
-  const input = await readRuleBody(request);
+  const input = await readRuleBody(request, { allow: runtime.webhookAllow });
   const existing = await getAlertRule(db, id);
   if (!existing) throw notFound(id);
   if (existing.isDefault && input.match !== "*") {
