@@ -154,6 +154,8 @@ test.describe("history page", () => {
 
   test("links the fleet and history pages", async ({ page }) => {
     await page.goto("/");
+    // Hydrated: the live stream is up (a click before that is a plain page load, slower on a loaded machine).
+    await expect(page.getByTestId("broker-health")).toHaveAttribute("data-connected", "true", { timeout: 10_000 });
     const nav = page.getByTestId("top-nav");
     await expect(nav.getByRole("link", { name: "Fleet" })).toHaveAttribute("aria-current", "page");
     await nav.getByRole("link", { name: "History" }).click();

@@ -19,6 +19,12 @@ const schema = z.object({
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   MQTT_PORT: z.coerce.number().int().min(1).max(65535).default(1883),
+  /** Embedded broker: the address to listen on (default all interfaces, IPv6 and IPv4). */
+  MQTT_HOST: z.string().min(1).optional(),
+  /** Embedded broker: a client may publish only on its own device topics (`on`), or anywhere (`off`, gateways). */
+  MQTT_TOPIC_AUTH: z.enum(["on", "off"]).default("on"),
+  /** Embedded broker: connections beyond this many are closed at once. */
+  MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
   /** Embedded broker only: also take MQTT over WebSocket on this port (unset: no WebSocket listener). */
   MQTT_WS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MQTT_BROKER_KIND: z.enum(["auto", "mosquitto", "emqx", "nanomq"]).default("auto"),

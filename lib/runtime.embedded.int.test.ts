@@ -276,14 +276,60 @@ describe("embedded defaults", () => {
     client.end(true);
   });
 
-  it("reads device topics from publishes: a gateway's publish is activity of the device its topic names", async () => {
-    const gw = await mqtt.connectAsync(url(), { clientId: "gw-1", keepalive: 30, reconnectPeriod: 0 });
-    await gw.publishAsync("devices/sensor-9/temp", "21.5");
-    const s = await eventually(() => device("sensor-9"), 1_000, "device from topic");
-    expect(s).toMatchObject({ status: "online", sources: ["device-topic"], keepaliveSeconds: null });
-    expect(device("gw-1")).toMatchObject({ status: "online", sources: ["aedes"] });
-    expect(device("gw-1")!.lastMessageAt).not.toBeNull();
-    await gw.endAsync();
+  it("refuses a client's publish or will on another device's topic: a spoofed 'offline' changes nothing", async () => {
+    const pump = await mqtt.connectAsync(url(), { clientId: "pump-1", keepalive: 30, reconnectPeriod: 0 });
+    await eventually(() => device("pump-1")?.status === "online", 1_000, "pump-1 online");
+    const watch = watchStatus("pump-1");
+    const refusedBefore = runtime.health().ingest.rejected.foreign_publish ?? 0;
+
+    // A PUBLISH for pump-1 from someone else: refused, and that connection is closed.
+    const spoofer = await mqtt.connectAsync(url(), { clientId: "spoofer", keepalive: 30, reconnectPeriod: 0 });
+    spoofer.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => spoofer.once("close", () => resolve()));
+    spoofer.publish("devices/pump-1/status", "offline", { retain: true });
+    await closed;
+    // A will for pump-1 left by someone else: not published when that client drops.
+    const willer = await mqtt.connectAsync(url(), {
+      clientId: "willer",
+      keepalive: 30,
+      reconnectPeriod: 0,
+      will: { topic: "devices/pump-1/status", payload: Buffer.from("offline"), qos: 0, retain: false },
+    });
+    (willer.stream as unknown as { destroy(): void }).destroy();
+    await eventually(() => device("willer")?.status === "offline", 2_000, "willer dropped");
+    await sleep(300);
+    watch.stop();
+
+    expect(watch.changes).toEqual([]);
+    expect(device("pump-1")).toMatchObject({ status: "online", sessionOpen: true, disconnectCount: 0 });
+    expect(runtime.health().ingest.rejected.foreign_publish).toBe(refusedBefore + 2);
+    // Its own status is its to publish.
+    await pump.publishAsync("devices/pump-1/status", "online", { retain: true });
+    expect(pump.connected).toBe(true);
+    await pump.endAsync();
+  });
+
+  it("with MQTT_TOPIC_AUTH=off, a gateway's publish is activity of the device its topic names", async () => {
+    const port = await freePort();
+    const open = new Runtime(
+      loadConfig({ KEEPWATCH_DATA_DIR: tempDir(), MQTT_PORT: String(port), PORT: "3990", MQTT_TOPIC_AUTH: "off" }),
+    );
+    try {
+      await open.start();
+      const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: "gw-1",
+        keepalive: 30,
+        reconnectPeriod: 0,
+      });
+      await gw.publishAsync("devices/sensor-9/temp", "21.5");
+      const s = await eventually(() => open.fleet.get("sensor-9"), 1_000, "device from topic");
+      expect(s).toMatchObject({ status: "online", sources: ["device-topic"], keepaliveSeconds: null });
+      expect(open.fleet.get("gw-1")).toMatchObject({ status: "online", sources: ["aedes"] });
+      expect(open.fleet.get("gw-1")!.lastMessageAt).not.toBeNull();
+      await gw.endAsync();
+    } finally {
+      await open.stop();
+    }
   });
 
   it("takes MQTT over WebSocket on MQTT_WS_PORT: connect, pings, clean and lost disconnects, as on TCP", async () => {

@@ -246,7 +246,15 @@ export class Runtime {
     const credentials = config.MQTT_USERNAME
       ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? "" }
       : null;
-    const broker = await startEmbeddedBroker({ port: config.MQTT_PORT, credentials, wsPort: config.MQTT_WS_PORT });
+    const broker = await startEmbeddedBroker({
+      port: config.MQTT_PORT,
+      host: config.MQTT_HOST,
+      credentials,
+      wsPort: config.MQTT_WS_PORT,
+      maxConnections: config.MQTT_MAX_CONNECTIONS,
+      publishPolicy:
+        config.MQTT_TOPIC_AUTH === "on" ? (clientId, topic) => this.foreignPublish(clientId, topic) : undefined,
+    });
     const source = watchAedes(broker.aedes, {
       deviceTopics: this.deviceTopics,
       onEvents: (events) => {
@@ -262,15 +270,27 @@ export class Runtime {
     this.onLink(true, null);
     log(
       `broker: embedded (Aedes ${broker.version}) on port ${broker.port}` +
-        `${broker.wsPort !== null ? ` and ws://…:${broker.wsPort}/mqtt` : ""}, all interfaces` +
+        `${broker.wsPort !== null ? ` and ws://…:${broker.wsPort}/mqtt` : ""}, ${config.MQTT_HOST ? `address ${config.MQTT_HOST}` : "all interfaces"}` +
         `${credentials ? ", clients must log in as MQTT_USERNAME" : ", anonymous clients allowed"}` +
         `; set MQTT_URL to watch another broker instead; ${this.deviceTopics.subscriptions.join(", ")} read as device topics`,
     );
-    if (!credentials)
+    if (!credentials && (!config.MQTT_HOST || ["::", "0.0.0.0"].includes(config.MQTT_HOST)))
       log(
         "WARNING: the embedded broker listens on all interfaces without credentials: anyone who reaches " +
           `port ${broker.port} can connect and publish; set MQTT_USERNAME and MQTT_PASSWORD to require them`,
       );
+  }
+
+  /**
+   * MQTT_TOPIC_AUTH: a client may publish on a device topic only for itself
+   * (the id in the topic is its client id), so no client can report another
+   * device offline or alive. Topics that are no device's are left alone.
+   */
+  private foreignPublish(clientId: string, topic: string): string | null {
+    const match = this.deviceTopics.match(topic);
+    if (match === null || match.deviceId === clientId) return null;
+    this.screen.count("foreign_publish");
+    return `client ${clientId.slice(0, 100)} may not publish for device ${match.deviceId.slice(0, 100)} (MQTT_TOPIC_AUTH)`;
   }
 
   /** Follows the fleet for alerts, after the store restored it (alerts that were firing continue). */

@@ -9,7 +9,9 @@
  * =HYPERLINK("http://x","y") would become a live link on the operator's
  * screen. Every text cell from outside (device ids, reasons) that starts with
  * one of those characters, or with LF, gets a leading single quote and is
- * enclosed in double quotes: it arrives as inert text. Numbers and times that
+ * enclosed in double quotes: it arrives as inert text. A cell holding a
+ * separator of any locale (`,` `;` tab) is always quoted, so no part of it can
+ * become a cell of its own that starts with a formula. Numbers and times that
  * keepwatch writes itself (non-negative durations, ISO-8601 times, integer
  * keepalives) never start with such a character and are written as they are.
  */
@@ -19,7 +21,13 @@ export const CRLF = "\r\n";
 
 /** Characters that make a spreadsheet read a cell as a formula when they come first. */
 const FORMULA_START = /^[=+\-@\t\r\n]/;
-const NEEDS_QUOTES = /[",\r\n]/;
+/**
+ * RFC 4180 quotes a field with a comma, quote, CR or LF; a semicolon or tab
+ * is quoted too: a spreadsheet in a locale that separates by `;` (or a tool
+ * reading TSV) would otherwise split `dev;=cmd|' /C calc'!A0` into a second
+ * cell that starts with `=`. Quoted, it stays one cell whatever the separator.
+ */
+const NEEDS_QUOTES = /[",;\t\r\n]/;
 
 /** True when a spreadsheet would run this text as a formula. */
 export const looksLikeFormula = (text: string): boolean => FORMULA_START.test(text);

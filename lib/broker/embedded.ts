@@ -23,6 +23,15 @@ export interface EmbeddedBrokerOptions {
   credentials?: { username: string; password: string } | null;
   /** Also listen for MQTT over WebSocket on this port (0: any free one). */
   wsPort?: number | null;
+  /**
+   * Whether a client may publish (or leave as its will) on a topic: null to
+   * allow, else the reason it is refused. A refused PUBLISH closes the client's
+   * connection (MQTT 3.1.1 has no negative acknowledgement); a refused will
+   * is not published.
+   */
+  publishPolicy?: (clientId: string, topic: string) => string | null;
+  /** Connections beyond this many are closed at once. Default 100,000. */
+  maxConnections?: number;
 }
 
 export interface EmbeddedBroker {
@@ -114,9 +123,22 @@ function authenticator(credentials: { username: string; password: string }): Aed
 }
 
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const aedes = await Aedes.createBroker(opts.credentials ? { authenticate: authenticator(opts.credentials) } : {});
+  const policy = opts.publishPolicy;
+  const aedes = await Aedes.createBroker({
+    ...(opts.credentials ? { authenticate: authenticator(opts.credentials) } : {}),
+    ...(policy
+      ? {
+          authorizePublish: (client, packet, done) => {
+            const refused = client ? policy(client.id, packet.topic) : null;
+            done(refused === null ? null : new Error(refused));
+          },
+        }
+      : {}),
+  });
   const sockets = new Set<Socket>();
+  const maxConnections = opts.maxConnections ?? 100_000;
   const server: Server = createServer((socket) => {
+    if (sockets.size >= maxConnections) return void socket.destroy();
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.setNoDelay(true);

@@ -10,7 +10,13 @@ import type { ActivityEvent } from "./events";
 
 export const DEFAULT_MAX_DEVICE_ID_BYTES = 256;
 
-export type RejectCause = "id_too_long" | "id_empty" | "id_control_characters" | "id_invalid_unicode";
+export type RejectCause =
+  | "id_too_long"
+  | "id_empty"
+  | "id_control_characters"
+  | "id_invalid_unicode"
+  /** The embedded broker refused a client's publish on another device's topic (MQTT_TOPIC_AUTH). */
+  | "foreign_publish";
 
 // C0 and C1 control characters, DEL.
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
@@ -30,6 +36,11 @@ export class IngestScreen {
   readonly rejected: Partial<Record<RejectCause, number>> = {};
 
   constructor(private readonly maxIdBytes: number = DEFAULT_MAX_DEVICE_ID_BYTES) {}
+
+  /** Counts a refusal made elsewhere (the embedded broker's topic authorization). */
+  count(cause: RejectCause): void {
+    this.rejected[cause] = (this.rejected[cause] ?? 0) + 1;
+  }
 
   /** The events whose device id is fine (the same array when all are). */
   admit(events: ActivityEvent[]): ActivityEvent[] {
