@@ -72,6 +72,8 @@ const schema = z.object({
   KEEPWATCH_ANONYMOUS_ROLE: z.enum(["viewer", "operator", "admin"]).optional(),
   /** Device ids longer than this in UTF-8 (client ids, ids from topics) are refused at ingest and counted. */
   MAX_DEVICE_ID_BYTES: z.coerce.number().int().min(16).max(65_535).default(256),
+  /** CSV exports streaming at once; one more answers 429. */
+  MAX_CONCURRENT_EXPORTS: z.coerce.number().int().min(1).max(1000).default(2),
   /** Concurrent event streams (SSE) in all, and per user or token. */
   KEEPWATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
   KEEPWATCH_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),

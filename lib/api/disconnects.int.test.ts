@@ -240,3 +240,20 @@ describe("JSON list and summary", () => {
     });
   });
 });
+
+describe("export limits", () => {
+  it("runs at most MAX_CONCURRENT_EXPORTS exports at once: one more answers 429; a finished or cancelled one frees its place", async () => {
+    const q = () => parseCsvQuery(url("/api/disconnects.csv", RANGE));
+    const a = await disconnectsCsvResponse(db, q(), 2);
+    const b = await disconnectsCsvResponse(db, q(), 2);
+    const refused = await disconnectsCsvResponse(db, q(), 2).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: "TOO_MANY_REQUESTS", retryAfterSeconds: 5 });
+    await a.body!.cancel();
+    const c = await disconnectsCsvResponse(db, q(), 2);
+    expect(await b.text()).toMatch(/^device_id,/);
+    expect(await c.text()).toMatch(/^device_id,/);
+    const d = await disconnectsCsvResponse(db, q(), 2);
+    await d.text();
+  });
+});

@@ -248,7 +248,14 @@ export async function summarizeDisconnects(
  */
 export async function openDisconnectsCsv(
   db: Db,
-  opts: { filter: DisconnectFilter; bom?: boolean; pageSize?: number; readAhead?: number },
+  opts: {
+    filter: DisconnectFilter;
+    bom?: boolean;
+    pageSize?: number;
+    readAhead?: number;
+    /** Called once when the stream ends: read to the end, failed, or cancelled by the consumer. */
+    onEnd?: () => void;
+  },
 ): Promise<ReadableStream<Uint8Array>> {
   const pages = iterateDisconnects(db, {
     filter: opts.filter,
@@ -256,7 +263,19 @@ export async function openDisconnectsCsv(
     firstPageSize: opts.pageSize ?? CSV_FIRST_PAGE,
     readAhead: opts.readAhead ?? CSV_READ_AHEAD,
   });
-  const first = await fromDatabase("disconnect history", () => pages.next());
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    opts.onEnd?.();
+  };
+  let first: IteratorResult<DisconnectRecord[]>;
+  try {
+    first = await fromDatabase("disconnect history", () => pages.next());
+  } catch (err) {
+    end();
+    throw err;
+  }
   const encoder = new TextEncoder();
   let head: string | null =
     (opts.bom ? UTF8_BOM : "") + DISCONNECT_CSV_HEADER + (first.done ? "" : disconnectCsvRecords(first.value));
@@ -266,27 +285,52 @@ export async function openDisconnectsCsv(
       if (head !== null) {
         controller.enqueue(encoder.encode(head));
         head = null;
-        if (empty) controller.close();
+        if (empty) {
+          controller.close();
+          end();
+        }
         return;
       }
       try {
         const next = await pages.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(disconnectCsvRecords(next.value)));
+        if (next.done) {
+          controller.close();
+          end();
+        } else controller.enqueue(encoder.encode(disconnectCsvRecords(next.value)));
       } catch (err) {
         console.error("[api] disconnect export failed mid-stream", err);
         controller.error(err);
+        end();
       }
     },
     async cancel() {
+      end();
       await pages.return(undefined);
     },
   });
 }
 
-/** The HTTP response for /api/disconnects.csv. */
-export async function disconnectsCsvResponse(db: Db, q: ReturnType<typeof parseCsvQuery>): Promise<Response> {
-  const body = await openDisconnectsCsv(db, q);
+/** CSV exports streaming now (each holds a database connection's worth of work for as long as it runs). */
+let exportsRunning = 0;
+
+/**
+ * The HTTP response for /api/disconnects.csv. At most `maxConcurrent`
+ * exports run at once (MAX_CONCURRENT_EXPORTS); another answers 429.
+ */
+export async function disconnectsCsvResponse(
+  db: Db,
+  q: ReturnType<typeof parseCsvQuery>,
+  maxConcurrent = Number.POSITIVE_INFINITY,
+): Promise<Response> {
+  if (exportsRunning >= maxConcurrent)
+    throw new AppError(
+      "TOO_MANY_REQUESTS",
+      `${exportsRunning} exports are running (MAX_CONCURRENT_EXPORTS); try again when one is done`,
+      undefined,
+      5,
+    );
+  exportsRunning++;
+  const body = await openDisconnectsCsv(db, { ...q, onEnd: () => exportsRunning-- });
   const filename = disconnectsFilename(q.filter.from, q.filter.to);
   return new Response(body, {
     headers: {
