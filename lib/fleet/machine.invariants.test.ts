@@ -5,14 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { ActivityEvent, DisconnectReason } from "../ingest/events";
 import { DISCONNECT_REASONS } from "../ingest/events";
-import {
-  applyEvent,
-  onBrokerRestart,
-  onDeadline,
-  onMonitorGap,
-  type MachineContext,
-  type Transition,
-} from "./machine";
+import { applyEvent, onBrokerRestart, onDeadline, onMonitorGap, type MachineContext, type Transition } from "./machine";
 import { connect, disconnect, emqx, ping, publish, sec, status, takeover } from "./testing";
 import type { DeviceState, DeviceStatus } from "./types";
 
