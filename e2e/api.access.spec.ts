@@ -268,6 +268,8 @@ test.describe("access control on the defaults", () => {
 
     const cookie = (await admin.storageState()).cookies.find((c) => c.name === "kw_session")!.value;
     const streams: AbortController[] = [];
+    // Each stream is read from and held: a response nobody reads may be collected, which closes it.
+    const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
     try {
       for (let i = 0; i < 10; i++) {
         const ac = new AbortController();
@@ -277,6 +279,9 @@ test.describe("access control on the defaults", () => {
           signal: ac.signal,
         });
         expect(res.status, `stream ${i + 1}`).toBe(200);
+        const reader = res.body!.getReader();
+        readers.push(reader);
+        expect((await reader.read()).done).toBe(false);
       }
       const eleventh = await fetch(`${baseURL}/api/stream?only=alerts`, {
         headers: { cookie: `kw_session=${cookie}` },
@@ -285,6 +290,7 @@ test.describe("access control on the defaults", () => {
       errorBodies.push(await eleventh.text());
     } finally {
       for (const ac of streams) ac.abort();
+      expect(readers).toHaveLength(10);
     }
   });
 

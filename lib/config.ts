@@ -72,6 +72,10 @@ const schema = z.object({
   KEEPWATCH_ANONYMOUS_ROLE: z.enum(["viewer", "operator", "admin"]).optional(),
   /** Device ids longer than this in UTF-8 (client ids, ids from topics) are refused at ingest and counted. */
   MAX_DEVICE_ID_BYTES: z.coerce.number().int().min(16).max(65_535).default(256),
+  /** Devices not heard from for this many days (offline or unknown) are dropped from memory; their history stays. */
+  FORGET_AFTER_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  /** Devices held at most; new ids beyond are refused and counted. */
+  MAX_DEVICES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   /** CSV exports streaming at once; one more answers 429. */
   MAX_CONCURRENT_EXPORTS: z.coerce.number().int().min(1).max(1000).default(2),
   /** Concurrent event streams (SSE) in all, and per user or token. */

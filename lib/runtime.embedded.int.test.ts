@@ -4,6 +4,7 @@
  * real clients: mosquitto_sub, raw sockets that never ping (or only ack),
  * MQTT.js, SIGKILL, takeovers, credentials, and a restart on the same data dir.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -307,6 +308,42 @@ describe("embedded defaults", () => {
     await pump.publishAsync("devices/pump-1/status", "online", { retain: true });
     expect(pump.connected).toBe(true);
     await pump.endAsync();
+  });
+
+  it("holds at most MAX_DEVICES: a flood of random ids is refused and counted, the devices it holds are still followed", async () => {
+    const port = await freePort();
+    const bounded = new Runtime(
+      loadConfig({
+        KEEPWATCH_DATA_DIR: tempDir(),
+        MQTT_PORT: String(port),
+        PORT: "3991",
+        MQTT_TOPIC_AUTH: "off",
+        MAX_DEVICES: "300",
+      }),
+    );
+    try {
+      await bounded.start();
+      const real = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: "flood-real",
+        keepalive: 30,
+        reconnectPeriod: 0,
+      });
+      await eventually(() => bounded.fleet.get("flood-real")?.status === "online", 1_000, "real device online");
+      const flooder = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: "flooder",
+        keepalive: 30,
+        reconnectPeriod: 0,
+      });
+      for (let i = 0; i < 2_000; i++) flooder.publish(`devices/flood-${randomUUID()}/x`, "y");
+      await eventually(() => (bounded.health().ingest.rejected.max_devices ?? 0) >= 1_000, 10_000, "refusals counted");
+      expect(bounded.fleet.size).toBeLessThanOrEqual(300);
+      expect(bounded.health().ingest).toMatchObject({ maxDevices: 300 });
+      await real.endAsync();
+      await eventually(() => bounded.fleet.get("flood-real")?.status === "offline", 2_000, "real device followed");
+      await flooder.endAsync();
+    } finally {
+      await bounded.stop();
+    }
   });
 
   it("with MQTT_TOPIC_AUTH=off, a gateway's publish is activity of the device its topic names", async () => {

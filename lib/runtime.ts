@@ -20,7 +20,7 @@ import { watchAedes, type AedesSource } from "./ingest/aedes-source";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded";
 import { compileDeviceTopics } from "./ingest/adapters/device-topics";
 import { parseBrokerKind } from "./ingest/adapters/detect";
-import { Fleet } from "./fleet/fleet";
+import { Fleet, forgettable } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
 import { toDeviceDto, iso, type BrokerRestartDto, type HealthDto, type StatusCounts } from "./api/dto";
 import { AppError } from "./api/errors";
@@ -127,6 +127,9 @@ export class Runtime {
   /** The last broker restart, and the devices whose session it ended. */
   private lastRestart: (RestartDecision & { devices: string[] }) | null = null;
   private brokerStateTimer: NodeJS.Timeout | null = null;
+  private forgetTimer: NodeJS.Timeout | null = null;
+  /** Devices forgotten since start (FORGET_AFTER_DAYS). */
+  private forgotten = 0;
   /** Refuses unusable device ids before they reach the fleet (lib/ingest/limits.ts). */
   private readonly screen: IngestScreen;
   /** EMQX nodes that reported an uptime (restart detection by uptime only for a single node). */
@@ -166,6 +169,7 @@ export class Runtime {
           ? DEBUG_LOG_LATE_GRACE_MS
           : undefined,
       relearnSince: () => this.relearnSince,
+      maxDevices: config.MAX_DEVICES,
       relearnSlackMs: this.embeddedBroker ? AEDES_CHECK_SLACK_MS : MOSQUITTO_CHECK_SLACK_MS,
       ignoreClientIds: new Set([this.clientId]),
     });
@@ -225,6 +229,11 @@ export class Runtime {
     await this.startAlerts();
     this.brokerStateTimer = setInterval(() => this.saveBrokerState(), BROKER_STATE_SAVE_MS);
     this.brokerStateTimer.unref?.();
+    this.forgetTimer = setInterval(
+      () => this.safely("forget long-gone devices", () => this.forgetLongGone()),
+      3_600_000,
+    );
+    this.forgetTimer.unref?.();
     this.hub.start();
     this.stopTicker = startTicker(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
     const topics = `device topics ${this.deviceTopics.subscriptions.join(", ")}`;
@@ -344,6 +353,30 @@ export class Runtime {
     await this.prepareAccess();
   }
 
+  private forgetBefore(): number {
+    return Date.now() - this.config.FORGET_AFTER_DAYS * 86_400_000;
+  }
+
+  /**
+   * Every hour: devices not heard from for FORGET_AFTER_DAYS (offline or
+   * unknown, no open session, no firing alert) leave memory, the alert
+   * engine and open tabs; their rows stay for the history.
+   */
+  private forgetLongGone(): void {
+    const before = this.forgetBefore();
+    const ids: string[] = [];
+    for (const d of this.fleet.all())
+      if (forgettable(d, before) && !this.alerts?.engine.hasFiring(d.id)) ids.push(d.id);
+    if (ids.length === 0) return;
+    const dropped = this.fleet.forget(ids);
+    this.alerts?.engine.forget(dropped);
+    this.hub.markRemoved(dropped);
+    this.forgotten += dropped.length;
+    log(
+      `forgot ${dropped.length} devices not heard from for ${this.config.FORGET_AFTER_DAYS} days (their history stays)`,
+    );
+  }
+
   /** The first admin or the setup link, and what the start-up log says about access. */
   private async prepareAccess(): Promise<void> {
     try {
@@ -363,8 +396,19 @@ export class Runtime {
         if (this.fleet.size === 0) {
           const saved = await loadFleet(this.db!.prisma);
           const brokerState = await loadBrokerState(this.db!.prisma, this.brokerKey);
-          this.fleet.restore(saved.devices, saved.openSessions);
-          log(`restored ${saved.devices.length} devices, ${saved.openSessions.length} open sessions`);
+          // Devices long gone stay in the history, not in memory.
+          const before = this.forgetBefore();
+          const forgotten = new Set(saved.devices.filter((d) => forgettable(d, before)).map((d) => d.id));
+          const kept = forgotten.size === 0 ? saved.devices : saved.devices.filter((d) => !forgotten.has(d.id));
+          const open =
+            forgotten.size === 0 ? saved.openSessions : saved.openSessions.filter((o) => !forgotten.has(o.deviceId));
+          this.fleet.restore(kept, open);
+          log(
+            `restored ${kept.length} devices, ${open.length} open sessions` +
+              (kept.length < saved.devices.length
+                ? `; ${saved.devices.length - kept.length} not heard from for ${this.config.FORGET_AFTER_DAYS} days left in the history only`
+                : ""),
+          );
           this.restarts = new RestartDetector({ saved: brokerState ?? lastSignOfLife(saved.devices) });
           // keepwatch was its broker: every session of the run before this one is over.
           if (this.embeddedBroker) this.applyRestart(this.restarts.embeddedStart(this.startedAt));
@@ -640,7 +684,14 @@ export class Runtime {
         lastError: w?.lastError ?? (recovered ? null : this.dbError),
         ...(this.db ? { kind: this.db.kind } : {}),
       },
-      ingest: { rejected: { ...this.screen.rejected } },
+      ingest: {
+        rejected: {
+          ...this.screen.rejected,
+          ...(this.fleet.refusedNew > 0 && { max_devices: this.fleet.refusedNew }),
+        },
+        forgottenDevices: this.forgotten,
+        maxDevices: this.config.MAX_DEVICES,
+      },
       monitor: {
         startedAt: new Date(this.startedAt).toISOString(),
         gapSince: iso(this.gapSince),
@@ -691,6 +742,7 @@ export class Runtime {
   async stop(): Promise<void> {
     this.stopTicker?.();
     if (this.brokerStateTimer) clearInterval(this.brokerStateTimer);
+    if (this.forgetTimer) clearInterval(this.forgetTimer);
     if (this.debugLogTimer) clearInterval(this.debugLogTimer);
     if (this.debugLogTouchTimer) clearInterval(this.debugLogTouchTimer);
     try {

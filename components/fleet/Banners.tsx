@@ -105,6 +105,20 @@ function RelearningBanner() {
   );
 }
 
+/** The fleet holds MAX_DEVICES: new ids are being refused. */
+function DeviceLimitBanner() {
+  const ingest = useFleet((s) => s.health?.ingest ?? null);
+  const refused = ingest?.rejected.max_devices ?? 0;
+  if (refused === 0) return null;
+  return (
+    <Banner tone="bad" testId="device-limit">
+      <strong className="font-semibold">Device limit reached</strong>: keepwatch holds {ingest?.maxDevices ?? "its"}{" "}
+      devices (MAX_DEVICES) and refused {refused} events of new ids since start. A flood of made-up client ids, or a
+      fleet larger than the limit: raise MAX_DEVICES, or find the client.
+    </Banner>
+  );
+}
+
 /** Mosquitto's debug log stopped moving: without it no PINGREQ is seen, so silence verdicts are off. */
 function DebugLogStalledBanner() {
   const debugLog = useFleet((s) => s.health?.monitor.debugLog ?? null);
@@ -131,6 +145,7 @@ export function Banners() {
       <MonitorGapBanner />
       <BrokerRestartBanner />
       <RelearningBanner />
+      <DeviceLimitBanner />
       <DebugLogStalledBanner />
     </>
   );

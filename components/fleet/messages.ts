@@ -73,5 +73,7 @@ export function parseStreamMessage(data: string): ParseResult<SnapshotMessage & 
   if (bad >= 0) return { ok: false, error: `device #${bad} does not match the contract` };
   if (!isCounts(v.counts)) return { ok: false, error: "counts missing or invalid" };
   if (!isHealth(v.health)) return { ok: false, error: "health missing or invalid" };
+  if (v.removed !== undefined && !(Array.isArray(v.removed) && v.removed.every((id) => typeof id === "string")))
+    return { ok: false, error: "removed is not a list of ids" };
   return { ok: true, message: v as unknown as SnapshotMessage };
 }

@@ -67,6 +67,16 @@ describe("fleet store", () => {
     expect(store.getState().serverOffsetMs).toBe(60_000);
   });
 
+  it("drops the devices a delta says were forgotten", () => {
+    const c = clock();
+    const store = createFleetStore({ now: c.now });
+    store.getState().applySnapshot(snapshot([device("a"), device("gone")]));
+    store.getState().applyDelta({ ...delta([], T0, [device("a")]), removed: ["gone", "never-held"] });
+    const s = store.getState();
+    expect([...s.devices.keys()]).toEqual(["a"]);
+    expect(s.rows.map((d) => d.id)).toEqual(["a"]);
+  });
+
   it("replaces and adds devices from a delta and takes its counts", () => {
     const c = clock();
     const store = createFleetStore({ now: c.now });

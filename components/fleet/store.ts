@@ -146,8 +146,9 @@ export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
         connection: { ...s.connection, lastMessageAt: receivedAt },
       };
       if (Math.abs(sample - s.serverOffsetMs) > OFFSET_TOLERANCE_MS) patch.serverOffsetMs = sample;
-      if (msg.devices.length > 0) {
+      if (msg.devices.length > 0 || msg.removed?.length) {
         for (const d of msg.devices) devices.set(d.id, d);
+        for (const id of msg.removed ?? []) devices.delete(id);
         patch.version = s.version + 1;
         patch.rows = selectRows(devices, s.view);
       }

@@ -213,6 +213,22 @@ export class AlertEngine {
     return out;
   }
 
+  /** Whether any alert fires for this device (such a device is not forgotten). */
+  hasFiring(deviceId: string): boolean {
+    if (this.firingAlerts.size === 0) return false;
+    for (const kind of ALERT_KINDS) if (this.firingAlerts.has(key(deviceId, kind))) return true;
+    return false;
+  }
+
+  /** Drops what the engine keeps of devices the fleet forgot (none of them has a firing alert). */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.extras.delete(id);
+      this.states.delete(id);
+      this.deadlines.delete(id);
+    }
+  }
+
   /** Evaluates the devices whose deadline has come. */
   tick(now: number): AlertDecision[] {
     const out: AlertDecision[] = [];

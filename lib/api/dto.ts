@@ -63,7 +63,13 @@ export interface HealthDto {
     kind?: "postgres" | "pglite";
   };
   /** Events refused at ingest, by cause (lib/ingest/limits.ts): a device id too long, empty, or not valid text. */
-  ingest: { rejected: Partial<Record<string, number>> };
+  ingest: {
+    rejected: Partial<Record<string, number>>;
+    /** Devices dropped from memory since start after FORGET_AFTER_DAYS without a sign of life. */
+    forgottenDevices?: number;
+    /** MAX_DEVICES: beyond it, new ids are refused (`rejected.max_devices`). */
+    maxDevices?: number;
+  };
   monitor: {
     startedAt: string;
     /** Open monitoring gap: the monitor is not hearing the broker since this time. */
@@ -108,6 +114,8 @@ export interface SnapshotMessage {
 export interface DeltaMessage {
   serverTime: string;
   devices: DeviceDto[];
+  /** Devices no longer held (forgotten after FORGET_AFTER_DAYS without a sign of life): drop them. */
+  removed?: string[];
   counts: StatusCounts;
   health: HealthDto;
 }

@@ -44,10 +44,21 @@ export interface FleetOptions {
   relearnSince?(): number | null;
   /** The broker's keepalive check slack added to re-learning deadlines (MachineContext.relearnSlackMs). */
   relearnSlackMs?: number;
+  /** Devices held at most; events of new ids beyond are refused and counted (`refusedNew`). Default unbounded. */
+  maxDevices?: number;
   /** Client ids whose events are dropped (the monitor's own MQTT client). */
   ignoreClientIds?: ReadonlySet<string>;
   /** Where a throwing listener is reported; the other listeners still run. Default: console.error. */
   onListenerError?(error: unknown): void;
+}
+
+/**
+ * Whether a device is long gone: offline or unknown, no session open, and no
+ * sign of life (or, never seen alive, no first sighting) since `before`.
+ */
+export function forgettable(d: DeviceState, before: number): boolean {
+  if (d.sessionOpen || (d.status !== "offline" && d.status !== "unknown")) return false;
+  return (d.lastSeenAt ?? d.firstSeenAt) < before;
 }
 
 export type FleetListener = (effects: FleetEffect[], changed: DeviceState[]) => void;
@@ -65,6 +76,8 @@ export class Fleet {
   private readonly deadlines = new DeadlineHeap();
   private readonly tally: Record<DeviceStatus, number> = { online: 0, late: 0, offline: 0, unknown: 0 };
   private readonly listeners = new Set<FleetListener>();
+  /** Events of new device ids refused because the fleet held maxDevices. */
+  refusedNew = 0;
 
   constructor(private readonly opts: FleetOptions) {}
 
@@ -78,6 +91,10 @@ export class Fleet {
     for (const ev of evs) {
       if (this.opts.ignoreClientIds?.has(ev.deviceId)) continue;
       const prev = this.devices.get(ev.deviceId);
+      if (prev === undefined && this.devices.size >= (this.opts.maxDevices ?? Number.POSITIVE_INFINITY)) {
+        this.refusedNew++;
+        continue;
+      }
       this.commit(prev, applyEvent(prev, ev, this.context(ev.deviceId, now)), out);
     }
     this.emit(out);
@@ -165,6 +182,24 @@ export class Fleet {
       this.commit(this.devices.get(id), restoreDevice(merged, this.context(id, now)), out);
     }
     this.emit(out);
+  }
+
+  /**
+   * Drops devices from memory (their rows stay in the database, for history):
+   * no status, no deadline, no count. Used for devices long gone (forgettable()).
+   * Returns the ids actually dropped.
+   */
+  forget(ids: Iterable<string>): string[] {
+    const dropped: string[] = [];
+    for (const id of ids) {
+      const d = this.devices.get(id);
+      if (!d) continue;
+      this.devices.delete(id);
+      this.deadlines.delete(id);
+      this.tally[d.status] -= 1;
+      dropped.push(id);
+    }
+    return dropped;
   }
 
   get(id: string): DeviceState | undefined {

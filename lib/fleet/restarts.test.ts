@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ActivityEvent } from "../ingest/events";
-import { Fleet, type FleetOptions } from "./fleet";
+import { Fleet, forgettable, type FleetOptions } from "./fleet";
 import { connect, disconnect, ofType, ping, publish, sec } from "./testing";
 import type { FleetEffect } from "./types";
 
@@ -221,3 +221,32 @@ function newState(id: string) {
     firstSeenAt: sec(-200),
   };
 }
+
+describe("bounded memory", () => {
+  it("refuses new ids beyond maxDevices (counted) and keeps following the ones it holds", () => {
+    const h = harness({ maxDevices: 2 });
+    h.fleet.applyBatch([on("a", connect(sec(0))), on("b", connect(sec(0))), on("c", connect(sec(0)))]);
+    expect([...h.fleet.all()].map((d) => d.id)).toEqual(["a", "b"]);
+    expect(h.fleet.refusedNew).toBe(1);
+    h.fleet.apply(on("a", disconnect(sec(1), "clean")));
+    expect(h.fleet.get("a")?.status).toBe("offline");
+    expect(h.fleet.counts()).toMatchObject({ total: 2, online: 1, offline: 1 });
+  });
+
+  it("forgets long-gone devices: offline or unknown, no open session, no sign of life since the cut-off", () => {
+    const h = harness();
+    h.fleet.applyBatch([on("gone", connect(sec(0))), on("here", connect(sec(0))), on("quiet-open", connect(sec(0)))]);
+    h.fleet.apply(on("gone", disconnect(sec(1), "clean")));
+    h.fleet.apply(on("here", disconnect(sec(1), "clean")));
+    h.fleet.apply(on("here", connect(sec(50))));
+    const before = sec(10);
+    const ids = [...h.fleet.all()].filter((d) => forgettable(d, before)).map((d) => d.id);
+    expect(ids).toEqual(["gone"]); // "here" came back, "quiet-open" has its session open
+    expect(h.fleet.forget([...ids, "nobody"])).toEqual(["gone"]);
+    expect(h.fleet.get("gone")).toBeUndefined();
+    expect(h.fleet.counts()).toMatchObject({ total: 2, offline: 0 });
+    // It may come back, as a new device.
+    h.fleet.apply(on("gone", connect(sec(60))));
+    expect(h.fleet.get("gone")).toMatchObject({ status: "online", disconnectCount: 0 });
+  });
+});

@@ -45,6 +45,8 @@ export class LiveHub {
   /** Subscribers that want device deltas (not alertsOnly). */
   private fleetSubscribers = 0;
   private dirty = new Set<string>();
+  /** Devices the fleet forgot since the last delta: sent as `removed`. */
+  private removed = new Set<string>();
   private lastHealth = "";
   private alertsDirty = false;
   private batchTimer: NodeJS.Timeout | null = null;
@@ -91,6 +93,15 @@ export class LiveHub {
     // With nobody watching the fleet there is nothing to remember: a subscriber starts from a snapshot.
     if (this.fleetSubscribers === 0) return;
     for (const id of ids) this.dirty.add(id);
+  }
+
+  /** Devices the fleet forgot: the next delta tells open tabs to drop them. */
+  markRemoved(ids: Iterable<string>): void {
+    if (this.fleetSubscribers === 0) return;
+    for (const id of ids) {
+      this.removed.add(id);
+      this.dirty.delete(id);
+    }
   }
 
   /** The alert feed changed: an `alerts` event goes out with the next batch. */
@@ -146,7 +157,7 @@ export class LiveHub {
     }
     const health = this.source.health();
     const healthJson = JSON.stringify(health);
-    if (!this.dirty.size && healthJson === this.lastHealth) return;
+    if (!this.dirty.size && !this.removed.size && healthJson === this.lastHealth) return;
     this.lastHealth = healthJson;
     const devices: DeviceDto[] = [];
     for (const id of this.dirty) {
@@ -154,7 +165,15 @@ export class LiveHub {
       if (d) devices.push(d);
     }
     this.dirty.clear();
-    const delta: DeltaMessage = { serverTime: new Date().toISOString(), devices, counts: this.source.counts(), health };
+    const removed = [...this.removed];
+    this.removed.clear();
+    const delta: DeltaMessage = {
+      serverTime: new Date().toISOString(),
+      devices,
+      ...(removed.length > 0 && { removed }),
+      counts: this.source.counts(),
+      health,
+    };
     this.broadcast(sseEvent("delta", delta), (s) => !s.alertsOnly);
   }
 
