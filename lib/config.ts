@@ -38,6 +38,21 @@ const schema = z.object({
    * has to reconnect before its offline alert fires (lib/alerts/engine.ts).
    */
   ALERT_RESTART_WINDOW_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** A system alert when the broker is unreachable this long (s). */
+  ALERT_BROKER_DOWN_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
+  /** At least this many devices offline for one cause within INCIDENT_WINDOW_SECONDS form one incident. */
+  INCIDENT_MIN_DEVICES: z.coerce.number().int().min(2).max(1_000_000).default(10),
+  INCIDENT_WINDOW_SECONDS: z.coerce.number().min(1).max(86_400).default(60),
+  /** At most one "N still offline" update per this many seconds while devices come back. */
+  INCIDENT_UPDATE_SECONDS: z.coerce.number().min(10).max(86_400).default(300),
+  /** How long a lone offline alert waits for others of its cause before it notifies on its own (0: never). */
+  INCIDENT_GROUP_WAIT_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+  /** An imported device not seen within this many hours raises a never_seen alert. */
+  EXPECTED_GRACE_HOURS: z.coerce.number().positive().max(8760).default(24),
+  /** Largest device inventory import (bytes). */
+  MAX_IMPORT_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(2_000_000),
+  /** Embedded broker, for demos: this many seconds after start it drops every client connection once. */
+  DEMO_BROKER_OUTAGE_SECONDS: z.coerce.number().positive().max(86_400).optional(),
   /** Raw per-device activity is kept this long (hours); roll-ups (minutes, packed by hour) ACTIVITY_ROLLUP_DAYS. */
   ACTIVITY_RAW_HOURS: z.coerce
     .number()

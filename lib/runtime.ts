@@ -22,7 +22,7 @@ import { compileDeviceTopics } from "./ingest/adapters/device-topics";
 import { parseBrokerKind } from "./ingest/adapters/detect";
 import { Fleet, forgettable } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
-import { toDeviceDto, iso, type BrokerRestartDto, type HealthDto, type StatusCounts } from "./api/dto";
+import { toDeviceDto, iso, type BrokerRestartDto, type DeviceDto, type HealthDto, type StatusCounts } from "./api/dto";
 import { AppError } from "./api/errors";
 import { openConfiguredDatabase, type Database } from "./store/open";
 import { migrate } from "./store/migrate";
@@ -39,6 +39,9 @@ import { RestartDetector, type RestartDecision } from "./broker/restarts";
 import { loadBrokerState } from "./store/broker";
 import { AuthService } from "./auth/service";
 import { IngestScreen } from "./ingest/limits";
+import { Inventory } from "./inventory/inventory";
+import { loadLabels } from "./store/inventory";
+import type { DeviceState } from "./fleet/types";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
@@ -66,6 +69,8 @@ export const DEBUG_LOG_STALL_MS = 12_000;
  */
 export const MOSQUITTO_CHECK_SLACK_MS = 6_000;
 export const AEDES_CHECK_SLACK_MS = 1_000;
+/** DEMO_BROKER_OUTAGE_SECONDS: how long the demo's outage refuses connections (long enough for offline alerts). */
+const DEMO_OUTAGE_MS = 120_000;
 /** How often restart detection's memory of the broker is saved (lib/broker/restarts.ts). */
 const BROKER_STATE_SAVE_MS = 1_000;
 
@@ -100,6 +105,10 @@ export class Runtime {
   readonly webhookAllow: AllowList;
   /** Who may do what (lib/auth/service.ts). */
   readonly auth: AuthService;
+  /** The operator's names, tags, notes and expected devices (lib/inventory). */
+  readonly inventory = new Inventory();
+  /** Since when database writes have been failing (null: they succeed). */
+  private dbFailingSince: number | null = null;
   /** Per-device activity for the device page (lib/store/activity.ts). */
   activity: ActivityRecorder | null = null;
   /** MOSQUITTO_LOG_FILE being followed, and whether it has shown debug lines yet. */
@@ -184,15 +193,32 @@ export class Runtime {
       log,
     });
     this.hub = new LiveHub({
-      snapshotDevices: () => Array.from(this.fleet.all(), toDeviceDto),
+      snapshotDevices: () => Array.from(this.fleet.all(), (d) => this.deviceDto(d)),
       device: (id) => {
         const d = this.fleet.get(id);
-        return d ? toDeviceDto(d) : null;
+        return d ? this.deviceDto(d) : null;
       },
       counts: () => this.counts(),
       health: () => this.health(),
       alerts: () => this.alerts?.feed() ?? null,
     });
+  }
+
+  /** A device on the wire: its state with the operator's labels and whether a silence mutes it. */
+  deviceDto(d: DeviceState): DeviceDto {
+    const label = this.inventory.get(d.id);
+    return toDeviceDto(d, {
+      name: label?.name ?? null,
+      tags: label?.tags ?? [],
+      expected: label?.expectedAt != null && d.lastSeenAt === null,
+      muted: this.alerts?.mutedBy(d.id) != null,
+    });
+  }
+
+  /** The inventory changed for these devices: alerts (tags, expectations) and open tabs follow. */
+  relabeled(ids: readonly string[]): void {
+    this.safely("relabel", () => this.alerts?.relabel(ids));
+    this.hub.markChanged(ids);
   }
 
   /** The embedded broker sees pings as they happen; the debug log as far as its latest line. */
@@ -227,7 +253,10 @@ export class Runtime {
     this.fleet.onEffects((effects) => this.activity?.recordEffects(effects));
     await this.startStore();
     await this.startAlerts();
-    this.brokerStateTimer = setInterval(() => this.saveBrokerState(), BROKER_STATE_SAVE_MS);
+    this.brokerStateTimer = setInterval(() => {
+      this.saveBrokerState();
+      this.safely("database alert", () => this.checkDatabase(Date.now()));
+    }, BROKER_STATE_SAVE_MS);
     this.brokerStateTimer.unref?.();
     this.forgetTimer = setInterval(
       () => this.safely("forget long-gone devices", () => this.forgetLongGone()),
@@ -272,6 +301,16 @@ export class Runtime {
       },
     });
     this.embedded = { broker, source };
+    const outage = config.DEMO_BROKER_OUTAGE_SECONDS;
+    if (outage !== undefined) {
+      const timer = setTimeout(() => {
+        const n = broker.dropAllClients(DEMO_OUTAGE_MS);
+        log(
+          `DEMO_BROKER_OUTAGE_SECONDS: cut all ${n} client connections; refusing new ones for ${DEMO_OUTAGE_MS / 1000} s`,
+        );
+      }, outage * 1000);
+      timer.unref?.();
+    }
     this.broker.kind = "aedes";
     this.broker.version = broker.version;
     this.broker.url = `mqtt://localhost:${broker.port}`;
@@ -312,13 +351,26 @@ export class Runtime {
       observedUntil: () => this.pingsObservedUntil,
       pingsStalled: () => this.pingsStalled,
       restartWindowSeconds: this.config.ALERT_RESTART_WINDOW_SECONDS,
+      labels: this.inventory,
+      expectedGraceMs: this.config.EXPECTED_GRACE_HOURS * 3_600_000,
+      incidents: {
+        minDevices: this.config.INCIDENT_MIN_DEVICES,
+        windowMs: this.config.INCIDENT_WINDOW_SECONDS * 1000,
+        updateMs: this.config.INCIDENT_UPDATE_SECONDS * 1000,
+        groupWaitMs: this.config.INCIDENT_GROUP_WAIT_SECONDS * 1000,
+      },
+      systemThresholdsMs: { broker: this.config.ALERT_BROKER_DOWN_SECONDS * 1000, database: 30_000 },
       webhookAllow: this.webhookAllow,
       onFeedChange: () => this.hub.markAlertsChanged(),
+      onSilencesChanged: () => this.hub.markChanged(Array.from(this.fleet.all(), (d) => d.id)),
       log,
     });
     await this.alerts.start();
     // A restart found while the store was restored (the embedded broker's, at start) opens its window now.
     if (this.lastRestart) this.alerts.brokerRestarted(this.lastRestart.detectedAt);
+    // The link may have gone down before alerting started.
+    if (!this.embeddedBroker && this.gapSince !== null && this.broker.since !== null && !this.broker.connected)
+      this.alerts.systemCondition("broker", this.gapSince, this.brokerDownMessage());
   }
 
   /** Migrates and restores state; a database that is down does not stop the monitor. */
@@ -410,6 +462,9 @@ export class Runtime {
                 : ""),
           );
           this.restarts = new RestartDetector({ saved: brokerState ?? lastSignOfLife(saved.devices) });
+          this.inventory.load(await loadLabels(this.db!.prisma));
+          const expected = [...this.inventory.expected()];
+          for (const r of expected) this.fleet.expect([r.deviceId], r.expectedAt!);
           // keepwatch was its broker: every session of the run before this one is over.
           if (this.embeddedBroker) this.applyRestart(this.restarts.embeddedStart(this.startedAt));
         }
@@ -537,7 +592,12 @@ export class Runtime {
       sessionsClosed: devices.length,
     });
     this.saveBrokerState();
-    this.safely("alert restart window", () => this.alerts?.brokerRestarted(decision.detectedAt));
+    this.safely("alert restart window", () =>
+      this.alerts?.brokerRestarted(
+        decision.detectedAt,
+        `broker restarted: down ${new Date(decision.downAt).toISOString()}, up ${new Date(decision.upAt).toISOString()}; ${devices.length} sessions ended`,
+      ),
+    );
     const at = (ms: number) => new Date(ms).toISOString();
     log(
       `broker restarted: down ${at(decision.downAt)}, up ${at(decision.upAt)}; ` +
@@ -576,6 +636,15 @@ export class Runtime {
     if (stalled)
       log(`debug log ${file}: no line for ${Math.round(quietMs / 1000)} s, stalled; silence verdicts suspended`);
     else log(`debug log ${file}: moving again; PINGREQs visible`);
+    this.safely("debug log alert", () =>
+      this.alerts?.systemCondition(
+        "debug_log",
+        stalled ? Date.now() - quietMs : null,
+        stalled
+          ? `Mosquitto debug log ${file} stalled: no line for ${Math.round(quietMs / 1000)} s; late and silence verdicts are suspended`
+          : `debug log ${file} moves again`,
+      ),
+    );
     this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
     this.safely("refresh alerts", () => this.alerts?.refresh());
   }
@@ -634,6 +703,9 @@ export class Runtime {
         this.safely("refresh deadlines", () => this.fleet.refreshDeadlines());
       }
       this.gapSince = null;
+      this.safely("broker alert", () =>
+        this.alerts?.systemCondition("broker", null, `broker ${this.broker.url} reachable again`),
+      );
       return;
     }
     log(`broker link down${error ? `: ${error}` : ""}`);
@@ -645,6 +717,36 @@ export class Runtime {
       this.writer?.openGap(now, error ?? "broker connection lost");
       this.safely("monitor gap", () => this.fleet.monitorGap());
     }
+    const since = this.gapSince;
+    this.safely("broker alert", () => this.alerts?.systemCondition("broker", since, this.brokerDownMessage()));
+  }
+
+  private brokerDownMessage(): string {
+    const since = new Date(this.gapSince ?? Date.now()).toISOString();
+    const why = this.broker.lastError ? ` (${this.broker.lastError.slice(0, 200)})` : "";
+    return `broker ${this.broker.url} unreachable since ${since}${why}; device alerts are held while it is down`;
+  }
+
+  /** Every second: whether database writes keep failing (a system alert past 30 s). */
+  private checkDatabase(now: number): void {
+    const w = this.writer?.health();
+    if (!w) return;
+    const recovered = w.lastFlushAt != null && w.lastFlushAt >= this.dbErrorAt;
+    const failing = !w.ok || (this.dbError !== null && !recovered);
+    if (!failing) {
+      if (this.dbFailingSince !== null) {
+        this.dbFailingSince = null;
+        this.alerts?.systemCondition("database", null, "database writes succeed again");
+      }
+      return;
+    }
+    this.dbFailingSince ??= Math.min(now, this.dbErrorAt || now);
+    const detail = (w.lastError ?? this.dbError ?? "writes failing").split("\n").at(-1)!.slice(0, 200);
+    this.alerts?.systemCondition(
+      "database",
+      this.dbFailingSince,
+      `database writes failing since ${new Date(this.dbFailingSince).toISOString()}: ${detail}; ${w.pendingWrites} writes waiting`,
+    );
   }
 
   private noteDbError(err: unknown): void {

@@ -3,6 +3,7 @@
  * own MQTT broker on MQTT_PORT) with a simulated fleet connected to it.
  *   npm run demo                       200 devices, seed 1
  *   npm run demo -- --devices 1000 --seed 7
+ *   npm run demo -- --outage 90        the broker drops every connection once, 90 s after start
  * Builds the app if needed, starts the real server (`next start`), waits
  * until it answers, starts the simulator, prints where to look. Ctrl-C stops
  * both; the history stays in ./data for the next run.
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   const adminPassword = env.KEEPWATCH_ADMIN_PASSWORD || randomBytes(12).toString("base64url");
   env.KEEPWATCH_ADMIN_USER = adminUser;
   env.KEEPWATCH_ADMIN_PASSWORD = adminPassword;
+  if (args.outageSeconds !== null) env.DEMO_BROKER_OUTAGE_SECONDS = String(args.outageSeconds);
   for (const name of ["DATABASE_URL", "MQTT_URL"] as const) {
     if (env[name]) say(`ignoring ${name}: the demo runs on the embedded database and broker`);
     delete env[name];

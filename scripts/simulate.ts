@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  if (args.outageSeconds !== null) {
+    console.error("simulate: --outage needs keepwatch's own broker: use npm run demo -- --outage <seconds>");
+    process.exit(2);
+  }
   const plans = planFleet({ devices: args.devices, profile: args.profile, seed: args.seed, prefix: args.prefix });
   const sim = new Simulation({
     url: args.url,

@@ -108,7 +108,7 @@ describe("alerts on the embedded broker", () => {
     expect(["online", "late"]).toContain(runtime.fleet.get("thr-1")!.status);
 
     const fired = await eventually(
-      () => hooks.find((h) => h.body.event === "fired" && h.body.alert.deviceId === "thr-1"),
+      () => hooks.find((h) => h.body.event === "fired" && h.body.alert?.deviceId === "thr-1"),
       3_000,
       "webhook for the fired alert",
     );
@@ -130,7 +130,7 @@ describe("alerts on the embedded broker", () => {
       console.log(`[acceptance] resolved ${resolvedAfter} ms after the client came back (resolveAfterSeconds 2)`);
       expect(resolvedAfter).toBeGreaterThanOrEqual(1_900);
       const resolved = await eventually(
-        () => hooks.find((h) => h.body.event === "resolved" && h.body.alert.deviceId === "thr-1"),
+        () => hooks.find((h) => h.body.event === "resolved" && h.body.alert?.deviceId === "thr-1"),
         3_000,
         "webhook for the resolution",
       );

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../fleet/fleet";
 import { createDb, type Db } from "../store/db";
 import {
-  applyAlertDecisions,
+  applyAlertWrites,
   createAlertRule,
   deleteAlertRule,
   listAlertRules,
@@ -86,27 +86,27 @@ describe("writing decisions", () => {
 
   it("never holds two firing alerts for one device and kind; repeats change nothing", async () => {
     const t = Date.parse("2026-11-22T03:00:00Z");
-    const [first] = await applyAlertDecisions(db, [fire(t)]);
+    const [first] = await applyAlertWrites(db, [fire(t)]);
     expect(first).toMatchObject({ changed: true, alert: { state: "firing", deviceId: "w-1", firedAt: t } });
-    const again = await applyAlertDecisions(db, [fire(t + 5_000)]);
+    const again = await applyAlertWrites(db, [fire(t + 5_000)]);
     expect(again).toEqual([expect.objectContaining({ changed: false, alert: first.alert })]);
-    const [res] = await applyAlertDecisions(db, [resolve(t + 9_000)]);
+    const [res] = await applyAlertWrites(db, [resolve(t + 9_000)]);
     expect(res.alert).toMatchObject({
-      id: first.alert.id,
+      id: first.alert!.id,
       state: "resolved",
       resolvedAt: t + 9_000,
       resolveMessage: "back",
     });
-    expect(await applyAlertDecisions(db, [resolve(t + 10_000)])).toEqual([]);
+    expect(await applyAlertWrites(db, [resolve(t + 10_000)])).toEqual([]);
     // Fire and resolve in one batch, in order.
-    const both = await applyAlertDecisions(db, [fire(t + 20_000), resolve(t + 21_000)]);
-    expect(both.map((a) => [a.decision.type, a.alert.state])).toEqual([
+    const both = await applyAlertWrites(db, [fire(t + 20_000), resolve(t + 21_000)]);
+    expect(both.map((a) => [a.write.type, a.alert!.state])).toEqual([
       ["fire", "firing"],
       ["resolve", "resolved"],
     ]);
     expect(await listAlerts(db, { deviceId: "w-1" })).toHaveLength(2);
     // The database itself refuses a second firing row.
-    await applyAlertDecisions(db, [fire(t + 30_000)]);
+    await applyAlertWrites(db, [fire(t + 30_000)]);
     await expect(
       db.$executeRaw`INSERT INTO "alerts" ("device_id", "kind", "state", "fired_at", "message")
                      VALUES ('w-1', 'offline', 'firing', now(), 'dup')`,
@@ -124,7 +124,7 @@ describe("the alert service across a restart", () => {
       offlineSeconds: 2,
       resolveAfterSeconds: 1,
     });
-    const rsFiring = (s: AlertService) => s.feed().firing.filter((a) => a.deviceId.startsWith("rs-"));
+    const rsFiring = (s: AlertService) => s.feed().firing.filter((a) => a.deviceId?.startsWith("rs-"));
     let now = Date.now();
     const logs: string[] = [];
     const start = async (fleet: Fleet) => {
@@ -151,7 +151,7 @@ describe("the alert service across a restart", () => {
     await eventually(() => rsFiring(s1).length === 3, 2_000, "three alerts firing");
     await s1.stop();
     const before = await listAlerts(db, { state: "firing" });
-    expect(before.filter((a) => a.deviceId.startsWith("rs-"))).toHaveLength(3);
+    expect(before.filter((a) => a.deviceId?.startsWith("rs-"))).toHaveLength(3);
 
     // Restart: the fleet comes back from its saved state (unknown), the service from the database.
     const fleet2 = new Fleet({ now: () => now, pingsVisible: () => true });
@@ -167,7 +167,7 @@ describe("the alert service across a restart", () => {
         .sort(),
     ).toEqual(
       before
-        .filter((a) => a.deviceId.startsWith("rs-"))
+        .filter((a) => a.deviceId?.startsWith("rs-"))
         .map((a) => a.id)
         .sort(),
     );
@@ -185,7 +185,7 @@ describe("the alert service across a restart", () => {
     await s2.flush();
     await s2.stop();
 
-    const rows = (await listAlerts(db, { limit: 1000 })).filter((a) => a.deviceId.startsWith("rs-"));
+    const rows = (await listAlerts(db, { limit: 1000 })).filter((a) => a.deviceId?.startsWith("rs-"));
     expect(rows).toHaveLength(3); // no duplicates
     const byDevice = Object.fromEntries(rows.map((a) => [a.deviceId, a]));
     expect(byDevice["rs-1"]).toMatchObject({ state: "resolved", ruleId: rule.id });

@@ -519,3 +519,42 @@ describe("repeat notifications", () => {
     expect(h.decisions.map((d) => d.type)).toEqual(["fire"]);
   });
 });
+
+describe("never_seen (devices the inventory expects)", () => {
+  it("fires once the grace is over for a device never seen, not for one that showed up; resolves when it shows up", () => {
+    let now = T0;
+    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
+    const expected = new Map([
+      ["exp-a", T0],
+      ["exp-b", T0],
+    ]);
+    const engine = new AlertEngine({
+      pingsVisible: () => true,
+      states: fleet,
+      expectedSince: (id) => expected.get(id) ?? null,
+      expectedGraceMs: sec(60) - T0,
+    });
+    const decisions: AlertDecision[] = [];
+    fleet.onEffects((effects, changed) => decisions.push(...engine.observe(effects, changed, now)));
+    decisions.push(...engine.setRules([defaultRule], now));
+    fleet.expect(["exp-a", "exp-b"], T0);
+    decisions.push(...engine.relabel(["exp-a", "exp-b"], now));
+    expect(engine.nextDeadline()).toBe(sec(60));
+    now = sec(30);
+    fleet.applyBatch([connect("exp-b", sec(30), 60)]);
+    now = sec(59.9);
+    decisions.push(...engine.tick(now));
+    expect(decisions.filter((d) => d.kind === "never_seen")).toEqual([]);
+    now = sec(60);
+    decisions.push(...engine.tick(now));
+    expect(decisions.filter((d) => d.kind === "never_seen").map((d) => [d.type, d.deviceId, d.ruleId])).toEqual([
+      ["fire", "exp-a", 1],
+    ]);
+    now = sec(100);
+    fleet.applyBatch([connect("exp-a", sec(100), 60)]);
+    expect(decisions.filter((d) => d.kind === "never_seen").map((d) => [d.type, d.deviceId])).toEqual([
+      ["fire", "exp-a"],
+      ["resolve", "exp-a"],
+    ]);
+  });
+});

@@ -27,6 +27,10 @@
  * - near-miss: pings visible, k > 0: a gap between two consecutive signs of
  *   life in one session longer than nearMissRatio × k. The condition holds for
  *   2 × k after each such gap (two clean intervals clear it).
+ * - never_seen: the inventory expects the device (imported before it was
+ *   ever seen, `expectedSince`) and it has not shown up within
+ *   `expectedGraceMs` (EXPECTED_GRACE_HOURS). No rule is needed: the import is
+ *   the configuration. Resolves as soon as the device is seen.
  *
  * Lifecycle: firing → resolved, at most one firing alert per (device, kind).
  * A firing alert resolves once its condition has been false continuously for
@@ -95,6 +99,12 @@ export interface AlertEngineOptions {
   pingsStalled?(): boolean;
   /** Least reconnect window after a broker restart (ALERT_RESTART_WINDOW_SECONDS). Default 30. */
   restartWindowSeconds?: number;
+  /** The operator's tags of a device (rules may match by tag). Default: none. */
+  tagsOf?(deviceId: string): readonly string[];
+  /** Since when the inventory expects a device never seen, or null. */
+  expectedSince?(deviceId: string): number | null;
+  /** How long an expected device may take to show up (EXPECTED_GRACE_HOURS). Default 24 h. */
+  expectedGraceMs?: number;
   /**
    * Where device states are read when someone already holds all of them (the
    * running fleet, which hands every change to observe() before anything else
@@ -246,6 +256,11 @@ export class AlertEngine {
     return this.firingAlerts.size;
   }
 
+  /** When the last broker restart was detected, or null. */
+  get lastRestartAt(): number | null {
+    return this.restartAt;
+  }
+
   /** When the shortest reconnect window after the last broker restart ends (longer keepalives get longer ones). */
   get restartWindowEndsAt(): number | null {
     return this.restartAt === null ? null : this.restartAt + (this.opts.restartWindowSeconds ?? 30) * 1000;
@@ -261,7 +276,14 @@ export class AlertEngine {
   }
 
   ruleFor(deviceId: string): AlertRule | null {
-    return this.rules.ruleFor(deviceId);
+    return this.rules.ruleFor(deviceId, this.opts.tagsOf?.(deviceId));
+  }
+
+  /** The inventory changed for these devices (tags, expectations): they are looked at again. */
+  relabel(ids: Iterable<string>, now: number): AlertDecision[] {
+    const out: AlertDecision[] = [];
+    for (const id of ids) this.evaluate(id, now, out);
+    return out;
   }
 
   nextDeadline(): number | null {
@@ -300,7 +322,7 @@ export class AlertEngine {
     if (!connected(prev) || !connected(next) || !prev.sessionOpen || !next.sessionOpen) return;
     if (prev.connectedAt !== next.connectedAt) return;
     const k = next.keepaliveSeconds;
-    const ratio = this.rules.ruleFor(next.id)?.nearMissRatio ?? null;
+    const ratio = this.ruleFor(next.id)?.nearMissRatio ?? null;
     if (!k || k <= 0 || ratio === null || !this.opts.pingsVisible(next.id)) return;
     const gap = next.lastConfirmedAt - prev.lastConfirmedAt;
     if (gap > ratio * k * 1000) {
@@ -348,11 +370,16 @@ export class AlertEngine {
 
   private evaluate(id: string, now: number, out: AlertDecision[]): void {
     const t = this.track(id);
-    const rule = this.rules.ruleFor(id);
+    const rule = this.ruleFor(id);
     // Runs for every changed device of every fleet batch: no closure, and no key string while nothing fires.
     let next = Number.POSITIVE_INFINITY;
     for (const kind of ALERT_KINDS) {
-      const cond = rule ? this.condition(kind, t, rule, now) : ({ state: "off" } as const);
+      const cond =
+        kind === "never_seen"
+          ? this.neverSeen(t, id, now)
+          : rule
+            ? this.condition(kind, t, rule, now)
+            : ({ state: "off" } as const);
       const k = this.firingAlerts.size > 0 ? key(id, kind) : null;
       const firing = k === null ? undefined : this.firingAlerts.get(k);
       if (cond.state !== "off") next = sooner(next, cond.next, now);
@@ -382,7 +409,7 @@ export class AlertEngine {
             const alert: FiringAlert = {
               deviceId: id,
               kind,
-              ruleId: rule!.id,
+              ruleId: rule?.id ?? null,
               firedAt: now,
               message: cond.message,
               lastNotifiedAt: now,
@@ -399,7 +426,7 @@ export class AlertEngine {
           {
             const okSince = (this.extra(id).okSince ??= {});
             const since = (okSince[kind] ??= now);
-            const due = since + rule!.resolveAfterSeconds * 1000;
+            const due = since + (kind === "never_seen" ? 0 : rule!.resolveAfterSeconds) * 1000;
             if (now >= due) {
               delete okSince[kind];
               this.firingAlerts.delete(k!);
@@ -443,7 +470,21 @@ export class AlertEngine {
         return this.flapping(t, rule, now);
       case "near-miss":
         return this.nearMiss(t, rule, now);
+      case "never_seen":
+        return { state: "off" };
     }
+  }
+
+  private neverSeen(t: Track | null, id: string, now: number): Condition {
+    const since = this.opts.expectedSince?.(id) ?? null;
+    if (since === null) return { state: "off" };
+    if (t?.state && t.state.lastSeenAt !== null) return { state: "ok", message: "seen" };
+    const due = since + (this.opts.expectedGraceMs ?? 86_400_000);
+    if (now < due) return { state: "ok", next: due, message: "seen" };
+    return {
+      state: "active",
+      message: `expected since ${new Date(since).toISOString()} (inventory import), never seen`,
+    };
   }
 
   private offline(t: Track | null, rule: AlertRule, now: number): Condition {

@@ -20,20 +20,17 @@
  *   the attempt is final at once, so an internal address is not probed again
  *   on every backoff.
  */
+import type { AlertDto, IncidentDto } from "./dto";
 import { createEgress, EgressRefusedError, EMPTY_ALLOW_LIST, type AllowList, type Egress } from "./egress";
 
+export type WebhookEvent =
+  "fired" | "resolved" | "repeat" | "incident_opened" | "incident_update" | "incident_resolved";
+
+/** One notification: about an alert (device or system), or about an incident (`alert` null). */
 export interface WebhookPayload {
-  event: "fired" | "resolved" | "repeat";
-  alert: {
-    id: string;
-    deviceId: string;
-    ruleId: number | null;
-    kind: string;
-    state: "firing" | "resolved";
-    firedAt: string;
-    resolvedAt: string | null;
-    message: string;
-  };
+  event: WebhookEvent;
+  alert: AlertDto | null;
+  incident?: IncidentDto | null;
   /** Why it resolved, for `resolved`. */
   note?: string | null;
   rule: { id: number; name: string } | null;
@@ -46,8 +43,9 @@ export interface Delivery {
 }
 
 export interface DeliveryAttempt {
-  alertId: string;
-  event: WebhookPayload["event"];
+  alertId: string | null;
+  incidentId: string | null;
+  event: WebhookEvent;
   url: string;
   attempt: number;
   ok: boolean;
@@ -233,10 +231,14 @@ export class WebhookNotifier {
     job.timer.unref?.();
   }
 
-  private report(job: Job, r: Omit<DeliveryAttempt, "alertId" | "event" | "url" | "attempt" | "at">): void {
+  private report(
+    job: Job,
+    r: Omit<DeliveryAttempt, "alertId" | "incidentId" | "event" | "url" | "attempt" | "at">,
+  ): void {
     try {
       this.opts.record({
-        alertId: job.delivery.payload.alert.id,
+        alertId: job.delivery.payload.alert?.id ?? null,
+        incidentId: job.delivery.payload.incident?.id ?? null,
         event: job.delivery.payload.event,
         url: job.delivery.url,
         attempt: job.attempt,

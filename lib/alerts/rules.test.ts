@@ -27,6 +27,7 @@ describe("parseRuleInput", () => {
         resolveAfterSeconds: 30,
         repeatIntervalSeconds: null,
         webhookUrl: null,
+        tags: [],
         enabled: true,
       },
     });
@@ -150,6 +151,30 @@ describe("globs and precedence", () => {
     expect(set.ruleFor("pipe")?.id).toBe(8);
     expect(set.ruleFor("valve")?.id).toBe(1);
     expect(set.matching("pump-77").map((r) => r.id)).toEqual([4, 3, 2, 9, 6, 8, 1]);
+  });
+
+  it("matches by tags too: exact id first, then tag rules, then globs; a rule with both needs both", () => {
+    const set = new RuleSet([
+      rule(1, "*", { isDefault: true }),
+      rule(2, "pump-*"),
+      rule(3, "*", { tags: ["critical", "site:a"] }),
+      rule(4, "pump-*", { tags: ["site:b"] }),
+      rule(5, "pump-7"),
+    ]);
+    // A tag rule beats the longer glob; an exact id beats the tag rule.
+    expect(set.ruleFor("pump-1", ["critical"])?.id).toBe(3);
+    expect(set.ruleFor("pump-7", ["critical"])?.id).toBe(5);
+    // Any of the tags.
+    expect(set.ruleFor("valve-1", ["site:a"])?.id).toBe(3);
+    // Both: the glob must match as well as a tag.
+    expect(set.ruleFor("pump-1", ["site:b"])?.id).toBe(4);
+    expect(set.ruleFor("valve-1", ["site:b"])?.id).toBe(1);
+    // No tags: tag rules never apply.
+    expect(set.ruleFor("pump-1")?.id).toBe(2);
+    expect(parseRuleInput({ name: "t", match: "*", tags: ["Bad Tag"] })).toEqual({
+      ok: false,
+      fields: { tags: "tags must each match [a-z0-9_.:-]{1,64}" },
+    });
   });
 
   it("skips disabled rules, and a disabled default leaves devices unwatched", () => {

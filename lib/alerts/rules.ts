@@ -4,10 +4,12 @@
  *
  * A rule matches device ids with a glob (`*`, `?`, `[abc]`, `[a-z]`, `[!abc]`,
  * `\*` for a literal star; case-sensitive, the same syntax as the history
- * page's device filter). Several rules may match one device; exactly one
- * applies, the MOST SPECIFIC one, decided in this order:
+ * page's device filter) and, when it has `tags`, devices carrying any of them
+ * (a rule with both needs both). Several rules may match one device; exactly
+ * one applies, the MOST SPECIFIC one, decided in this order:
  *
  *   1. a glob without wildcards (an exact id) beats every glob with one;
+ *   1b. then a rule with tags beats one without;
  *   2. the longer literal prefix (characters before the first wildcard) wins:
  *      `pump-7*` beats `pump-*` beats `p*`;
  *   3. then more literal characters in total: `pump-*-a` beats `pump-*`;
@@ -33,12 +35,13 @@
  */
 import { z } from "zod";
 import { globMatcher, tokenizeGlob } from "../api/glob";
+import { MAX_TAGS, TAG_PATTERN } from "../inventory/labels";
 
 // These schemas also run in the browser (the rule editor, the alert badge), under a CSP without
 // 'unsafe-eval': zod's compiled parsers would probe `Function("")` and trip a policy violation.
 z.config({ jitless: true });
 
-export const ALERT_KINDS = ["offline", "late", "flapping", "near-miss"] as const;
+export const ALERT_KINDS = ["offline", "late", "flapping", "near-miss", "never_seen"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export const DEFAULT_OFFLINE_FACTOR = 1.5;
@@ -58,6 +61,8 @@ export interface AlertRule {
   resolveAfterSeconds: number;
   repeatIntervalSeconds: number | null;
   webhookUrl: string | null;
+  /** Devices with any of these tags (and matching the glob); empty: the glob alone. */
+  tags: string[];
   enabled: boolean;
   /** The catch-all rule: match `*`, cannot be deleted. */
   isDefault: boolean;
@@ -78,6 +83,7 @@ export const DEFAULT_RULE: AlertRuleInput = {
   resolveAfterSeconds: 30,
   repeatIntervalSeconds: null,
   webhookUrl: null,
+  tags: [],
   enabled: true,
 };
 
@@ -143,6 +149,13 @@ const inputSchema = z
       .string({ error: "webhookUrl must be a URL or null" })
       .max(2048, "webhookUrl must be at most 2048 characters")
       .nullable()
+      .optional(),
+    tags: z
+      .array(
+        z.string({ error: "tags must be strings" }).regex(TAG_PATTERN, "tags must each match [a-z0-9_.:-]{1,64}"),
+        { error: "tags must be a list of tags" },
+      )
+      .max(MAX_TAGS, `tags must be at most ${MAX_TAGS}`)
       .optional(),
     enabled: z.boolean({ error: "enabled must be true or false" }).optional(),
   })
@@ -229,6 +242,7 @@ export function parseRuleInput(body: unknown): ParsedRule {
       resolveAfterSeconds: r.resolveAfterSeconds ?? DEFAULT_RULE.resolveAfterSeconds,
       repeatIntervalSeconds: r.repeatIntervalSeconds ?? null,
       webhookUrl: r.webhookUrl ? r.webhookUrl : null,
+      tags: [...new Set(r.tags ?? [])].sort(),
       enabled: r.enabled ?? true,
     },
   };
@@ -249,6 +263,8 @@ export interface CompiledRule {
   rule: AlertRule;
   /** Whether the rule's glob matches a device id (lib/api/glob.ts globMatcher: linear time). */
   matches(deviceId: string): boolean;
+  /** Whether the rule's tags (any of) match a device's tags; true for a rule without tags. */
+  tagged(tags: readonly string[]): boolean;
   specificity: GlobSpecificity;
 }
 
@@ -273,12 +289,25 @@ export function compileGlob(glob: string): { matches(deviceId: string): boolean;
   };
 }
 
+const NO_TAGS: readonly string[] = [];
+
+function tagMatcher(ruleTags: readonly string[]): (tags: readonly string[]) => boolean {
+  if (ruleTags.length === 0) return () => true;
+  const wanted = new Set(ruleTags);
+  return (tags) => {
+    for (const t of tags) if (wanted.has(t)) return true;
+    return false;
+  };
+}
+
 /** Negative when `a` is more specific than `b` (it takes precedence). See the header for the order. */
 export function compareRules(a: CompiledRule, b: CompiledRule): number {
   if (a.rule.isDefault !== b.rule.isDefault) return a.rule.isDefault ? 1 : -1;
   const x = a.specificity;
   const y = b.specificity;
   if (x.exact !== y.exact) return x.exact ? -1 : 1;
+  const at = a.rule.tags.length > 0;
+  if (at !== b.rule.tags.length > 0) return at ? -1 : 1;
   if (x.literalPrefix !== y.literalPrefix) return y.literalPrefix - x.literalPrefix;
   if (x.literals !== y.literals) return y.literals - x.literals;
   if (x.stars !== y.stars) return x.stars - y.stars;
@@ -291,18 +320,20 @@ export class RuleSet {
   readonly ordered: readonly CompiledRule[];
 
   constructor(rules: readonly AlertRule[]) {
-    this.ordered = rules.map((rule) => ({ rule, ...compileGlob(rule.match) })).sort(compareRules);
+    this.ordered = rules
+      .map((rule) => ({ rule, ...compileGlob(rule.match), tagged: tagMatcher(rule.tags ?? []) }))
+      .sort(compareRules);
   }
 
   /** The rule that applies to a device: the first enabled match in precedence order, or null. */
-  ruleFor(deviceId: string): AlertRule | null {
-    for (const c of this.ordered) if (c.rule.enabled && c.matches(deviceId)) return c.rule;
+  ruleFor(deviceId: string, tags: readonly string[] = NO_TAGS): AlertRule | null {
+    for (const c of this.ordered) if (c.rule.enabled && c.tagged(tags) && c.matches(deviceId)) return c.rule;
     return null;
   }
 
-  /** Every rule whose glob matches, in precedence order (disabled ones included, for the preview). */
-  matching(deviceId: string): AlertRule[] {
-    return this.ordered.filter((c) => c.matches(deviceId)).map((c) => c.rule);
+  /** Every rule that matches, in precedence order (disabled ones included, for the preview). */
+  matching(deviceId: string, tags: readonly string[] = NO_TAGS): AlertRule[] {
+    return this.ordered.filter((c) => c.tagged(tags) && c.matches(deviceId)).map((c) => c.rule);
   }
 
   get(id: number): AlertRule | undefined {

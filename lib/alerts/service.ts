@@ -1,10 +1,28 @@
 /**
  * Alerting inside the running monitor: feeds the fleet's listener output and
- * a periodic tick into the pure engine, writes its decisions (durable first),
- * then tells the browser (live hub) and the webhooks (notifier).
+ * a periodic tick into the pure engine, decides how each decision is
+ * notified, writes it (durable first), then tells the browser (live hub) and
+ * the webhooks (notifier).
  *
- *   fleet effects/changes ─► AlertEngine ─decisions─► lib/store/alerts (one transaction per batch)
- *                                                        └─► live feed (SSE `alerts`) + WebhookNotifier
+ *   fleet effects/changes ─► AlertEngine ─decisions─┐
+ *   runtime (broker link, database, debug log) ─► SystemWatch ─┤
+ *                                                  ▼
+ *       routing: SilenceIndex (muted: recorded, not sent), IncidentTracker (many offline for one cause: one notification)
+ *                                                  ▼
+ *                  lib/store/alerts (one transaction per batch) ─► live feed (SSE `alerts`) + WebhookNotifier
+ *
+ * Who is told what:
+ * - a device alert notifies its rule's webhook when it fires, repeats (not
+ *   while acknowledged, muted or part of an incident) and resolves (only if
+ *   its fire was sent, and not while muted);
+ * - a silenced alert is recorded with `silenced` and its silence; when the
+ *   silence ends, what still fires notifies then, once;
+ * - an incident notifies the webhooks of its members' rules when it opens,
+ *   at most every INCIDENT_UPDATE_SECONDS while devices come back, and when
+ *   it resolves;
+ * - a system alert notifies every distinct webhook of the enabled rules. One
+ *   for the database is sent before it can be written (it is written when
+ *   the database is back).
  *
  * Nothing here runs on the ingest path beyond the engine's own bookkeeping:
  * writes are chained asynchronously, webhooks are queued. While the database
@@ -15,24 +33,33 @@
  * resolution after the restart still lands on the same row). Until the rules
  * are loaded the built-in default rule applies.
  */
+import { randomBytes } from "node:crypto";
 import type { Fleet } from "../fleet/fleet";
 import { startTicker } from "../fleet/ticker";
 import type { Db } from "../store/db";
+import { globMatcher } from "../api/glob";
 import {
-  applyAlertDecisions,
+  applyAlertWrites,
   listAlertRules,
+  listIncidents,
   loadFiringAlerts,
   recordDeliveries,
   toFiringAlert,
   type AlertRecord,
-  type AppliedDecision,
+  type AlertWrite,
+  type AppliedWrite,
+  type IncidentRecord,
   type NewDelivery,
 } from "../store/alerts";
-import { FEED_LIMIT, toAlertDto, type AlertFeedMessage } from "./dto";
+import { listSilences } from "../store/silences";
+import { FEED_LIMIT, toAlertDto, toIncidentDto, type AlertFeedMessage, type SystemSource } from "./dto";
 import type { AllowList } from "./egress";
 import { AlertEngine, type AlertDecision } from "./engine";
-import { WebhookNotifier, type DeliveryAttempt, type NotifierOptions, type WebhookPayload } from "./notifier";
-import { DEFAULT_RULE, RuleSet, type AlertRule } from "./rules";
+import { IncidentTracker, type IncidentAction, type IncidentCause, type IncidentOptions } from "./incidents";
+import { WebhookNotifier, type DeliveryAttempt, type NotifierOptions, type WebhookEvent } from "./notifier";
+import { DEFAULT_RULE, RuleSet, type AlertKind, type AlertRule } from "./rules";
+import { SilenceIndex, type Silence } from "./silences";
+import { SystemWatch, type SystemDecision } from "./system";
 
 export interface AlertServiceOptions {
   /** The database once it is open (null before). */
@@ -45,8 +72,18 @@ export interface AlertServiceOptions {
   pingsStalled?(): boolean;
   /** ALERT_RESTART_WINDOW_SECONDS. */
   restartWindowSeconds?: number;
+  /** The operator's names, tags and expected devices (lib/inventory). */
+  labels?: Labels;
+  /** EXPECTED_GRACE_HOURS in ms. */
+  expectedGraceMs?: number;
+  /** INCIDENT_* settings. */
+  incidents?: Partial<Omit<IncidentOptions, "newId">>;
+  /** Thresholds of system alerts (ms): broker down, database failing. */
+  systemThresholdsMs?: Partial<Record<SystemSource, number>>;
   /** The firing set changed: the hub sends an `alerts` event. */
   onFeedChange(): void;
+  /** A silence started, ended or changed: devices' muted flags may have changed. */
+  onSilencesChanged?(): void;
   log(message: string): void;
   now?: () => number;
   /** How often due deadlines are checked (ms). Default 100. */
@@ -56,23 +93,47 @@ export interface AlertServiceOptions {
   notifier?: Partial<NotifierOptions>;
 }
 
-/** Decisions waiting for the database beyond this are dropped (oldest first) and reported. */
-const MAX_PENDING_DECISIONS = 100_000;
+/** What the alert service needs to know of the operator's inventory. */
+export interface Labels {
+  nameOf(deviceId: string): string | null;
+  tagsOf(deviceId: string): readonly string[];
+  expectedSince(deviceId: string): number | null;
+}
+
+const NO_LABELS: Labels = { nameOf: () => null, tagsOf: () => [], expectedSince: () => null };
+
+/** Writes waiting for the database beyond this are dropped (oldest first) and reported. */
+const MAX_PENDING_WRITES = 100_000;
 const key = (deviceId: string, kind: string) => `${kind}\u0000${deviceId}`;
-const EVENT: Record<AlertDecision["type"], WebhookPayload["event"]> = {
-  fire: "fired",
-  resolve: "resolved",
-  repeat: "repeat",
-};
+const systemKey = (source: string) => `system\u0000\u0000${source}`;
+const recordKey = (a: AlertRecord) => (a.deviceId === null ? systemKey(a.source ?? "") : key(a.deviceId, a.kind));
+function splitKey(k: string): { deviceId: string; kind: AlertKind } {
+  const i = k.indexOf("\u0000");
+  return { kind: k.slice(0, i) as AlertKind, deviceId: k.slice(i + 1) };
+}
+const INCIDENT_EVENT = { opened: "incident_opened", update: "incident_update", resolved: "incident_resolved" } as const;
+
+export const INCIDENT_DEFAULTS = { minDevices: 10, windowMs: 60_000, updateMs: 300_000, groupWaitMs: 10_000 };
 
 export class AlertService {
   readonly engine: AlertEngine;
   readonly notifier: WebhookNotifier;
+  readonly incidents: IncidentTracker;
+  readonly system: SystemWatch;
   private rules: AlertRule[] = [{ ...DEFAULT_RULE, id: 1, isDefault: true }];
   private ruleSet = new RuleSet(this.rules);
+  private silences: Silence[] = [];
+  private silenceIndex = new SilenceIndex([], globMatcher);
+  /** When the silences may next start or stop muting someone. */
+  private silenceChangeAt: number | null = null;
+  private readonly labels: Labels;
   /** Firing alerts as stored (with their ids): the feed. */
   private readonly firing = new Map<string, AlertRecord>();
-  private pending: AlertDecision[] = [];
+  /** Incidents as stored (open ones, and resolved ones until announced). */
+  private readonly incidentRecords = new Map<string, IncidentRecord>();
+  /** Where an incident's notifications go: its members' rules' webhooks. */
+  private readonly incidentUrls = new Map<string, Set<string>>();
+  private pending: PendingWrite[] = [];
   private draining: Promise<void> | null = null;
   private deliveries: NewDelivery[] = [];
   private deliveryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -87,6 +148,7 @@ export class AlertService {
   lastError: string | null = null;
 
   constructor(private readonly opts: AlertServiceOptions) {
+    this.labels = opts.labels ?? NO_LABELS;
     // The fleet holds every device's state: the engine reads it there rather than keeping a copy per device.
     this.engine = new AlertEngine({
       pingsVisible: opts.pingsVisible,
@@ -94,8 +156,13 @@ export class AlertService {
       observedUntil: opts.observedUntil,
       pingsStalled: opts.pingsStalled,
       restartWindowSeconds: opts.restartWindowSeconds,
+      tagsOf: (id) => this.labels.tagsOf(id),
+      expectedSince: (id) => this.labels.expectedSince(id),
+      expectedGraceMs: opts.expectedGraceMs,
       states: opts.fleet,
     });
+    this.incidents = new IncidentTracker({ ...INCIDENT_DEFAULTS, ...opts.incidents, newId: newIncidentId });
+    this.system = new SystemWatch({ broker: 30_000, database: 30_000, ...opts.systemThresholdsMs });
     this.notifier = new WebhookNotifier({
       allow: opts.webhookAllow,
       ...opts.notifier,
@@ -107,7 +174,7 @@ export class AlertService {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Loads rules and firing alerts, then follows the fleet. */
+  /** Loads rules, silences, firing alerts and open incidents, then follows the fleet. */
   async start(): Promise<void> {
     this.engine.seed(this.opts.fleet.all());
     this.unsubscribe = this.opts.fleet.onEffects((effects, changed) =>
@@ -117,25 +184,64 @@ export class AlertService {
     await this.load();
     this.stopTicker = startTicker(() => {
       try {
-        this.take(this.engine.tick(this.now()));
+        this.tick(this.now());
       } catch (e) {
         this.opts.log(`alert tick failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }, this.opts.tickMs ?? 100);
   }
 
+  /** Everything time alone decides: device deadlines, system thresholds, incidents, silences starting or ending. */
+  tick(now: number): void {
+    this.take(this.engine.tick(now));
+    this.takeSystem(this.system.tick(now));
+    const incidentDue = this.incidents.nextDeadline();
+    if (incidentDue !== null && incidentDue <= now) this.takeIncidentActions(this.incidents.tick(now));
+    if (this.silenceChangeAt !== null && this.silenceChangeAt <= now) this.silencesChanged(now);
+  }
+
   private async load(): Promise<void> {
     const db = this.opts.db();
     try {
       if (!db) throw new Error("database not open");
-      const [rules, firing] = await Promise.all([listAlertRules(db), loadFiringAlerts(db)]);
+      const [rules, firing, open, silences] = await Promise.all([
+        listAlertRules(db),
+        loadFiringAlerts(db),
+        listIncidents(db, { state: "open", limit: 1000 }),
+        listSilences(db),
+      ]);
       if (this.stopped) return;
-      for (const a of firing) this.firing.set(key(a.deviceId, a.kind), a);
-      this.engine.restoreFiring(firing.map(toFiringAlert), this.now());
+      const now = this.now();
+      this.setSilences(silences, now);
+      for (const a of firing) this.firing.set(recordKey(a), a);
+      this.engine.restoreFiring(
+        firing
+          .filter((a): a is AlertRecord & { deviceId: string; kind: AlertKind } => a.deviceId !== null)
+          .map(toFiringAlert),
+        now,
+      );
+      this.system.restore(firing.filter((a) => a.deviceId === null && a.source).map((a) => a.source!));
+      for (const i of open) {
+        this.incidentRecords.set(i.id, i);
+        const members = firing.filter((a) => a.incidentId === i.id && a.deviceId !== null);
+        this.incidents.restore(
+          { ...i, resolveMessage: null, acknowledged: i.acknowledgedAt !== null },
+          members.map(recordKey),
+          Math.min(i.openedAt, ...members.map((a) => a.firedAt)),
+          i.lastNotifiedAt ?? i.openedAt,
+        );
+        this.incidentUrls.set(i.id, new Set(members.map((a) => this.urlOf(a)).filter((u): u is string => !!u)));
+      }
       this.loaded = true;
       this.applyRules(rules);
+      // Alerts held for grouping when the monitor stopped: the group is gone, so they notify now.
+      const orphans = firing.filter((a) => a.deviceId !== null && !a.notified && !a.silenced && a.incidentId === null);
+      for (const a of orphans) this.pending.push(markWrite(recordKey(a), { notified: true }));
+      if (orphans.length > 0) this.take([]);
       this.opts.onFeedChange();
-      this.opts.log(`alerts: ${rules.length} rules, ${firing.length} alerts still firing`);
+      this.opts.log(
+        `alerts: ${rules.length} rules, ${firing.length} alerts still firing, ${open.length} open incidents, ${silences.length} silences`,
+      );
     } catch (e) {
       this.lastError = e instanceof Error ? e.message : String(e);
       this.opts.log(`alerts: rules not loaded yet (${this.lastError}); the default rule applies meanwhile`);
@@ -146,9 +252,15 @@ export class AlertService {
     }
   }
 
-  /** The broker restarted (detected at `at`): the devices it dropped get a reconnect window. */
-  brokerRestarted(at: number): void {
+  /** The broker restarted (detected at `at`): the devices it dropped get a reconnect window; one system event. */
+  brokerRestarted(at: number, message?: string): void {
     this.take(this.engine.brokerRestarted(at, this.now()));
+    if (message) this.takeSystem(this.system.event("broker_restart", message, at));
+  }
+
+  /** A source of keepwatch itself is wrong since `since`, or fine again (null). */
+  systemCondition(source: SystemSource, since: number | null, detail: string): void {
+    this.takeSystem(this.system.set(source, since, detail, this.now()));
   }
 
   /** Ping visibility changed (a debug log stalled or moves again): every device is looked at again. */
@@ -156,11 +268,61 @@ export class AlertService {
     this.take(this.engine.refresh(this.now()));
   }
 
+  /** The inventory changed for these devices (tags decide rules, expected devices may alert). */
+  relabel(ids: Iterable<string>): void {
+    this.take(this.engine.relabel(ids, this.now()));
+    this.opts.onFeedChange();
+  }
+
   /** Re-reads the rules (after an edit) and re-evaluates every device at once. */
   async reloadRules(): Promise<void> {
     const db = this.opts.db();
     if (!db) return;
     this.applyRules(await listAlertRules(db));
+  }
+
+  /** Re-reads the silences (after a change). */
+  async reloadSilences(): Promise<void> {
+    const db = this.opts.db();
+    if (!db) return;
+    this.setSilences(await listSilences(db), this.now());
+    this.silencesChanged(this.now());
+  }
+
+  private setSilences(silences: Silence[], now: number): void {
+    this.silences = silences;
+    this.silenceIndex = new SilenceIndex(silences, globMatcher);
+    this.silenceChangeAt = this.silenceIndex.nextChange(now);
+  }
+
+  /** The silence muting this device now, or null. */
+  mutedBy(deviceId: string): string | null {
+    if (this.silences.length === 0) return null;
+    return this.silenceIndex.mutedBy(deviceId, this.labels.tagsOf(deviceId), this.now());
+  }
+
+  getSilences(): readonly Silence[] {
+    return this.silences;
+  }
+
+  /**
+   * A silence started or ended: alerts it muted that still fire and were
+   * never sent notify now, once; alerts it now covers are marked.
+   */
+  private silencesChanged(now: number): void {
+    this.silenceChangeAt = this.silenceIndex.nextChange(now);
+    for (const [k, a] of this.firing) {
+      if (a.deviceId === null) continue;
+      const muted = this.silenceIndex.mutedBy(a.deviceId, this.labels.tagsOf(a.deviceId), now);
+      if (a.silenced && muted === null && !a.notified)
+        this.pending.push(markWrite(k, { notified: true, silenced: false, silenceId: null }));
+      else if (a.silenced && muted === null) this.pending.push(markWrite(k, { silenced: false, silenceId: null }));
+      else if (!a.silenced && muted !== null && !this.incidents.held(k))
+        this.pending.push(markWrite(k, { silenced: true, silenceId: muted }));
+    }
+    this.take([]);
+    this.opts.onFeedChange();
+    this.opts.onSilencesChanged?.();
   }
 
   private applyRules(rules: AlertRule[]): void {
@@ -181,14 +343,40 @@ export class AlertService {
     return this.loaded;
   }
 
+  /** An acknowledgement changed (written by the caller): repeats stop or resume. */
+  noteAck(alert: AlertRecord): void {
+    const k = recordKey(alert);
+    const cur = this.firing.get(k);
+    if (cur && cur.id === alert.id) {
+      this.firing.set(k, { ...cur, ...pickAck(alert) });
+      this.opts.onFeedChange();
+    }
+  }
+
+  noteIncidentAck(incident: IncidentRecord): void {
+    if (!this.incidentRecords.has(incident.id)) return;
+    this.incidentRecords.set(incident.id, incident);
+    this.incidents.setAcknowledged(incident.id, incident.acknowledgedAt !== null);
+    this.opts.onFeedChange();
+  }
+
+  nameOf(deviceId: string): string | null {
+    return this.labels.nameOf(deviceId);
+  }
+
   feed(): AlertFeedMessage {
     const firing = [...this.firing.values()].sort((a, b) => b.firedAt - a.firedAt || (b.id < a.id ? -1 : 1));
     const grace = this.engine.restartWindowEndsAt;
+    const nameOf = (id: string) => this.labels.nameOf(id);
     return {
       serverTime: new Date().toISOString(),
       firingCount: firing.length,
-      firing: firing.slice(0, FEED_LIMIT).map(toAlertDto),
+      firing: firing.slice(0, FEED_LIMIT).map((a) => toAlertDto(a, nameOf)),
       graceUntil: grace !== null && grace > this.now() ? new Date(grace).toISOString() : null,
+      incidents: [...this.incidentRecords.values()]
+        .filter((i) => i.state === "open")
+        .sort((a, b) => b.openedAt - a.openedAt)
+        .map(toIncidentDto),
     };
   }
 
@@ -209,21 +397,125 @@ export class AlertService {
     while (this.draining) await this.draining;
   }
 
-  // ---------------------------------------------------------------- decisions
+  // ---------------------------------------------------------------- routing
 
+  /** Routes the engine's decisions (silences, incidents) into writes, then drains them. */
   private take(decisions: AlertDecision[]): void {
-    if (decisions.length === 0) return;
-    for (const d of decisions) this.pending.push(d);
-    const excess = this.pending.length - MAX_PENDING_DECISIONS;
+    const now = this.now();
+    for (const d of decisions) {
+      if (d.type === "fire") this.routeFire(d, now);
+      else {
+        this.pending.push(d);
+        if (d.type === "resolve") this.takeIncidentActions(this.incidents.back(key(d.deviceId, d.kind), now));
+      }
+    }
+    if (this.pending.length === 0) return;
+    const excess = this.pending.length - MAX_PENDING_WRITES;
     if (excess > 0) {
       this.pending.splice(0, excess);
       this.droppedDecisions += excess;
-      this.opts.log(`alerts: database away too long, dropped the ${excess} oldest alert decisions`);
+      this.opts.log(`alerts: database away too long, dropped the ${excess} oldest alert writes`);
     }
     this.draining ??= this.drain().finally(() => {
       this.draining = null;
     });
   }
+
+  private routeFire(d: Extract<AlertDecision, { type: "fire" }>, now: number): void {
+    const k = key(d.deviceId, d.kind);
+    const silenceId = this.mutedBy(d.deviceId);
+    if (silenceId !== null) {
+      this.pending.push({ ...d, meta: { notified: false, silenceId, incidentId: null } });
+      return;
+    }
+    const cause = d.kind === "offline" ? this.causeOf(d.deviceId) : null;
+    if (!cause) {
+      this.pending.push(d);
+      return;
+    }
+    const actions = this.incidents.fired(k, cause.cause, cause.droppedAt, now);
+    const mine = actions.find(
+      (a) => ("key" in a && a.key === k) || ("keys" in a && a.type === "open" && a.keys.includes(k)),
+    );
+    const incidentId = mine?.type === "open" || mine?.type === "join" ? mine.incident.id : null;
+    // The incident row first: the fire refers to it.
+    const opening = actions.find((a) => a.type === "open");
+    if (opening?.type === "open") this.takeIncidentActions([opening], k);
+    this.pending.push({ ...d, meta: { notified: mine === undefined, silenceId: null, incidentId } });
+    this.takeIncidentActions(
+      actions.filter((a) => a !== opening),
+      k,
+    );
+  }
+
+  /** Why a device is offline, for grouping: a broker restart, or its disconnect reason. */
+  private causeOf(deviceId: string): { cause: IncidentCause; droppedAt: number } | null {
+    const s = this.opts.fleet.get(deviceId);
+    if (!s || s.status !== "offline" || s.lastDisconnectAt === null) return null;
+    if (s.lastDisconnectReason === "broker_restart") {
+      const at = this.engine.lastRestartAt;
+      if (at === null) return null;
+      return { cause: { kind: "broker_restart", reason: new Date(at).toISOString() }, droppedAt: s.lastDisconnectAt };
+    }
+    return {
+      cause: { kind: "mass_disconnect", reason: s.lastDisconnectReason ?? "unknown" },
+      droppedAt: s.lastDisconnectAt,
+    };
+  }
+
+  /** The tracker's actions as writes; `skip` is an alert whose own write the caller makes. */
+  private takeIncidentActions(actions: IncidentAction[], skip?: string): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case "hold":
+          break;
+        case "release":
+          for (const k of a.keys) if (k !== skip) this.pending.push(markWrite(k, { notified: true }));
+          break;
+        case "open": {
+          const urls = new Set<string>();
+          for (const k of a.keys) {
+            const url = this.ruleUrl(splitKey(k).deviceId);
+            if (url) urls.add(url);
+          }
+          this.incidentUrls.set(a.incident.id, urls);
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "opened" });
+          for (const k of a.keys) if (k !== skip) this.pending.push(markWrite(k, { incidentId: a.incident.id }));
+          break;
+        }
+        case "join": {
+          const url = this.ruleUrl(splitKey(a.key).deviceId);
+          if (url) this.incidentUrls.get(a.incident.id)?.add(url);
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
+          if (a.key !== skip) this.pending.push(markWrite(a.key, { incidentId: a.incident.id, notified: false }));
+          break;
+        }
+        case "changed":
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
+          break;
+        case "update":
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "update" });
+          break;
+        case "resolve":
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "resolved" });
+          for (const k of a.keys) this.pending.push(markWrite(k, { notified: true }));
+          break;
+      }
+    }
+    if (actions.length > 0 && skip === undefined) this.take([]);
+  }
+
+  private takeSystem(decisions: SystemDecision[]): void {
+    if (decisions.length === 0) return;
+    for (const d of decisions) {
+      // The database cannot record its own outage first: that one is sent at once and written once it is back.
+      if (d.source === "database") this.notifySystem(d, null);
+      this.pending.push({ type: "system", decision: d });
+    }
+    this.take([]);
+  }
+
+  // ---------------------------------------------------------------- writes
 
   private async drain(): Promise<void> {
     let failures = 0;
@@ -232,7 +524,7 @@ export class AlertService {
       const batch = this.pending.slice(0, 500);
       try {
         if (!db) throw new Error("database not open");
-        const applied = await applyAlertDecisions(db, batch);
+        const applied = await applyAlertWrites(db, batch);
         this.pending.splice(0, batch.length);
         failures = 0;
         this.lastError = null;
@@ -247,35 +539,146 @@ export class AlertService {
   }
 
   /** After the write: the feed and the webhooks. */
-  private announce(applied: AppliedDecision[]): void {
+  private announce(applied: AppliedWrite[]): void {
     let feedChanged = false;
-    for (const { decision, alert, changed } of applied) {
-      const k = key(alert.deviceId, alert.kind);
+    // An incident is notified once per batch, with its counts as the whole batch left them (members join after it opens).
+    const incidentEvents = new Map<string, { event: WebhookEvent; record: IncidentRecord }>();
+    for (const { write, alert, incident, changed } of applied) {
+      if (incident) {
+        feedChanged = true;
+        if (incident.state === "open") this.incidentRecords.set(incident.id, incident);
+        else this.incidentRecords.delete(incident.id);
+        const event = write.type === "incident" ? write.event : null;
+        const pending = incidentEvents.get(incident.id);
+        if (pending) pending.record = incident;
+        if (event && (!pending || event === "resolved"))
+          incidentEvents.set(incident.id, { event: INCIDENT_EVENT[event], record: incident });
+        continue;
+      }
+      if (!alert) continue;
+      const k = recordKey(alert);
+      const before = this.firing.get(k);
       if (alert.state === "firing") {
-        if (!this.firing.has(k) || changed) feedChanged = true;
+        if (!before || changed) feedChanged = true;
         this.firing.set(k, alert);
       } else if (this.firing.delete(k)) feedChanged = true;
       if (!changed) continue;
-      const rule = this.rules.find((r) => r.id === (alert.ruleId ?? decision.ruleId)) ?? null;
-      if (!rule?.webhookUrl) continue;
-      this.notifier.enqueue({
-        url: rule.webhookUrl,
-        payload: {
-          event: EVENT[decision.type],
-          alert: toAlertDto(alert),
-          note: decision.type === "resolve" ? decision.message : null,
-          rule: { id: rule.id, name: rule.name },
-        },
-      });
+      if (write.type === "system") {
+        if (write.decision.source !== "database") this.notifySystem(write.decision, alert);
+        continue;
+      }
+      if (alert.deviceId === null) continue;
+      switch (write.type) {
+        case "fire":
+          if (alert.notified) this.notifyAlert(alert, "fired", null);
+          break;
+        case "mark":
+          // Released from a group, after an incident, or at a silence's end: its own notification now.
+          if (write.set.notified === true && (!before || !before.notified)) this.notifyAlert(alert, "fired", null);
+          break;
+        case "resolve":
+          if (alert.notified && this.mutedBy(alert.deviceId) === null)
+            this.notifyAlert(alert, "resolved", write.message);
+          break;
+        case "repeat":
+          if (
+            alert.notified &&
+            alert.acknowledgedAt === null &&
+            (alert.incidentId === null || !this.incidentRecords.has(alert.incidentId)) &&
+            this.mutedBy(alert.deviceId) === null
+          )
+            this.notifyAlert(alert, "repeat", null);
+          break;
+      }
+    }
+    for (const [id, { event, record }] of incidentEvents) {
+      this.notifyIncident(record, event);
+      if (record.state === "resolved") this.incidentUrls.delete(id);
     }
     if (feedChanged) this.opts.onFeedChange();
+  }
+
+  private ruleUrl(deviceId: string): string | null {
+    return this.engine.ruleFor(deviceId)?.webhookUrl ?? null;
+  }
+
+  private urlOf(alert: AlertRecord): string | null {
+    const rule = this.rules.find((r) => r.id === alert.ruleId) ?? null;
+    return rule?.webhookUrl ?? (alert.deviceId ? this.ruleUrl(alert.deviceId) : null);
+  }
+
+  private notifyAlert(alert: AlertRecord, event: WebhookEvent, note: string | null): void {
+    const rule = this.rules.find((r) => r.id === alert.ruleId) ?? null;
+    if (!rule?.webhookUrl) return;
+    this.notifier.enqueue({
+      url: rule.webhookUrl,
+      payload: {
+        event,
+        alert: toAlertDto(alert, (id) => this.labels.nameOf(id)),
+        note,
+        rule: { id: rule.id, name: rule.name },
+      },
+    });
+  }
+
+  /** System alerts go to every distinct webhook of the enabled rules. */
+  private notifySystem(d: SystemDecision, alert: AlertRecord | null): void {
+    const urls = new Set(this.rules.filter((r) => r.enabled && r.webhookUrl).map((r) => r.webhookUrl!));
+    const record: AlertRecord = alert ?? {
+      id: "",
+      deviceId: null,
+      ruleId: null,
+      kind: "system",
+      source: d.source,
+      state: d.type === "fire" ? "firing" : "resolved",
+      firedAt: d.at,
+      resolvedAt: d.type === "resolve" ? d.at : null,
+      message: d.message,
+      resolveMessage: null,
+      lastNotifiedAt: d.at,
+      incidentId: null,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      ackComment: null,
+      silenced: false,
+      silenceId: null,
+      notified: true,
+    };
+    for (const url of urls)
+      this.notifier.enqueue({
+        url,
+        payload: {
+          event: d.type === "fire" ? "fired" : "resolved",
+          alert: toAlertDto(record),
+          note: d.type === "resolve" ? d.message : null,
+          rule: null,
+        },
+      });
+  }
+
+  private notifyIncident(incident: IncidentRecord, event: WebhookEvent): void {
+    if (event === "incident_update" && incident.acknowledgedAt !== null) return;
+    for (const url of this.incidentUrls.get(incident.id) ?? [])
+      this.notifier.enqueue({
+        url,
+        payload: {
+          event,
+          alert: null,
+          incident: toIncidentDto(incident),
+          note: incident.resolveMessage,
+          rule: null,
+        },
+      });
   }
 
   // ---------------------------------------------------------------- delivery log
 
   private recordAttempt(a: DeliveryAttempt): void {
+    // A notification sent before its alert could be written (the database's own outage) has nothing to refer to.
+    if (!a.alertId && !a.incidentId) return;
     this.deliveries.push({
-      alertId: a.alertId,
+      alertId: a.alertId || null,
+      incidentId: a.incidentId,
       event: a.event,
       url: a.url,
       attempt: a.attempt,
@@ -311,4 +714,19 @@ export class AlertService {
     }
     await this.deliveryWrites;
   }
+}
+
+type PendingWrite = AlertWrite;
+
+function markWrite(k: string, set: Extract<AlertWrite, { type: "mark" }>["set"]): AlertWrite {
+  const { deviceId, kind } = splitKey(k);
+  return { type: "mark", deviceId, kind, set };
+}
+
+function pickAck(a: AlertRecord): Pick<AlertRecord, "acknowledgedAt" | "acknowledgedBy" | "ackComment"> {
+  return { acknowledgedAt: a.acknowledgedAt, acknowledgedBy: a.acknowledgedBy, ackComment: a.ackComment };
+}
+
+function newIncidentId(): string {
+  return `inc_${Date.now().toString(36)}${randomBytes(5).toString("hex")}`;
 }

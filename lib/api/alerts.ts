@@ -5,9 +5,10 @@
  */
 import { z } from "zod";
 import { RuleSet, parseRuleInput, ruleWarnings, type AlertRule, type AlertRuleInput } from "../alerts/rules";
-import type { AlertRuleDto } from "../alerts/dto";
+import type { AlertRuleDto, SilenceDto } from "../alerts/dto";
+import { mutingAt, silenceState, type Silence } from "../alerts/silences";
 import { checkWebhookUrl, type AllowList, type Resolver } from "../alerts/egress";
-import { readJsonBody } from "./body";
+import { MAX_BODY_BYTES, readJsonBody, readTextBody } from "./body";
 import { AppError } from "./errors";
 
 /** Where a rule's webhook may point: the allow list, and how names are resolved (the system's DNS by default). */
@@ -85,3 +86,74 @@ export const previewQuery = {
 export const deliveriesQuery = {
   limit: alertsQuery.limit,
 };
+
+// ---------------------------------------------------------------- acknowledgements, incidents, silences
+
+/** `POST …/ack { comment? }`: an optional comment of at most 1,000 characters. */
+export async function readAckBody(request: Request): Promise<{ comment: string | null }> {
+  const text = await readTextBody(request, MAX_BODY_BYTES);
+  if (text.trim() === "") return { comment: null };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError("BAD_REQUEST", "the body is not valid JSON");
+  }
+  const parsed = z
+    .object({
+      comment: z
+        .string({ error: "comment must be a string" })
+        .trim()
+        .max(1000, "comment must be at most 1000 characters")
+        .nullable()
+        .optional(),
+    })
+    .safeParse(body ?? {});
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? "bad body";
+    throw new AppError("BAD_REQUEST", message, { comment: message });
+  }
+  return { comment: parsed.data.comment ? parsed.data.comment : null };
+}
+
+export function parseAlertId(raw: string): string {
+  if (!/^[1-9][0-9]{0,17}$/.test(raw))
+    throw new AppError("BAD_REQUEST", `id: "${raw.slice(0, 32)}" is not an alert id`);
+  return raw;
+}
+
+/** Incident and silence ids are ours (`inc_…`, `sil_…`): anything else is not one. */
+export function parseOwnId(raw: string, prefix: "inc" | "sil"): string {
+  if (!new RegExp(`^${prefix}_[a-z0-9]{1,40}$`).test(raw))
+    throw new AppError(
+      "BAD_REQUEST",
+      `id: "${raw.slice(0, 32)}" is not a${prefix === "inc" ? "n incident" : " silence"} id`,
+    );
+  return raw;
+}
+
+export const incidentsQuery = {
+  state: z.enum(["open", "resolved"], { error: "state must be open or resolved" }).optional(),
+  limit: alertsQuery.limit,
+};
+
+export const silencesQuery = {
+  state: z.enum(["active", "upcoming", "expired"], { error: "state must be active, upcoming or expired" }).optional(),
+};
+
+export function toSilenceDto(s: Silence, now: number): SilenceDto {
+  return {
+    id: s.id,
+    match: s.match,
+    tags: s.tags,
+    startsAt: new Date(s.startsAt).toISOString(),
+    endsAt: s.endsAt === null ? null : new Date(s.endsAt).toISOString(),
+    recurrence: s.recurrence,
+    comment: s.comment,
+    createdBy: s.createdBy,
+    createdAt: new Date(s.createdAt).toISOString(),
+    endedAt: s.endedAt === null ? null : new Date(s.endedAt).toISOString(),
+    state: silenceState(s, now),
+    mutingNow: mutingAt(s, now),
+  };
+}

@@ -2,9 +2,8 @@
  * Device read models for the API. The live fleet in memory is the truth for
  * current state; session history comes from the database.
  */
-import type { Fleet } from "../fleet/fleet";
 import type { DeviceState, DeviceStatus } from "../fleet/types";
-import { iso, toDeviceDto, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
+import { iso, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
 import { AppError } from "./errors";
 import type { Runtime } from "../runtime";
 import { getDevice, getDeviceSessions } from "../store/devices";
@@ -17,22 +16,31 @@ export interface DeviceList {
   counts: StatusCounts;
 }
 
-export function listDevices(fleet: Fleet, opts: { status?: DeviceStatus; q?: string; limit?: number }): DeviceList {
+/** Devices by status, tag, and id or name (`q`, case-insensitive substring). */
+export function listDevices(
+  runtime: Runtime,
+  opts: { status?: DeviceStatus; q?: string; tag?: string; limit?: number },
+): DeviceList {
+  const { fleet, inventory } = runtime;
   const needle = opts.q?.toLowerCase();
   const matched: DeviceState[] = [];
   for (const d of fleet.all()) {
     if (opts.status && d.status !== opts.status) continue;
-    if (needle && !d.id.toLowerCase().includes(needle)) continue;
+    if (opts.tag && !inventory.has(d.id, opts.tag)) continue;
+    if (needle && !d.id.toLowerCase().includes(needle) && !inventory.nameOf(d.id)?.toLowerCase().includes(needle))
+      continue;
     matched.push(d);
   }
   matched.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const limited = opts.limit ? matched.slice(0, opts.limit) : matched;
-  return { devices: limited.map(toDeviceDto), counts: fleet.counts() };
+  return { devices: limited.map((d) => runtime.deviceDto(d)), counts: fleet.counts() };
 }
 
 export const SESSION_HISTORY_LIMIT = 50;
 
 export interface DeviceDetail extends DeviceDto {
+  /** The operator's notes (lib/inventory). */
+  notes: string | null;
   sessions: SessionDto[];
   /** Last PINGREQ seen (only sources that see pings report them). */
   lastPingAt: string | null;
@@ -65,7 +73,8 @@ export async function getDeviceDetail(runtime: Runtime, id: string): Promise<Dev
   }
   const diagnosis = await diagnoseDevice(runtime, device, sessions);
   return {
-    ...toDeviceDto(device),
+    ...runtime.deviceDto(device),
+    notes: runtime.inventory.get(id)?.notes ?? null,
     sessions: sessions.map(toSessionDto),
     lastPingAt: iso(device.lastPingAt),
     lastMessageAt: iso(device.lastMessageAt),

@@ -68,16 +68,16 @@ describe("reasons", () => {
 
 describe("filters from the query string", () => {
   it("defaults to everything up to now; empty values count as absent", () => {
-    expect(toFilter({}, NOW)).toEqual({ from: null, to: NOW, device: null, reasons: null });
+    expect(toFilter({}, NOW)).toEqual({ from: null, to: NOW, device: null, reasons: null, tag: null });
     expect(parseCsvQuery(url("from=&to=&device=&reason="), NOW)).toEqual({
-      filter: { from: null, to: NOW, device: null, reasons: null },
+      filter: { from: null, to: NOW, device: null, reasons: null, tag: null },
       bom: false,
     });
   });
 
   it("reads every parameter", () => {
     const q = parseListQuery(
-      url("from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&device=dev-*&reason=clean,will&limit=50"),
+      url("from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&device=dev-*&reason=clean,will&tag=site:a&limit=50"),
       NOW,
     );
     expect(q).toEqual({
@@ -86,6 +86,7 @@ describe("filters from the query string", () => {
         to: Date.UTC(2026, 10, 2),
         device: { kind: "like", pattern: "dev-%" },
         reasons: ["clean", "will"],
+        tag: "site:a",
       },
       after: null,
       limit: 50,

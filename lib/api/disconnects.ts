@@ -9,6 +9,7 @@
  *              `to` defaults to the time of the request, `from` to the beginning
  *   device     device id glob (lib/api/glob.ts), at most 256 characters
  *   reason     comma-separated disconnect reasons
+ *   tag        only devices with this tag (the operator's inventory)
  */
 import { z } from "zod";
 import { DISCONNECT_REASONS, type DisconnectReason } from "../ingest/events";
@@ -106,6 +107,7 @@ const filterShape = {
   to: text(64, "to"),
   device: text(DEVICE_GLOB_MAX, "device (a glob)"),
   reason: text(1024, "reason"),
+  tag: text(64, "tag"),
 };
 
 const count = (name: string, max: number) =>
@@ -133,7 +135,7 @@ export const csvQueryShape = {
   bom: z.enum(["", "0", "1"], { error: "bom must be 0 or 1" }).optional(),
 };
 
-type FilterParams = { from?: string; to?: string; device?: string; reason?: string };
+type FilterParams = { from?: string; to?: string; device?: string; reason?: string; tag?: string };
 
 /** The filter the parameters describe; `now` stands in for a missing `to`. */
 export function toFilter(params: FilterParams, now: number): DisconnectFilter {
@@ -151,6 +153,7 @@ export function toFilter(params: FilterParams, now: number): DisconnectFilter {
     to,
     device: params.device ? compileDeviceGlob(params.device) : null,
     reasons: reasons.length > 0 ? reasons : null,
+    tag: params.tag ? params.tag : null,
   };
 }
 

@@ -18,7 +18,26 @@ export interface DeviceDto {
   lastDisconnectReason: DisconnectReason | null;
   disconnectCount: number;
   sources: readonly SignalSource[];
+  /** The operator's name for the device (lib/inventory), null when none. */
+  name: string | null;
+  /** The operator's tags, sorted. */
+  tags: readonly string[];
+  /** Inventory says the device should exist; it has never been seen ("never seen"). */
+  expected: boolean;
+  /** An active silence covers the device now: its alerts are recorded, not sent. */
+  muted: boolean;
 }
+
+/** What the inventory and the silences add to a device's state on the wire. */
+export interface DeviceLabels {
+  name: string | null;
+  tags: readonly string[];
+  /** Imported as expected and not seen since. */
+  expected: boolean;
+  muted: boolean;
+}
+
+export const NO_LABELS: DeviceLabels = { name: null, tags: [], expected: false, muted: false };
 
 export interface SessionDto {
   connectedAt: string;
@@ -123,7 +142,7 @@ export interface DeltaMessage {
 export const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
-export function toDeviceDto(d: DeviceState): DeviceDto {
+export function toDeviceDto(d: DeviceState, labels: DeviceLabels = NO_LABELS): DeviceDto {
   return {
     id: d.id,
     status: d.status,
@@ -136,6 +155,10 @@ export function toDeviceDto(d: DeviceState): DeviceDto {
     lastDisconnectReason: d.lastDisconnectReason,
     disconnectCount: d.disconnectCount,
     sources: d.sources,
+    name: labels.name,
+    tags: labels.tags,
+    expected: labels.expected,
+    muted: labels.muted,
   };
 }
 

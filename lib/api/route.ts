@@ -34,7 +34,17 @@ export function clientAddress(request: Request): string | null {
   return first ? first.slice(0, 64) : null;
 }
 
-async function admit(request: Request, runtime: Runtime, access: Role | "public"): Promise<Principal | null> {
+export interface RouteOptions {
+  /** Content types the route's changes take (default JSON only; see lib/auth/csrf.ts). */
+  bodyTypes?: readonly string[];
+}
+
+async function admit(
+  request: Request,
+  runtime: Runtime,
+  access: Role | "public",
+  opts: RouteOptions = {},
+): Promise<Principal | null> {
   const auth = runtime.auth;
   if (!auth) throw new AppError("SERVICE_UNAVAILABLE", "the monitor is starting");
   const principal = await auth.authenticate(request);
@@ -44,17 +54,17 @@ async function admit(request: Request, runtime: Runtime, access: Role | "public"
       throw new AppError("FORBIDDEN", `this needs the ${access} role; you have ${principal.role}`);
   }
   if (!isSafeMethod(request.method) && principal?.kind !== "token") {
-    const verdict = checkCsrf(request, runtime.config.KEEPWATCH_PUBLIC_URL);
+    const verdict = checkCsrf(request, runtime.config.KEEPWATCH_PUBLIC_URL, opts.bodyTypes);
     if (!verdict.ok)
       throw new AppError(verdict.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "FORBIDDEN", verdict.message);
   }
   return principal;
 }
 
-export function route<P = Record<string, never>>(access: Role, fn: Handler<P>) {
+export function route<P = Record<string, never>>(access: Role, fn: Handler<P>, opts?: RouteOptions) {
   return handle(async (request: Request, next?: NextCtx<P>) => {
     const runtime = getRuntime();
-    const principal = (await admit(request, runtime, access)) as Principal;
+    const principal = (await admit(request, runtime, access, opts)) as Principal;
     const params = (next ? await next.params : {}) as P;
     return fn(request, { principal, runtime, ip: clientAddress(request), params });
   });

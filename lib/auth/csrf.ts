@@ -38,11 +38,24 @@ export function ownOrigins(request: Request, publicUrl: string | undefined): str
 
 /** Methods an HTML form can send (POST) or that carry a body; DELETE has none and needs a preflight cross-site anyway. */
 const BODY_METHODS: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH"]);
+const JSON_ONLY: readonly string[] = ["application/json"];
 
-export function checkCsrf(request: Request, publicUrl: string | undefined): CsrfVerdict {
+/**
+ * `bodyTypes`: the content types the route takes (default JSON only). Each must
+ * be one an HTML form cannot send (`text/csv` qualifies: not a CORS-safelisted type).
+ */
+export function checkCsrf(
+  request: Request,
+  publicUrl: string | undefined,
+  bodyTypes: readonly string[] = JSON_ONLY,
+): CsrfVerdict {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (BODY_METHODS.has(request.method.toUpperCase()) && type !== "application/json")
-    return { ok: false, status: 415, message: "state-changing requests must send Content-Type: application/json" };
+  if (BODY_METHODS.has(request.method.toUpperCase()) && !bodyTypes.includes(type))
+    return {
+      ok: false,
+      status: 415,
+      message: `state-changing requests must send Content-Type: ${bodyTypes.join(" or ")}`,
+    };
   const from = originOf(request.headers.get("origin")) ?? originOf(request.headers.get("referer"));
   if (from === null) return { ok: false, status: 403, message: "cross-site request refused: no Origin or Referer" };
   if (!ownOrigins(request, publicUrl).includes(from))

@@ -43,6 +43,11 @@ export interface EmbeddedBroker {
   wsPort: number | null;
   version: string;
   connectedClients(): number;
+  /**
+   * An outage as clients see it: cuts every client's TCP connection at once
+   * and refuses new ones for `refuseMs`. Returns how many were cut.
+   */
+  dropAllClients(refuseMs?: number): number;
   /** Stops accepting connections, closes every client, then the broker. */
   close(): Promise<void>;
 }
@@ -137,8 +142,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
   const sockets = new Set<Socket>();
   const maxConnections = opts.maxConnections ?? 100_000;
+  /** Until when new connections are refused (an outage, see dropAllClients). */
+  let refuseUntil = 0;
   const server: Server = createServer((socket) => {
-    if (sockets.size >= maxConnections) return void socket.destroy();
+    if (sockets.size >= maxConnections || Date.now() < refuseUntil) return void socket.destroy();
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.setNoDelay(true);
@@ -175,6 +182,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     wsPort: ws?.port ?? null,
     version: (aedes as Aedes & { version: string }).version,
     connectedClients: () => (aedes as Aedes & { connectedClients: number }).connectedClients,
+    dropAllClients: (refuseMs = 0) => {
+      refuseUntil = Date.now() + refuseMs;
+      const open = [...sockets];
+      for (const s of open) s.destroy();
+      return open.length;
+    },
     close: () =>
       (closed ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

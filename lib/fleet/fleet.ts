@@ -185,6 +185,25 @@ export class Fleet {
   }
 
   /**
+   * Devices the operator's inventory expects but the monitor has never seen:
+   * held as `unknown`, never seen, so they are listed and counted (and may
+   * alert as never seen). Nothing is written for them and listeners are not
+   * called (the caller tells the alerts and the browser). Ids already held,
+   * or beyond MAX_DEVICES, are left alone. Returns the ids added.
+   */
+  expect(ids: Iterable<string>, at: number): string[] {
+    const added: string[] = [];
+    for (const id of ids) {
+      if (this.devices.has(id) || this.opts.ignoreClientIds?.has(id)) continue;
+      if (this.opts.maxDevices !== undefined && this.devices.size >= this.opts.maxDevices) break;
+      this.devices.set(id, newDevice(id, at));
+      this.tally.unknown += 1;
+      added.push(id);
+    }
+    return added;
+  }
+
+  /**
    * Drops devices from memory (their rows stay in the database, for history):
    * no status, no deadline, no count. Used for devices long gone (forgettable()).
    * Returns the ids actually dropped.

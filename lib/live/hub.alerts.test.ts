@@ -6,7 +6,13 @@ import { readSseEvents } from "../testing/sse";
 import { LiveHub, type HubSource } from "./hub";
 
 const health = { ok: true } as unknown as HealthDto;
-let feed: AlertFeedMessage = { serverTime: "2026-11-22T00:00:00.000Z", firingCount: 0, firing: [], graceUntil: null };
+let feed: AlertFeedMessage = {
+  serverTime: "2026-11-22T00:00:00.000Z",
+  firingCount: 0,
+  firing: [],
+  graceUntil: null,
+  incidents: [],
+};
 
 const source: HubSource = {
   snapshotDevices: () => [],

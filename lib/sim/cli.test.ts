@@ -12,6 +12,7 @@ describe("simulate options", () => {
       seed: 1,
       prefix: "sim",
       durationSeconds: null,
+      outageSeconds: null,
       username: null,
       password: null,
       help: false,

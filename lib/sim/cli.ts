@@ -14,6 +14,8 @@ export interface SimulateArgs {
   prefix: string;
   /** Stop by itself after this many seconds (default: run until Ctrl-C). */
   durationSeconds: number | null;
+  /** `npm run demo` only: the embedded broker drops every connection once, this many seconds after start. */
+  outageSeconds: number | null;
   username: string | null;
   password: string | null;
   help: boolean;
@@ -34,11 +36,24 @@ real MQTT connection. Runs until Ctrl-C, then prints a summary.
   --seed <n>                 the same seed gives the same fleet and schedules (default 1)
   --prefix <text>            device ids are <prefix>-<profile>-<n> (default sim)
   --duration <seconds>       stop by itself after this long
+  --outage <seconds>         npm run demo only: this long after start the embedded broker cuts every
+                             connection and refuses new ones for 2 min (the alerts page shows an incident)
   --username <u>, --password <p>
                              credentials for the broker (default: MQTT_USERNAME, MQTT_PASSWORD)
   --help                     this text`;
 
-const FLAGS = new Set(["url", "devices", "profile", "seed", "prefix", "duration", "username", "password", "help"]);
+const FLAGS = new Set([
+  "url",
+  "devices",
+  "profile",
+  "seed",
+  "prefix",
+  "duration",
+  "outage",
+  "username",
+  "password",
+  "help",
+]);
 
 function wholeNumber(flag: string, value: string, min: number, max: number): number {
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -96,6 +111,7 @@ export function parseSimulateArgs(argv: readonly string[], env: Record<string, s
     seed: values.has("seed") ? wholeNumber("seed", values.get("seed")!, 0, 2 ** 32 - 1) : 1,
     prefix,
     durationSeconds: values.has("duration") ? wholeNumber("duration", values.get("duration")!, 1, 31_536_000) : null,
+    outageSeconds: values.has("outage") ? wholeNumber("outage", values.get("outage")!, 1, 86_400) : null,
     username: values.get("username") ?? env.MQTT_USERNAME ?? null,
     password: values.get("password") ?? env.MQTT_PASSWORD ?? null,
     help,

@@ -10,7 +10,11 @@
  * so writing it twice changes nothing.
  */
 import type { AlertDecision, FiringAlert } from "../alerts/engine";
+import type { IncidentCause, IncidentView } from "../alerts/incidents";
+import type { SystemDecision } from "../alerts/system";
+import type { SystemSource } from "../alerts/dto";
 import type { AlertKind, AlertRule, AlertRuleInput } from "../alerts/rules";
+import type { WebhookEvent } from "../alerts/notifier";
 import type { Db } from "./db";
 
 export type AlertState = "firing" | "resolved";
@@ -18,31 +22,80 @@ export type AlertState = "firing" | "resolved";
 export interface AlertRecord {
   /** bigint id, as a decimal string. */
   id: string;
-  deviceId: string;
+  /** null for a system alert. */
+  deviceId: string | null;
   ruleId: number | null;
-  kind: AlertKind;
+  kind: AlertKind | "system";
+  source: SystemSource | null;
   state: AlertState;
   firedAt: number;
   resolvedAt: number | null;
   message: string;
   resolveMessage: string | null;
   lastNotifiedAt: number | null;
+  incidentId: string | null;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  ackComment: string | null;
+  silenced: boolean;
+  silenceId: string | null;
+  /** A notification for the alert itself went out. */
+  notified: boolean;
 }
 
-/** What writing one decision did: the row after it, and whether it changed anything. */
-export interface AppliedDecision {
-  decision: AlertDecision;
-  alert: AlertRecord;
+export interface IncidentRecord {
+  id: string;
+  state: "open" | "resolved";
+  openedAt: number;
+  resolvedAt: number | null;
+  cause: IncidentCause;
+  deviceCount: number;
+  stillOffline: number;
+  message: string;
+  resolveMessage: string | null;
+  lastNotifiedAt: number | null;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  ackComment: string | null;
+}
+
+/** How a device alert's fire is recorded: notified at once, or held, grouped, silenced. */
+export interface FireMeta {
+  notified: boolean;
+  silenceId: string | null;
+  incidentId: string | null;
+}
+
+/** One write of the alert service, in order. */
+export type AlertWrite =
+  | (AlertDecision & { meta?: FireMeta })
+  | { type: "system"; decision: SystemDecision }
+  /** Changes how a firing device alert is handled (released, grouped, silenced). */
+  | { type: "mark"; deviceId: string; kind: AlertKind; set: Partial<FireMeta> & { silenced?: boolean } }
+  /** An incident's row; `event` says which notification follows the write (none: counts only). */
+  | {
+      type: "incident";
+      incident: IncidentView;
+      notifiedAt: number | null;
+      event: "opened" | "update" | "resolved" | null;
+    };
+
+/** What one write did: the row after it, and whether it changed anything. */
+export interface AppliedWrite {
+  write: AlertWrite;
+  alert: AlertRecord | null;
+  incident: IncidentRecord | null;
   /** false: a fire that found the alert already firing, a resolve or repeat of an alert no longer firing. */
   changed: boolean;
 }
 
 export interface DeliveryRecord {
   id: string;
-  alertId: string;
+  alertId: string | null;
+  incidentId: string | null;
   deviceId: string | null;
   kind: string | null;
-  event: "fired" | "resolved" | "repeat";
+  event: WebhookEvent;
   url: string;
   attempt: number;
   ok: boolean;
@@ -67,6 +120,7 @@ interface RuleRow {
   resolve_after_seconds: number;
   repeat_interval_seconds: number | null;
   webhook_url: string | null;
+  tags: string[] | null;
   enabled: boolean;
   is_default: boolean;
 }
@@ -84,6 +138,7 @@ const toRule = (r: RuleRow): AlertRule => ({
   resolveAfterSeconds: r.resolve_after_seconds,
   repeatIntervalSeconds: r.repeat_interval_seconds,
   webhookUrl: r.webhook_url,
+  tags: r.tags ?? [],
   enabled: r.enabled,
   isDefault: r.is_default,
 });
@@ -101,10 +156,10 @@ export async function getAlertRule(db: Db, id: number): Promise<AlertRule | null
 export async function createAlertRule(db: Db, r: AlertRuleInput): Promise<AlertRule> {
   const rows = await db.$queryRaw<RuleRow[]>`
     INSERT INTO "alert_rules" ("name", "match", "offline_factor", "offline_seconds", "late_factor", "flap_disconnects",
-      "flap_window_seconds", "near_miss_ratio", "resolve_after_seconds", "repeat_interval_seconds", "webhook_url", "enabled")
+      "flap_window_seconds", "near_miss_ratio", "resolve_after_seconds", "repeat_interval_seconds", "webhook_url", "tags", "enabled")
     VALUES (${r.name}, ${r.match}, ${r.offlineFactor}::float8, ${r.offlineSeconds}::int4, ${r.lateFactor}::float8,
       ${r.flapDisconnects}::int4, ${r.flapWindowSeconds}::int4, ${r.nearMissRatio}::float8, ${r.resolveAfterSeconds}::int4,
-      ${r.repeatIntervalSeconds}::int4, ${r.webhookUrl}::text, ${r.enabled})
+      ${r.repeatIntervalSeconds}::int4, ${r.webhookUrl}::text, ${r.tags}::text[], ${r.enabled})
     RETURNING *`;
   return toRule(rows[0]);
 }
@@ -118,7 +173,7 @@ export async function updateAlertRule(db: Db, id: number, r: AlertRuleInput): Pr
       "late_factor" = ${r.lateFactor}::float8, "flap_disconnects" = ${r.flapDisconnects}::int4,
       "flap_window_seconds" = ${r.flapWindowSeconds}::int4, "near_miss_ratio" = ${r.nearMissRatio}::float8,
       "resolve_after_seconds" = ${r.resolveAfterSeconds}::int4, "repeat_interval_seconds" = ${r.repeatIntervalSeconds}::int4,
-      "webhook_url" = ${r.webhookUrl}::text, "enabled" = ${r.enabled}, "updated_at" = now()
+      "webhook_url" = ${r.webhookUrl}::text, "tags" = ${r.tags}::text[], "enabled" = ${r.enabled}, "updated_at" = now()
     WHERE "id" = ${id}
     RETURNING *`;
   return rows[0] ? toRule(rows[0]) : null;
@@ -138,15 +193,41 @@ export async function deleteAlertRule(db: Db, id: number): Promise<"deleted" | "
 
 interface AlertRow {
   id: bigint | string;
-  device_id: string;
+  device_id: string | null;
   rule_id: number | null;
   kind: string;
+  source: string | null;
   state: string;
   fired_at: Date;
   resolved_at: Date | null;
   message: string;
   resolve_message: string | null;
   last_notified_at: Date | null;
+  incident_id: string | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  ack_comment: string | null;
+  silenced: boolean;
+  silence_id: string | null;
+  notified: boolean;
+  changed?: boolean;
+}
+
+interface IncidentRow {
+  id: string;
+  state: string;
+  opened_at: Date;
+  resolved_at: Date | null;
+  cause_kind: string;
+  cause_reason: string;
+  device_count: number;
+  still_offline: number;
+  message: string;
+  resolve_message: string | null;
+  last_notified_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  ack_comment: string | null;
   changed?: boolean;
 }
 
@@ -157,12 +238,36 @@ const toAlert = (r: AlertRow): AlertRecord => ({
   deviceId: r.device_id,
   ruleId: r.rule_id === null ? null : Number(r.rule_id),
   kind: r.kind as AlertKind,
+  source: r.source as SystemSource | null,
   state: r.state as AlertState,
   firedAt: ms(r.fired_at)!,
   resolvedAt: ms(r.resolved_at),
   message: r.message,
   resolveMessage: r.resolve_message,
   lastNotifiedAt: ms(r.last_notified_at),
+  incidentId: r.incident_id,
+  acknowledgedAt: ms(r.acknowledged_at),
+  acknowledgedBy: r.acknowledged_by,
+  ackComment: r.ack_comment,
+  silenced: r.silenced,
+  silenceId: r.silence_id,
+  notified: r.notified,
+});
+
+export const toIncident = (r: IncidentRow): IncidentRecord => ({
+  id: r.id,
+  state: r.state as IncidentRecord["state"],
+  openedAt: ms(r.opened_at)!,
+  resolvedAt: ms(r.resolved_at),
+  cause: { kind: r.cause_kind as IncidentCause["kind"], reason: r.cause_reason },
+  deviceCount: r.device_count,
+  stillOffline: r.still_offline,
+  message: r.message,
+  resolveMessage: r.resolve_message,
+  lastNotifiedAt: ms(r.last_notified_at),
+  acknowledgedAt: ms(r.acknowledged_at),
+  acknowledgedBy: r.acknowledged_by,
+  ackComment: r.ack_comment,
 });
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -174,7 +279,8 @@ export async function loadFiringAlerts(db: Db): Promise<AlertRecord[]> {
   return rows.map(toAlert);
 }
 
-export function toFiringAlert(a: AlertRecord): FiringAlert {
+/** A firing device alert as the engine continues it (system alerts are not the engine's). */
+export function toFiringAlert(a: AlertRecord & { deviceId: string; kind: AlertKind }): FiringAlert {
   return {
     deviceId: a.deviceId,
     kind: a.kind,
@@ -187,68 +293,180 @@ export function toFiringAlert(a: AlertRecord): FiringAlert {
 
 export async function listAlerts(
   db: Db,
-  opts: { state?: AlertState; deviceId?: string; limit?: number } = {},
+  opts: { state?: AlertState; deviceId?: string; incidentId?: string; limit?: number } = {},
 ): Promise<AlertRecord[]> {
-  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+  const limit = Math.min(Math.max(opts.limit ?? 100, 1), opts.incidentId ? 1_000_000 : 1000);
   const state = opts.state ?? null;
   const device = opts.deviceId ?? null;
+  const incident = opts.incidentId ?? null;
   const rows = await db.$queryRaw<AlertRow[]>`
     SELECT * FROM "alerts"
     WHERE (${state}::text IS NULL OR "state" = ${state}::text)
       AND (${device}::text IS NULL OR "device_id" = ${device}::text)
+      AND (${incident}::text IS NULL OR "incident_id" = ${incident}::text)
     ORDER BY "fired_at" DESC, "id" DESC
     LIMIT ${limit}`;
   return rows.map(toAlert);
 }
 
+export async function getAlert(db: Db, id: string): Promise<AlertRecord | null> {
+  const rows = await db.$queryRaw<AlertRow[]>`SELECT * FROM "alerts" WHERE "id" = ${id}::bigint`;
+  return rows[0] ? toAlert(rows[0]) : null;
+}
+
+/** Acknowledges an alert (`by` null undoes it); null when there is no such alert. */
+export async function setAlertAck(
+  db: Db,
+  id: string,
+  ack: { by: string; comment: string | null; at: number } | null,
+): Promise<AlertRecord | null> {
+  const rows = await db.$queryRaw<AlertRow[]>`
+    UPDATE "alerts" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
+           "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
+     WHERE "id" = ${id}::bigint RETURNING *`;
+  return rows[0] ? toAlert(rows[0]) : null;
+}
+
+export async function listIncidents(
+  db: Db,
+  opts: { state?: IncidentRecord["state"]; limit?: number } = {},
+): Promise<IncidentRecord[]> {
+  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+  const state = opts.state ?? null;
+  const rows = await db.$queryRaw<IncidentRow[]>`
+    SELECT * FROM "incidents" WHERE (${state}::text IS NULL OR "state" = ${state}::text)
+    ORDER BY "opened_at" DESC, "id" DESC LIMIT ${limit}`;
+  return rows.map(toIncident);
+}
+
+export async function getIncident(db: Db, id: string): Promise<IncidentRecord | null> {
+  const rows = await db.$queryRaw<IncidentRow[]>`SELECT * FROM "incidents" WHERE "id" = ${id}`;
+  return rows[0] ? toIncident(rows[0]) : null;
+}
+
+export async function setIncidentAck(
+  db: Db,
+  id: string,
+  ack: { by: string; comment: string | null; at: number } | null,
+): Promise<IncidentRecord | null> {
+  const rows = await db.$queryRaw<IncidentRow[]>`
+    UPDATE "incidents" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
+           "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
+     WHERE "id" = ${id} RETURNING *`;
+  return rows[0] ? toIncident(rows[0]) : null;
+}
+
 /**
- * Writes the engine's decisions, in order, in one transaction; returns what
- * each did. Foreign keys: a fire whose rule was deleted meanwhile is stored
- * without a rule.
+ * Writes the alert service's writes, in order, in one transaction; returns
+ * what each did. Foreign keys: a fire whose rule was deleted meanwhile is
+ * stored without a rule.
  */
-export async function applyAlertDecisions(db: Db, decisions: readonly AlertDecision[]): Promise<AppliedDecision[]> {
-  if (decisions.length === 0) return [];
-  const statements = decisions.map((d) => {
-    const device = clean(d.deviceId);
-    switch (d.type) {
-      case "fire":
+export async function applyAlertWrites(db: Db, writes: readonly AlertWrite[]): Promise<AppliedWrite[]> {
+  if (writes.length === 0) return [];
+  const statements = writes.map((w) => {
+    switch (w.type) {
+      case "fire": {
+        const device = clean(w.deviceId);
+        const meta = w.meta ?? { notified: true, silenceId: null, incidentId: null };
         return db.$queryRaw<AlertRow[]>`
           WITH ins AS (
-            INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at")
-            SELECT ${device}, (SELECT "id" FROM "alert_rules" WHERE "id" = ${d.ruleId}::int4), ${d.kind}, 'firing',
-                   ${iso(d.at)}::timestamptz, ${clean(d.message)}, ${iso(d.at)}::timestamptz
+            INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at",
+                                  "notified", "silenced", "silence_id", "incident_id")
+            SELECT ${device}, (SELECT "id" FROM "alert_rules" WHERE "id" = ${w.ruleId}::int4), ${w.kind}, 'firing',
+                   ${iso(w.at)}::timestamptz, ${clean(w.message)}, ${meta.notified ? iso(w.at) : null}::timestamptz,
+                   ${meta.notified}, ${meta.silenceId !== null}, ${meta.silenceId}::text,
+                   (SELECT "id" FROM "incidents" WHERE "id" = ${meta.incidentId}::text)
             ON CONFLICT ("device_id", "kind") WHERE "state" = 'firing' DO NOTHING
             RETURNING *)
           SELECT *, true AS changed FROM ins
           UNION ALL
           SELECT *, false AS changed FROM "alerts"
-           WHERE "device_id" = ${device} AND "kind" = ${d.kind} AND "state" = 'firing' AND NOT EXISTS (SELECT 1 FROM ins)`;
+           WHERE "device_id" = ${device} AND "kind" = ${w.kind} AND "state" = 'firing' AND NOT EXISTS (SELECT 1 FROM ins)`;
+      }
       case "resolve":
         return db.$queryRaw<AlertRow[]>`
-          UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = GREATEST("fired_at", ${iso(d.at)}::timestamptz),
-                 "resolve_message" = ${clean(d.message)}
-           WHERE "device_id" = ${device} AND "kind" = ${d.kind} AND "state" = 'firing'
+          UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = GREATEST("fired_at", ${iso(w.at)}::timestamptz),
+                 "resolve_message" = ${clean(w.message)}
+           WHERE "device_id" = ${clean(w.deviceId)} AND "kind" = ${w.kind} AND "state" = 'firing'
           RETURNING *, true AS changed`;
       case "repeat":
         return db.$queryRaw<AlertRow[]>`
-          UPDATE "alerts" SET "last_notified_at" = ${iso(d.at)}::timestamptz
-           WHERE "device_id" = ${device} AND "kind" = ${d.kind} AND "state" = 'firing'
+          UPDATE "alerts" SET "last_notified_at" = ${iso(w.at)}::timestamptz
+           WHERE "device_id" = ${clean(w.deviceId)} AND "kind" = ${w.kind} AND "state" = 'firing'
           RETURNING *, true AS changed`;
+      case "mark": {
+        const set = w.set;
+        const has = (k: keyof typeof set) => set[k] !== undefined;
+        return db.$queryRaw<AlertRow[]>`
+          UPDATE "alerts" SET
+                 "notified" = CASE WHEN ${has("notified")} THEN ${set.notified ?? false} ELSE "notified" END,
+                 "last_notified_at" = CASE WHEN ${set.notified === true} THEN now() ELSE "last_notified_at" END,
+                 "incident_id" = CASE WHEN ${has("incidentId")}
+                                 THEN (SELECT "id" FROM "incidents" WHERE "id" = ${set.incidentId ?? null}::text)
+                                 ELSE "incident_id" END,
+                 "silenced" = CASE WHEN ${has("silenced")} THEN ${set.silenced ?? false} ELSE "silenced" END,
+                 "silence_id" = CASE WHEN ${has("silenceId")} THEN ${set.silenceId ?? null}::text ELSE "silence_id" END
+           WHERE "device_id" = ${clean(w.deviceId)} AND "kind" = ${w.kind} AND "state" = 'firing'
+          RETURNING *, true AS changed`;
+      }
+      case "system":
+        return systemStatement(db, w.decision);
+      case "incident": {
+        const i = w.incident;
+        return db.$queryRaw<IncidentRow[]>`
+          INSERT INTO "incidents" ("id", "state", "opened_at", "resolved_at", "cause_kind", "cause_reason", "device_count",
+                                   "still_offline", "message", "resolve_message", "last_notified_at")
+          VALUES (${i.id}, ${i.state}, ${iso(i.openedAt)}::timestamptz, ${i.resolvedAt === null ? null : iso(i.resolvedAt)}::timestamptz,
+                  ${i.cause.kind}, ${i.cause.reason}, ${i.deviceCount}::int4, ${i.stillOffline}::int4, ${i.message},
+                  ${i.resolveMessage}::text, ${w.notifiedAt === null ? null : iso(w.notifiedAt)}::timestamptz)
+          ON CONFLICT ("id") DO UPDATE SET "state" = EXCLUDED."state", "resolved_at" = EXCLUDED."resolved_at",
+                 "device_count" = EXCLUDED."device_count", "still_offline" = EXCLUDED."still_offline",
+                 "resolve_message" = EXCLUDED."resolve_message", "message" = EXCLUDED."message",
+                 "last_notified_at" = COALESCE(EXCLUDED."last_notified_at", "incidents"."last_notified_at")
+          RETURNING *, true AS changed`;
+      }
     }
   });
-  const results = await db.$transaction(statements);
-  const out: AppliedDecision[] = [];
+  const results = (await db.$transaction(statements as ReturnType<Db["$queryRaw"]>[])) as (AlertRow | IncidentRow)[][];
+  const out: AppliedWrite[] = [];
   results.forEach((rows, i) => {
     const row = rows[0];
-    if (row) out.push({ decision: decisions[i], alert: toAlert(row), changed: Boolean(row.changed) });
+    if (!row) return;
+    const w = writes[i];
+    if (w.type === "incident")
+      out.push({ write: w, alert: null, incident: toIncident(row as IncidentRow), changed: true });
+    else out.push({ write: w, alert: toAlert(row as AlertRow), incident: null, changed: Boolean(row.changed) });
   });
   return out;
+}
+
+/** A system alert's fire (idempotent against "alerts_one_firing_system_idx") or resolve. */
+function systemStatement(db: Db, d: SystemDecision) {
+  if (d.type === "fire")
+    return db.$queryRaw<AlertRow[]>`
+      WITH ins AS (
+        INSERT INTO "alerts" ("device_id", "rule_id", "kind", "source", "state", "fired_at", "message", "last_notified_at")
+        VALUES (NULL, NULL, 'system', ${d.source}, 'firing', ${iso(d.at)}::timestamptz, ${clean(d.message)},
+                ${iso(d.at)}::timestamptz)
+        ON CONFLICT ("source") WHERE "state" = 'firing' AND "device_id" IS NULL DO NOTHING
+        RETURNING *)
+      SELECT *, true AS changed FROM ins
+      UNION ALL
+      SELECT *, false AS changed FROM "alerts"
+       WHERE "device_id" IS NULL AND "source" = ${d.source} AND "state" = 'firing' AND NOT EXISTS (SELECT 1 FROM ins)`;
+  return db.$queryRaw<AlertRow[]>`
+    UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = GREATEST("fired_at", ${iso(d.at)}::timestamptz),
+           "resolve_message" = ${clean(d.message)}
+     WHERE "device_id" IS NULL AND "source" = ${d.source} AND "state" = 'firing'
+    RETURNING *, true AS changed`;
 }
 
 // ---------------------------------------------------------------- deliveries
 
 export interface NewDelivery {
-  alertId: string;
+  /** The alert notified about, or null for an incident's notification. */
+  alertId: string | null;
+  incidentId: string | null;
   event: DeliveryRecord["event"];
   url: string;
   attempt: number;
@@ -262,15 +480,17 @@ export interface NewDelivery {
 export async function recordDeliveries(db: Db, entries: readonly NewDelivery[]): Promise<void> {
   if (entries.length === 0) return;
   await db.$executeRaw`
-    INSERT INTO "alert_deliveries" ("alert_id", "event", "url", "attempt", "ok", "status_code", "error", "duration_ms", "at")
-    SELECT u.alert_id, u.event, u.url, u.attempt, u.ok, u.status_code, u.error, u.duration_ms, u.at
-    FROM unnest(${entries.map((e) => e.alertId)}::bigint[], ${entries.map((e) => e.event)}::text[],
+    INSERT INTO "alert_deliveries" ("alert_id", "incident_id", "event", "url", "attempt", "ok", "status_code", "error", "duration_ms", "at")
+    SELECT u.alert_id, u.incident_id, u.event, u.url, u.attempt, u.ok, u.status_code, u.error, u.duration_ms, u.at
+    FROM unnest(${entries.map((e) => e.alertId)}::bigint[], ${entries.map((e) => e.incidentId)}::text[],
+                ${entries.map((e) => e.event)}::text[],
                 ${entries.map((e) => e.url)}::text[], ${entries.map((e) => e.attempt)}::int4[],
                 ${entries.map((e) => e.ok)}::boolean[], ${entries.map((e) => e.statusCode)}::int4[],
                 ${entries.map((e) => (e.error === null ? null : clean(e.error).slice(0, 500)))}::text[],
                 ${entries.map((e) => Math.round(e.durationMs))}::int4[], ${entries.map((e) => iso(e.at))}::timestamptz[])
-         AS u(alert_id, event, url, attempt, ok, status_code, error, duration_ms, at)
-    WHERE EXISTS (SELECT 1 FROM "alerts" a WHERE a."id" = u.alert_id)`;
+         AS u(alert_id, incident_id, event, url, attempt, ok, status_code, error, duration_ms, at)
+    WHERE EXISTS (SELECT 1 FROM "alerts" a WHERE a."id" = u.alert_id)
+       OR EXISTS (SELECT 1 FROM "incidents" i WHERE i."id" = u.incident_id)`;
 }
 
 export async function listDeliveries(db: Db, opts: { limit?: number } = {}): Promise<DeliveryRecord[]> {
@@ -278,7 +498,8 @@ export async function listDeliveries(db: Db, opts: { limit?: number } = {}): Pro
   const rows = await db.$queryRaw<
     {
       id: bigint;
-      alert_id: bigint;
+      alert_id: bigint | null;
+      incident_id: string | null;
       device_id: string | null;
       kind: string | null;
       event: string;
@@ -295,10 +516,11 @@ export async function listDeliveries(db: Db, opts: { limit?: number } = {}): Pro
     ORDER BY d."at" DESC, d."id" DESC LIMIT ${limit}`;
   return rows.map((r) => ({
     id: String(r.id),
-    alertId: String(r.alert_id),
+    alertId: r.alert_id === null ? null : String(r.alert_id),
+    incidentId: r.incident_id,
     deviceId: r.device_id,
     kind: r.kind,
-    event: r.event as DeliveryRecord["event"],
+    event: r.event as WebhookEvent,
     url: r.url,
     attempt: r.attempt,
     ok: r.ok,

@@ -45,6 +45,8 @@ export interface DisconnectFilter {
   device: DeviceMatch | null;
   /** Reasons to keep; null or empty: every reason. */
   reasons: readonly DisconnectReason[] | null;
+  /** Only devices the operator gave this tag (lib/inventory); null: any. */
+  tag?: string | null;
 }
 
 /** A disconnect's place in the history order; a page continues strictly after it. */
@@ -109,6 +111,10 @@ function filterConditions(filter: DisconnectFilter): Prisma.Sql[] {
   if (filter.from !== null) where.push(Prisma.sql`s."disconnected_at" >= ${ts(filter.from)}`);
   if (filter.device) where.push(deviceCondition(filter.device));
   if (filter.reasons && filter.reasons.length > 0) where.push(reasonCondition(filter.reasons));
+  if (filter.tag)
+    where.push(
+      Prisma.sql`s."device_id" IN (SELECT l."device_id" FROM "device_labels" l WHERE ${filter.tag} = ANY(l."tags"))`,
+    );
   return where;
 }
 

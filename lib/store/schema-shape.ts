@@ -69,9 +69,11 @@ const BOOKKEEPING_TABLES = new Set(["_prisma_migrations"]);
  * asserted by lib/store/schema.int.test.ts.
  *   alerts_one_firing_idx: UNIQUE (device_id, kind) WHERE state = 'firing',
  *   at most one firing alert per device and kind (lib/store/alerts.ts).
+ *   alerts_one_firing_system_idx: UNIQUE (source) WHERE state = 'firing' AND
+ *   device_id IS NULL, at most one firing system alert per source.
  */
 export const SQL_ONLY_INDEXES: Readonly<Record<string, readonly string[]>> = {
-  alerts: ["alerts_one_firing_idx"],
+  alerts: ["alerts_one_firing_idx", "alerts_one_firing_system_idx"],
 };
 const isSqlOnlyIndex = (table: string, name: string) =>
   (SQL_ONLY_INDEXES[table] ?? []).some((n) => name === `${n} (partial or expression index)`);

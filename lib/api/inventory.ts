@@ -1,0 +1,88 @@
+/**
+ * The operator's inventory over the API: a device's name, tags and notes
+ * (`PATCH /api/devices/{id}`), a bulk CSV import (`POST /api/devices/import`)
+ * and the tags in use with their status counts (`GET /api/tags`).
+ */
+import { parseImportCsv, parseLabelsPatch, type ImportError } from "../inventory/labels";
+import type { TagCounts } from "../inventory/inventory";
+import type { Runtime } from "../runtime";
+import { importLabels, patchLabels } from "../store/inventory";
+import { readJsonBody, readTextBody } from "./body";
+import type { DeviceDto } from "./dto";
+import { AppError } from "./errors";
+import { requireDb } from "./runtime-db";
+
+export async function patchDevice(runtime: Runtime, id: string, request: Request): Promise<DeviceDto> {
+  const device = runtime.fleet.get(id);
+  if (!device && !runtime.inventory.get(id)) throw new AppError("DEVICE_NOT_FOUND", "no device with this id is known");
+  const parsed = parseLabelsPatch(await readJsonBody(request));
+  if (!parsed.ok) throw new AppError("BAD_REQUEST", Object.values(parsed.fields).join("; "), parsed.fields);
+  const record = await patchLabels(requireDb(runtime), id, parsed.patch);
+  runtime.inventory.set(record);
+  runtime.relabeled([id]);
+  const state = runtime.fleet.get(id);
+  if (!state) throw new AppError("DEVICE_NOT_FOUND", "no device with this id is held");
+  return runtime.deviceDto(state);
+}
+
+export interface ImportResult {
+  dryRun: boolean;
+  /** Ids new to keepwatch (never seen, not in the inventory): they become expected devices. */
+  created: number;
+  /** Ids keepwatch knew: their labels were set. */
+  updated: number;
+  errors: ImportError[];
+}
+
+/**
+ * A CSV `device_id,name,tags,notes` (tags separated by `;`). A file with any
+ * error changes nothing (the caller answers 400 with every error by line);
+ * `dryRun` reports what would happen without writing.
+ */
+export async function importDevices(runtime: Runtime, request: Request, dryRun: boolean): Promise<ImportResult> {
+  const { config } = runtime;
+  const text = await readTextBody(request, config.MAX_IMPORT_BYTES);
+  const parsed = parseImportCsv(text, { maxRows: config.MAX_DEVICES, maxDeviceIdBytes: config.MAX_DEVICE_ID_BYTES });
+  const known = (id: string) => runtime.fleet.get(id) !== undefined || runtime.inventory.get(id) !== undefined;
+  const created = parsed.rows.filter((r) => !known(r.deviceId)).length;
+  const result: ImportResult = { dryRun, created, updated: parsed.rows.length - created, errors: parsed.errors };
+  if (parsed.errors.length > 0 || dryRun) return result;
+  const now = Date.now();
+  // Expected: ids the monitor has never seen (imported before the device first connects).
+  const expected = new Set(
+    parsed.rows.filter((r) => (runtime.fleet.get(r.deviceId)?.lastSeenAt ?? null) === null).map((r) => r.deviceId),
+  );
+  const records = await importLabels(requireDb(runtime), parsed.rows, parsed.columns, expected, now);
+  for (const r of records) runtime.inventory.set(r);
+  const ids = records.map((r) => r.deviceId);
+  runtime.fleet.expect(
+    records.filter((r) => r.expectedAt !== null).map((r) => r.deviceId),
+    now,
+  );
+  runtime.relabeled(ids);
+  return result;
+}
+
+/** A refused import in the one error shape, with the per-line errors beside it. */
+export function importRefused(result: ImportResult): Response {
+  const first = result.errors[0];
+  const fields: Record<string, string> = {};
+  for (const e of result.errors.slice(0, 100)) fields[`line ${e.line}`] ??= e.message;
+  return Response.json(
+    {
+      error: {
+        code: "BAD_REQUEST",
+        message: `${result.errors.length} problem(s), nothing imported; line ${first.line}: ${first.message}`,
+        fields,
+      },
+      created: 0,
+      updated: 0,
+      errors: result.errors.slice(0, 1000),
+    },
+    { status: 400 },
+  );
+}
+
+export function tagCounts(runtime: Runtime): TagCounts[] {
+  return runtime.inventory.tagCounts((id) => runtime.fleet.get(id)?.status ?? null);
+}
