@@ -59,6 +59,17 @@ const API_ROUTES: Array<[method: string, path: string]> = [
   ["POST", "/api/tokens"],
   ["DELETE", "/api/tokens/1"],
   ["GET", "/api/audit"],
+  ["POST", "/api/alerts/1/ack"],
+  ["DELETE", "/api/alerts/1/ack"],
+  ["GET", "/api/incidents"],
+  ["GET", "/api/incidents/inc_x"],
+  ["POST", "/api/incidents/inc_x/ack"],
+  ["GET", "/api/silences"],
+  ["POST", "/api/silences"],
+  ["DELETE", "/api/silences/sil_x"],
+  ["PATCH", "/api/devices/x"],
+  ["POST", "/api/devices/import"],
+  ["GET", "/api/tags"],
 ];
 const PAGES = ["/", "/history", "/alerts", "/settings/alerts", "/settings/access", "/fleet/insights", "/devices/x"];
 
@@ -165,12 +176,22 @@ test.describe("access control on the defaults", () => {
     expect(denied.status()).toBe(403);
     expect((await json(denied)).error).toMatchObject({ code: "FORBIDDEN" });
     expect((await vera.get("/api/users")).status()).toBe(403);
+    // Handling alerts is an operator's: a viewer reads silences and incidents but cannot mute or acknowledge.
+    expect((await vera.get("/api/silences")).status()).toBe(200);
+    expect((await vera.get("/api/incidents")).status()).toBe(200);
+    const mute = { match: "v-*", endsAt: new Date(Date.now() + 3_600_000).toISOString(), comment: "x" };
+    expect((await vera.post("/api/silences", { data: mute })).status()).toBe(403);
+    expect((await vera.post("/api/alerts/1/ack", { data: {} })).status()).toBe(403);
+    expect((await vera.patch("/api/devices/x", { data: { name: "n" } })).status()).toBe(403);
 
     const otto = await signedIn(playwright, baseURL!, "otto", "otto-password");
     const rule = await otto.post("/api/alert-rules", {
       data: { name: "otto's", match: "otto-*", offlineSeconds: 30, offlineFactor: null },
     });
     expect(rule.status(), await rule.text()).toBe(201);
+    const silence = await otto.post("/api/silences", { data: mute });
+    expect(silence.status(), await silence.text()).toBe(201);
+    expect((await json(silence)).silence).toMatchObject({ match: "v-*", createdBy: "otto", state: "active" });
     expect((await otto.get("/api/audit")).status()).toBe(403);
 
     // The last admin can be neither deleted nor demoted.

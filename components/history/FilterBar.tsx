@@ -166,6 +166,38 @@ function ReasonFilter({ reasons, onChange }: { reasons: DisconnectReason[]; onCh
   );
 }
 
+/** The tags in use (GET /api/tags), to pick one; the current one stays listed even when no device has it. */
+function TagFilter({ value, onChange }: { value: string; onChange(tag: string): void }) {
+  const [tags, setTags] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    fetch("/api/tags")
+      .then((r) => (r.ok ? r.json() : { tags: [] }))
+      .then((b: { tags: { tag: string }[] }) => live && setTags(b.tags.map((t) => t.tag)))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  const options = value && !tags.includes(value) ? [value, ...tags] : tags;
+  return (
+    <select
+      data-testid="tag-filter"
+      aria-label="Filter by tag"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      className={`${control} px-2`}
+    >
+      <option value="">any tag</option>
+      {options.map((t) => (
+        <option key={t} value={t}>
+          {t}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 export function FilterBar({ filters, range, onChange, onRefresh }: Props & { onRefresh(): void }) {
   const commitDevice = useCallback((device: string) => onChange({ device }), [onChange]);
   return (
@@ -174,6 +206,7 @@ export function FilterBar({ filters, range, onChange, onRefresh }: Props & { onR
         <RangeControl filters={filters} range={range} onChange={onChange} />
         {filters.range === "custom" && <CustomRange filters={filters} onChange={onChange} />}
         <DeviceGlob value={filters.device} onCommit={commitDevice} />
+        <TagFilter value={filters.tag} onChange={(tag) => onChange({ tag })} />
         <button
           type="button"
           data-testid="refresh"

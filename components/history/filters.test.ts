@@ -21,16 +21,17 @@ describe("history filters in the URL", () => {
     expect(filtersToSearch(DEFAULT_FILTERS)).toBe("");
   });
 
-  it("round-trips presets, globs and reasons", () => {
+  it("round-trips presets, globs, reasons and a tag", () => {
     const f: HistoryFilters = {
       range: "8h",
       from: null,
       to: null,
       device: "plant/*[0-9]",
       reasons: ["keepalive_timeout", "connection_lost"],
+      tag: "site:north",
     };
     const qs = filtersToSearch(f);
-    expect(qs).toBe("range=8h&device=plant%2F*%5B0-9%5D&reason=keepalive_timeout%2Cconnection_lost");
+    expect(qs).toBe("range=8h&device=plant%2F*%5B0-9%5D&reason=keepalive_timeout%2Cconnection_lost&tag=site%3Anorth");
     expect(parse(qs)).toEqual(f);
   });
 

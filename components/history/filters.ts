@@ -1,7 +1,7 @@
 /**
  * The history page's filters and their URL form, so a view can be shared:
  *
- *   /history?range=24h&device=sensor-*&reason=keepalive_timeout,connection_lost
+ *   /history?range=24h&device=sensor-*&reason=keepalive_timeout,connection_lost&tag=site:north
  *   /history?from=2026-11-01T00:00:00.000Z&to=2026-11-02T00:00:00.000Z
  *
  * A preset range (`range=8h`) stays relative in the URL and is resolved to
@@ -35,9 +35,18 @@ export interface HistoryFilters {
   /** Device id glob, as typed. */
   device: string;
   reasons: DisconnectReason[];
+  /** Only devices with this tag (the operator's inventory); "" for any. */
+  tag: string;
 }
 
-export const DEFAULT_FILTERS: HistoryFilters = { range: DEFAULT_RANGE, from: null, to: null, device: "", reasons: [] };
+export const DEFAULT_FILTERS: HistoryFilters = {
+  range: DEFAULT_RANGE,
+  from: null,
+  to: null,
+  device: "",
+  reasons: [],
+  tag: "",
+};
 
 /** A range resolved to times (epoch ms), as sent to the API. */
 export interface ResolvedRange {
@@ -74,6 +83,7 @@ export function parseFilters(params: URLSearchParams): HistoryFilters {
     to: range === "custom" ? to : null,
     device: params.get("device") ?? "",
     reasons,
+    tag: params.get("tag") ?? "",
   };
 }
 
@@ -87,6 +97,7 @@ export function filtersToSearch(f: HistoryFilters): string {
   } else if (f.range !== DEFAULT_RANGE) p.set("range", f.range);
   if (f.device) p.set("device", f.device);
   if (f.reasons.length > 0) p.set("reason", f.reasons.join(","));
+  if (f.tag) p.set("tag", f.tag);
   return p.toString();
 }
 
@@ -108,6 +119,7 @@ export function apiQuery(f: HistoryFilters, range: ResolvedRange): string {
   p.set("to", new Date(range.to).toISOString());
   if (f.device) p.set("device", f.device);
   if (f.reasons.length > 0) p.set("reason", f.reasons.join(","));
+  if (f.tag) p.set("tag", f.tag);
   return p.toString();
 }
 
