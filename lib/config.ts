@@ -40,6 +40,8 @@ const schema = z.object({
   ALERT_RESTART_WINDOW_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   /** A system alert when the broker is unreachable this long (s). */
   ALERT_BROKER_DOWN_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
+  /** A system alert when database writes have been failing this long (s). */
+  ALERT_DATABASE_DOWN_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
   /** At least this many devices offline for one cause within INCIDENT_WINDOW_SECONDS form one incident. */
   INCIDENT_MIN_DEVICES: z.coerce.number().int().min(2).max(1_000_000).default(10),
   INCIDENT_WINDOW_SECONDS: z.coerce.number().min(1).max(86_400).default(60),

@@ -359,7 +359,10 @@ export class Runtime {
         updateMs: this.config.INCIDENT_UPDATE_SECONDS * 1000,
         groupWaitMs: this.config.INCIDENT_GROUP_WAIT_SECONDS * 1000,
       },
-      systemThresholdsMs: { broker: this.config.ALERT_BROKER_DOWN_SECONDS * 1000, database: 30_000 },
+      systemThresholdsMs: {
+        broker: this.config.ALERT_BROKER_DOWN_SECONDS * 1000,
+        database: this.config.ALERT_DATABASE_DOWN_SECONDS * 1000,
+      },
       webhookAllow: this.webhookAllow,
       onFeedChange: () => this.hub.markAlertsChanged(),
       onSilencesChanged: () => this.hub.markChanged(Array.from(this.fleet.all(), (d) => d.id)),
@@ -727,7 +730,7 @@ export class Runtime {
     return `broker ${this.broker.url} unreachable since ${since}${why}; device alerts are held while it is down`;
   }
 
-  /** Every second: whether database writes keep failing (a system alert past 30 s). */
+  /** Every second: whether database writes keep failing (a system alert past ALERT_DATABASE_DOWN_SECONDS). */
   private checkDatabase(now: number): void {
     const w = this.writer?.health();
     if (!w) return;

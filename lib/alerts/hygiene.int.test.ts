@@ -8,7 +8,9 @@
  * - an acknowledged alert stops repeating, and repeats again once un-acknowledged;
  * - a silence records without sending, and notifies once at its end for what
  *   still fires (nothing for a device that came back meanwhile);
- * - devices imported as expected that never show up raise `never_seen`.
+ * - devices imported as expected that never show up raise `never_seen`;
+ * - the database refuses connections: a system alert is sent while it is
+ *   down, and written (fired and resolved) once it is back.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -22,7 +24,7 @@ import { Runtime } from "../runtime";
 import { importDevices } from "../api/inventory";
 import { createAlertRule, listAlertRules, listAlerts, setAlertAck, updateAlertRule } from "../store/alerts";
 import { createSilence } from "../store/silences";
-import { createTestDatabase, type TestDatabase } from "../store/testing";
+import { createTestDatabase, withAdmin, type TestDatabase } from "../store/testing";
 import { eventually } from "../testing/clients";
 import { startMosquitto, type TestBroker } from "../testing/mosquitto";
 import type { WebhookPayload } from "./notifier";
@@ -80,6 +82,7 @@ beforeAll(async () => {
       PORT: "3988",
       ALERT_RESTART_WINDOW_SECONDS: "3",
       ALERT_BROKER_DOWN_SECONDS: "3",
+      ALERT_DATABASE_DOWN_SECONDS: "3",
       INCIDENT_GROUP_WAIT_SECONDS: "1",
       INCIDENT_WINDOW_SECONDS: "120",
       EXPECTED_GRACE_HOURS: "0.002", // 7.2 s
@@ -326,4 +329,43 @@ describe("expected devices", () => {
       "resolved",
     );
   }, 40_000);
+});
+
+describe("system alerts: the database", () => {
+  const setAccess = (allowed: boolean) =>
+    withAdmin(async (admin) => {
+      await admin.query(`ALTER DATABASE "${database.name}" WITH ALLOW_CONNECTIONS ${allowed}`);
+      if (!allowed)
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [database.name]);
+    });
+
+  it("writes failing past ALERT_DATABASE_DOWN_SECONDS notify at once, and the alert is stored when it is back", async () => {
+    const mark = hooks.length;
+    const downAt = Date.now();
+    await setAccess(false);
+    try {
+      const fired = await eventually(
+        () => hooksSince(mark).find((b) => b.event === "fired" && b.alert?.source === "database"),
+        15_000,
+        "database system alert sent while the database is down",
+      );
+      console.log(`[hygiene] database refused → system alert sent after ${Date.now() - downAt} ms (threshold 3000)`);
+      expect(Date.parse(fired.alert!.firedAt) - downAt).toBeGreaterThanOrEqual(3_000);
+      expect(fired.alert!.message).toMatch(/database writes failing since/);
+    } finally {
+      await setAccess(true);
+    }
+    await eventually(
+      () => hooksSince(mark).find((b) => b.event === "resolved" && b.alert?.source === "database"),
+      20_000,
+      "resolved once writes succeed",
+    );
+    const stored = await eventually(
+      async () =>
+        (await listAlerts(db(), { limit: 1000 })).find((a) => a.source === "database" && a.state === "resolved"),
+      20_000,
+      "the outage's alert written once the database is back",
+    );
+    expect(stored.resolvedAt! - stored.firedAt).toBeGreaterThan(0);
+  }, 60_000);
 });
