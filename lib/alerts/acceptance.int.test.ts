@@ -10,8 +10,7 @@
  * - a restart while alerts fire: still firing, no duplicate, no storm.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
@@ -19,17 +18,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config";
 import { Runtime } from "../runtime";
 import { createAlertRule, listAlerts, listDeliveries } from "../store/alerts";
+import { startWebhookReceiver, type WebhookReceiver } from "../testing/webhooks";
 import { eventually, rawConnect } from "../testing/clients";
 import { freePort } from "../testing/mosquitto";
-import type { WebhookPayload } from "./notifier";
 import { DEFAULT_RULE } from "./rules";
 
 let dataDir: string;
 let mqttPort: number;
 let runtime: Runtime;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let hookUrl: string;
-const hooks: Array<{ at: number; body: WebhookPayload }> = [];
+let hooks: WebhookReceiver["hooks"] = [];
 const sockets: Socket[] = [];
 const PINGREQ = Buffer.from([0xc0, 0x00]);
 
@@ -52,16 +51,9 @@ const firing = (deviceId: string) => runtime.alerts!.feed().firing.filter((a) =>
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "kw-alerts-"));
   mqttPort = await freePort();
-  receiver = createServer((req, res) => {
-    let data = "";
-    req.on("data", (c) => (data += c));
-    req.on("end", () => {
-      hooks.push({ at: Date.now(), body: JSON.parse(data) });
-      res.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver();
+  hooks = receiver.hooks;
+  hookUrl = receiver.url;
   runtime = newRuntime();
   await runtime.start();
 }, 60_000);
@@ -69,8 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sockets) s.destroy();
   await runtime?.stop();
-  receiver?.closeAllConnections();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -13,8 +13,6 @@
  *   down, and written (fired and resolved) once it is back.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
@@ -25,18 +23,18 @@ import { importDevices } from "../api/inventory";
 import { createAlertRule, listAlertRules, listAlerts, setAlertAck, updateAlertRule } from "../store/alerts";
 import { createSilence } from "../store/silences";
 import { createTestDatabase, withAdmin, type TestDatabase } from "../store/testing";
+import { startWebhookReceiver, type WebhookReceiver } from "../testing/webhooks";
 import { eventually } from "../testing/clients";
 import { startMosquitto, type TestBroker } from "../testing/mosquitto";
-import type { WebhookPayload } from "./notifier";
 import { DEFAULT_RULE } from "./rules";
 
 let dir: string;
 let broker: TestBroker;
 let database: TestDatabase;
 let runtime: Runtime;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let hookUrl: string;
-const hooks: Array<{ at: number; body: WebhookPayload }> = [];
+let hooks: WebhookReceiver["hooks"] = [];
 const clients: MqttClient[] = [];
 
 const db = () => runtime.db!.prisma;
@@ -64,16 +62,9 @@ beforeAll(async () => {
   writeFileSync(logFile, "");
   broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
   database = await createTestDatabase();
-  receiver = createServer((req, res) => {
-    let data = "";
-    req.on("data", (c) => (data += c));
-    req.on("end", () => {
-      hooks.push({ at: Date.now(), body: JSON.parse(data) });
-      res.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver();
+  hooks = receiver.hooks;
+  hookUrl = receiver.url;
   runtime = new Runtime(
     loadConfig({
       MQTT_URL: broker.url,
@@ -101,8 +92,7 @@ afterAll(async () => {
   await runtime?.stop();
   await broker?.stop();
   await database?.drop();
-  receiver?.closeAllConnections();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -43,16 +43,8 @@ export interface AlertRecord {
   notified: boolean;
 }
 
-export interface IncidentRecord {
-  id: string;
-  state: "open" | "resolved";
-  openedAt: number;
-  resolvedAt: number | null;
-  cause: IncidentCause;
-  deviceCount: number;
-  stillOffline: number;
-  message: string;
-  resolveMessage: string | null;
+/** An incident as stored: the tracker's view (lib/alerts/incidents.ts) with who acknowledged it. */
+export interface IncidentRecord extends Omit<IncidentView, "acknowledged"> {
   lastNotifiedAt: number | null;
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
