@@ -127,7 +127,7 @@ test.describe("disconnect history API", () => {
     const text = await csvRes.text();
     expect(
       text.startsWith(
-        "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred\r\n",
+        "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred,device_name\r\n",
       ),
     ).toBe(true);
     const csv = csvRecords(text);

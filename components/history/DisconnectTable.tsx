@@ -26,7 +26,7 @@ function Row({ d, index }: { d: DisconnectDto; index: number }) {
         {formatUtc(d.disconnectedAt)}
       </td>
       <td className={`${td} max-w-0`}>
-        <HistoryDeviceId id={d.deviceId} />
+        <HistoryDeviceId id={d.deviceId} name={d.deviceName} />
       </td>
       <td className={td}>
         <span

@@ -8,11 +8,20 @@ import { describeId } from "@/components/fleet/format";
  * to a sane length, isolated from the surrounding text direction, flagged
  * when it hides invisible or direction-changing characters.
  */
-export function HistoryDeviceId({ id }: { id: string }) {
+export function HistoryDeviceId({ id, name }: { id: string; name?: string | null }) {
   const d = useMemo(() => describeId(id), [id]);
   return (
     <span className="flex min-w-0 items-center gap-1.5 font-mono text-[12.5px] text-zinc-100" title={d.title}>
-      <span dir="auto" className="min-w-0 truncate [unicode-bidi:isolate]">
+      {name && (
+        <span
+          dir="auto"
+          data-testid="device-name"
+          className="max-w-[14rem] shrink-0 truncate font-sans font-medium [unicode-bidi:isolate]"
+        >
+          {name}
+        </span>
+      )}
+      <span dir="auto" className={`min-w-0 truncate [unicode-bidi:isolate] ${name ? "text-zinc-400" : ""}`}>
         {d.text}
       </span>
       {d.hidden.length > 0 && (

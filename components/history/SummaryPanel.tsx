@@ -138,7 +138,7 @@ function TopDevices({ summary, onDevice }: { summary: DisconnectSummaryDto; onDe
                     title="show only this device"
                     className="block w-full min-w-0 text-left outline-none hover:text-sky-300 focus-visible:ring-1 focus-visible:ring-sky-500"
                   >
-                    <HistoryDeviceId id={d.deviceId} />
+                    <HistoryDeviceId id={d.deviceId} name={d.deviceName} />
                   </button>
                 </td>
                 <td className="px-2 py-1 text-right text-zinc-100 tabular-nums">{formatCount(d.disconnects)}</td>

@@ -30,7 +30,7 @@ describe("RFC 4180 fields", () => {
   it("ends every record with CRLF", () => {
     expect(csvRecord(["a", "", "c"])).toBe("a,,c\r\n");
     expect(DISCONNECT_CSV_HEADER).toBe(
-      "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred\r\n",
+      "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred,device_name\r\n",
     );
   });
 });
@@ -103,8 +103,10 @@ describe("disconnect records", () => {
 
   it("writes every column in header order", () => {
     expect(disconnectCsvRecord(base)).toBe(
-      "sensor-1,2026-11-01T08:10:15.250Z,keepalive_timeout,10,2026-11-01T08:10:00.000Z,15.25,2026-11-01T08:00:00.000Z,615.25,2026-11-01T08:12:15.250Z,120,false\r\n",
+      "sensor-1,2026-11-01T08:10:15.250Z,keepalive_timeout,10,2026-11-01T08:10:00.000Z,15.25,2026-11-01T08:00:00.000Z,615.25,2026-11-01T08:12:15.250Z,120,false,\r\n",
     );
+    // The operator's name last, neutralized like any text.
+    expect(disconnectCsvRecord(base, () => "=Pump, north").endsWith(`,false,"'=Pump, north"\r\n`)).toBe(true);
   });
 
   it("leaves unknown values empty", () => {
@@ -129,15 +131,16 @@ describe("disconnect records", () => {
         "",
         "",
         "false",
+        "",
       ],
     ]);
   });
 
-  it("keeps eleven columns whatever the device id holds", () => {
+  it("keeps twelve columns whatever the device id holds", () => {
     const ids = ['=HYPERLINK("http://x","y")', "a,b,c", 'q"uote', "multi\r\nline", "-minus", "😀"];
     const text = ids.map((deviceId) => disconnectCsvRecord({ ...base, deviceId })).join("");
     const rows = parseCsv(DISCONNECT_CSV_HEADER + text);
-    expect(rows.every((r) => r.length === 11)).toBe(true);
+    expect(rows.every((r) => r.length === 12)).toBe(true);
     expect(rows.slice(1).map((r) => r[0])).toEqual([
       `'=HYPERLINK("http://x","y")`,
       "a,b,c",

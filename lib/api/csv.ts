@@ -106,6 +106,7 @@ export const DISCONNECT_CSV_COLUMNS = [
   "reconnected_at",
   "offline_s",
   "inferred",
+  "device_name",
 ] as const;
 
 export const DISCONNECT_CSV_HEADER = csvRecord(DISCONNECT_CSV_COLUMNS);
@@ -113,7 +114,11 @@ export const DISCONNECT_CSV_HEADER = csvRecord(DISCONNECT_CSV_COLUMNS);
 /** A UTF-8 byte order mark: lets Excel on Windows read the file as UTF-8 (opt-in, `bom=1`). */
 export const UTF8_BOM = "\uFEFF";
 
-export function disconnectCsvRecord(d: DisconnectRecord): string {
+/** A device's name from the operator's inventory, or null. */
+export type NameOf = (deviceId: string) => string | null;
+const NO_NAMES: NameOf = () => null;
+
+export function disconnectCsvRecord(d: DisconnectRecord, nameOf: NameOf = NO_NAMES): string {
   return csvRecord([
     textCell(d.deviceId),
     timeCell(d.disconnectedAt),
@@ -126,13 +131,14 @@ export function disconnectCsvRecord(d: DisconnectRecord): string {
     timeCell(d.reconnectedAt),
     secondsCell(d.offlineMs),
     d.inferred ? "true" : "false",
+    textCell(nameOf(d.deviceId)),
   ]);
 }
 
 /** Encodes many records in one string (one page of an export). */
-export function disconnectCsvRecords(records: readonly DisconnectRecord[]): string {
+export function disconnectCsvRecords(records: readonly DisconnectRecord[], nameOf: NameOf = NO_NAMES): string {
   let out = "";
-  for (const r of records) out += disconnectCsvRecord(r);
+  for (const r of records) out += disconnectCsvRecord(r, nameOf);
   return out;
 }
 

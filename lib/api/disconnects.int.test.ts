@@ -69,11 +69,11 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<{ text: stri
 }
 
 const EXPECTED_CSV = [
-  "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred",
-  `"dev,c""q""",2026-11-01T00:50:00.000Z,taken_over,5,2026-11-01T00:49:58.000Z,2,2026-11-01T00:45:00.000Z,300,2026-11-01T00:50:00.001Z,0.001,false`,
-  `"'=HYPERLINK(""http://x"",""y"")",2026-11-01T00:40:00.000Z,clean,60,2026-11-01T00:39:59.000Z,1,2026-11-01T00:30:00.000Z,600,,,false`,
-  "dev-b,2026-11-01T00:20:00.000Z,connection_lost,,,,2026-11-01T00:05:00.000Z,900,,,false",
-  "dev-a,2026-11-01T00:10:00.500Z,keepalive_timeout,10,2026-11-01T00:09:45.250Z,15.25,2026-11-01T00:00:00.000Z,600.5,2026-11-01T00:11:00.500Z,60,false",
+  "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred,device_name",
+  `"dev,c""q""",2026-11-01T00:50:00.000Z,taken_over,5,2026-11-01T00:49:58.000Z,2,2026-11-01T00:45:00.000Z,300,2026-11-01T00:50:00.001Z,0.001,false,`,
+  `"'=HYPERLINK(""http://x"",""y"")",2026-11-01T00:40:00.000Z,clean,60,2026-11-01T00:39:59.000Z,1,2026-11-01T00:30:00.000Z,600,,,false,`,
+  "dev-b,2026-11-01T00:20:00.000Z,connection_lost,,,,2026-11-01T00:05:00.000Z,900,,,false,",
+  "dev-a,2026-11-01T00:10:00.500Z,keepalive_timeout,10,2026-11-01T00:09:45.250Z,15.25,2026-11-01T00:00:00.000Z,600.5,2026-11-01T00:11:00.500Z,60,false,",
   "",
 ].join("\r\n");
 
@@ -198,6 +198,7 @@ describe("JSON list and summary", () => {
       disconnects: [
         {
           deviceId: "dev-a",
+          deviceName: null,
           disconnectedAt: "2026-11-01T00:10:00.500Z",
           reason: "keepalive_timeout",
           keepaliveSeconds: 10,
@@ -230,12 +231,36 @@ describe("JSON list and summary", () => {
         { reason: "taken_over", count: 1 },
       ],
       topDevices: [
-        { deviceId: HOSTILE, disconnects: 1, uptimePercent: 8.333, meanSecondsBetweenDisconnects: 7200 },
+        {
+          deviceId: HOSTILE,
+          deviceName: null,
+          disconnects: 1,
+          uptimePercent: 8.333,
+          meanSecondsBetweenDisconnects: 7200,
+        },
         // [00:45, 00:50) + [00:50:00.001, 02:00) of 2 h
-        { deviceId: 'dev,c"q"', disconnects: 1, uptimePercent: 62.5, meanSecondsBetweenDisconnects: 7200 },
+        {
+          deviceId: 'dev,c"q"',
+          deviceName: null,
+          disconnects: 1,
+          uptimePercent: 62.5,
+          meanSecondsBetweenDisconnects: 7200,
+        },
         // [00:00, 00:10:00.5) + [00:11:00.5, 02:00) open until now
-        { deviceId: "dev-a", disconnects: 1, uptimePercent: 99.167, meanSecondsBetweenDisconnects: 7200 },
-        { deviceId: "dev-b", disconnects: 1, uptimePercent: 12.5, meanSecondsBetweenDisconnects: 7200 },
+        {
+          deviceId: "dev-a",
+          deviceName: null,
+          disconnects: 1,
+          uptimePercent: 99.167,
+          meanSecondsBetweenDisconnects: 7200,
+        },
+        {
+          deviceId: "dev-b",
+          deviceName: null,
+          disconnects: 1,
+          uptimePercent: 12.5,
+          meanSecondsBetweenDisconnects: 7200,
+        },
       ],
     });
   });

@@ -22,7 +22,7 @@ import {
   type DisconnectRecord,
   type DisconnectSummary,
 } from "../store/disconnects";
-import { disconnectCsvRecords, disconnectsFilename, DISCONNECT_CSV_HEADER, UTF8_BOM } from "./csv";
+import { disconnectCsvRecords, disconnectsFilename, DISCONNECT_CSV_HEADER, UTF8_BOM, type NameOf } from "./csv";
 import { decodeCursor, encodeCursor, CURSOR_MAX } from "./cursor";
 import { iso, type DisconnectDto, type DisconnectListDto, type DisconnectSummaryDto } from "./dto";
 import { AppError } from "./errors";
@@ -180,9 +180,12 @@ export function parseCsvQuery(url: string, now = Date.now()) {
 
 const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
 
-export function toDisconnectDto(d: DisconnectRecord): DisconnectDto {
+const NO_NAMES: NameOf = () => null;
+
+export function toDisconnectDto(d: DisconnectRecord, nameOf: NameOf = NO_NAMES): DisconnectDto {
   return {
     deviceId: d.deviceId,
+    deviceName: nameOf(d.deviceId),
     disconnectedAt: new Date(d.disconnectedAt).toISOString(),
     reason: d.reason,
     keepaliveSeconds: d.keepaliveSeconds,
@@ -196,7 +199,7 @@ export function toDisconnectDto(d: DisconnectRecord): DisconnectDto {
   };
 }
 
-export function toSummaryDto(s: DisconnectSummary): DisconnectSummaryDto {
+export function toSummaryDto(s: DisconnectSummary, nameOf: NameOf = NO_NAMES): DisconnectSummaryDto {
   return {
     period: { from: iso(s.period.from), to: new Date(s.period.to).toISOString() },
     total: s.total,
@@ -204,6 +207,7 @@ export function toSummaryDto(s: DisconnectSummary): DisconnectSummaryDto {
     byReason: s.byReason,
     topDevices: s.topDevices.map((t) => ({
       deviceId: t.deviceId,
+      deviceName: nameOf(t.deviceId),
       disconnects: t.disconnects,
       uptimePercent: t.uptimePercent === null ? null : Math.round(t.uptimePercent * 1000) / 1000,
       meanSecondsBetweenDisconnects:
@@ -223,10 +227,14 @@ async function fromDatabase<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function listDisconnects(db: Db, q: ReturnType<typeof parseListQuery>): Promise<DisconnectListDto> {
+export async function listDisconnects(
+  db: Db,
+  q: ReturnType<typeof parseListQuery>,
+  nameOf: NameOf = NO_NAMES,
+): Promise<DisconnectListDto> {
   const page = await fromDatabase("disconnect history", () => getDisconnects(db, q));
   return {
-    disconnects: page.disconnects.map(toDisconnectDto),
+    disconnects: page.disconnects.map((d) => toDisconnectDto(d, nameOf)),
     nextCursor: page.next === null ? null : encodeCursor(page.next),
   };
 }
@@ -234,8 +242,9 @@ export async function listDisconnects(db: Db, q: ReturnType<typeof parseListQuer
 export async function summarizeDisconnects(
   db: Db,
   q: ReturnType<typeof parseSummaryQuery>,
+  nameOf: NameOf = NO_NAMES,
 ): Promise<DisconnectSummaryDto> {
-  return toSummaryDto(await fromDatabase("disconnect summary", () => getDisconnectSummary(db, q)));
+  return toSummaryDto(await fromDatabase("disconnect summary", () => getDisconnectSummary(db, q)), nameOf);
 }
 
 // ---------------------------------------------------------------- CSV export
@@ -258,6 +267,8 @@ export async function openDisconnectsCsv(
     readAhead?: number;
     /** Called once when the stream ends: read to the end, failed, or cancelled by the consumer. */
     onEnd?: () => void;
+    /** Device names for the `device_name` column. */
+    nameOf?: NameOf;
   },
 ): Promise<ReadableStream<Uint8Array>> {
   const pages = iterateDisconnects(db, {
@@ -281,7 +292,9 @@ export async function openDisconnectsCsv(
   }
   const encoder = new TextEncoder();
   let head: string | null =
-    (opts.bom ? UTF8_BOM : "") + DISCONNECT_CSV_HEADER + (first.done ? "" : disconnectCsvRecords(first.value));
+    (opts.bom ? UTF8_BOM : "") +
+    DISCONNECT_CSV_HEADER +
+    (first.done ? "" : disconnectCsvRecords(first.value, opts.nameOf));
   const empty = first.done === true;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -299,7 +312,7 @@ export async function openDisconnectsCsv(
         if (next.done) {
           controller.close();
           end();
-        } else controller.enqueue(encoder.encode(disconnectCsvRecords(next.value)));
+        } else controller.enqueue(encoder.encode(disconnectCsvRecords(next.value, opts.nameOf)));
       } catch (err) {
         console.error("[api] disconnect export failed mid-stream", err);
         controller.error(err);
@@ -324,6 +337,7 @@ export async function disconnectsCsvResponse(
   db: Db,
   q: ReturnType<typeof parseCsvQuery>,
   maxConcurrent = Number.POSITIVE_INFINITY,
+  nameOf: NameOf = NO_NAMES,
 ): Promise<Response> {
   if (exportsRunning >= maxConcurrent)
     throw new AppError(
@@ -333,7 +347,7 @@ export async function disconnectsCsvResponse(
       5,
     );
   exportsRunning++;
-  const body = await openDisconnectsCsv(db, { ...q, onEnd: () => exportsRunning-- });
+  const body = await openDisconnectsCsv(db, { ...q, nameOf, onEnd: () => exportsRunning-- });
   const filename = disconnectsFilename(q.filter.from, q.filter.to);
   return new Response(body, {
     headers: {

@@ -175,6 +175,8 @@ export function toSessionDto(s: SessionRecord): SessionDto {
 /** One disconnect (a session's end) with what led to it and what followed; durations in seconds. */
 export interface DisconnectDto {
   deviceId: string;
+  /** The operator's name for the device, or null. */
+  deviceName: string | null;
   disconnectedAt: string;
   reason: DisconnectReason;
   keepaliveSeconds: number | null;
@@ -200,6 +202,7 @@ export interface DisconnectListDto {
 
 export interface DeviceDisconnectStatsDto {
   deviceId: string;
+  deviceName: string | null;
   disconnects: number;
   /** Share of the period (0–100) the device had a session open; null for an empty period. */
   uptimePercent: number | null;

@@ -7,5 +7,7 @@ export const dynamic = "force-dynamic";
 /** GET /api/disconnects.csv?from=&to=&device=&reason=&bom= → the filter's disconnects as streamed CSV */
 export const GET = route("viewer", async (request, { runtime }) => {
   const query = parseCsvQuery(request.url);
-  return disconnectsCsvResponse(requireDb(runtime), query, runtime.config.MAX_CONCURRENT_EXPORTS);
+  return disconnectsCsvResponse(requireDb(runtime), query, runtime.config.MAX_CONCURRENT_EXPORTS, (id) =>
+    runtime.inventory.nameOf(id),
+  );
 });
