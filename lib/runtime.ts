@@ -70,7 +70,7 @@ export const DEBUG_LOG_STALL_MS = 12_000;
 export const MOSQUITTO_CHECK_SLACK_MS = 6_000;
 export const AEDES_CHECK_SLACK_MS = 1_000;
 /** DEMO_BROKER_OUTAGE_SECONDS: how long the demo's outage refuses connections (long enough for offline alerts). */
-const DEMO_OUTAGE_MS = 120_000;
+const DEMO_OUTAGE_MS = 90_000;
 /** How often restart detection's memory of the broker is saved (lib/broker/restarts.ts). */
 const BROKER_STATE_SAVE_MS = 1_000;
 

@@ -25,11 +25,13 @@
  *   group and never notifies at all.
  *
  * An open incident:
+ * - counts a member back as soon as its device is connected again (not
+ *   when its alert resolves, which waits for the rule's hysteresis);
  * - sends at most one update per `updateMs` while devices come back
  *   ("41 still offline"), and none while acknowledged;
- * - resolves when every member is back, or when none has come back for
- *   `windowMs` (since it opened or since the last one came back): the ones
- *   still offline then become ordinary offline alerts and notify on their own.
+ * - resolves when every member is back, or when nothing has changed for
+ *   `windowMs` (no member joined or came back since): the ones still offline
+ *   then become ordinary offline alerts and notify on their own.
  */
 
 export interface IncidentOptions {
@@ -129,6 +131,11 @@ export class IncidentTracker {
     return this.where.get(key)?.incident?.view.id ?? null;
   }
 
+  /** Whether a group or an open incident holds the alert. */
+  tracks(key: string): boolean {
+    return this.where.has(key);
+  }
+
   /** Whether the alert's notification is held while its group forms. */
   held(key: string): boolean {
     return this.where.get(key)?.group !== undefined;
@@ -170,6 +177,7 @@ export class IncidentTracker {
       o.view.deviceCount = o.all.size;
       o.view.stillOffline = o.offline.size;
       o.view.message = this.messageFor(cause, o.view.deviceCount);
+      o.lastProgressAt = now;
       this.where.set(key, { incident: o });
       return [{ type: "join", incident: { ...o.view }, key }];
     }
@@ -190,7 +198,7 @@ export class IncidentTracker {
     return [{ type: "hold", key }];
   }
 
-  /** The alert resolved (its device is back). */
+  /** The device is back (connected again), or its alert resolved, whichever comes first. */
   back(key: string, now: number): IncidentAction[] {
     const w = this.where.get(key);
     if (!w) return [];

@@ -35,6 +35,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Fleet } from "../fleet/fleet";
+import type { DeviceState } from "../fleet/types";
 import { startTicker } from "../fleet/ticker";
 import type { Db } from "../store/db";
 import { globMatcher } from "../api/glob";
@@ -177,9 +178,10 @@ export class AlertService {
   /** Loads rules, silences, firing alerts and open incidents, then follows the fleet. */
   async start(): Promise<void> {
     this.engine.seed(this.opts.fleet.all());
-    this.unsubscribe = this.opts.fleet.onEffects((effects, changed) =>
-      this.take(this.engine.observe(effects, changed, this.now())),
-    );
+    this.unsubscribe = this.opts.fleet.onEffects((effects, changed) => {
+      this.take(this.engine.observe(effects, changed, this.now()));
+      this.devicesBack(changed);
+    });
     this.take(this.engine.setRules(this.rules, this.now()));
     await this.load();
     this.stopTicker = startTicker(() => {
@@ -446,6 +448,18 @@ export class AlertService {
       actions.filter((a) => a !== opening),
       k,
     );
+  }
+
+  /** Devices connected again leave their incident or forming group at once (their alert resolves later). */
+  private devicesBack(changed: readonly DeviceState[]): void {
+    let actions: IncidentAction[] | null = null;
+    for (const d of changed) {
+      if (d.status !== "online" && d.status !== "late") continue;
+      const k = key(d.id, "offline");
+      if (!this.incidents.tracks(k)) continue;
+      (actions ??= []).push(...this.incidents.back(k, this.now()));
+    }
+    if (actions) this.takeIncidentActions(actions);
   }
 
   /** Why a device is offline, for grouping: a broker restart, or its disconnect reason. */

@@ -37,7 +37,7 @@ real MQTT connection. Runs until Ctrl-C, then prints a summary.
   --prefix <text>            device ids are <prefix>-<profile>-<n> (default sim)
   --duration <seconds>       stop by itself after this long
   --outage <seconds>         npm run demo only: this long after start the embedded broker cuts every
-                             connection and refuses new ones for 2 min (the alerts page shows an incident)
+                             connection and refuses new ones for 90 s (the alerts page shows an incident)
   --username <u>, --password <p>
                              credentials for the broker (default: MQTT_USERNAME, MQTT_PASSWORD)
   --help                     this text`;
