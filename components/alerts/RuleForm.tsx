@@ -5,7 +5,7 @@ import type { AlertRuleDto } from "@/lib/alerts/dto";
 import { DEFAULT_RULE, ruleWarnings, type AlertRuleInput } from "@/lib/alerts/rules";
 
 type FieldName = keyof AlertRuleInput;
-type Draft = Record<Exclude<FieldName, "enabled">, string> & { enabled: boolean };
+type Draft = Record<Exclude<FieldName, "enabled" | "tags">, string> & { enabled: boolean; tags: string };
 
 const NUMBER_FIELDS = [
   "offlineFactor",
@@ -21,6 +21,7 @@ const NUMBER_FIELDS = [
 const FIELDS: Array<{ name: Exclude<FieldName, "enabled">; label: string; hint: string; wide?: boolean }> = [
   { name: "name", label: "Name", hint: "" },
   { name: "match", label: "Devices (glob)", hint: "e.g. pump-*, sensor-[0-9]?, an exact id" },
+  { name: "tags", label: "and tagged (any of)", hint: "comma-separated; empty: by glob alone" },
   { name: "offlineFactor", label: "Offline after × keepalive", hint: "default 1.5 (the broker's deadline)" },
   { name: "offlineSeconds", label: "or offline after (s)", hint: "fixed; watches keepalive-0 devices" },
   { name: "lateFactor", label: "Late after × keepalive", hint: "empty: no late alerts" },
@@ -47,6 +48,7 @@ function toDraft(rule: AlertRuleInput): Draft {
     resolveAfterSeconds: str(rule.resolveAfterSeconds),
     repeatIntervalSeconds: str(rule.repeatIntervalSeconds),
     webhookUrl: rule.webhookUrl ?? "",
+    tags: (rule.tags ?? []).join(", "),
     enabled: rule.enabled,
   };
 }
@@ -59,6 +61,10 @@ function toBody(d: Draft): Record<string, unknown> {
     body[f] = v === "" ? null : Number.isNaN(Number(v)) ? v : Number(v);
   }
   body.webhookUrl = d.webhookUrl.trim() === "" ? null : d.webhookUrl.trim();
+  body.tags = d.tags
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
   // An empty offline factor with no fixed deadline means the default factor.
   if (body.offlineFactor === null && body.offlineSeconds === null) delete body.offlineFactor;
   return body;

@@ -7,7 +7,7 @@
  * feed on every (re)connect, so nothing is lost across a drop or a switch.
  */
 import { create } from "zustand";
-import type { AlertDto, AlertFeedMessage } from "@/lib/alerts/dto";
+import type { AlertDto, AlertFeedMessage, IncidentDto } from "@/lib/alerts/dto";
 import { ALERT_KINDS } from "@/lib/alerts/rules";
 
 export interface AlertFeedState {
@@ -15,6 +15,8 @@ export interface AlertFeedState {
   firingCount: number | null;
   firing: AlertDto[];
   graceUntil: string | null;
+  /** Open incidents, newest first. */
+  incidents: IncidentDto[];
   /** Bumped on every feed message, so pages can refetch what the feed does not carry (resolved alerts). */
   version: number;
   apply(msg: AlertFeedMessage): void;
@@ -26,30 +28,45 @@ export const useAlertFeed = create<AlertFeedState>((set) => ({
   firingCount: null,
   firing: [],
   graceUntil: null,
+  incidents: [],
   version: 0,
   apply: (msg) =>
     set((s) => ({
       firingCount: msg.firingCount,
       firing: msg.firing,
       graceUntil: msg.graceUntil,
+      incidents: msg.incidents ?? [],
       version: s.version + 1,
     })),
   setConnected: (connected) => set({ connected }),
 }));
 
-const KINDS: ReadonlySet<unknown> = new Set(ALERT_KINDS);
+const KINDS: ReadonlySet<unknown> = new Set([...ALERT_KINDS, "system"]);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function isAlert(v: unknown): v is AlertDto {
   return (
     isObject(v) &&
     typeof v.id === "string" &&
-    typeof v.deviceId === "string" &&
+    (typeof v.deviceId === "string" || (v.deviceId === null && typeof v.source === "string")) &&
     (v.ruleId === null || typeof v.ruleId === "number") &&
     KINDS.has(v.kind) &&
     (v.state === "firing" || v.state === "resolved") &&
     typeof v.firedAt === "string" &&
     (v.resolvedAt === null || typeof v.resolvedAt === "string") &&
+    typeof v.message === "string"
+  );
+}
+
+function isIncident(v: unknown): v is IncidentDto {
+  return (
+    isObject(v) &&
+    typeof v.id === "string" &&
+    (v.state === "open" || v.state === "resolved") &&
+    typeof v.openedAt === "string" &&
+    isObject(v.cause) &&
+    typeof v.deviceCount === "number" &&
+    typeof v.stillOffline === "number" &&
     typeof v.message === "string"
   );
 }
@@ -65,6 +82,7 @@ export function parseAlertFeed(data: string): AlertFeedMessage | null {
   if (!isObject(v) || typeof v.serverTime !== "string" || typeof v.firingCount !== "number") return null;
   if (!Array.isArray(v.firing) || !v.firing.every(isAlert)) return null;
   if (v.graceUntil !== null && typeof v.graceUntil !== "string") return null;
+  if (v.incidents !== undefined && !(Array.isArray(v.incidents) && v.incidents.every(isIncident))) return null;
   return v as unknown as AlertFeedMessage;
 }
 

@@ -12,6 +12,10 @@ import {
   sourcesTitle,
 } from "@/components/fleet/format";
 import { STATUS_STYLE } from "@/components/fleet/status-style";
+import { TagChips } from "@/components/fleet/TagChips";
+import { MuteButtons } from "@/components/alerts/MuteButtons";
+import { canOperate, useMe } from "@/components/nav/me";
+import { LabelsEditor } from "./LabelsEditor";
 
 /** The browser clock, once a second: relative times re-render from it. */
 export function useNow(): number {
@@ -49,10 +53,18 @@ function Item({ label, children, title }: { label: string; children: React.React
 /** Who the device is and what the monitor believes about it, with the sources behind the verdict. */
 export function DeviceHeader({ id, device }: { id: string; device: DeviceDetail | null }) {
   const now = useNow();
+  const me = useMe();
+  const [editing, setEditing] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
   const shown = useMemo(() => describeId(id), [id]);
   const style = device ? STATUS_STYLE[device.status] : null;
   return (
     <section className="flex flex-col gap-3" aria-label="Device">
+      {device?.name && (
+        <p data-testid="device-name" dir="auto" className="-mb-2 text-lg font-semibold text-zinc-50">
+          {device.name}
+        </p>
+      )}
       <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
         <h1
           data-testid="device-id"
@@ -75,7 +87,42 @@ export function DeviceHeader({ id, device }: { id: string; device: DeviceDetail 
         {device?.lastDisconnectReason && device.status === "offline" && (
           <span className="text-xs text-zinc-400">({reasonLabel(device.lastDisconnectReason)})</span>
         )}
+        {device?.expected && (
+          <span data-testid="never-seen" className="rounded bg-zinc-700/60 px-1.5 text-xs text-zinc-300">
+            never seen (imported as expected)
+          </span>
+        )}
+        {device?.muted && (
+          <span
+            data-testid="muted-badge"
+            title="a silence mutes this device: its alerts are recorded, not sent"
+            className="rounded bg-zinc-700/60 px-1.5 text-xs text-zinc-300"
+          >
+            🔕 muted
+          </span>
+        )}
+        {device && device.tags.length > 0 && <TagChips tags={device.tags} max={32} />}
+        {device && canOperate(me) && (
+          <span className="ml-auto flex items-center gap-1">
+            <button
+              type="button"
+              data-testid="edit-labels"
+              onClick={() => setEditing((v) => !v)}
+              className="rounded border border-zinc-700 px-1.5 text-xs text-zinc-300 hover:bg-zinc-800"
+            >
+              Name, tags, notes…
+            </button>
+            <MuteButtons deviceId={device.id} me={me} onError={setActionError} />
+          </span>
+        )}
       </div>
+      {actionError && <p className="text-xs text-red-400">{actionError}</p>}
+      {device?.notes && (
+        <p data-testid="device-notes" className="text-xs whitespace-pre-wrap text-zinc-400">
+          {device.notes}
+        </p>
+      )}
+      {device && editing && <LabelsEditor device={device} onClose={() => setEditing(false)} />}
       {device && (
         <dl className="grid grid-cols-2 gap-x-6 gap-y-2 sm:grid-cols-4 lg:grid-cols-8">
           <Item label="keepalive" title={keepaliveHint(device.keepaliveSeconds)}>

@@ -11,7 +11,7 @@ const MAX_CODES_SHOWN = 3;
  * the row's text direction, and flagged when it hides invisible or bidi
  * control characters. A click anywhere on the row follows this link (see DeviceTable).
  */
-export function DeviceId({ id }: { id: string }) {
+export function DeviceId({ id, name = null }: { id: string; name?: string | null }) {
   const d = useMemo(() => describeId(id), [id]);
   const codes = d.hidden.slice(0, MAX_CODES_SHOWN).join(" ") + (d.hidden.length > MAX_CODES_SHOWN ? " …" : "");
   return (
@@ -21,7 +21,16 @@ export function DeviceId({ id }: { id: string }) {
       title={d.title}
       className="flex min-w-0 items-center gap-1.5 rounded-sm font-mono text-[12.5px] text-zinc-100 outline-none hover:text-sky-300 hover:underline focus-visible:ring-2 focus-visible:ring-sky-500"
     >
-      <span dir="auto" className="min-w-0 truncate [unicode-bidi:isolate]">
+      {name && (
+        <span
+          dir="auto"
+          data-testid="device-name"
+          className="max-w-[55%] shrink-0 truncate font-sans font-medium [unicode-bidi:isolate]"
+        >
+          {name}
+        </span>
+      )}
+      <span dir="auto" className={`min-w-0 truncate [unicode-bidi:isolate] ${name ? "text-zinc-400" : ""}`}>
         {d.text}
       </span>
       {d.hidden.length > 0 && (

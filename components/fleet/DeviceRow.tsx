@@ -7,6 +7,7 @@ import { DeviceId } from "./DeviceId";
 import { GRID_COLUMNS, ROW_HEIGHT, TABLE_MIN_WIDTH } from "./columns";
 import { formatKeepalive, keepaliveHint, reasonLabel, SOURCE_LABELS, sourcesTitle } from "./format";
 import { StatusBadge } from "./StatusBadge";
+import { TagChips } from "./TagChips";
 
 interface CellProps {
   children: ReactNode;
@@ -82,10 +83,29 @@ export const DeviceRow = memo(function DeviceRow({ device, index, offset }: Devi
       style={{ height: ROW_HEIGHT, transform: `translateY(${offset}px)` }}
     >
       <Cell sticky>
-        <DeviceId id={device.id} />
+        <DeviceId id={device.id} name={device.name} />
+        {device.tags.length > 0 && <TagChips tags={device.tags} />}
       </Cell>
       <Cell>
         <StatusBadge status={device.status} since={device.statusSince} />
+        {device.expected && (
+          <span
+            data-testid="never-seen"
+            title="imported as expected; it has never connected"
+            className="ml-1.5 shrink-0 rounded bg-zinc-700/60 px-1 text-[10.5px] text-zinc-300"
+          >
+            never seen
+          </span>
+        )}
+        {device.muted && (
+          <span
+            data-testid="muted-badge"
+            title="a silence mutes this device: its alerts are recorded, not sent"
+            className="ml-1.5 shrink-0 rounded bg-zinc-700/60 px-1 text-[10.5px] text-zinc-300"
+          >
+            🔕 muted
+          </span>
+        )}
       </Cell>
       <Cell right title={keepaliveHint(device.keepaliveSeconds)}>
         {device.keepaliveSeconds === null ? <Muted>—</Muted> : formatKeepalive(device.keepaliveSeconds)}

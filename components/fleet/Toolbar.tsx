@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { DEVICE_STATUSES } from "@/lib/fleet/types";
 import { useFleet } from "./FleetStoreProvider";
 import { formatCount } from "./format";
@@ -42,8 +42,8 @@ function SearchBox() {
         ref={ref}
         type="search"
         data-testid="device-search"
-        aria-label="Search devices by id"
-        placeholder="Search device id…"
+        aria-label="Search devices by id or name"
+        placeholder="Search device id or name…"
         spellCheck={false}
         autoComplete="off"
         value={search}
@@ -84,6 +84,57 @@ function StatusFilterControl() {
           className={`border-r border-zinc-700 px-2.5 capitalize outline-none last:border-r-0 focus-visible:bg-zinc-700 ${status === f ? "bg-zinc-700 text-zinc-50" : "bg-zinc-900 text-zinc-400 hover:bg-zinc-800 hover:text-zinc-200"}`}
         >
           {f}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/**
+ * Tag filter: the tags in use (GET /api/tags), kept in the URL (`?tag=`) so a
+ * filtered view can be shared or bookmarked.
+ */
+function TagFilter() {
+  const tag = useFleet((s) => s.view.tag);
+  const setView = useFleet((s) => s.setView);
+  const [tags, setTags] = useState<{ tag: string; total: number }[]>([]);
+  useEffect(() => {
+    const fromUrl = new URLSearchParams(window.location.search).get("tag");
+    if (fromUrl) setView({ tag: fromUrl });
+    let live = true;
+    fetch("/api/tags")
+      .then((r) => (r.ok ? r.json() : { tags: [] }))
+      .then(
+        (b: { tags: { tag: string; counts: { total: number } }[] }) =>
+          live && setTags(b.tags.map((t) => ({ tag: t.tag, total: t.counts.total }))),
+      )
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [setView]);
+  const choose = (next: string) => {
+    setView({ tag: next });
+    const url = new URL(window.location.href);
+    if (next) url.searchParams.set("tag", next);
+    else url.searchParams.delete("tag");
+    window.history.replaceState(window.history.state, "", url);
+  };
+  if (tags.length === 0 && tag === "") return null;
+  const options = tag && !tags.some((t) => t.tag === tag) ? [{ tag, total: 0 }, ...tags] : tags;
+  return (
+    <div role="group" aria-label="Filter by tag" data-testid="tag-filter" className="flex flex-wrap items-center gap-1">
+      {options.map((t) => (
+        <button
+          key={t.tag}
+          type="button"
+          data-tag={t.tag}
+          aria-pressed={tag === t.tag}
+          title={tag === t.tag ? "show every tag again" : `only devices tagged ${t.tag}`}
+          onClick={() => choose(tag === t.tag ? "" : t.tag)}
+          className={`rounded px-1.5 py-0.5 text-xs ${tag === t.tag ? "bg-indigo-500/40 text-indigo-100" : "bg-indigo-500/10 text-indigo-300 hover:bg-indigo-500/20"}`}
+        >
+          {t.tag} <span className="text-indigo-400/70">{t.total}</span>
         </button>
       ))}
     </div>
@@ -143,6 +194,7 @@ export function Toolbar() {
     <div className="flex flex-wrap items-center gap-3">
       <SearchBox />
       <StatusFilterControl />
+      <TagFilter />
       <SortControl />
       <RowCount />
     </div>

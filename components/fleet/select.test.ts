@@ -18,6 +18,7 @@ const mapOf = (xs: readonly DeviceDto[]) => new Map(xs.map((d) => [d.id, d]));
 const view = (patch: Partial<ViewQuery> = {}): ViewQuery => ({
   status: "all",
   search: "",
+  tag: "",
   sortKey: "id",
   sortDir: "asc",
   ...patch,
@@ -46,6 +47,17 @@ describe("filterDevices", () => {
 
   it("combines status and search", () => {
     expect(ids(filterDevices(fleet, "offline", "GARAGE"))).toEqual(["garage-door"]);
+  });
+
+  it("searches names as well as ids, and filters by tag", () => {
+    const labelled = [
+      device("p-1", { name: "Boiler pump, north", tags: ["pumps", "site:north"] }),
+      device("p-2", { tags: ["site:south"] }),
+      device("north-gate"),
+    ];
+    expect(ids(filterDevices(labelled, "all", "NORTH"))).toEqual(["p-1", "north-gate"]);
+    expect(ids(filterDevices(labelled, "all", "", "site:south"))).toEqual(["p-2"]);
+    expect(ids(filterDevices(labelled, "all", "north", "pumps"))).toEqual(["p-1"]);
   });
 
   it("matches ids with markup or invisible characters literally", () => {
@@ -133,7 +145,12 @@ describe("createRowsSelector", () => {
     const queries: ViewQuery[] = [];
     for (const key of SORT_KEYS)
       for (const dir of ["asc", "desc"] as SortDir[]) queries.push(view({ sortKey: key, sortDir: dir }));
-    queries.push(view({ status: "offline", sortKey: "lastSeen" }), view({ search: "dev-01", sortKey: "status" }));
+    queries.push(
+      view({ status: "offline", sortKey: "lastSeen" }),
+      view({ search: "dev-01", sortKey: "status" }),
+      view({ tag: "site:b", sortKey: "disconnectCount" }),
+      view({ search: "pump", tag: "site:a", sortKey: "id" }),
+    );
 
     for (const q of queries) {
       for (let step = 0; step < 15; step++) {

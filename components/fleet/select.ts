@@ -1,5 +1,5 @@
 /**
- * Pure view helpers for the fleet table: filter by status, search by id,
+ * Pure view helpers for the fleet table: filter by status and tag, search by id or name,
  * sort, and a memoizing row selector that keeps a sorted list up to date
  * across deltas without re-sorting the whole fleet.
  */
@@ -14,12 +14,14 @@ export type StatusFilter = "all" | DeviceStatus;
 export interface ViewQuery {
   readonly status: StatusFilter;
   readonly search: string;
+  /** Only devices with this tag; "" for any. */
+  readonly tag: string;
   readonly sortKey: SortKey;
   readonly sortDir: SortDir;
 }
 
 /** Problems first: status ascending puts offline, then late, then unknown on top. */
-export const DEFAULT_VIEW: ViewQuery = { status: "all", search: "", sortKey: "status", sortDir: "asc" };
+export const DEFAULT_VIEW: ViewQuery = { status: "all", search: "", tag: "", sortKey: "status", sortDir: "asc" };
 
 /** Direction a column gets when it is first chosen (the most useful end first). */
 export const DEFAULT_SORT_DIR: Record<SortKey, SortDir> = {
@@ -89,15 +91,28 @@ export function matchesStatus(device: DeviceDto, status: StatusFilter): boolean 
   return status === "all" || device.status === status;
 }
 
-/** Case-insensitive id substring match; `needle` must come from normalizeSearch. */
+/** Case-insensitive substring match on the id or the name; `needle` must come from normalizeSearch. */
 export function matchesSearch(device: DeviceDto, needle: string): boolean {
-  return needle === "" || device.id.toLowerCase().includes(needle);
+  return (
+    needle === "" ||
+    device.id.toLowerCase().includes(needle) ||
+    (device.name !== null && device.name.toLowerCase().includes(needle))
+  );
 }
 
-export function filterDevices(devices: Iterable<DeviceDto>, status: StatusFilter, search: string): DeviceDto[] {
+export function matchesTag(device: DeviceDto, tag: string): boolean {
+  return tag === "" || device.tags.includes(tag);
+}
+
+export function filterDevices(
+  devices: Iterable<DeviceDto>,
+  status: StatusFilter,
+  search: string,
+  tag = "",
+): DeviceDto[] {
   const needle = normalizeSearch(search);
   const out: DeviceDto[] = [];
-  for (const d of devices) if (matchesStatus(d, status) && matchesSearch(d, needle)) out.push(d);
+  for (const d of devices) if (matchesStatus(d, status) && matchesSearch(d, needle) && matchesTag(d, tag)) out.push(d);
   return out;
 }
 
@@ -107,7 +122,7 @@ export function sortDevices(devices: Iterable<DeviceDto>, key: SortKey, dir: Sor
 
 /** The straightforward definition of the table's rows (the memoized selector must agree with it). */
 export function selectDevices(devices: Iterable<DeviceDto>, q: ViewQuery): DeviceDto[] {
-  return sortDevices(filterDevices(devices, q.status, q.search), q.sortKey, q.sortDir);
+  return sortDevices(filterDevices(devices, q.status, q.search, q.tag), q.sortKey, q.sortDir);
 }
 
 export interface RowsSelectorStats {
@@ -163,6 +178,7 @@ export function createRowsSelector(): RowsSelector {
   let cmp = compareDevices(DEFAULT_VIEW.sortKey, DEFAULT_VIEW.sortDir);
   let status: StatusFilter | null = null;
   let needle: string | null = null;
+  let tag: string | null = null;
   let output: readonly DeviceDto[] = EMPTY;
   const stats: RowsSelectorStats = { fullSorts: 0, incrementalMerges: 0 };
 
@@ -226,14 +242,15 @@ export function createRowsSelector(): RowsSelector {
       rowsChanged = merge(devices);
     }
     const nextNeedle = normalizeSearch(q.search);
-    const filterChanged = q.status !== status || nextNeedle !== needle;
+    const filterChanged = q.status !== status || nextNeedle !== needle || q.tag !== tag;
     if (!rowsChanged && !filterChanged) return output;
     status = q.status;
     needle = nextNeedle;
+    tag = q.tag;
     const visible =
-      status === "all" && needle === ""
+      status === "all" && needle === "" && q.tag === ""
         ? sorted
-        : sorted.filter((d) => matchesStatus(d, q.status) && matchesSearch(d, nextNeedle));
+        : sorted.filter((d) => matchesStatus(d, q.status) && matchesSearch(d, nextNeedle) && matchesTag(d, q.tag));
     if (sameRows(visible, output)) return output;
     output = visible === sorted ? sorted.slice() : visible;
     return output;

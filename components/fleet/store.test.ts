@@ -149,7 +149,7 @@ describe("fleet store", () => {
     expect(store.getState().rows.map((d) => d.id)).toEqual(["ALPHA-2", "Alpha"]);
     store.getState().setView({ search: "", status: "late" });
     expect(store.getState().rows.map((d) => d.id)).toEqual(["beta"]);
-    expect(store.getState().view).toEqual({ status: "late", search: "", sortKey: "id", sortDir: "desc" });
+    expect(store.getState().view).toEqual({ status: "late", search: "", tag: "", sortKey: "id", sortDir: "desc" });
   });
 
   it("can start from a snapshot", () => {

@@ -10,19 +10,25 @@ const LINKS = [
   { href: "/history", label: "History", title: "disconnect history and CSV export" },
   { href: "/fleet/insights", label: "Insights", title: "keepalive distribution and disconnect reasons over time" },
   { href: "/alerts", label: "Alerts", title: "firing and recent alerts, live" },
+  { href: "/alerts/silences", label: "Silences", title: "mute devices for maintenance, once or every week" },
   { href: "/settings/alerts", label: "Alert rules", title: "when a device deserves attention, and webhooks" },
 ] as const;
 
-const isActive = (href: string, pathname: string) =>
+const under = (href: string, pathname: string) =>
   href === "/" ? pathname === "/" : pathname === href || pathname.startsWith(`${href}/`);
+
+/** The section a path belongs to: the longest link it is under (/alerts/silences is Silences, not Alerts). */
+const activeHref = (pathname: string): string | null =>
+  LINKS.filter((l) => under(l.href, pathname)).sort((a, b) => b.href.length - a.href.length)[0]?.href ?? null;
 
 /** The app's sections; the current one is marked for assistive technology too (aria-current). */
 export function TopNav() {
   const pathname = usePathname() ?? "/";
+  const current = activeHref(pathname);
   return (
     <nav aria-label="Sections" data-testid="top-nav" className="flex shrink-0 items-center gap-1">
       {LINKS.map((link) => {
-        const active = isActive(link.href, pathname);
+        const active = link.href === current;
         return (
           <Link
             key={link.href}

@@ -1,25 +1,11 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useState } from "react";
-
-interface Me {
-  user: { username: string; role: string };
-  via: "session" | "token" | "anonymous";
-}
+import { useMe } from "./me";
 
 /** Who is signed in, the admin's Access page, and signing out. */
 export function UserMenu() {
-  const [me, setMe] = useState<Me | null>(null);
-  useEffect(() => {
-    let live = true;
-    void fetch("/api/auth/me")
-      .then((r) => (r.ok ? r.json() : null))
-      .then((body) => live && setMe(body));
-    return () => {
-      live = false;
-    };
-  }, []);
+  const me = useMe();
   if (!me) return null;
   async function signOut() {
     await fetch("/api/auth/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });

@@ -35,7 +35,7 @@
  */
 import { z } from "zod";
 import { globMatcher, tokenizeGlob } from "../api/glob";
-import { MAX_TAGS, TAG_PATTERN } from "../inventory/labels";
+import { MAX_TAGS, TAG_PATTERN } from "../inventory/limits";
 
 // These schemas also run in the browser (the rule editor, the alert badge), under a CSP without
 // 'unsafe-eval': zod's compiled parsers would probe `Function("")` and trip a policy violation.

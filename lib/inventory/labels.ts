@@ -21,10 +21,9 @@ import type { CsvError, Options } from "csv-parse";
 import { z } from "zod";
 import { refuseId } from "../ingest/limits";
 
-export const TAG_PATTERN = /^[a-z0-9_.:-]{1,64}$/;
-export const MAX_TAGS = 32;
-export const MAX_NAME = 200;
-export const MAX_NOTES = 4000;
+import { MAX_NAME, MAX_NOTES, MAX_TAGS, TAG_PATTERN } from "./limits";
+
+export { MAX_NAME, MAX_NOTES, MAX_TAGS, TAG_PATTERN };
 
 export interface LabelsPatch {
   /** null clears the name. */

@@ -19,6 +19,10 @@ export function device(id: string, patch: Partial<DeviceDto> = {}): DeviceDto {
     lastDisconnectReason: null,
     disconnectCount: 0,
     sources: ["mosquitto-log"],
+    name: null,
+    tags: [],
+    expected: false,
+    muted: false,
     ...patch,
   };
 }
@@ -103,6 +107,10 @@ export function randomDevice(id: string, rnd: () => number, now = T0): DeviceDto
     lastDisconnectReason: dropped ? pick(DISCONNECT_REASONS) : null,
     disconnectCount: dropped ? Math.floor(rnd() * 40) : 0,
     sources: rnd() < 0.5 ? ["mosquitto-log"] : ["aedes", "device-topic"],
+    name: rnd() < 0.2 ? `Pump ${id.slice(-3)}` : null,
+    tags: rnd() < 0.3 ? ["site:a"] : rnd() < 0.5 ? ["pumps", "site:b"] : [],
+    expected: false,
+    muted: rnd() < 0.05,
   };
 }
 
