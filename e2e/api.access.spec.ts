@@ -71,7 +71,16 @@ const API_ROUTES: Array<[method: string, path: string]> = [
   ["POST", "/api/devices/import"],
   ["GET", "/api/tags"],
 ];
-const PAGES = ["/", "/history", "/alerts", "/alerts/silences", "/settings/alerts", "/settings/access", "/fleet/insights", "/devices/x"];
+const PAGES = [
+  "/",
+  "/history",
+  "/alerts",
+  "/alerts/silences",
+  "/settings/alerts",
+  "/settings/access",
+  "/fleet/insights",
+  "/devices/x",
+];
 
 test.describe("access control on the defaults", () => {
   test("without credentials: every API route answers 401 in the one shape, pages go to /login, health says only ok", async ({

@@ -5,9 +5,18 @@
  * of 10 devices that becomes one incident.
  */
 import mqtt, { type MqttClient } from "mqtt";
-import type { APIResponse } from "@playwright/test";
-import { test, expect } from "./fixtures/embedded";
+import type { APIRequestContext, APIResponse } from "@playwright/test";
+import { test as base, expect } from "./fixtures/embedded";
 import { eventually } from "../lib/testing/clients";
+
+/** Requests as keepwatch's own pages send them: changes carry its Origin (the CSRF rule). */
+const test = base.extend<{ request: APIRequestContext }>({
+  request: async ({ playwright, baseURL }, use) => {
+    const ctx = await playwright.request.newContext({ baseURL, extraHTTPHeaders: { origin: baseURL! } });
+    await use(ctx);
+    await ctx.dispose();
+  },
+});
 
 test.describe.configure({ mode: "serial" });
 
