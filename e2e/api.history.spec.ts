@@ -145,6 +145,7 @@ test.describe("disconnect history API", () => {
         reconnected_at: cell(r.reconnectedAt),
         offline_s: cell(r.offlineSeconds),
         inferred: String(r.inferred),
+        device_name: cell(r.deviceName),
       })),
     );
 

@@ -239,7 +239,8 @@ export class AlertService {
       // Alerts held for grouping when the monitor stopped: the group is gone, so they notify now.
       const orphans = firing.filter((a) => a.deviceId !== null && !a.notified && !a.silenced && a.incidentId === null);
       for (const a of orphans) this.pending.push(markWrite(recordKey(a), { notified: true }));
-      if (orphans.length > 0) this.take([]);
+      // Silences that ended while the monitor was away: what they muted and still fires notifies now.
+      this.silencesChanged(now);
       this.opts.onFeedChange();
       this.opts.log(
         `alerts: ${rules.length} rules, ${firing.length} alerts still firing, ${open.length} open incidents, ${silences.length} silences`,
