@@ -95,6 +95,11 @@ const schema = z.object({
   MAX_DEVICES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   /** CSV exports streaming at once; one more answers 429. */
   MAX_CONCURRENT_EXPORTS: z.coerce.number().int().min(1).max(1000).default(2),
+  /**
+   * Postgres cancels a read (API query, export page, alert or account write) running longer than this (s);
+   * the fleet's batched writes run on a pool of their own without it.
+   */
+  DB_STATEMENT_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   /** Concurrent event streams (SSE) in all, and per user or token. */
   KEEPWATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
   KEEPWATCH_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),

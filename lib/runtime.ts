@@ -414,14 +414,15 @@ export class Runtime {
 
   /**
    * Every hour: devices not heard from for FORGET_AFTER_DAYS (offline or
-   * unknown, no open session, no firing alert) leave memory, the alert
-   * engine and open tabs; their rows stay for the history.
+   * unknown, no open session, no firing alert, not named, tagged or expected
+   * by the operator) leave memory, the alert engine and open tabs; their rows
+   * stay for the history.
    */
   private forgetLongGone(): void {
     const before = this.forgetBefore();
     const ids: string[] = [];
     for (const d of this.fleet.all())
-      if (forgettable(d, before) && !this.alerts?.engine.hasFiring(d.id)) ids.push(d.id);
+      if (forgettable(d, before) && !this.inventory.get(d.id) && !this.alerts?.engine.hasFiring(d.id)) ids.push(d.id);
     if (ids.length === 0) return;
     const dropped = this.fleet.forget(ids);
     this.alerts?.engine.forget(dropped);
@@ -451,9 +452,12 @@ export class Runtime {
         if (this.fleet.size === 0) {
           const saved = await loadFleet(this.db!.prisma);
           const brokerState = await loadBrokerState(this.db!.prisma, this.brokerKey);
-          // Devices long gone stay in the history, not in memory.
+          this.inventory.load(await loadLabels(this.db!.prisma));
+          // Devices long gone stay in the history, not in memory (unless the operator labelled them).
           const before = this.forgetBefore();
-          const forgotten = new Set(saved.devices.filter((d) => forgettable(d, before)).map((d) => d.id));
+          const forgotten = new Set(
+            saved.devices.filter((d) => forgettable(d, before) && !this.inventory.get(d.id)).map((d) => d.id),
+          );
           const kept = forgotten.size === 0 ? saved.devices : saved.devices.filter((d) => !forgotten.has(d.id));
           const open =
             forgotten.size === 0 ? saved.openSessions : saved.openSessions.filter((o) => !forgotten.has(o.deviceId));
@@ -465,7 +469,6 @@ export class Runtime {
                 : ""),
           );
           this.restarts = new RestartDetector({ saved: brokerState ?? lastSignOfLife(saved.devices) });
-          this.inventory.load(await loadLabels(this.db!.prisma));
           const expected = [...this.inventory.expected()];
           for (const r of expected) this.fleet.expect([r.deviceId], r.expectedAt!);
           // keepwatch was its broker: every session of the run before this one is over.

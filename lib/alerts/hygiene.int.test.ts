@@ -359,3 +359,27 @@ describe("system alerts: the database", () => {
     expect(stored.resolvedAt! - stored.firedAt).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe("forgetting long-gone devices", () => {
+  it("keeps a device the operator labelled, forgets an unlabelled one, at start", async () => {
+    const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    await db().$executeRawUnsafe(
+      `INSERT INTO devices (id, status, status_since, first_seen_at, last_seen_at)
+       VALUES ('old-plain', 'offline', $1::timestamptz, $1::timestamptz, $1::timestamptz),
+              ('old-labelled', 'offline', $1::timestamptz, $1::timestamptz, $1::timestamptz)`,
+      longAgo,
+    );
+    await db().$executeRawUnsafe(`INSERT INTO device_labels (device_id, name) VALUES ('old-labelled', 'Spare pump')`);
+    const second = new Runtime(
+      loadConfig({ MQTT_URL: broker.url, DATABASE_URL: database.url, PORT: "3987", FORGET_AFTER_DAYS: "30" }),
+    );
+    try {
+      await second.start();
+      expect(second.fleet.get("old-labelled")).toBeDefined();
+      expect(second.fleet.get("old-plain")).toBeUndefined();
+      expect(second.deviceDto(second.fleet.get("old-labelled")!).name).toBe("Spare pump");
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+});

@@ -223,6 +223,11 @@ async function fromDatabase<T>(what: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof AppError) throw err;
     console.error(`[api] ${what} failed`, err);
+    if (/statement timeout/.test(err instanceof Error ? err.message : String(err)))
+      throw new AppError(
+        "SERVICE_UNAVAILABLE",
+        `${what} took longer than DB_STATEMENT_TIMEOUT_SECONDS allows; narrow the time range or the device filter`,
+      );
     throw new AppError("SERVICE_UNAVAILABLE", `the database is not available: ${what} cannot be read`);
   }
 }

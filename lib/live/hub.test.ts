@@ -103,6 +103,28 @@ describe("LiveHub", () => {
     void alertsOnly.cancel();
   });
 
+  it("sheds a stream whose reader has not caught up for 30 s; a reader that keeps up stays", async () => {
+    const devices = new Map(Array.from({ length: 1_000 }, (_, i) => [`d${i}`, dto(`d${i}`)] as const));
+    let now = 0;
+    hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000, now: () => now });
+    hub.subscribe(); // never read: its snapshot alone is past the high-water mark
+    const reader = hub.subscribe().getReader();
+    await readEvents(reader, 1);
+    const step = async (at: number, id: string) => {
+      now = at;
+      hub!.markChanged([id]);
+      hub!.publish();
+      await readEvents(reader, 1);
+    };
+    await step(0, "d1");
+    await step(29_999, "d2");
+    expect(hub.subscriberCount).toBe(2);
+    await step(30_000, "d3");
+    expect(hub.subscriberCount).toBe(1);
+    await step(90_000, "d4");
+    expect(hub.subscriberCount).toBe(1);
+  });
+
   it("forgets a subscriber when the request is aborted", async () => {
     hub = new LiveHub(source(new Map()), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
     const ac = new AbortController();

@@ -3,6 +3,12 @@
  * then at most one delta per interval holding only the devices that changed
  * (coalesced: a device that changed 50 times in 250 ms is sent once), and a
  * heartbeat comment so proxies and the browser keep the connection open.
+ *
+ * A stream whose reader stops reading is shed, never buffered without end:
+ * once its queue is past the stream's high-water mark it must drain within
+ * SLOW_READER_MS (30 s; the heartbeat guarantees a check at least every
+ * 15 s), and it may never hold more than MAX_BACKLOG_BYTES. A browser that
+ * was shed reconnects by itself and gets a fresh snapshot.
  */
 import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts } from "../api/dto";
 import type { AlertFeedMessage } from "../alerts/dto";
@@ -26,6 +32,8 @@ export interface SubscribeOptions {
 interface Subscriber {
   controller: ReadableStreamDefaultController<Uint8Array>;
   closed: boolean;
+  /** Since when its queue has been past the high-water mark (the reader is not keeping up), or null. */
+  behindSince: number | null;
   alertsOnly?: boolean;
   owner?: string;
 }
@@ -33,6 +41,8 @@ interface Subscriber {
 const encoder = new TextEncoder();
 /** A browser this far behind is dropped; it reconnects and gets a fresh snapshot. */
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** A stream that has not caught up with its queue for this long is dropped. */
+export const SLOW_READER_MS = 30_000;
 
 export function sseEvent(event: string, data: unknown): Uint8Array {
   return encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -54,7 +64,7 @@ export class LiveHub {
 
   constructor(
     private readonly source: HubSource,
-    private readonly opts: { batchMs?: number; heartbeatMs?: number } = {},
+    private readonly opts: { batchMs?: number; heartbeatMs?: number; now?: () => number } = {},
   ) {}
 
   start(): void {
@@ -119,7 +129,13 @@ export class LiveHub {
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          sub = { controller, closed: false, alertsOnly: opts.only === "alerts", owner: opts.owner };
+          sub = {
+            controller,
+            closed: false,
+            behindSince: null,
+            alertsOnly: opts.only === "alerts",
+            owner: opts.owner,
+          };
           this.subscribers.add(sub);
           if (opts.owner !== undefined) this.owners.set(opts.owner, (this.owners.get(opts.owner) ?? 0) + 1);
           if (!sub.alertsOnly) this.fleetSubscribers++;
@@ -185,10 +201,14 @@ export class LiveHub {
   }
 
   private broadcast(chunk: Uint8Array, to: (s: Subscriber) => boolean = () => true): void {
+    const now = (this.opts.now ?? Date.now)();
     for (const s of this.subscribers) {
       if (s.closed || !to(s)) continue;
       try {
-        if ((s.controller.desiredSize ?? 0) < -MAX_BACKLOG_BYTES) {
+        const desired = s.controller.desiredSize ?? 0;
+        if (desired >= 0) s.behindSince = null;
+        else s.behindSince ??= now;
+        if (desired < -MAX_BACKLOG_BYTES || (s.behindSince !== null && now - s.behindSince >= SLOW_READER_MS)) {
           this.close(s);
           continue;
         }

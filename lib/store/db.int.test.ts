@@ -52,6 +52,31 @@ describe("db", () => {
     }
   });
 
+  it("cancels reads past the statement timeout; the batched writers have connections of their own", async () => {
+    const database = openDatabase(testDb.url, { statementTimeoutMs: 3_000 });
+    try {
+      // A read past the timeout is cancelled by the server.
+      const quick = openDatabase(testDb.url, { statementTimeoutMs: 300 });
+      await expect(quick.prisma.$queryRaw`SELECT pg_sleep(1)`).rejects.toThrow(/statement timeout/);
+      // The writers' pool has no such limit.
+      await quick.batch([{ text: "SELECT pg_sleep(0.5)", values: [] }]);
+      await quick.close();
+
+      // Every read connection busy: a batched write still goes through at once, before any of them ends.
+      const order: string[] = [];
+      const reads = Array.from({ length: 12 }, (_, i) =>
+        database.prisma.$queryRaw`SELECT pg_sleep(1.5)`.then(() => order.push(`read ${i}`)),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      await database.batch([{ text: "SELECT 1", values: [] }]);
+      order.push("write");
+      await Promise.all(reads);
+      expect(order[0]).toBe("write");
+    } finally {
+      await database.close();
+    }
+  });
+
   it("openDatabase() shares one pool between Prisma and the migrator, and closes both", async () => {
     const database = openDatabase(testDb.url);
     expect(await migrate({ db: database.queryable, migrationsDir: MIGRATIONS_DIR })).toEqual([]);

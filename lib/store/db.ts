@@ -42,14 +42,17 @@ export function databaseUrl(): string {
 /**
  * Pool settings that keep a database outage from hanging callers: a connect
  * attempt gives up after 5 s and TCP keepalive notices dead peers.
+ * `statementTimeoutMs`: the server cancels any statement of this pool's
+ * connections that runs longer (Postgres' statement_timeout).
  */
-export function createPool(connectionString: string, max = 10): pg.Pool {
+export function createPool(connectionString: string, max = 10, opts: { statementTimeoutMs?: number } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
+    ...(opts.statementTimeoutMs !== undefined && { statement_timeout: opts.statementTimeoutMs }),
   });
   // An idle client whose server went away emits "error"; unhandled, that
   // would crash the process. Queries report their own failures.

@@ -156,10 +156,19 @@ export async function migrate({
   const session = await db.connect();
   let broken = false;
   try {
-    return await migrateOn(session, files, migrationsDir, log);
+    // The pool's reads may have a statement timeout (DB_STATEMENT_TIMEOUT_SECONDS); a migration has none.
+    await session.query("SET statement_timeout = 0");
+    const applied = await migrateOn(session, files, migrationsDir, log);
+    await session.query("RESET statement_timeout");
+    return applied;
   } catch (e) {
-    // A connection whose unlock may not have run must not go back to the pool.
-    broken = !(e instanceof MigrationError);
+    // A connection whose unlock may not have run, or whose timeout is still off, must not go back to the pool.
+    broken =
+      !(e instanceof MigrationError) ||
+      !(await session.query("RESET statement_timeout").then(
+        () => true,
+        () => false,
+      ));
     throw e;
   } finally {
     session.release(broken);

@@ -1,7 +1,10 @@
 /**
  * Opens the database for the running application:
- * - DATABASE_URL set: Postgres, one pg pool shared by the Prisma client
- *   (queries, batched writes) and the migrator;
+ * - DATABASE_URL set: Postgres with two pg pools. The Prisma client (API
+ *   reads, alerts, accounts) and the migrator share one whose statements are
+ *   cancelled past DB_STATEMENT_TIMEOUT_SECONDS; the batched writes of the
+ *   fleet and the activity recorder have a small pool of their own, so no
+ *   read, however heavy or many, can starve them of connections;
  * - DATABASE_URL unset: the embedded PGlite under KEEPWATCH_DATA_DIR
  *   (see pglite.ts), one in-process session for both.
  * Everything above this module (migrations, writer, queries) is the same SQL
@@ -30,8 +33,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function openDatabase(url: string): Database {
-  const pool = createPool(url);
+/** Connections of the writers' own pool (batched fleet and activity writes). */
+export const WRITER_POOL_SIZE = 3;
+
+export function openDatabase(url: string, opts: { statementTimeoutMs?: number } = {}): Database {
+  const pool = createPool(url, 10, { statementTimeoutMs: opts.statementTimeoutMs });
+  const writers = createPool(url, WRITER_POOL_SIZE);
   const prisma = createDb({ pool });
   let closed: Promise<void> | null = null;
   return {
@@ -39,11 +46,12 @@ export function openDatabase(url: string): Database {
     location: redactUrl(url),
     prisma,
     queryable: pool,
-    batch: sqlBatch(pool),
+    batch: sqlBatch(writers),
     close: () =>
       (closed ??= (async () => {
         await prisma.$disconnect();
         await pool.end();
+        await writers.end();
       })()),
   };
 }
@@ -65,6 +73,11 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<Database> {
 export async function openConfiguredDatabase(config: {
   DATABASE_URL?: string;
   KEEPWATCH_DATA_DIR: string;
+  DB_STATEMENT_TIMEOUT_SECONDS?: number;
 }): Promise<Database> {
-  return config.DATABASE_URL ? openDatabase(config.DATABASE_URL) : openEmbeddedDatabase(config.KEEPWATCH_DATA_DIR);
+  const statementTimeoutMs =
+    config.DB_STATEMENT_TIMEOUT_SECONDS === undefined ? undefined : config.DB_STATEMENT_TIMEOUT_SECONDS * 1000;
+  return config.DATABASE_URL
+    ? openDatabase(config.DATABASE_URL, { statementTimeoutMs })
+    : openEmbeddedDatabase(config.KEEPWATCH_DATA_DIR);
 }
