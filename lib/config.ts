@@ -25,6 +25,17 @@ const schema = z.object({
   MQTT_TOPIC_AUTH: z.enum(["on", "off"]).default("on"),
   /** Embedded broker: connections beyond this many are closed at once. */
   MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** Embedded broker: a client sending a larger packet (bytes) is disconnected. */
+  MQTT_MAX_PACKET_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(256 * 1024),
+  /** Embedded broker: at most this many topics hold a retained message. */
+  MQTT_MAX_RETAINED: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
+  /** Embedded broker: browser origins allowed on MQTT_WS_PORT (comma-separated); clients without an Origin always are. */
+  MQTT_WS_ORIGINS: z.string().optional(),
   /** Embedded broker only: also take MQTT over WebSocket on this port (unset: no WebSocket listener). */
   MQTT_WS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MQTT_BROKER_KIND: z.enum(["auto", "mosquitto", "emqx", "nanomq"]).default("auto"),

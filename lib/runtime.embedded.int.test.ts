@@ -17,7 +17,7 @@ import { LATE_GRACE_MS, Runtime } from "./runtime";
 import { connectPacket, PacketReader, PINGREQ, pubackPacket, subscribePacket } from "./sim/packets";
 import { getDeviceSessions } from "./store/devices";
 import { DataDirLockedError } from "./store/pglite";
-import { eventually, exited, mosquittoSub } from "./testing/clients";
+import { eventually, exited, mosquittoSub, rawConnect } from "./testing/clients";
 import { freePort, startMosquitto } from "./testing/mosquitto";
 import { createTestDatabase } from "./store/testing";
 
@@ -400,6 +400,39 @@ describe("embedded defaults", () => {
     const res = await fetch(`http://127.0.0.1:${wsPort}/`);
     expect(res.status).toBe(426);
     expect(await res.text()).toMatch(/MQTT over WebSocket/);
+  }, 20_000);
+
+  it("disconnects a client announcing a packet over MQTT_MAX_PACKET_BYTES before reading it, and refuses foreign browser origins on WebSocket", async () => {
+    const rejected = () => runtime.health().ingest.rejected;
+    const before = rejected().packet_too_large ?? 0;
+    // 100 KB is under the default 256 KB: delivered, the client stays.
+    const ok = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: "big-ok", reconnectPeriod: 0 });
+    await ok.publishAsync("devices/big-ok/data", Buffer.alloc(100 * 1024));
+    await sleep(300);
+    expect(ok.connected).toBe(true);
+    await ok.endAsync();
+    // A PUBLISH announcing 1 MB: cut off on its header, nothing of it buffered.
+    const raw = await rawConnect(mqttPort, "big-bad", 30);
+    const closed = new Promise<number>((resolve) => raw.once("close", () => resolve(Date.now())));
+    const sentAt = Date.now();
+    raw.write(Buffer.from([0x30, 0x80, 0x80, 0x40])); // remaining length 1,048,576
+    const closedAt = await Promise.race([closed, sleep(3_000).then(() => null)]);
+    expect(closedAt, "the connection was not closed").not.toBeNull();
+    console.log(`[embedded] 1 MB packet announced → connection closed after ${closedAt! - sentAt} ms`);
+    expect(rejected().packet_too_large).toBe(before + 1);
+
+    // A page on another site may not open the broker's WebSocket; a client without an Origin may.
+    const { WebSocket } = await import("ws");
+    const status = await new Promise<number | string>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${wsPort}/mqtt`, "mqtt", {
+        headers: { origin: "https://evil.example" },
+      });
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => (ws.close(), resolve("open")));
+      ws.on("error", () => undefined);
+    });
+    expect(status).toBe(401);
+    expect(rejected().ws_origin).toBe(1);
   }, 20_000);
 
   it("refuses a second keepwatch on the same data directory, and a busy MQTT_PORT, with clear errors", async () => {

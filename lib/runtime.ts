@@ -290,6 +290,13 @@ export class Runtime {
       credentials,
       wsPort: config.MQTT_WS_PORT,
       maxConnections: config.MQTT_MAX_CONNECTIONS,
+      maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+      maxRetained: config.MQTT_MAX_RETAINED,
+      wsOrigins: (config.MQTT_WS_ORIGINS ?? "")
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o !== ""),
+      onRefused: (cause) => this.screen.count(cause),
       publishPolicy:
         config.MQTT_TOPIC_AUTH === "on" ? (clientId, topic) => this.foreignPublish(clientId, topic) : undefined,
     });

@@ -32,6 +32,43 @@ export interface EmbeddedBrokerOptions {
   publishPolicy?: (clientId: string, topic: string) => string | null;
   /** Connections beyond this many are closed at once. Default 100,000. */
   maxConnections?: number;
+  /** A client sending a packet larger than this (bytes, fixed header excluded) is disconnected. Default 256 KB. */
+  maxPacketBytes?: number;
+  /**
+   * Browser origins allowed on the WebSocket listener (MQTT_WS_ORIGINS). A
+   * connection that carries an Origin not listed is refused; clients that
+   * send none (devices, native apps) are let in.
+   */
+  wsOrigins?: readonly string[];
+  /** Topics that may hold a retained message; a new one beyond is refused (the client disconnected). Default 100,000. */
+  maxRetained?: number;
+  /** A refused connection or packet, for the counters. */
+  onRefused?(cause: "packet_too_large" | "ws_origin" | "retained_full"): void;
+}
+
+export const DEFAULT_MAX_RETAINED = 100_000;
+
+export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
+
+/**
+ * Disconnects a client whose next packet announces more than `max` bytes, as
+ * soon as its length is read, before the payload is buffered. mqtt-packet's
+ * parser (which Aedes gives each client) would otherwise buffer up to 256 MB
+ * per packet; this hooks the step where it reads a packet's length.
+ */
+function limitPacketSize(client: unknown, max: number, onRefused: () => void): void {
+  const parser = (client as { _parser?: Record<string, unknown> })._parser;
+  const parseLength = parser?._parseLength;
+  if (!parser || typeof parseLength !== "function") return;
+  parser._parseLength = function (this: { packet: { length: number }; _emitError(e: Error): boolean }) {
+    const done = (parseLength as () => boolean).call(this);
+    if (done && this.packet.length > max) {
+      onRefused();
+      this._emitError(new Error(`packet of ${this.packet.length} bytes is over MQTT_MAX_PACKET_BYTES (${max})`));
+      return false;
+    }
+    return done;
+  };
 }
 
 export interface EmbeddedBroker {
@@ -85,17 +122,37 @@ function listen(server: Server | HttpServer, port: number, host: string): Promis
  * handles like a TCP socket, carrying the peer's address so the device page
  * can show where a client connects from. A plain HTTP request gets a 426.
  */
-async function startWebSocketListener(aedes: Aedes, port: number, host: string) {
+async function startWebSocketListener(
+  aedes: Aedes,
+  port: number,
+  host: string,
+  limits: {
+    maxPacketBytes: number;
+    origins: readonly string[];
+    onRefused(cause: "packet_too_large" | "ws_origin"): void;
+  },
+) {
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain; charset=utf-8", upgrade: "websocket" });
     res.end("This port speaks MQTT over WebSocket: connect an MQTT client to ws://<host>:<port>/mqtt\n");
   });
-  const wss = new WebSocketServer({ server: http, maxPayload: 64 * 1024 * 1024 });
+  const origins = new Set(limits.origins.map((o) => o.toLowerCase()));
+  const wss = new WebSocketServer({
+    server: http,
+    // One WebSocket message carries one or a few MQTT packets: a little room for their headers.
+    maxPayload: limits.maxPacketBytes + 16,
+    verifyClient: ({ origin }: { origin?: string }) => {
+      // Devices and native clients send no Origin; a browser page elsewhere may not connect.
+      const ok = !origin || origins.has(origin.toLowerCase());
+      if (!ok) limits.onRefused("ws_origin");
+      return ok;
+    },
+  });
   wss.on("connection", (ws, req) => {
     const stream = createWebSocketStream(ws);
     stream.on("error", () => ws.terminate());
     Object.assign(stream, { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort });
-    aedes.handle(stream, req);
+    limitPacketSize(aedes.handle(stream, req), limits.maxPacketBytes, () => limits.onRefused("packet_too_large"));
   });
   wss.on("error", () => {}); // the HTTP server's errors are reported by listen()
   await listen(http, port, host);
@@ -129,19 +186,31 @@ function authenticator(credentials: { username: string; password: string }): Aed
 
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const policy = opts.publishPolicy;
+  const maxRetained = opts.maxRetained ?? DEFAULT_MAX_RETAINED;
+  /** Topics holding a retained message (kept in memory by Aedes): at most maxRetained. */
+  const retained = new Set<string>();
   const aedes = await Aedes.createBroker({
     ...(opts.credentials ? { authenticate: authenticator(opts.credentials) } : {}),
-    ...(policy
-      ? {
-          authorizePublish: (client, packet, done) => {
-            const refused = client ? policy(client.id, packet.topic) : null;
-            done(refused === null ? null : new Error(refused));
-          },
+    authorizePublish: (client, packet, done) => {
+      const refused = client && policy ? policy(client.id, packet.topic) : null;
+      if (refused !== null) return done(new Error(refused));
+      if (packet.retain) {
+        // An empty retained payload clears the topic's retained message.
+        if (packet.payload.length === 0) retained.delete(packet.topic);
+        else if (!retained.has(packet.topic)) {
+          if (retained.size >= maxRetained) {
+            opts.onRefused?.("retained_full");
+            return done(new Error(`more than MQTT_MAX_RETAINED (${maxRetained}) retained messages`));
+          }
+          retained.add(packet.topic);
         }
-      : {}),
+      }
+      done(null);
+    },
   });
   const sockets = new Set<Socket>();
   const maxConnections = opts.maxConnections ?? 100_000;
+  const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   /** Until when new connections are refused (an outage, see dropAllClients). */
   let refuseUntil = 0;
   const server: Server = createServer((socket) => {
@@ -149,7 +218,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.setNoDelay(true);
-    aedes.handle(socket);
+    limitPacketSize(aedes.handle(socket), maxPacketBytes, () => opts.onRefused?.("packet_too_large"));
   });
   const host = opts.host ?? "::";
   let ws: Awaited<ReturnType<typeof startWebSocketListener>> | null = null;
@@ -158,7 +227,11 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     await listen(server, opts.port, host);
     if (opts.wsPort !== undefined && opts.wsPort !== null) {
       listening = "MQTT_WS_PORT";
-      ws = await startWebSocketListener(aedes, opts.wsPort, host);
+      ws = await startWebSocketListener(aedes, opts.wsPort, host, {
+        maxPacketBytes,
+        origins: opts.wsOrigins ?? [],
+        onRefused: (cause) => opts.onRefused?.(cause),
+      });
     }
   } catch (e) {
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));

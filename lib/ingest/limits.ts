@@ -16,7 +16,13 @@ export type RejectCause =
   | "id_control_characters"
   | "id_invalid_unicode"
   /** The embedded broker refused a client's publish on another device's topic (MQTT_TOPIC_AUTH). */
-  | "foreign_publish";
+  | "foreign_publish"
+  /** The embedded broker disconnected a client for a packet over MQTT_MAX_PACKET_BYTES. */
+  | "packet_too_large"
+  /** The embedded broker refused a WebSocket connection from a browser origin not in MQTT_WS_ORIGINS. */
+  | "ws_origin"
+  /** The embedded broker refused a retained message on a new topic beyond MQTT_MAX_RETAINED. */
+  | "retained_full";
 
 // C0 and C1 control characters, DEL.
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
