@@ -32,6 +32,8 @@ const schema = z.object({
     .min(1024)
     .max(256 * 1024 * 1024)
     .default(256 * 1024),
+  /** Embedded broker: track clients that connect without a client id (named aedes_<uuid> anew each time) as devices. */
+  TRACK_ANONYMOUS_CLIENTS: z.enum(["0", "1"], { error: "TRACK_ANONYMOUS_CLIENTS must be 0 or 1" }).default("0"),
   /** Embedded broker: at most this many topics hold a retained message. */
   MQTT_MAX_RETAINED: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
   /** Embedded broker: browser origins allowed on MQTT_WS_PORT (comma-separated); clients without an Origin always are. */

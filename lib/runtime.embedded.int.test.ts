@@ -435,6 +435,36 @@ describe("embedded defaults", () => {
     expect(rejected().ws_origin).toBe(1);
   }, 20_000);
 
+  it("refuses an empty client id with a persistent session; takes one with a clean session without tracking it as a device", async () => {
+    const rejected = () => runtime.health().ingest.rejected;
+    // CONNECT, MQTT 3.1.1, clean session 0, keepalive 30, empty client id.
+    const persistent = Buffer.from([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x00, 0, 30, 0, 0]);
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const socket = new Socket();
+      const chunks: Buffer[] = [];
+      socket.on("data", (d) => chunks.push(d));
+      socket.on("close", () => resolve(Buffer.concat(chunks)));
+      socket.on("error", reject);
+      socket.connect(mqttPort, "127.0.0.1", () => socket.write(persistent));
+    });
+    expect([...answer]).toEqual([0x20, 0x02, 0x00, 0x02]); // CONNACK: identifier rejected, then closed
+    expect(rejected().empty_client_id).toBe(1);
+
+    const devicesBefore = runtime.fleet.size;
+    const anonymous = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+      clientId: "",
+      clean: true,
+      keepalive: 2,
+      reconnectPeriod: 0,
+    });
+    await anonymous.publishAsync("some/topic", "x");
+    await sleep(2_500); // a PINGREQ too
+    await anonymous.endAsync();
+    await sleep(300);
+    expect(runtime.fleet.size).toBe(devicesBefore);
+    expect([...runtime.fleet.all()].some((d) => d.id.startsWith("aedes_"))).toBe(false);
+  }, 20_000);
+
   it("refuses a second keepwatch on the same data directory, and a busy MQTT_PORT, with clear errors", async () => {
     const second = newRuntime({ PORT: "3997" });
     await expect(second.start()).rejects.toThrow(DataDirLockedError);

@@ -302,6 +302,7 @@ export class Runtime {
     });
     const source = watchAedes(broker.aedes, {
       deviceTopics: this.deviceTopics,
+      trackAnonymous: config.TRACK_ANONYMOUS_CLIENTS === "1",
       onEvents: (events) => {
         this.broker.stats["clients/connected"] = broker.connectedClients();
         this.applyEvents(events);

@@ -43,7 +43,7 @@ export interface EmbeddedBrokerOptions {
   /** Topics that may hold a retained message; a new one beyond is refused (the client disconnected). Default 100,000. */
   maxRetained?: number;
   /** A refused connection or packet, for the counters. */
-  onRefused?(cause: "packet_too_large" | "ws_origin" | "retained_full"): void;
+  onRefused?(cause: "packet_too_large" | "ws_origin" | "retained_full" | "empty_client_id"): void;
 }
 
 export const DEFAULT_MAX_RETAINED = 100_000;
@@ -191,6 +191,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const retained = new Set<string>();
   const aedes = await Aedes.createBroker({
     ...(opts.credentials ? { authenticate: authenticator(opts.credentials) } : {}),
+    // MQTT 3.1.1 (3.1.3-8): an empty client id asks for a clean session; with clean session 0 it is
+    // refused with CONNACK "identifier rejected" and the connection closed.
+    preConnect: (client, packet, callback) => {
+      if (packet.clientId || packet.clean) return callback(null, true);
+      opts.onRefused?.("empty_client_id");
+      client.conn.write(Buffer.from([0x20, 0x02, 0x00, 0x02]));
+      callback(Object.assign(new Error("identifier rejected"), { errorCode: 2 }), false);
+    },
     authorizePublish: (client, packet, done) => {
       const refused = client && policy ? policy(client.id, packet.topic) : null;
       if (refused !== null) return done(new Error(refused));

@@ -33,6 +33,12 @@ export interface AedesSourceOptions {
   deviceTopics: CompiledDeviceTopics | null;
   onEvents(events: ActivityEvent[]): void;
   now?: () => number;
+  /**
+   * Track clients that connect with an empty client id (the broker names them
+   * `aedes_<uuid>`, a new name each time) as devices: TRACK_ANONYMOUS_CLIENTS.
+   * Off by default: each such connection would be a new device, never seen again.
+   */
+  trackAnonymous?: boolean;
 }
 
 export interface AedesSource {
@@ -42,7 +48,15 @@ export interface AedesSource {
   markClosing(): void;
   /** Removes every listener and hook. */
   detach(): void;
-  readonly stats: { connects: number; pings: number; publishes: number; ends: number; refused: number };
+  readonly stats: {
+    connects: number;
+    pings: number;
+    publishes: number;
+    ends: number;
+    refused: number;
+    /** Connections without a client id, not tracked as devices. */
+    anonymous: number;
+  };
 }
 
 interface ConnectionFacts {
@@ -83,7 +97,7 @@ export function watchAedes(aedes: Aedes, opts: AedesSourceOptions): AedesSource 
   const broker = aedes as BrokerWithRegistry;
   const now = opts.now ?? Date.now;
   const facts = new WeakMap<ObservedClient, ConnectionFacts>();
-  const stats = { connects: 0, pings: 0, publishes: 0, ends: 0, refused: 0 };
+  const stats = { connects: 0, pings: 0, publishes: 0, ends: 0, refused: 0, anonymous: 0 };
   let pending: ActivityEvent[] = [];
   let flushScheduled = false;
   let closing = false;
@@ -115,16 +129,20 @@ export function watchAedes(aedes: Aedes, opts: AedesSourceOptions): AedesSource 
     }
   };
 
+  /** A client that connected without a client id, not tracked as a device (trackAnonymous off). */
+  const untracked = (client: ObservedClient): boolean =>
+    !opts.trackAnonymous && facts.get(client)?.connect?.clientId === "";
+
   /** A connection is live for activity between its registration and its end. */
   const live = (client: ObservedClient | null | undefined): client is ObservedClient => {
     if (!client) return false;
     const f = facts.get(client);
-    return f !== undefined && f.registered && !f.ended;
+    return f !== undefined && f.registered && !f.ended && !untracked(client);
   };
 
   const end = (client: ObservedClient) => {
     const f = factsOf(client);
-    if (!f.registered || f.ended) return;
+    if (!f.registered || f.ended || untracked(client)) return;
     f.ended = true;
     stats.ends++;
     const endFacts: AedesEndFacts = {
@@ -185,6 +203,11 @@ export function watchAedes(aedes: Aedes, opts: AedesSourceOptions): AedesSource 
   on("client", (client: ObservedClient) => {
     if (client.closed) return; // closed while registering: it never was connected
     const f = factsOf(client);
+    if (untracked(client)) {
+      f.registered = true;
+      stats.anonymous++;
+      return;
+    }
     f.registered = true;
     stats.connects++;
     const connect: AedesConnectInfo = f.connect
@@ -236,9 +259,18 @@ export function watchAedes(aedes: Aedes, opts: AedesSourceOptions): AedesSource 
   on("publish", (packet: { topic: string; payload: Buffer | string }, client: ObservedClient | null) => {
     if (!client || !client.id) return; // the broker's own ($SYS heartbeats)
     const will = client.closed === true;
-    if (!will && !live(client)) return;
+    const anonymous = untracked(client);
+    if (!will && !anonymous && !live(client)) return;
     stats.publishes++;
-    observe({ type: "publish", at: now(), clientId: client.id, topic: packet.topic, payload: packet.payload, will });
+    observe({
+      type: "publish",
+      at: now(),
+      clientId: client.id,
+      topic: packet.topic,
+      payload: packet.payload,
+      will,
+      anonymous,
+    });
   });
 
   return {

@@ -22,7 +22,9 @@ export type RejectCause =
   /** The embedded broker refused a WebSocket connection from a browser origin not in MQTT_WS_ORIGINS. */
   | "ws_origin"
   /** The embedded broker refused a retained message on a new topic beyond MQTT_MAX_RETAINED. */
-  | "retained_full";
+  | "retained_full"
+  /** The embedded broker refused an empty client id with clean session 0 (MQTT 3.1.1). */
+  | "empty_client_id";
 
 // C0 and C1 control characters, DEL.
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;

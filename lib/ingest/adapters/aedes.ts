@@ -69,6 +69,12 @@ export type AedesObservation =
       payload: Buffer | string;
       /** Published by the broker on behalf of a client that is gone: its last will. */
       will: boolean;
+      /**
+       * The client connected with an empty client id (the broker named it) and
+       * is not tracked as a device: its publish is no device's activity, though
+       * what it publishes on device topics still is.
+       */
+      anonymous?: boolean;
     }
   | { type: "end"; at: number; clientId: string; facts: AedesEndFacts }
   /** CONNECT refused with a CONNACK return code (no session was opened). */
@@ -185,7 +191,7 @@ function publishEvents(
   // The broker's own messages ($SYS heartbeats and the like) are about no device.
   if (obs.clientId === null || obs.topic.startsWith("$")) return [];
   const events: ActivityEvent[] = [];
-  if (!obs.will)
+  if (!obs.will && !obs.anonymous)
     events.push({ kind: "publish", deviceId: obs.clientId, at: obs.at, source: "aedes", topic: obs.topic });
   if (opts.deviceTopics) {
     // Seen as it is published, never as a replay: a retained flag does not make it stale.
