@@ -1,7 +1,11 @@
 import { FleetPage } from "@/components/fleet/FleetPage";
+import { tagFromQuery } from "@/components/fleet/select";
 import { requirePage } from "@/lib/auth/page";
 
-export default async function Page() {
+type Props = { searchParams: Promise<{ tag?: string | string[] }> };
+
+export default async function Page({ searchParams }: Props) {
   await requirePage();
-  return <FleetPage />;
+  // The tag filter lives in the URL, so the first render (server and browser alike) already has it.
+  return <FleetPage initialTag={tagFromQuery((await searchParams).tag)} />;
 }

@@ -3,11 +3,12 @@
 import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
 import type { AlertDto, IncidentDto } from "@/lib/alerts/dto";
+import { describeId, deviceHref } from "@/components/fleet/format";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { canOperate, useMe, type Me } from "@/components/nav/me";
 import { retainAlertFeed, useAlertFeed } from "./feed";
-import { deviceHref, KIND_LABEL, KIND_STYLE, SOURCE_LABEL, sendJson, shortTime } from "./format";
-import { groupAlerts, visibleRows, type AlertGroup } from "./groups";
+import { getJson, KIND_LABEL, KIND_STYLE, SOURCE_LABEL, sendJson, shortTime } from "./format";
+import { causeLabel, COLLAPSED_ROWS, groupAlerts, visibleRows, type AlertGroup } from "./groups";
 import { MuteButtons } from "./MuteButtons";
 
 /**
@@ -25,10 +26,8 @@ export function AlertsPage() {
 
   useEffect(() => {
     const ctl = new AbortController();
-    fetch("/api/alerts?state=resolved&limit=50", { signal: ctl.signal })
-      .then(async (r) => {
-        const body = await r.json();
-        if (!r.ok) throw new Error(body?.error?.message ?? `HTTP ${r.status}`);
+    getJson<{ alerts: AlertDto[] }>("/api/alerts?state=resolved&limit=50", ctl.signal)
+      .then((body) => {
         setResolved(body.alerts);
         setError(null);
       })
@@ -109,7 +108,7 @@ function GroupSection({ group, me }: { group: AlertGroup; me: Me | null }) {
       className="flex flex-col gap-1.5 rounded-md border border-zinc-800 bg-zinc-900/40 p-2.5"
     >
       {group.type === "incident" ? (
-        <IncidentHeader incident={group.incident} me={me} />
+        <IncidentHeader incident={group.incident} count={group.alerts.length} me={me} />
       ) : (
         <h3 className="flex items-center gap-2 text-[13px] text-zinc-300">
           <span
@@ -133,7 +132,7 @@ function GroupSection({ group, me }: { group: AlertGroup; me: Me | null }) {
           show {hidden} more
         </button>
       )}
-      {expanded && group.alerts.length > 5 && (
+      {expanded && group.alerts.length > COLLAPSED_ROWS && (
         <button
           type="button"
           onClick={() => setExpanded(false)}
@@ -146,7 +145,7 @@ function GroupSection({ group, me }: { group: AlertGroup; me: Me | null }) {
   );
 }
 
-function IncidentHeader({ incident, me }: { incident: IncidentDto; me: Me | null }) {
+function IncidentHeader({ incident, count, me }: { incident: IncidentDto; count: number; me: Me | null }) {
   const [error, setError] = useState<string | null>(null);
   const acked = incident.acknowledgedAt !== null;
   async function toggle() {
@@ -164,13 +163,20 @@ function IncidentHeader({ incident, me }: { incident: IncidentDto; me: Me | null
       className="flex flex-wrap items-center gap-2 text-[13px]"
     >
       <span className={`rounded px-1.5 py-px text-xs ring-1 ring-inset ${KIND_STYLE.offline}`}>incident</span>
+      <span data-testid="group-count" title="firing alerts listed in this incident" className="text-zinc-400">
+        {count}
+      </span>
       <span className="font-medium text-zinc-100">{incident.message}</span>
+      <span data-testid="incident-cause" className="rounded bg-zinc-800 px-1.5 text-xs text-zinc-300">
+        {causeLabel(incident.cause)}
+      </span>
       <span data-testid="incident-still" className="text-xs text-zinc-400">
         {incident.stillOffline} of {incident.deviceCount} still offline · opened {shortTime(incident.openedAt)}
       </span>
       {acked && (
         <span data-testid="incident-acked" className="text-xs text-emerald-300">
-          acknowledged by {incident.acknowledgedBy}
+          acknowledged by {incident.acknowledgedBy} at {shortTime(incident.acknowledgedAt)}
+          {incident.ackComment ? `: ${incident.ackComment}` : ""}
         </span>
       )}
       {canOperate(me) && (
@@ -236,10 +242,11 @@ function AlertRow({
   async function toggleAck() {
     try {
       setError(null);
+      const text = comment.trim();
       await sendJson(
         acked ? "DELETE" : "POST",
         `/api/alerts/${a.id}/ack`,
-        acked ? undefined : { comment: comment.trim() || null },
+        acked ? undefined : text ? { comment: text } : {},
       );
       setComment("");
     } catch (e) {
@@ -259,8 +266,17 @@ function AlertRow({
           <span className="text-orange-200">{SOURCE_LABEL[a.source ?? ""] ?? a.source}</span>
         ) : (
           <Link href={deviceHref(a.deviceId)} className="hover:underline" title="this device's page">
-            {a.deviceName && <span className="mr-1.5 font-medium text-zinc-100">{a.deviceName}</span>}
-            <span className={`font-mono ${a.deviceName ? "text-zinc-400" : "text-sky-400"}`}>{a.deviceId}</span>
+            {a.deviceName && (
+              <span data-testid="device-name" dir="auto" className="mr-1.5 font-semibold text-zinc-100">
+                {a.deviceName}
+              </span>
+            )}
+            <span
+              dir="auto"
+              className={`font-mono [unicode-bidi:isolate] ${a.deviceName ? "text-zinc-400" : "text-sky-400"}`}
+            >
+              {describeId(a.deviceId).text}
+            </span>
           </Link>
         )}
       </td>
@@ -313,7 +329,9 @@ function AlertRow({
               >
                 {acked ? "Unack" : "Ack"}
               </button>
-              {a.deviceId !== null && <MuteButtons deviceId={a.deviceId} me={me} onError={setError} />}
+              {a.deviceId !== null && (
+                <MuteButtons deviceId={a.deviceId} me={me} from="alerts page" onError={setError} />
+              )}
             </div>
           )}
         </td>

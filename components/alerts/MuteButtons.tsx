@@ -1,47 +1,69 @@
 "use client";
 
 import { useState } from "react";
-import { escapeGlob } from "@/components/history/filters";
+import type { SilenceDto } from "@/lib/alerts/dto";
 import type { Me } from "@/components/nav/me";
-import { sendJson } from "./format";
+import { sendJson, shortTime } from "./format";
+import { localInputToMs, MUTE_HOUR_MS, muteRequest } from "./mute";
 
-/** "Mute 1 h" and "Mute until…": a one-device silence in one step (POST /api/silences). */
+/**
+ * "Mute 1 h" and "Mute until…": a one-device silence in one step (POST
+ * /api/silences), with an optional comment of the operator's own.
+ */
 export function MuteButtons({
   deviceId,
   me,
+  from,
   onError,
   onMuted,
 }: {
   deviceId: string;
   me: Me | null;
+  /** Where the buttons are, for the silence's comment ("alerts page"). */
+  from: string;
   onError(message: string | null): void;
-  onMuted?(): void;
+  onMuted?(silence: SilenceDto): void;
 }) {
   const [picking, setPicking] = useState(false);
   const [until, setUntil] = useState("");
-  async function mute(endsAt: Date) {
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [mutedUntil, setMutedUntil] = useState<string | null>(null);
+  async function mute(endsAt: number, own?: string) {
+    const req = muteRequest({
+      deviceId,
+      username: me?.user.username ?? null,
+      from,
+      now: Date.now(),
+      endsAt,
+      comment: own,
+    });
+    if (!req.ok) return onError(req.message);
+    setBusy(true);
     try {
       onError(null);
-      await sendJson("POST", "/api/silences", {
-        match: escapeGlob(deviceId),
-        startsAt: new Date().toISOString(),
-        endsAt: endsAt.toISOString(),
-        comment: `muted ${deviceId} until ${endsAt.toISOString().slice(0, 16).replace("T", " ")} UTC by ${me?.user.username ?? "someone"}`,
-      });
+      const { silence } = await sendJson<{ silence: SilenceDto }>("POST", "/api/silences", req.body);
       setPicking(false);
-      onMuted?.();
+      setUntil("");
+      setComment("");
+      setMutedUntil(silence.endsAt);
+      onMuted?.(silence);
     } catch (e) {
       onError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
     }
   }
-  const button = "rounded border border-zinc-700 px-1.5 text-xs text-zinc-300 hover:bg-zinc-800";
+  const button = "rounded border border-zinc-700 px-1.5 text-xs text-zinc-300 hover:bg-zinc-800 disabled:opacity-50";
+  const input = "h-6 rounded border border-zinc-700 bg-zinc-900 px-1 text-xs text-zinc-200 [color-scheme:dark]";
   return (
-    <span className="inline-flex items-center gap-1">
+    <span className="inline-flex flex-wrap items-center gap-1">
       <button
         type="button"
         data-testid="mute-1h"
+        disabled={busy}
         className={button}
-        onClick={() => void mute(new Date(Date.now() + 3_600_000))}
+        onClick={() => void mute(Date.now() + MUTE_HOUR_MS)}
       >
         Mute 1 h
       </button>
@@ -49,28 +71,43 @@ export function MuteButtons({
         <>
           <input
             type="datetime-local"
-            aria-label="mute until (local time)"
+            data-testid="mute-until-input"
+            aria-label="mute until (your local time)"
             value={until}
             onChange={(e) => setUntil(e.target.value)}
-            className="h-6 rounded border border-zinc-700 bg-zinc-900 px-1 text-xs text-zinc-200 [color-scheme:dark]"
+            className={input}
+          />
+          <input
+            type="text"
+            aria-label="mute comment"
+            placeholder="why (optional)"
+            maxLength={1000}
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            className={`${input} w-32`}
           />
           <button
             type="button"
+            data-testid="mute-until-confirm"
             className={button}
-            disabled={!until}
-            onClick={() => {
-              // datetime-local is the browser's local time.
-              const at = new Date(until);
-              if (!Number.isNaN(at.getTime())) void mute(at);
-            }}
+            disabled={!until || busy}
+            onClick={() => void mute(localInputToMs(until), comment)}
           >
             Mute
           </button>
+          <button type="button" className="text-xs text-zinc-500 hover:text-zinc-300" onClick={() => setPicking(false)}>
+            cancel
+          </button>
         </>
       ) : (
-        <button type="button" className={button} onClick={() => setPicking(true)}>
+        <button type="button" data-testid="mute-until" className={button} onClick={() => setPicking(true)}>
           Mute until…
         </button>
+      )}
+      {mutedUntil && (
+        <span data-testid="muted-until" role="status" className="text-xs text-zinc-400">
+          muted until {shortTime(mutedUntil)}
+        </span>
       )}
     </span>
   );

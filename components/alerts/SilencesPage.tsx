@@ -1,10 +1,11 @@
 "use client";
 
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
 import type { SilenceDto } from "@/lib/alerts/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { canOperate, useMe } from "@/components/nav/me";
-import { sendJson, shortTime } from "./format";
+import { apiFields, formMessage, placeErrors, type PlacedErrors } from "./field-errors";
+import { getJson, sendJson, shortTime } from "./format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const STATES = ["active", "upcoming", "expired"] as const;
@@ -15,20 +16,24 @@ interface WindowDraft {
   minutes: string;
 }
 
+type SilenceState = (typeof STATES)[number];
+
 /** Silences and maintenance windows: listed by state, created, ended early. */
 export function SilencesPage() {
   const me = useMe();
-  const [silences, setSilences] = useState<SilenceDto[] | null>(null);
+  const [silences, setSilences] = useState<Record<SilenceState, SilenceDto[]> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const reload = () => setVersion((v) => v + 1);
   useEffect(() => {
     const ctl = new AbortController();
-    fetch("/api/silences", { signal: ctl.signal })
-      .then(async (r) => {
-        const body = await r.json();
-        if (!r.ok) throw new Error(body?.error?.message ?? `HTTP ${r.status}`);
-        setSilences(body.silences);
+    Promise.all(
+      STATES.map((state) =>
+        getJson<{ silences: SilenceDto[] }>(`/api/silences?state=${state}`, ctl.signal).then((b) => b.silences),
+      ),
+    )
+      .then(([active, upcoming, expired]) => {
+        setSilences({ active, upcoming, expired });
         setError(null);
       })
       .catch((e) => {
@@ -58,10 +63,14 @@ export function SilencesPage() {
             once. Times in UTC.
           </p>
         </div>
-        {error && <p className="text-xs text-red-400">{error}</p>}
+        {error && (
+          <p role="alert" className="text-xs text-red-400">
+            {error}
+          </p>
+        )}
         {canOperate(me) && <SilenceForm onCreated={reload} />}
         {STATES.map((state) => {
-          const list = (silences ?? []).filter((s) => s.state === state);
+          const list = silences?.[state] ?? [];
           return (
             <section key={state} aria-labelledby={`${state}-h`} className="flex flex-col gap-1.5">
               <h2 id={`${state}-h`} className="text-sm font-medium text-zinc-200 capitalize">
@@ -150,6 +159,43 @@ const toIso = (value: string): string | null => {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 };
 
+const TOP_SLOTS = ["match", "tags", "startsAt", "endsAt", "comment", "recurrence", "recurrence.timeZone"] as const;
+const rowSlot = (i: number) => `recurrence.weekly.${i}`;
+
+const control = "h-7 rounded border bg-zinc-900 px-2 text-[13px] text-zinc-100 [color-scheme:dark]";
+const border = (error: string | undefined) => (error ? "border-red-500" : "border-zinc-700");
+
+/** A labelled input with its error beside it, tied together for assistive technology (as in the rule editor). */
+function Field({
+  label,
+  error,
+  testId,
+  children,
+}: {
+  label: ReactNode;
+  error: string | undefined;
+  testId: string;
+  children: (ids: { id: string; "aria-invalid"?: true; "aria-describedby"?: string }) => ReactNode;
+}) {
+  const id = useId();
+  return (
+    <label htmlFor={id} className="flex flex-col gap-1 text-xs text-zinc-400">
+      {label}
+      {children({
+        id,
+        ...(error ? { "aria-invalid": true as const, "aria-describedby": `${id}-error` } : {}),
+      })}
+      {error && (
+        <span id={`${id}-error`} data-testid={`error-${testId}`} className="text-xs text-red-400">
+          {error}
+        </span>
+      )}
+    </label>
+  );
+}
+
+const NO_ERRORS: PlacedErrors = { at: {}, rest: [] };
+
 function SilenceForm({ onCreated }: { onCreated(): void }) {
   const [match, setMatch] = useState("");
   const [tags, setTags] = useState("");
@@ -158,7 +204,8 @@ function SilenceForm({ onCreated }: { onCreated(): void }) {
   const [comment, setComment] = useState("");
   const [windows, setWindows] = useState<WindowDraft[]>([]);
   const [timeZone, setTimeZone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [errors, setErrors] = useState<PlacedErrors>(NO_ERRORS);
+  const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -177,156 +224,191 @@ function SilenceForm({ onCreated }: { onCreated(): void }) {
             ? null
             : {
                 weekly: windows.map((w) => ({ day: w.day, start: w.start, minutes: Number(w.minutes) })),
-                timeZone,
+                timeZone: timeZone.trim(),
               },
         comment,
       });
-      setErrors({});
+      setErrors(NO_ERRORS);
+      setMessage(null);
       setMatch("");
       setTags("");
+      setStartsAt("");
+      setEndsAt("");
       setComment("");
       setWindows([]);
       onCreated();
     } catch (err) {
-      const fields = (err as Error & { fields?: Record<string, string> }).fields;
-      setErrors(fields ?? { body: err instanceof Error ? err.message : String(err) });
+      const { message: text, fields } = apiFields(err);
+      const placed = placeErrors(fields, [...TOP_SLOTS, ...windows.map((_, i) => rowSlot(i))]);
+      setErrors(placed);
+      setMessage(formMessage(placed, text));
     } finally {
       setBusy(false);
     }
   }
-  const input = "h-7 rounded border border-zinc-700 bg-zinc-900 px-2 text-[13px] text-zinc-100 [color-scheme:dark]";
-  const fieldError = (...names: string[]) => {
-    const msg = Object.entries(errors).find(([k]) => names.some((n) => k === n || k.startsWith(`${n}.`)))?.[1];
-    return msg ? (
-      <span data-testid={`error-${names[0]}`} className="text-xs text-red-400">
-        {msg}
-      </span>
-    ) : null;
-  };
+  const at = errors.at;
+  const setWindow = (i: number, patch: Partial<WindowDraft>) =>
+    setWindows(windows.map((x, j) => (j === i ? { ...x, ...patch } : x)));
   return (
     <form
       data-testid="silence-form"
       onSubmit={(e) => void submit(e)}
+      noValidate
       className="flex flex-col gap-2 rounded-md border border-zinc-800 bg-zinc-900/40 p-3"
     >
       <h2 className="text-sm font-medium text-zinc-200">New silence</h2>
       <div className="flex flex-wrap gap-3">
-        <label className="flex flex-col gap-1 text-xs text-zinc-400">
-          Devices (glob)
-          <input
-            name="match"
-            placeholder="e.g. pump-* or an exact id"
-            value={match}
-            onChange={(e) => setMatch(e.target.value)}
-            className={`${input} w-56 font-mono`}
-          />
-          {fieldError("match")}
-        </label>
-        <label className="flex flex-col gap-1 text-xs text-zinc-400">
-          or tagged (comma-separated)
-          <input
-            name="tags"
-            value={tags}
-            onChange={(e) => setTags(e.target.value)}
-            className={`${input} w-48 font-mono`}
-          />
-          {fieldError("tags")}
-        </label>
-        <label className="flex flex-col gap-1 text-xs text-zinc-400">
-          From (your time; empty: now)
-          <input
-            name="startsAt"
-            type="datetime-local"
-            value={startsAt}
-            onChange={(e) => setStartsAt(e.target.value)}
-            className={input}
-          />
-          {fieldError("startsAt")}
-        </label>
-        <label className="flex flex-col gap-1 text-xs text-zinc-400">
-          Until (your time)
-          <input
-            name="endsAt"
-            type="datetime-local"
-            value={endsAt}
-            onChange={(e) => setEndsAt(e.target.value)}
-            className={input}
-          />
-          {fieldError("endsAt")}
-        </label>
+        <Field label="Devices (glob)" error={at.match} testId="match">
+          {(ids) => (
+            <input
+              {...ids}
+              name="match"
+              placeholder="e.g. pump-* or an exact id"
+              value={match}
+              onChange={(e) => setMatch(e.target.value)}
+              className={`${control} ${border(at.match)} w-56 font-mono`}
+            />
+          )}
+        </Field>
+        <Field label="or tagged (comma-separated)" error={at.tags} testId="tags">
+          {(ids) => (
+            <input
+              {...ids}
+              name="tags"
+              placeholder="e.g. site:north, pumps"
+              value={tags}
+              onChange={(e) => setTags(e.target.value)}
+              className={`${control} ${border(at.tags)} w-48 font-mono`}
+            />
+          )}
+        </Field>
+        <Field label="From (your time; empty: now)" error={at.startsAt} testId="startsAt">
+          {(ids) => (
+            <input
+              {...ids}
+              name="startsAt"
+              type="datetime-local"
+              value={startsAt}
+              onChange={(e) => setStartsAt(e.target.value)}
+              className={`${control} ${border(at.startsAt)}`}
+            />
+          )}
+        </Field>
+        <Field label="Until (your time; empty only for weekly windows)" error={at.endsAt} testId="endsAt">
+          {(ids) => (
+            <input
+              {...ids}
+              name="endsAt"
+              type="datetime-local"
+              value={endsAt}
+              onChange={(e) => setEndsAt(e.target.value)}
+              className={`${control} ${border(at.endsAt)}`}
+            />
+          )}
+        </Field>
       </div>
-      <div className="flex flex-col gap-1 text-xs text-zinc-400">
-        <span>
-          Weekly windows (optional; local wall time in{" "}
-          <input
-            aria-label="time zone"
-            value={timeZone}
-            onChange={(e) => setTimeZone(e.target.value)}
-            className={`${input} w-40`}
-          />
-          , correct across daylight-saving changes)
-        </span>
-        {windows.map((w, i) => (
-          <div key={i} className="flex items-center gap-2">
-            <select
-              aria-label="day"
-              value={w.day}
-              onChange={(e) =>
-                setWindows(windows.map((x, j) => (j === i ? { ...x, day: e.target.value as WindowDraft["day"] } : x)))
-              }
-              className={input}
-            >
-              {DAYS.map((d) => (
-                <option key={d} value={d}>
-                  {d}
-                </option>
-              ))}
-            </select>
-            <input
-              aria-label="start"
-              type="time"
-              value={w.start}
-              onChange={(e) => setWindows(windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))}
-              className={input}
-            />
-            <input
-              aria-label="minutes"
-              type="number"
-              min={1}
-              value={w.minutes}
-              onChange={(e) => setWindows(windows.map((x, j) => (j === i ? { ...x, minutes: e.target.value } : x)))}
-              className={`${input} w-20`}
-            />
-            minutes
-            <button
-              type="button"
-              onClick={() => setWindows(windows.filter((_, j) => j !== i))}
-              className="text-zinc-500 hover:text-zinc-300"
-            >
-              remove
-            </button>
-          </div>
-        ))}
+      <fieldset className="flex flex-col gap-1 text-xs text-zinc-400">
+        <legend className="mb-1">
+          Weekly windows (optional; wall-clock time in the zone below, correct across daylight-saving changes)
+        </legend>
+        {windows.length > 0 && (
+          <Field label="Time zone (IANA)" error={at["recurrence.timeZone"]} testId="timeZone">
+            {(ids) => (
+              <input
+                {...ids}
+                name="timeZone"
+                value={timeZone}
+                onChange={(e) => setTimeZone(e.target.value)}
+                className={`${control} ${border(at["recurrence.timeZone"])} w-48`}
+              />
+            )}
+          </Field>
+        )}
+        {windows.map((w, i) => {
+          const rowError = at[rowSlot(i)];
+          return (
+            <div key={i} data-testid="window-row" className="flex flex-wrap items-center gap-2">
+              <select
+                aria-label={`window ${i + 1} day`}
+                aria-invalid={rowError ? true : undefined}
+                value={w.day}
+                onChange={(e) => setWindow(i, { day: e.target.value as WindowDraft["day"] })}
+                className={`${control} ${border(rowError)}`}
+              >
+                {DAYS.map((d) => (
+                  <option key={d} value={d}>
+                    {d}
+                  </option>
+                ))}
+              </select>
+              <input
+                aria-label={`window ${i + 1} start`}
+                aria-invalid={rowError ? true : undefined}
+                type="time"
+                value={w.start}
+                onChange={(e) => setWindow(i, { start: e.target.value })}
+                className={`${control} ${border(rowError)}`}
+              />
+              <input
+                aria-label={`window ${i + 1} minutes`}
+                aria-invalid={rowError ? true : undefined}
+                type="number"
+                min={1}
+                value={w.minutes}
+                onChange={(e) => setWindow(i, { minutes: e.target.value })}
+                className={`${control} ${border(rowError)} w-20`}
+              />
+              minutes
+              <button
+                type="button"
+                onClick={() => {
+                  setWindows(windows.filter((_, j) => j !== i));
+                  // The rows after it move up: their errors no longer point at them.
+                  setErrors(NO_ERRORS);
+                  setMessage(null);
+                }}
+                className="text-zinc-500 hover:text-zinc-300"
+              >
+                remove
+              </button>
+              {rowError && (
+                <span data-testid={`error-window-${i}`} className="text-red-400">
+                  {rowError}
+                </span>
+              )}
+            </div>
+          );
+        })}
         <button
           type="button"
+          data-testid="add-window"
           onClick={() => setWindows([...windows, { day: "sat", start: "22:00", minutes: "240" }])}
           className="self-start text-sky-400 hover:underline"
         >
           + weekly window
         </button>
-        {fieldError("recurrence")}
-      </div>
-      <label className="flex flex-col gap-1 text-xs text-zinc-400">
-        Comment (why)
-        <input
-          name="comment"
-          value={comment}
-          onChange={(e) => setComment(e.target.value)}
-          className={`${input} w-full`}
-        />
-        {fieldError("comment")}
-      </label>
-      {fieldError("body")}
+        {at.recurrence && (
+          <span data-testid="error-recurrence" className="text-red-400">
+            {at.recurrence}
+          </span>
+        )}
+      </fieldset>
+      <Field label="Comment (why)" error={at.comment} testId="comment">
+        {(ids) => (
+          <input
+            {...ids}
+            name="comment"
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            className={`${control} ${border(at.comment)} w-full`}
+          />
+        )}
+      </Field>
+      {message && (
+        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
+          {message}
+        </p>
+      )}
       <button
         type="submit"
         disabled={busy}

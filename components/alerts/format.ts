@@ -49,11 +49,6 @@ export function shortTime(iso: string | null): string {
   return iso === null ? "—" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
-/** The device's own page. */
-export function deviceHref(id: string): string {
-  return `/devices/${encodeURIComponent(id)}`;
-}
-
 /** GET a JSON body; an API error becomes an Error with the API's message. */
 export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const r = await fetch(url, { signal });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AlertDto, IncidentDto } from "@/lib/alerts/dto";
-import { COLLAPSED_ROWS, groupAlerts, visibleRows } from "./groups";
+import { causeLabel, COLLAPSED_ROWS, groupAlerts, visibleRows } from "./groups";
 
 const alert = (id: string, kind: AlertDto["kind"], extra: Partial<AlertDto> = {}): AlertDto => ({
   id,
@@ -71,5 +71,17 @@ describe("visibleRows", () => {
     expect(visibleRows(rows, false)).toEqual({ shown: [0, 1, 2, 3, 4], hidden: 3 });
     expect(visibleRows(rows, true)).toEqual({ shown: rows, hidden: 0 });
     expect(visibleRows([1, 2], false)).toEqual({ shown: [1, 2], hidden: 0 });
+  });
+});
+
+describe("causeLabel", () => {
+  it("names the broker restart by its time and a mass disconnect by its reason", () => {
+    expect(causeLabel({ kind: "broker_restart", reason: "2026-12-03T10:04:05.123Z" })).toBe(
+      "broker restart at 10:04:05 UTC",
+    );
+    expect(causeLabel({ kind: "broker_restart", reason: "" })).toBe("broker restart");
+    expect(causeLabel({ kind: "mass_disconnect", reason: "connection_lost" })).toBe("mass disconnect: connection lost");
+    // A reason this page does not know yet is shown as it came.
+    expect(causeLabel({ kind: "mass_disconnect", reason: "constructor" })).toBe("mass disconnect: constructor");
   });
 });

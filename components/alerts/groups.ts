@@ -5,6 +5,7 @@
  * show their first rows and collapse the rest.
  */
 import type { AlertDto, IncidentDto } from "@/lib/alerts/dto";
+import { DISCONNECT_REASON_LABELS } from "@/components/fleet/format";
 
 export type AlertGroup =
   | { key: string; type: "system"; alerts: AlertDto[] }
@@ -50,4 +51,14 @@ export function groupAlerts(firing: readonly AlertDto[], incidents: readonly Inc
 export function visibleRows<T>(rows: readonly T[], expanded: boolean): { shown: readonly T[]; hidden: number } {
   if (expanded || rows.length <= COLLAPSED_ROWS) return { shown: rows, hidden: 0 };
   return { shown: rows.slice(0, COLLAPSED_ROWS), hidden: rows.length - COLLAPSED_ROWS };
+}
+
+/** What an incident is about, in words: the broker's restart, or the disconnect reason its devices share. */
+export function causeLabel(cause: IncidentDto["cause"]): string {
+  if (cause.kind === "broker_restart") {
+    const at = /^\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)/.exec(cause.reason)?.[1];
+    return at ? `broker restart at ${at} UTC` : "broker restart";
+  }
+  const labels: Record<string, string> = DISCONNECT_REASON_LABELS;
+  return `mass disconnect: ${Object.hasOwn(labels, cause.reason) ? labels[cause.reason] : cause.reason}`;
 }

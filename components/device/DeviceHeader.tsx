@@ -51,7 +51,16 @@ function Item({ label, children, title }: { label: string; children: React.React
 }
 
 /** Who the device is and what the monitor believes about it, with the sources behind the verdict. */
-export function DeviceHeader({ id, device }: { id: string; device: DeviceDetail | null }) {
+export function DeviceHeader({
+  id,
+  device,
+  onChanged,
+}: {
+  id: string;
+  device: DeviceDetail | null;
+  /** The page changed the device (labels saved, muted): read it again now. */
+  onChanged?(): void;
+}) {
   const now = useNow();
   const me = useMe();
   const [editing, setEditing] = useState(false);
@@ -110,9 +119,15 @@ export function DeviceHeader({ id, device }: { id: string; device: DeviceDetail 
               onClick={() => setEditing((v) => !v)}
               className="rounded border border-zinc-700 px-1.5 text-xs text-zinc-300 hover:bg-zinc-800"
             >
-              Name, tags, notes…
+              Edit name, tags, notes…
             </button>
-            <MuteButtons deviceId={device.id} me={me} onError={setActionError} />
+            <MuteButtons
+              deviceId={device.id}
+              me={me}
+              from="device page"
+              onError={setActionError}
+              onMuted={() => onChanged?.()}
+            />
           </span>
         )}
       </div>
@@ -122,7 +137,16 @@ export function DeviceHeader({ id, device }: { id: string; device: DeviceDetail 
           {device.notes}
         </p>
       )}
-      {device && editing && <LabelsEditor device={device} onClose={() => setEditing(false)} />}
+      {device && editing && (
+        <LabelsEditor
+          device={device}
+          onClose={() => setEditing(false)}
+          onSaved={() => {
+            setEditing(false);
+            onChanged?.();
+          }}
+        />
+      )}
       {device && (
         <dl className="grid grid-cols-2 gap-x-6 gap-y-2 sm:grid-cols-4 lg:grid-cols-8">
           <Item label="keepalive" title={keepaliveHint(device.keepaliveSeconds)}>

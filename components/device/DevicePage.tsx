@@ -81,7 +81,7 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
           </div>
         ) : (
           <>
-            <DeviceHeader id={id} device={device.data} />
+            <DeviceHeader id={id} device={device.data} onChanged={device.refresh} />
             {device.error && <p className="text-xs text-amber-300">Could not refresh the device: {device.error}</p>}
             <DiagnosisPanel findings={device.data?.diagnosis ?? null} />
             <KeepaliveTimeline

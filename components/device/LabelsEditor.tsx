@@ -1,17 +1,22 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import type { DeviceDetail } from "@/lib/api/devices";
 import { MAX_NAME, MAX_NOTES } from "@/lib/inventory/limits";
+import { apiFields, formMessage, placeErrors } from "@/components/alerts/field-errors";
 import { sendJson } from "@/components/alerts/format";
 
+const FIELDS = ["name", "tags", "notes"] as const;
+
 /** The operator's name, tags and notes for a device: PATCH /api/devices/{id}, field errors shown in place. */
-export function LabelsEditor({ device, onClose }: { device: DeviceDetail; onClose(): void }) {
+export function LabelsEditor({ device, onClose, onSaved }: { device: DeviceDetail; onClose(): void; onSaved(): void }) {
   const [name, setName] = useState(device.name ?? "");
   const [tags, setTags] = useState(device.tags.join(", "));
   const [notes, setNotes] = useState(device.notes ?? "");
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const idBase = useId();
   async function save(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
@@ -24,56 +29,77 @@ export function LabelsEditor({ device, onClose }: { device: DeviceDetail; onClos
           .filter((t) => t !== ""),
         notes: notes.trim() === "" ? null : notes,
       });
-      onClose();
+      onSaved();
     } catch (err) {
-      const fields = (err as Error & { fields?: Record<string, string> }).fields;
-      setErrors(fields ?? { body: err instanceof Error ? err.message : String(err) });
+      const { message: text, fields } = apiFields(err);
+      const placed = placeErrors(fields, FIELDS);
+      setErrors(placed.at);
+      setMessage(formMessage(placed, text));
     } finally {
       setBusy(false);
     }
   }
-  const input = "rounded border border-zinc-700 bg-zinc-900 px-2 py-1 text-[13px] text-zinc-100";
-  const error = (f: string) =>
+  const input = (f: (typeof FIELDS)[number]) =>
+    `rounded border bg-zinc-900 px-2 py-1 text-[13px] text-zinc-100 ${errors[f] ? "border-red-500" : "border-zinc-700"}`;
+  /** The field's id and, when it has an error, what ties the error to it. */
+  const ids = (f: (typeof FIELDS)[number]) => ({
+    id: `${idBase}-${f}`,
+    ...(errors[f] ? { "aria-invalid": true as const, "aria-describedby": `${idBase}-${f}-error` } : {}),
+  });
+  const error = (f: (typeof FIELDS)[number]) =>
     errors[f] ? (
-      <span data-testid={`error-${f}`} className="text-xs text-red-400">
+      <span id={`${idBase}-${f}-error`} data-testid={`error-${f}`} className="text-xs text-red-400">
         {errors[f]}
       </span>
     ) : null;
   return (
     <form
       data-testid="labels-editor"
+      noValidate
       onSubmit={(e) => void save(e)}
       className="flex flex-col gap-2 rounded-md border border-zinc-800 bg-zinc-900/60 p-3"
     >
-      <label className="flex flex-col gap-1 text-xs text-zinc-400">
+      <label htmlFor={`${idBase}-name`} className="flex flex-col gap-1 text-xs text-zinc-400">
         Name
         <input
+          {...ids("name")}
           name="name"
           maxLength={MAX_NAME + 50}
           value={name}
           onChange={(e) => setName(e.target.value)}
-          className={input}
+          className={input("name")}
         />
         {error("name")}
       </label>
-      <label className="flex flex-col gap-1 text-xs text-zinc-400">
+      <label htmlFor={`${idBase}-tags`} className="flex flex-col gap-1 text-xs text-zinc-400">
         Tags (comma-separated: lower case letters, digits, _ . : -)
-        <input name="tags" value={tags} onChange={(e) => setTags(e.target.value)} className={`${input} font-mono`} />
+        <input
+          {...ids("tags")}
+          name="tags"
+          value={tags}
+          onChange={(e) => setTags(e.target.value)}
+          className={`${input("tags")} font-mono`}
+        />
         {error("tags")}
       </label>
-      <label className="flex flex-col gap-1 text-xs text-zinc-400">
+      <label htmlFor={`${idBase}-notes`} className="flex flex-col gap-1 text-xs text-zinc-400">
         Notes
         <textarea
+          {...ids("notes")}
           name="notes"
           rows={3}
           maxLength={MAX_NOTES + 50}
           value={notes}
           onChange={(e) => setNotes(e.target.value)}
-          className={input}
+          className={input("notes")}
         />
         {error("notes")}
       </label>
-      {error("body")}
+      {message && (
+        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
+          {message}
+        </p>
+      )}
       <div className="flex gap-2">
         <button
           type="submit"

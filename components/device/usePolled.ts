@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 
 type Polled<T> = { key: string; group: string; data: T | null; error: string | null; at: number };
 
@@ -18,7 +18,8 @@ async function errorText(res: Response): Promise<string> {
  * updates for one device without the fleet-wide stream). What it returns
  * always belongs to the current url, or to the same `group` (a timeline
  * whose window moves keeps showing the last answer until the next arrives);
- * the last good data stays while a refresh fails.
+ * the last good data stays while a refresh fails. `refresh()` fetches at
+ * once (after a change the page made itself).
  */
 export function usePolled<T>(
   url: string | null,
@@ -26,13 +27,16 @@ export function usePolled<T>(
   group: string = url ?? "",
   /** What the server already fetched for this url while rendering the page: shown at once, refreshed later. */
   initial: { url: string; data: T } | null = null,
-): { data: T | null; error: string | null; status: number | null } {
+): { data: T | null; error: string | null; status: number | null; refresh(): void } {
   const [state, setState] = useState<Polled<T> & { status: number | null }>(() =>
     initial && initial.url === url
       ? { key: url, group, data: initial.data, error: null, at: Date.now(), status: 200 }
       : { key: "", group: "", data: null, error: null, at: 0, status: null },
   );
   const [initialUrl] = useState(() => initial?.url ?? null);
+  // Bumped by refresh(): the poll starts over with a fetch now.
+  const [round, setRound] = useState(0);
+  const refresh = useCallback(() => setRound((r) => r + 1), []);
   useEffect(() => {
     if (url === null) return;
     let stopped = false;
@@ -76,7 +80,13 @@ export function usePolled<T>(
       else void run();
     };
     // Data the server rendered with is fresh: the first fetch waits one interval.
-    if (url === initialUrl && state.key === url && state.data !== null && Date.now() - state.at < intervalMs)
+    if (
+      round === 0 &&
+      url === initialUrl &&
+      state.key === url &&
+      state.data !== null &&
+      Date.now() - state.at < intervalMs
+    )
       timer = setTimeout(tick, intervalMs);
     else void run();
     return () => {
@@ -85,7 +95,7 @@ export function usePolled<T>(
       if (timer) clearTimeout(timer);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps -- `state` is read once, when the url changes
-  }, [url, intervalMs, group]);
-  if (state.key !== url && state.group !== group) return { data: null, error: null, status: null };
-  return { data: state.data, error: state.error, status: state.status };
+  }, [url, intervalMs, group, round]);
+  if (state.key !== url && state.group !== group) return { data: null, error: null, status: null, refresh };
+  return { data: state.data, error: state.error, status: state.status, refresh };
 }

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import { DEVICE_STATUSES } from "@/lib/fleet/types";
 import { useFleet } from "./FleetStoreProvider";
 import { formatCount } from "./format";
-import { SORT_KEYS, type SortKey, type StatusFilter } from "./select";
+import { hrefWithTag, SORT_KEYS, type SortKey, type StatusFilter } from "./select";
 
 const SORT_LABELS: Record<SortKey, string> = {
   id: "Device id",
@@ -92,15 +92,14 @@ function StatusFilterControl() {
 
 /**
  * Tag filter: the tags in use (GET /api/tags), kept in the URL (`?tag=`) so a
- * filtered view can be shared or bookmarked.
+ * filtered view can be shared or bookmarked (the page starts from it, see
+ * FleetPage).
  */
 function TagFilter() {
   const tag = useFleet((s) => s.view.tag);
   const setView = useFleet((s) => s.setView);
   const [tags, setTags] = useState<{ tag: string; total: number }[]>([]);
   useEffect(() => {
-    const fromUrl = new URLSearchParams(window.location.search).get("tag");
-    if (fromUrl) setView({ tag: fromUrl });
     let live = true;
     fetch("/api/tags")
       .then((r) => (r.ok ? r.json() : { tags: [] }))
@@ -112,13 +111,10 @@ function TagFilter() {
     return () => {
       live = false;
     };
-  }, [setView]);
+  }, []);
   const choose = (next: string) => {
     setView({ tag: next });
-    const url = new URL(window.location.href);
-    if (next) url.searchParams.set("tag", next);
-    else url.searchParams.delete("tag");
-    window.history.replaceState(window.history.state, "", url);
+    window.history.replaceState(window.history.state, "", hrefWithTag(window.location.href, next));
   };
   if (tags.length === 0 && tag === "") return null;
   const options = tag && !tags.some((t) => t.tag === tag) ? [{ tag, total: 0 }, ...tags] : tags;

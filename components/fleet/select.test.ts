@@ -6,9 +6,11 @@ import {
   compareIds,
   createRowsSelector,
   filterDevices,
+  hrefWithTag,
   selectDevices,
   SORT_KEYS,
   sortDevices,
+  tagFromQuery,
   type SortDir,
   type ViewQuery,
 } from "./select";
@@ -65,6 +67,26 @@ describe("filterDevices", () => {
     expect(ids(filterDevices(hostile, "all", "<IMG"))).toEqual(["<img src=x onerror=alert(1)>"]);
     expect(ids(filterDevices(hostile, "all", "\u202E"))).toEqual(["a\u202Eb"]);
     expect(filterDevices(hostile, "all", "dev-1")).toEqual([]);
+  });
+});
+
+describe("the tag filter in the URL", () => {
+  it("reads one well-formed tag from ?tag=, anything else as no filter", () => {
+    expect(tagFromQuery("site:north")).toBe("site:north");
+    expect(tagFromQuery(undefined)).toBe("");
+    expect(tagFromQuery(null)).toBe("");
+    expect(tagFromQuery("")).toBe("");
+    expect(tagFromQuery(["pumps", "site:north"])).toBe("");
+    expect(tagFromQuery("Bad Tag")).toBe("");
+    expect(tagFromQuery("x".repeat(65))).toBe("");
+  });
+
+  it("sets and removes ?tag= keeping the rest of the address", () => {
+    expect(hrefWithTag("http://h/?x=1", "pumps")).toBe("http://h/?x=1&tag=pumps");
+    expect(hrefWithTag("http://h/?tag=pumps&x=1", "site:north")).toBe("http://h/?tag=site%3Anorth&x=1");
+    expect(hrefWithTag("http://h/?tag=pumps&x=1#top", "")).toBe("http://h/?x=1#top");
+    // Round trip: what is written is read back.
+    expect(tagFromQuery(new URL(hrefWithTag("http://h/", "a.b_c-d:e")).searchParams.get("tag"))).toBe("a.b_c-d:e");
   });
 });
 

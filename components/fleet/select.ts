@@ -5,6 +5,7 @@
  */
 import type { DeviceDto } from "@/lib/api/dto";
 import type { DeviceStatus } from "@/lib/fleet/types";
+import { TAG_PATTERN } from "@/lib/inventory/limits";
 
 export const SORT_KEYS = ["id", "status", "lastSeen", "disconnectCount", "keepalive"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -102,6 +103,22 @@ export function matchesSearch(device: DeviceDto, needle: string): boolean {
 
 export function matchesTag(device: DeviceDto, tag: string): boolean {
   return tag === "" || device.tags.includes(tag);
+}
+
+/**
+ * The tag filter kept in the page's URL (`?tag=`): a well-formed tag, or ""
+ * (any tag) when the parameter is absent, repeated or not a tag.
+ */
+export function tagFromQuery(value: string | readonly string[] | null | undefined): string {
+  return typeof value === "string" && TAG_PATTERN.test(value) ? value : "";
+}
+
+/** The page's address with the tag filter set (or removed for ""), the rest of it kept. */
+export function hrefWithTag(href: string, tag: string): string {
+  const url = new URL(href);
+  if (tag) url.searchParams.set("tag", tag);
+  else url.searchParams.delete("tag");
+  return url.toString();
 }
 
 export function filterDevices(
