@@ -372,6 +372,14 @@ export class Runtime {
         database: this.config.ALERT_DATABASE_DOWN_SECONDS * 1000,
       },
       webhookAllow: this.webhookAllow,
+      publicUrl: this.config.KEEPWATCH_PUBLIC_URL ?? null,
+      dispatcher: {
+        maxAttempts: this.config.NOTIFY_MAX_ATTEMPTS,
+        baseDelayMs: this.config.NOTIFY_RETRY_BASE_SECONDS * 1000,
+        maxDelayMs: this.config.NOTIFY_RETRY_MAX_SECONDS * 1000,
+        timeoutMs: this.config.NOTIFY_TIMEOUT_SECONDS * 1000,
+        leaseMs: Math.max(this.config.NOTIFY_LEASE_SECONDS, this.config.NOTIFY_TIMEOUT_SECONDS + 1) * 1000,
+      },
       onFeedChange: () => this.hub.markAlertsChanged(),
       onSilencesChanged: () => this.hub.markChanged(Array.from(this.fleet.all(), (d) => d.id)),
       log,
@@ -808,6 +816,7 @@ export class Runtime {
         forgottenDevices: this.forgotten,
         maxDevices: this.config.MAX_DEVICES,
       },
+      notifications: this.alerts?.notificationHealth() ?? { pending: 0, dead: 0, oldestPendingSeconds: null, lastError: null },
       monitor: {
         startedAt: new Date(this.startedAt).toISOString(),
         gapSince: iso(this.gapSince),

@@ -17,7 +17,8 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config";
 import { Runtime } from "../runtime";
-import { createAlertRule, listAlerts, listDeliveries } from "../store/alerts";
+import { createAlertRule, listAlerts } from "../store/alerts";
+import { listDeliveries } from "../store/notifications";
 import { startWebhookReceiver, type WebhookReceiver } from "../testing/webhooks";
 import { eventually, rawConnect } from "../testing/clients";
 import { freePort } from "../testing/mosquitto";
@@ -134,7 +135,6 @@ describe("alerts on the embedded broker", () => {
     expect(rows.map((r) => [r.kind, r.state])).toEqual([["offline", "resolved"]]);
     // The delivery log is written after the receiver has answered, off the alerting path: wait for it.
     const thr1Log = async () => {
-      await runtime.alerts!.flushDeliveries();
       const log = await listDeliveries(db());
       return log.filter((d) => d.deviceId === "thr-1").map((d) => [d.event, d.ok, d.statusCode]);
     };

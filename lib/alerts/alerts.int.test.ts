@@ -3,6 +3,7 @@
  * the partial unique index, and the alert service across a restart (firing
  * alerts continue, no duplicate, the resolution lands on the same row).
  */
+import { getChannel } from "../store/notifications";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../fleet/fleet";
 import { createDb, type Db } from "../store/db";
@@ -57,7 +58,11 @@ describe("alert rules in the database", () => {
       enabled: false,
     };
     const created = await createAlertRule(db, input);
-    expect(created).toEqual({ ...input, id: created.id, isDefault: false });
+    // The legacy webhook URL is saved as a webhook channel the rule points at.
+    const { webhookUrl, ...kept } = input;
+    const hook = await getChannel(db, created.channelIds[0]);
+    expect(hook).toMatchObject({ type: "webhook", config: { url: webhookUrl } });
+    expect(created).toEqual({ ...kept, channelIds: [hook!.id], id: created.id, isDefault: false });
     const updated = await updateAlertRule(db, created.id, { ...input, offlineSeconds: null, offlineFactor: 1.2 });
     expect(updated).toMatchObject({ offlineSeconds: null, offlineFactor: 1.2 });
     expect(await deleteAlertRule(db, created.id)).toBe("deleted");

@@ -2,7 +2,9 @@
  * Wire shapes of alerts: the HTTP API (`/api/alerts`, `/api/alert-rules`)
  * and the SSE `alerts` event. Times are ISO-8601 UTC strings.
  */
-import type { AlertRecord, DeliveryRecord, IncidentRecord } from "../store/alerts";
+import type { AlertRecord, IncidentRecord } from "../store/alerts";
+import type { DeliveryRecord } from "../store/notifications";
+import type { DeliveryDto } from "../notify/dto";
 import type { AlertKind, AlertRule } from "./rules";
 
 export interface AlertDto {
@@ -91,9 +93,6 @@ export interface AlertRuleDto extends AlertRule {
   /** Why this rule cannot be fully honoured on this monitor (no ping-visible source). */
   warnings: string[];
 }
-
-/** A delivery log entry on the wire: the stored record with its time as ISO-8601. */
-export type DeliveryDto = Omit<DeliveryRecord, "at"> & { at: string };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -14,7 +14,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkWebhookUrl, createEgress, EgressRefusedError, EMPTY_ALLOW_LIST, parseAllowList } from "./egress";
 import type { Resolver } from "./egress";
-import { WebhookNotifier, type DeliveryAttempt } from "./notifier";
+import { Dispatcher } from "../notify/dispatcher";
+import { testEvent } from "../notify/events";
+import type { ChannelRecord } from "../store/notifications";
 
 let server: Server;
 let port: number;
@@ -78,38 +80,25 @@ describe("the webhook egress guard", () => {
     expect(connections).toBe(before);
     expect(paths).not.toContain("/rebind");
 
-    // Through the notifier the refusal is one failed, final attempt with the reason.
-    const attempts: DeliveryAttempt[] = [];
-    const notifier = new WebhookNotifier({ record: (a) => attempts.push(a), fetch: egress.fetch });
-    notifier.enqueue({
-      url,
-      payload: {
-        event: "fired",
-        alert: {
-          id: "r1",
-          deviceId: "d",
-          deviceName: null,
-          source: null,
-          incidentId: null,
-          acknowledgedAt: null,
-          acknowledgedBy: null,
-          ackComment: null,
-          silenced: false,
-          silenceId: null,
-          ruleId: null,
-          kind: "offline",
-          state: "firing",
-          firedAt: new Date().toISOString(),
-          resolvedAt: null,
-          message: "m",
-        },
-        rule: null,
-      },
+    // Through a webhook channel the refusal is one failed attempt, not worth another try, with the reason.
+    const dispatcher = new Dispatcher({ db: () => null, log: () => undefined, fetch: egress.fetch });
+    const channel: ChannelRecord = {
+      id: 1,
+      name: "hook",
+      type: "webhook",
+      config: { url },
+      enabled: true,
+      defaultForSystem: false,
+      ratePerMinute: null,
+      createdAt: 0,
+      updatedAt: 0,
+    };
+    const result = await dispatcher.attempt(channel, { kind: "event", event: testEvent(null) });
+    expect(result).toMatchObject({
+      ok: false,
+      retryable: false,
+      error: expect.stringMatching(/^refused: .*127\.0\.0\.1/),
     });
-    await notifier.idle();
-    expect(attempts).toEqual([
-      expect.objectContaining({ ok: false, final: true, error: expect.stringMatching(/^refused: .*127\.0\.0\.1/) }),
-    ]);
     expect(connections).toBe(before);
     await egress.close();
   });

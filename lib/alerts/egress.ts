@@ -322,3 +322,30 @@ export function createEgress({ allow, lookup }: { allow: AllowList; lookup?: Res
   };
   return { fetch: guarded, close: () => agent.close() };
 }
+
+/**
+ * For connections that are not HTTP (SMTP): the address to connect to for a
+ * host name or literal, checked like webhook destinations (refused with
+ * EgressRefusedError when blocked and not allowed).
+ */
+export async function allowedAddress(
+  host: string,
+  allow: AllowList,
+  resolve: Resolver = systemResolver,
+): Promise<string> {
+  const literal = parseLiteral(host);
+  if (literal) {
+    const address = stripBrackets(host);
+    const problem = blockedAddress(address, allow);
+    if (problem !== null) throw new EgressRefusedError(`host ${problem}`);
+    return address;
+  }
+  const addresses = await resolve(host);
+  if (!allowedName(host, allow)) {
+    const problem = addressesProblem(host, addresses, allow);
+    if (problem !== null) throw new EgressRefusedError(problem);
+  }
+  const first = addresses[0];
+  if (!first) throw Object.assign(new Error(`${host} does not resolve`), { code: "ENOTFOUND" });
+  return first.address;
+}

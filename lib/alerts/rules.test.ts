@@ -27,6 +27,7 @@ describe("parseRuleInput", () => {
         resolveAfterSeconds: 30,
         repeatIntervalSeconds: null,
         webhookUrl: null,
+        channelIds: [],
         tags: [],
         enabled: true,
       },

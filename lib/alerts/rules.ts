@@ -31,7 +31,9 @@
  *   alert resolves (hysteresis);
  * - `repeatIntervalSeconds`: repeat the notification while an alert stays
  *   firing (off when null);
- * - `webhookUrl`: where notifications are POSTed.
+ * - `channelIds`: where its alerts are notified (lib/notify channels). A
+ *   `webhookUrl` in the input is still accepted: it becomes a webhook channel
+ *   (one per distinct URL) added to `channelIds` when the rule is saved.
  */
 import { z } from "zod";
 import { globMatcher, tokenizeGlob } from "../api/glob";
@@ -60,7 +62,8 @@ export interface AlertRule {
   nearMissRatio: number | null;
   resolveAfterSeconds: number;
   repeatIntervalSeconds: number | null;
-  webhookUrl: string | null;
+  /** The channels its alerts are notified on (lib/notify). */
+  channelIds: number[];
   /** Devices with any of these tags (and matching the glob); empty: the glob alone. */
   tags: string[];
   enabled: boolean;
@@ -68,7 +71,12 @@ export interface AlertRule {
   isDefault: boolean;
 }
 
-export type AlertRuleInput = Omit<AlertRule, "id" | "isDefault">;
+export type AlertRuleInput = Omit<AlertRule, "id" | "isDefault"> & {
+  /** Accepted for compatibility: saved as a webhook channel added to `channelIds`. */
+  webhookUrl?: string | null;
+};
+
+export const MAX_RULE_CHANNELS = 20;
 
 /** The default rule as the first migration creates it. */
 export const DEFAULT_RULE: AlertRuleInput = {
@@ -82,7 +90,7 @@ export const DEFAULT_RULE: AlertRuleInput = {
   nearMissRatio: null,
   resolveAfterSeconds: 30,
   repeatIntervalSeconds: null,
-  webhookUrl: null,
+  channelIds: [],
   tags: [],
   enabled: true,
 };
@@ -149,6 +157,19 @@ const inputSchema = z
       .string({ error: "webhookUrl must be a URL or null" })
       .max(2048, "webhookUrl must be at most 2048 characters")
       .nullable()
+      .optional(),
+    channelIds: z
+      .array(
+        z
+          .number({ error: "channelIds must be channel ids" })
+          .int("channelIds must be channel ids")
+          .min(1)
+          .max(2_147_483_647),
+        {
+          error: "channelIds must be a list of channel ids",
+        },
+      )
+      .max(MAX_RULE_CHANNELS, `channelIds must be at most ${MAX_RULE_CHANNELS}`)
       .optional(),
     tags: z
       .array(
@@ -242,6 +263,7 @@ export function parseRuleInput(body: unknown): ParsedRule {
       resolveAfterSeconds: r.resolveAfterSeconds ?? DEFAULT_RULE.resolveAfterSeconds,
       repeatIntervalSeconds: r.repeatIntervalSeconds ?? null,
       webhookUrl: r.webhookUrl ? r.webhookUrl : null,
+      channelIds: [...new Set(r.channelIds ?? [])].sort((a, b) => a - b),
       tags: [...new Set(r.tags ?? [])].sort(),
       enabled: r.enabled ?? true,
     },

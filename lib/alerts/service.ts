@@ -2,14 +2,17 @@
  * Alerting inside the running monitor: feeds the fleet's listener output and
  * a periodic tick into the pure engine, decides how each decision is
  * notified, writes it (durable first), then tells the browser (live hub) and
- * the webhooks (notifier).
+ * the channels: notifications are outbox rows written in the same
+ * transaction (lib/store/notifications.ts), sent by the Dispatcher
+ * (lib/notify/dispatcher.ts).
  *
  *   fleet effects/changes ─► AlertEngine ─decisions─┐
  *   runtime (broker link, database, debug log) ─► SystemWatch ─┤
  *                                                  ▼
  *       routing: SilenceIndex (muted: recorded, not sent), IncidentTracker (many offline for one cause: one notification)
  *                                                  ▼
- *                  lib/store/alerts (one transaction per batch) ─► live feed (SSE `alerts`) + WebhookNotifier
+ *                  lib/store/alerts (one transaction per batch) ─► live feed (SSE `alerts`)
+ *                                 └─ notifications (outbox rows, same transaction) ─► Dispatcher ─► channels
  *
  * Who is told what:
  * - a device alert notifies its rule's webhook when it fires, repeats (not
@@ -44,20 +47,20 @@ import {
   listAlertRules,
   listIncidents,
   loadFiringAlerts,
-  recordDeliveries,
   toFiringAlert,
   type AlertRecord,
   type AlertWrite,
   type AppliedWrite,
   type IncidentRecord,
-  type NewDelivery,
 } from "../store/alerts";
 import { listSilences } from "../store/silences";
+import { listChannels, type ChannelRecord, type OutboxEntry } from "../store/notifications";
+import { Dispatcher, type DispatcherOptions } from "../notify/dispatcher";
+import { eventLink, newEventId, type EventType, type NotificationEvent } from "../notify/events";
 import { FEED_LIMIT, toAlertDto, toIncidentDto, type AlertFeedMessage, type SystemSource } from "./dto";
 import type { AllowList } from "./egress";
 import { AlertEngine, type AlertDecision } from "./engine";
 import { IncidentTracker, type IncidentAction, type IncidentCause, type IncidentOptions } from "./incidents";
-import { WebhookNotifier, type DeliveryAttempt, type NotifierOptions, type WebhookEvent } from "./notifier";
 import { DEFAULT_RULE, RuleSet, type AlertKind, type AlertRule } from "./rules";
 import { SilenceIndex, type Silence } from "./silences";
 import { SystemWatch, type SystemDecision } from "./system";
@@ -91,7 +94,10 @@ export interface AlertServiceOptions {
   tickMs?: number;
   /** Webhook destinations allowed although in the monitor's own network (KEEPWATCH_WEBHOOK_ALLOW, parsed). */
   webhookAllow?: AllowList;
-  notifier?: Partial<NotifierOptions>;
+  /** Delivery settings (NOTIFY_*). */
+  dispatcher?: Partial<Omit<DispatcherOptions, "db" | "log" | "allow">>;
+  /** KEEPWATCH_PUBLIC_URL: links in notifications. */
+  publicUrl?: string | null;
 }
 
 /** What the alert service needs to know of the operator's inventory. */
@@ -118,7 +124,7 @@ export const INCIDENT_DEFAULTS = { minDevices: 10, windowMs: 60_000, updateMs: 3
 
 export class AlertService {
   readonly engine: AlertEngine;
-  readonly notifier: WebhookNotifier;
+  readonly dispatcher: Dispatcher;
   readonly incidents: IncidentTracker;
   readonly system: SystemWatch;
   private rules: AlertRule[] = [{ ...DEFAULT_RULE, id: 1, isDefault: true }];
@@ -133,13 +139,11 @@ export class AlertService {
   /** Incidents as stored (open ones, and resolved ones until announced). */
   private readonly incidentRecords = new Map<string, IncidentRecord>();
   /** Where an incident's notifications go: its members' rules' webhooks. */
-  private readonly incidentUrls = new Map<string, Set<string>>();
+  private readonly incidentChannels = new Map<string, Set<number>>();
+  /** The channels as last read: where the database's own outage is sent. */
+  private channels: ChannelRecord[] = [];
   private pending: PendingWrite[] = [];
   private draining: Promise<void> | null = null;
-  private deliveries: NewDelivery[] = [];
-  private deliveryTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The delivery log writes in order, one after another. */
-  private deliveryWrites: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private stopTicker: (() => void) | null = null;
   private loadTimer: ReturnType<typeof setTimeout> | null = null;
@@ -164,10 +168,11 @@ export class AlertService {
     });
     this.incidents = new IncidentTracker({ ...INCIDENT_DEFAULTS, ...opts.incidents, newId: newIncidentId });
     this.system = new SystemWatch({ broker: 30_000, database: 30_000, ...opts.systemThresholdsMs });
-    this.notifier = new WebhookNotifier({
+    this.dispatcher = new Dispatcher({
+      ...opts.dispatcher,
       allow: opts.webhookAllow,
-      ...opts.notifier,
-      record: (a) => this.recordAttempt(a),
+      db: opts.db,
+      log: opts.log,
     });
   }
 
@@ -184,6 +189,7 @@ export class AlertService {
     });
     this.take(this.engine.setRules(this.rules, this.now()));
     await this.load();
+    this.dispatcher.start();
     this.stopTicker = startTicker(() => {
       try {
         this.tick(this.now());
@@ -206,12 +212,14 @@ export class AlertService {
     const db = this.opts.db();
     try {
       if (!db) throw new Error("database not open");
-      const [rules, firing, open, silences] = await Promise.all([
+      const [rules, firing, open, silences, channels] = await Promise.all([
         listAlertRules(db),
         loadFiringAlerts(db),
         listIncidents(db, { state: "open", limit: 1000 }),
         listSilences(db),
+        listChannels(db),
       ]);
+      this.channels = channels;
       if (this.stopped) return;
       const now = this.now();
       this.setSilences(silences, now);
@@ -232,7 +240,7 @@ export class AlertService {
           Math.min(i.openedAt, ...members.map((a) => a.firedAt)),
           i.lastNotifiedAt ?? i.openedAt,
         );
-        this.incidentUrls.set(i.id, new Set(members.map((a) => this.urlOf(a)).filter((u): u is string => !!u)));
+        this.incidentChannels.set(i.id, new Set(members.flatMap((a) => this.ruleOf(a)?.channelIds ?? [])));
       }
       this.loaded = true;
       this.applyRules(rules);
@@ -281,7 +289,10 @@ export class AlertService {
   async reloadRules(): Promise<void> {
     const db = this.opts.db();
     if (!db) return;
-    this.applyRules(await listAlertRules(db));
+    // A rule saved with a legacy webhook URL may have added a channel.
+    const [rules, channels] = await Promise.all([listAlertRules(db), listChannels(db)]);
+    this.applyRules(rules);
+    this.channels = channels;
   }
 
   /** Re-reads the silences (after a change). */
@@ -348,6 +359,7 @@ export class AlertService {
 
   /** An acknowledgement changed (written by the caller): repeats stop or resume. */
   noteAck(alert: AlertRecord): void {
+    this.dispatcher.wake();
     const k = recordKey(alert);
     const cur = this.firing.get(k);
     if (cur && cur.id === alert.id) {
@@ -357,6 +369,7 @@ export class AlertService {
   }
 
   noteIncidentAck(incident: IncidentRecord): void {
+    this.dispatcher.wake();
     if (!this.incidentRecords.has(incident.id)) return;
     this.incidentRecords.set(incident.id, incident);
     this.incidents.setAcknowledged(incident.id, incident.acknowledgedAt !== null);
@@ -383,7 +396,10 @@ export class AlertService {
     };
   }
 
-  /** Writes what is pending, then stops following the fleet and the webhooks (bounded wait). */
+  /**
+   * Writes what is pending, then stops following the fleet and sending
+   * (bounded waits). What is not sent yet stays in the outbox for the next start.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
@@ -391,8 +407,7 @@ export class AlertService {
     this.stopTicker = null;
     if (this.loadTimer) clearTimeout(this.loadTimer);
     await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
-    await this.notifier.stop();
-    await Promise.race([this.flushDeliveries(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
+    await this.dispatcher.stop();
   }
 
   /** Resolves once every decision taken so far is written (or the database failed). */
@@ -488,19 +503,16 @@ export class AlertService {
           for (const k of a.keys) if (k !== skip) this.pending.push(markWrite(k, { notified: true }));
           break;
         case "open": {
-          const urls = new Set<string>();
-          for (const k of a.keys) {
-            const url = this.ruleUrl(splitKey(k).deviceId);
-            if (url) urls.add(url);
-          }
-          this.incidentUrls.set(a.incident.id, urls);
+          const channels = new Set<number>();
+          for (const k of a.keys) for (const id of this.ruleChannels(splitKey(k).deviceId)) channels.add(id);
+          this.incidentChannels.set(a.incident.id, channels);
           this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "opened" });
           for (const k of a.keys) if (k !== skip) this.pending.push(markWrite(k, { incidentId: a.incident.id }));
           break;
         }
         case "join": {
-          const url = this.ruleUrl(splitKey(a.key).deviceId);
-          if (url) this.incidentUrls.get(a.incident.id)?.add(url);
+          const channels = this.incidentChannels.get(a.incident.id);
+          if (channels) for (const id of this.ruleChannels(splitKey(a.key).deviceId)) channels.add(id);
           this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
           if (a.key !== skip) this.pending.push(markWrite(a.key, { incidentId: a.incident.id, notified: false }));
           break;
@@ -524,7 +536,7 @@ export class AlertService {
     if (decisions.length === 0) return;
     for (const d of decisions) {
       // The database cannot record its own outage first: that one is sent at once and written once it is back.
-      if (d.source === "database") this.notifySystem(d, null);
+      if (d.source === "database") this.sendWithoutDatabase(d);
       this.pending.push({ type: "system", decision: d });
     }
     this.take([]);
@@ -539,11 +551,11 @@ export class AlertService {
       const batch = this.pending.slice(0, 500);
       try {
         if (!db) throw new Error("database not open");
-        const applied = await applyAlertWrites(db, batch);
+        const applied = await applyAlertWrites(db, batch, (a) => this.plan(a));
         this.pending.splice(0, batch.length);
         failures = 0;
         this.lastError = null;
-        this.announce(applied);
+        this.remember(applied);
       } catch (e) {
         this.lastError = e instanceof Error ? e.message.split("\n").at(-1)! : String(e);
         failures++;
@@ -553,16 +565,20 @@ export class AlertService {
     }
   }
 
-  /** After the write: the feed and the webhooks. */
-  private announce(applied: AppliedWrite[]): void {
-    let feedChanged = false;
+  /**
+   * Inside the write's transaction: the notifications the applied writes
+   * cause (the outbox rows). It reads memory and changes nothing, so a
+   * transaction that fails and is tried again plans afresh.
+   */
+  private plan(applied: AppliedWrite[]): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
+    // Alerts as the batch leaves them, over what memory held before it.
+    const seen = new Map<string, AlertRecord | null>();
+    const before = (k: string) => (seen.has(k) ? seen.get(k)! : (this.firing.get(k) ?? null));
     // An incident is notified once per batch, with its counts as the whole batch left them (members join after it opens).
-    const incidentEvents = new Map<string, { event: WebhookEvent; record: IncidentRecord }>();
+    const incidentEvents = new Map<string, { event: EventType; record: IncidentRecord }>();
     for (const { write, alert, incident, changed } of applied) {
       if (incident) {
-        feedChanged = true;
-        if (incident.state === "open") this.incidentRecords.set(incident.id, incident);
-        else this.incidentRecords.delete(incident.id);
         const event = write.type === "incident" ? write.event : null;
         const pending = incidentEvents.get(incident.id);
         if (pending) pending.record = incident;
@@ -572,28 +588,27 @@ export class AlertService {
       }
       if (!alert) continue;
       const k = recordKey(alert);
-      const before = this.firing.get(k);
-      if (alert.state === "firing") {
-        if (!before || changed) feedChanged = true;
-        this.firing.set(k, alert);
-      } else if (this.firing.delete(k)) feedChanged = true;
+      const prior = before(k);
+      seen.set(k, alert.state === "firing" ? alert : null);
       if (!changed) continue;
       if (write.type === "system") {
-        if (write.decision.source !== "database") this.notifySystem(write.decision, alert);
+        // The database's own outage was sent directly when it began.
+        if (write.decision.source !== "database") out.push(this.systemEntry(write.decision, alert));
         continue;
       }
       if (alert.deviceId === null) continue;
       switch (write.type) {
         case "fire":
-          if (alert.notified) this.notifyAlert(alert, "fired", null);
+          if (alert.notified) out.push(this.alertEntry(alert, "fired", null));
           break;
         case "mark":
           // Released from a group, after an incident, or at a silence's end: its own notification now.
-          if (write.set.notified === true && (!before || !before.notified)) this.notifyAlert(alert, "fired", null);
+          if (write.set.notified === true && (!prior || !prior.notified))
+            out.push(this.alertEntry(alert, "fired", null));
           break;
         case "resolve":
           if (alert.notified && this.mutedBy(alert.deviceId) === null)
-            this.notifyAlert(alert, "resolved", write.message);
+            out.push(this.alertEntry(alert, "resolved", write.message));
           break;
         case "repeat":
           if (
@@ -602,44 +617,123 @@ export class AlertService {
             (alert.incidentId === null || !this.incidentRecords.has(alert.incidentId)) &&
             this.mutedBy(alert.deviceId) === null
           )
-            this.notifyAlert(alert, "repeat", null);
+            out.push(this.alertEntry(alert, "repeat", null));
           break;
       }
     }
-    for (const [id, { event, record }] of incidentEvents) {
-      this.notifyIncident(record, event);
-      if (record.state === "resolved") this.incidentUrls.delete(id);
+    for (const { event, record } of incidentEvents.values()) {
+      const entry = this.incidentEntry(record, event);
+      if (entry) out.push(entry);
     }
+    return out;
+  }
+
+  /** After the commit: memory and the feed follow what was written; the dispatcher is told. */
+  private remember(applied: AppliedWrite[]): void {
+    let feedChanged = false;
+    for (const { alert, incident, changed } of applied) {
+      if (incident) {
+        feedChanged = true;
+        if (incident.state === "open") this.incidentRecords.set(incident.id, incident);
+        else {
+          this.incidentRecords.delete(incident.id);
+          this.incidentChannels.delete(incident.id);
+        }
+        continue;
+      }
+      if (!alert) continue;
+      const k = recordKey(alert);
+      const before = this.firing.get(k);
+      if (alert.state === "firing") {
+        if (!before || changed) feedChanged = true;
+        this.firing.set(k, alert);
+      } else if (this.firing.delete(k)) feedChanged = true;
+    }
+    this.dispatcher.wake();
     if (feedChanged) this.opts.onFeedChange();
   }
 
-  private ruleUrl(deviceId: string): string | null {
-    return this.engine.ruleFor(deviceId)?.webhookUrl ?? null;
+  private ruleOf(alert: AlertRecord): AlertRule | null {
+    return this.rules.find((r) => r.id === alert.ruleId) ?? null;
   }
 
-  private urlOf(alert: AlertRecord): string | null {
-    const rule = this.rules.find((r) => r.id === alert.ruleId) ?? null;
-    return rule?.webhookUrl ?? (alert.deviceId ? this.ruleUrl(alert.deviceId) : null);
+  private ruleChannels(deviceId: string): readonly number[] {
+    return this.engine.ruleFor(deviceId)?.channelIds ?? [];
   }
 
-  private notifyAlert(alert: AlertRecord, event: WebhookEvent, note: string | null): void {
-    const rule = this.rules.find((r) => r.id === alert.ruleId) ?? null;
-    if (!rule?.webhookUrl) return;
-    this.notifier.enqueue({
-      url: rule.webhookUrl,
-      payload: {
-        event,
-        alert: toAlertDto(alert, (id) => this.labels.nameOf(id)),
-        note,
-        rule: { id: rule.id, name: rule.name },
-      },
-    });
+  private event(
+    event: EventType,
+    alert: AlertRecord | null,
+    incident: IncidentRecord | null,
+    note: string | null,
+    rule: AlertRule | null,
+  ): NotificationEvent {
+    const alertDto = alert ? toAlertDto(alert, (id) => this.labels.nameOf(id)) : null;
+    const incidentDto = incident ? toIncidentDto(incident) : null;
+    return {
+      id: newEventId(),
+      event,
+      at: new Date(this.now()).toISOString(),
+      alert: alertDto,
+      incident: incidentDto,
+      note,
+      rule: rule ? { id: rule.id, name: rule.name } : null,
+      link: eventLink(this.opts.publicUrl, alertDto, incidentDto),
+    };
   }
 
-  /** System alerts go to every distinct webhook of the enabled rules. */
-  private notifySystem(d: SystemDecision, alert: AlertRecord | null): void {
-    const urls = new Set(this.rules.filter((r) => r.enabled && r.webhookUrl).map((r) => r.webhookUrl!));
-    const record: AlertRecord = alert ?? {
+  private entry(e: NotificationEvent, channelIds: readonly number[], system: boolean): OutboxEntry {
+    return {
+      eventId: e.id,
+      event: e.event,
+      alertId: e.alert?.id || null,
+      incidentId: e.incident?.id ?? null,
+      payload: e,
+      channelIds,
+      system,
+    };
+  }
+
+  /** A device alert goes to its rule's channels. */
+  private alertEntry(alert: AlertRecord, event: EventType, note: string | null): OutboxEntry {
+    const rule = this.ruleOf(alert);
+    return this.entry(this.event(event, alert, null, note, rule), rule?.channelIds ?? [], false);
+  }
+
+  /** System alerts go to the channels marked default for system alerts. */
+  private systemEntry(d: SystemDecision, alert: AlertRecord): OutboxEntry {
+    const event = d.type === "fire" ? "fired" : "resolved";
+    return this.entry(this.event(event, alert, null, d.type === "resolve" ? d.message : null, null), [], true);
+  }
+
+  /** Incidents go to their members' rules' channels and to the default channels for system alerts. */
+  private incidentEntry(incident: IncidentRecord, event: EventType): OutboxEntry | null {
+    if (event === "incident_update" && incident.acknowledgedAt !== null) return null;
+    const channels = [...(this.incidentChannels.get(incident.id) ?? [])];
+    return this.entry(this.event(event, null, incident, incident.resolveMessage, null), channels, true);
+  }
+
+  /** The notifications an acknowledgement causes (written with it by the caller): to the alert's channels. */
+  ackEntries(alert: AlertRecord): OutboxEntry[] {
+    if (alert.acknowledgedAt === null || alert.state !== "firing" || !alert.notified || alert.silenced) return [];
+    if (alert.deviceId === null)
+      return [this.entry(this.event("acknowledged", alert, null, alert.ackComment, null), [], true)];
+    return [this.alertEntry(alert, "acknowledged", alert.ackComment)];
+  }
+
+  incidentAckEntries(incident: IncidentRecord): OutboxEntry[] {
+    if (incident.acknowledgedAt === null || incident.state !== "open") return [];
+    const e = this.event("acknowledged", null, incident, incident.ackComment, null);
+    return [this.entry(e, [...(this.incidentChannels.get(incident.id) ?? [])], true)];
+  }
+
+  /**
+   * The database's own outage cannot go through the outbox: it is sent now,
+   * to the default channels for system alerts as last read, and written once
+   * the database is back (without being sent again).
+   */
+  private sendWithoutDatabase(d: SystemDecision): void {
+    const record: AlertRecord = {
       id: "",
       deviceId: null,
       ruleId: null,
@@ -659,75 +753,34 @@ export class AlertService {
       silenceId: null,
       notified: true,
     };
-    for (const url of urls)
-      this.notifier.enqueue({
-        url,
-        payload: {
-          event: d.type === "fire" ? "fired" : "resolved",
-          alert: toAlertDto(record),
-          note: d.type === "resolve" ? d.message : null,
-          rule: null,
-        },
+    const e = this.event(
+      d.type === "fire" ? "fired" : "resolved",
+      record,
+      null,
+      d.type === "resolve" ? d.message : null,
+      null,
+    );
+    for (const channel of this.channels.filter((c) => c.enabled && c.defaultForSystem))
+      void this.dispatcher.sendDirect(channel, e).then((r) => {
+        if (!r.ok) this.opts.log(`alerts: "${d.message}" not sent to ${channel.name}: ${r.error}`);
       });
   }
 
-  private notifyIncident(incident: IncidentRecord, event: WebhookEvent): void {
-    if (event === "incident_update" && incident.acknowledgedAt !== null) return;
-    for (const url of this.incidentUrls.get(incident.id) ?? [])
-      this.notifier.enqueue({
-        url,
-        payload: {
-          event,
-          alert: null,
-          incident: toIncidentDto(incident),
-          note: incident.resolveMessage,
-          rule: null,
-        },
-      });
+  /** The outbox as the dispatcher last counted it, for /api/health. */
+  notificationHealth(): {
+    pending: number;
+    dead: number;
+    oldestPendingSeconds: number | null;
+    lastError: string | null;
+  } {
+    return { ...this.dispatcher.stats, lastError: this.dispatcher.lastError };
   }
 
-  // ---------------------------------------------------------------- delivery log
-
-  private recordAttempt(a: DeliveryAttempt): void {
-    // A notification sent before its alert could be written (the database's own outage) has nothing to refer to.
-    if (!a.alertId && !a.incidentId) return;
-    this.deliveries.push({
-      alertId: a.alertId || null,
-      incidentId: a.incidentId,
-      event: a.event,
-      url: a.url,
-      attempt: a.attempt,
-      ok: a.ok,
-      statusCode: a.statusCode,
-      error: a.error,
-      durationMs: a.durationMs,
-      at: a.at,
-    });
-    if (this.deliveries.length > 10_000) this.deliveries.splice(0, this.deliveries.length - 10_000);
-    this.deliveryTimer ??= setTimeout(() => void this.flushDeliveries(), 250);
-  }
-
-  /**
-   * Writes the delivery log entries gathered so far, after any write already
-   * under way, and resolves once all of them are written (best effort: the
-   * log never holds up alerting; without a database the entries wait).
-   */
-  async flushDeliveries(): Promise<void> {
-    if (this.deliveryTimer) clearTimeout(this.deliveryTimer);
-    this.deliveryTimer = null;
+  /** Re-reads the channels (after an edit): what the database outage alert is sent to. */
+  async reloadChannels(): Promise<void> {
     const db = this.opts.db();
-    const batch = this.deliveries;
-    if (db && batch.length > 0) {
-      this.deliveries = [];
-      this.deliveryWrites = this.deliveryWrites.then(() =>
-        recordDeliveries(db, batch).catch((e: unknown) =>
-          this.opts.log(
-            `alerts: delivery log not written: ${e instanceof Error ? e.message.split("\n").at(-1) : String(e)}`,
-          ),
-        ),
-      );
-    }
-    await this.deliveryWrites;
+    if (!db) return;
+    this.channels = await listChannels(db);
   }
 }
 

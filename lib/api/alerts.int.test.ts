@@ -13,6 +13,7 @@ import { PUT } from "../../app/api/alert-rules/[id]/route";
 import { POST } from "../../app/api/alert-rules/route";
 import { startRuntime, type Runtime } from "../runtime";
 import { listAlertRules } from "../store/alerts";
+import { getChannel } from "../store/notifications";
 import { freePort } from "../testing/mosquitto";
 
 const ORIGIN = "http://127.0.0.1:3996";
@@ -84,7 +85,12 @@ describe("webhook destinations on the rule routes", () => {
       send("POST", "/api/alert-rules", { name: "lan", match: "lan-*", webhookUrl: "http://10.1.2.3:8080/hook" }),
     );
     expect(res.status).toBe(201);
-    expect((await res.json()).rule).toMatchObject({ name: "lan", webhookUrl: "http://10.1.2.3:8080/hook" });
+    // The URL becomes a webhook channel the rule points at; the rule itself no longer shows it.
+    const rule = (await res.json()).rule;
+    expect(rule).toMatchObject({ name: "lan", channelIds: [expect.any(Number)] });
+    expect(rule).not.toHaveProperty("webhookUrl");
+    const channel = await getChannel(runtime.db!.prisma, rule.channelIds[0]);
+    expect(channel).toMatchObject({ type: "webhook", config: { url: "http://10.1.2.3:8080/hook" } });
   });
 
   it("PUT: an IPv4-mapped loopback URL is a 400 naming webhookUrl, and the rule is unchanged", async () => {

@@ -12,18 +12,21 @@ import { MAX_BODY_BYTES, readJsonBody, readTextBody } from "./body";
 import { AppError } from "./errors";
 
 /** Where a rule's webhook may point: the allow list, and how names are resolved (the system's DNS by default). */
-export interface WebhookPolicy {
+export interface RulePolicy {
   allow: AllowList;
   resolve?: Resolver;
+  /** The ones of these channel ids that exist. */
+  existingChannels(ids: readonly number[]): Promise<number[]>;
 }
 
 /**
  * Reads and validates a rule body; a 400 naming every bad field otherwise
  * (nothing is saved). Besides the rule's own validation (lib/alerts/rules.ts),
- * a webhook URL must point outside the monitor's own network unless
- * KEEPWATCH_WEBHOOK_ALLOW lists it (lib/alerts/egress.ts; names are resolved).
+ * every channel id must exist, and a legacy webhook URL must point outside
+ * the monitor's own network unless KEEPWATCH_WEBHOOK_ALLOW lists it
+ * (lib/alerts/egress.ts; names are resolved).
  */
-export async function readRuleBody(request: Request, webhooks: WebhookPolicy): Promise<AlertRuleInput> {
+export async function readRuleBody(request: Request, policy: RulePolicy): Promise<AlertRuleInput> {
   let body: unknown;
   try {
     body = await readJsonBody(request);
@@ -38,8 +41,13 @@ export async function readRuleBody(request: Request, webhooks: WebhookPolicy): P
   // The destination is checked whenever the URL itself passed, so one answer names every bad field.
   const url = parsed.ok ? parsed.rule.webhookUrl : webhookUrlOf(body);
   if (url && fields.webhookUrl === undefined) {
-    const verdict = await checkWebhookUrl(url, webhooks.allow, webhooks.resolve);
+    const verdict = await checkWebhookUrl(url, policy.allow, policy.resolve);
     if (!verdict.ok) fields.webhookUrl = `webhookUrl ${verdict.reason}`;
+  }
+  if (parsed.ok && parsed.rule.channelIds.length > 0) {
+    const known = new Set(await policy.existingChannels(parsed.rule.channelIds));
+    const missing = parsed.rule.channelIds.filter((id) => !known.has(id));
+    if (missing.length > 0) fields.channelIds = `channelIds: no channel ${missing.join(", ")}`;
   }
   if (!parsed.ok || Object.keys(fields).length > 0) {
     const message = Object.values(fields).join("; ");
@@ -85,6 +93,8 @@ export const previewQuery = {
 
 export const deliveriesQuery = {
   limit: alertsQuery.limit,
+  channel: z.coerce.number({ error: "channel must be a channel id" }).int("channel must be a channel id").positive("channel must be a channel id").optional(),
+  outcome: z.enum(["ok", "failed", "dead"], { error: "outcome must be ok, failed or dead" }).optional(),
 };
 
 // ---------------------------------------------------------------- acknowledgements, incidents, silences

@@ -89,6 +89,8 @@ export interface HealthDto {
     /** MAX_DEVICES: beyond it, new ids are refused (`rejected.max_devices`). */
     maxDevices?: number;
   };
+  /** The notification outbox (lib/notify): waiting, dead-lettered, the oldest waiting's age, and the last error reading it. */
+  notifications: { pending: number; dead: number; oldestPendingSeconds: number | null; lastError: string | null };
   monitor: {
     startedAt: string;
     /** Open monitoring gap: the monitor is not hearing the broker since this time. */

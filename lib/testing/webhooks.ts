@@ -1,14 +1,17 @@
 /**
  * A webhook receiver on 127.0.0.1 for tests: every POST body it gets, parsed,
- * with when it arrived; it answers 200.
+ * with its headers and when it arrived; it answers 200.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookPayload } from "../alerts/notifier";
+import type { NotificationEvent } from "../notify/events";
+
+/** A webhook channel's body: the event, when it was sent; or a digest of several. */
+export type WebhookBody = NotificationEvent & { sentAt: string; summary?: string; events?: NotificationEvent[] };
 
 export interface WebhookReceiver {
   url: string;
-  hooks: Array<{ at: number; body: WebhookPayload }>;
+  hooks: Array<{ at: number; body: WebhookBody; headers: Record<string, string | string[] | undefined> }>;
   close(): Promise<void>;
 }
 
@@ -18,7 +21,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     let data = "";
     req.on("data", (c) => (data += c));
     req.on("end", () => {
-      hooks.push({ at: Date.now(), body: JSON.parse(data) });
+      hooks.push({ at: Date.now(), body: JSON.parse(data) as WebhookBody, headers: req.headers });
       res.writeHead(200).end("ok");
     });
   });

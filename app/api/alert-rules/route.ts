@@ -6,6 +6,7 @@ import { getRuntime } from "@/lib/runtime";
 import { MAX_RULES, RuleSet } from "@/lib/alerts/rules";
 import { AppError } from "@/lib/api/errors";
 import { requireDb } from "@/lib/api/runtime-db";
+import { existingChannelIds } from "@/lib/store/notifications";
 
 export const dynamic = "force-dynamic";
 
@@ -18,7 +19,10 @@ export const GET = route("viewer", async (request) => {
 
 export const POST = route("operator", async (request, { runtime, principal, ip }) => {
   const db = requireDb(runtime);
-  const input = await readRuleBody(request, { allow: runtime.webhookAllow });
+  const input = await readRuleBody(request, {
+    allow: runtime.webhookAllow,
+    existingChannels: (ids) => existingChannelIds(db, ids),
+  });
   if ((await listAlertRules(db)).length >= MAX_RULES)
     throw new AppError("CONFLICT", `at most ${MAX_RULES} alert rules; delete or widen some`);
   const rule = await createAlertRule(db, input);

@@ -61,7 +61,8 @@ export function health(
     relearning: null,
     ...patch.monitor,
   };
-  return { ok: broker.connected && db.ok, broker, db, ingest: { rejected: {} }, monitor };
+  const notifications: HealthDto["notifications"] = { pending: 0, dead: 0, oldestPendingSeconds: null, lastError: null };
+  return { ok: broker.connected && db.ok, broker, db, ingest: { rejected: {} }, monitor, notifications };
 }
 
 export function countsOf(devices: readonly DeviceDto[]): StatusCounts {

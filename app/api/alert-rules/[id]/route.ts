@@ -2,6 +2,7 @@ import { AppError } from "@/lib/api/errors";
 import { route } from "@/lib/api/route";
 import { parseRuleId, readRuleBody, ruleDto } from "@/lib/api/alerts";
 import { requireDb } from "@/lib/api/runtime-db";
+import { existingChannelIds } from "@/lib/store/notifications";
 import { RuleSet } from "@/lib/alerts/rules";
 import { deleteAlertRule, getAlertRule, listAlertRules, updateAlertRule } from "@/lib/store/alerts";
 import { getRuntime } from "@/lib/runtime";
@@ -23,7 +24,10 @@ export const GET = route<{ id: string }>("viewer", async (_request, { params }) 
 export const PUT = route<{ id: string }>("operator", async (request, { params, runtime, principal, ip }) => {
   const db = requireDb(runtime);
   const id = parseRuleId(params.id);
-  const input = await readRuleBody(request, { allow: runtime.webhookAllow });
+  const input = await readRuleBody(request, {
+    allow: runtime.webhookAllow,
+    existingChannels: (ids) => existingChannelIds(db, ids),
+  });
   const existing = await getAlertRule(db, id);
   if (!existing) throw notFound(id);
   if (existing.isDefault && input.match !== "*") {
