@@ -74,7 +74,8 @@ export async function readChannelBody(
     throw badRequest(fields);
   }
   const body = parsed.data;
-  const type = channelType(body.type)!;
+  const type = channelType(body.type);
+  if (!type) throw badRequest({ type: `type ${body.type} is not available in this build` });
   const sameType = existing !== null && existing.type === body.type;
   const { config, changedSecrets } = keepSecrets(
     type.secretFields,
