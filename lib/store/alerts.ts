@@ -14,8 +14,10 @@ import type { IncidentCause, IncidentView } from "../alerts/incidents";
 import type { SystemDecision } from "../alerts/system";
 import type { SystemSource } from "../alerts/dto";
 import type { AlertKind, AlertRule, AlertRuleInput } from "../alerts/rules";
-import type { WebhookEvent } from "../alerts/notifier";
 import type { Db } from "./db";
+
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+import { ensureWebhookChannel, existingChannelIds, insertNotifications, type OutboxEntry } from "./notifications";
 
 export type AlertState = "firing" | "resolved";
 
@@ -81,22 +83,6 @@ export interface AppliedWrite {
   changed: boolean;
 }
 
-export interface DeliveryRecord {
-  id: string;
-  alertId: string | null;
-  incidentId: string | null;
-  deviceId: string | null;
-  kind: string | null;
-  event: WebhookEvent;
-  url: string;
-  attempt: number;
-  ok: boolean;
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
-  at: number;
-}
-
 // ---------------------------------------------------------------- rules
 
 interface RuleRow {
@@ -111,7 +97,7 @@ interface RuleRow {
   near_miss_ratio: number | null;
   resolve_after_seconds: number;
   repeat_interval_seconds: number | null;
-  webhook_url: string | null;
+  channel_ids: number[] | null;
   tags: string[] | null;
   enabled: boolean;
   is_default: boolean;
@@ -129,7 +115,7 @@ const toRule = (r: RuleRow): AlertRule => ({
   nearMissRatio: r.near_miss_ratio === null ? null : Number(r.near_miss_ratio),
   resolveAfterSeconds: r.resolve_after_seconds,
   repeatIntervalSeconds: r.repeat_interval_seconds,
-  webhookUrl: r.webhook_url,
+  channelIds: (r.channel_ids ?? []).map(Number),
   tags: r.tags ?? [],
   enabled: r.enabled,
   isDefault: r.is_default,
@@ -145,19 +131,28 @@ export async function getAlertRule(db: Db, id: number): Promise<AlertRule | null
   return rows[0] ? toRule(rows[0]) : null;
 }
 
+/** The rule's channels: its `channelIds` that exist, plus the webhook channel of a legacy `webhookUrl`. */
+async function channelIdsOf(db: Db, r: AlertRuleInput): Promise<number[]> {
+  const ids = new Set(await existingChannelIds(db, r.channelIds ?? []));
+  if (r.webhookUrl) ids.add(await ensureWebhookChannel(db, r.webhookUrl));
+  return [...ids].sort((a, b) => a - b);
+}
+
 export async function createAlertRule(db: Db, r: AlertRuleInput): Promise<AlertRule> {
+  const channelIds = await channelIdsOf(db, r);
   const rows = await db.$queryRaw<RuleRow[]>`
     INSERT INTO "alert_rules" ("name", "match", "offline_factor", "offline_seconds", "late_factor", "flap_disconnects",
-      "flap_window_seconds", "near_miss_ratio", "resolve_after_seconds", "repeat_interval_seconds", "webhook_url", "tags", "enabled")
+      "flap_window_seconds", "near_miss_ratio", "resolve_after_seconds", "repeat_interval_seconds", "channel_ids", "tags", "enabled")
     VALUES (${r.name}, ${r.match}, ${r.offlineFactor}::float8, ${r.offlineSeconds}::int4, ${r.lateFactor}::float8,
       ${r.flapDisconnects}::int4, ${r.flapWindowSeconds}::int4, ${r.nearMissRatio}::float8, ${r.resolveAfterSeconds}::int4,
-      ${r.repeatIntervalSeconds}::int4, ${r.webhookUrl}::text, ${r.tags}::text[], ${r.enabled})
+      ${r.repeatIntervalSeconds}::int4, ${channelIds}::int4[], ${r.tags}::text[], ${r.enabled})
     RETURNING *`;
   return toRule(rows[0]);
 }
 
 /** Replaces a rule's fields; null when there is no such rule. The default rule keeps matching `*`. */
 export async function updateAlertRule(db: Db, id: number, r: AlertRuleInput): Promise<AlertRule | null> {
+  const channelIds = await channelIdsOf(db, r);
   const rows = await db.$queryRaw<RuleRow[]>`
     UPDATE "alert_rules" SET "name" = ${r.name},
       "match" = CASE WHEN "is_default" THEN '*' ELSE ${r.match} END,
@@ -165,7 +160,7 @@ export async function updateAlertRule(db: Db, id: number, r: AlertRuleInput): Pr
       "late_factor" = ${r.lateFactor}::float8, "flap_disconnects" = ${r.flapDisconnects}::int4,
       "flap_window_seconds" = ${r.flapWindowSeconds}::int4, "near_miss_ratio" = ${r.nearMissRatio}::float8,
       "resolve_after_seconds" = ${r.resolveAfterSeconds}::int4, "repeat_interval_seconds" = ${r.repeatIntervalSeconds}::int4,
-      "webhook_url" = ${r.webhookUrl}::text, "tags" = ${r.tags}::text[], "enabled" = ${r.enabled}, "updated_at" = now()
+      "channel_ids" = ${channelIds}::int4[], "tags" = ${r.tags}::text[], "enabled" = ${r.enabled}, "updated_at" = now()
     WHERE "id" = ${id}
     RETURNING *`;
   return rows[0] ? toRule(rows[0]) : null;
@@ -307,16 +302,23 @@ export async function getAlert(db: Db, id: string): Promise<AlertRecord | null> 
 }
 
 /** Acknowledges an alert (`by` null undoes it); null when there is no such alert. */
+/** Sets or clears an acknowledgement; the notifications `notify` derives from the result are written with it. */
 export async function setAlertAck(
   db: Db,
   id: string,
   ack: { by: string; comment: string | null; at: number } | null,
+  notify: (alert: AlertRecord) => OutboxEntry[] = () => [],
 ): Promise<AlertRecord | null> {
-  const rows = await db.$queryRaw<AlertRow[]>`
-    UPDATE "alerts" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
-           "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
-     WHERE "id" = ${id}::bigint RETURNING *`;
-  return rows[0] ? toAlert(rows[0]) : null;
+  return db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<AlertRow[]>`
+      UPDATE "alerts" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
+             "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
+       WHERE "id" = ${id}::bigint RETURNING *`;
+    if (!rows[0]) return null;
+    const alert = toAlert(rows[0]);
+    await insertNotifications(tx, notify(alert));
+    return alert;
+  });
 }
 
 export async function listIncidents(
@@ -340,22 +342,52 @@ export async function setIncidentAck(
   db: Db,
   id: string,
   ack: { by: string; comment: string | null; at: number } | null,
+  notify: (incident: IncidentRecord) => OutboxEntry[] = () => [],
 ): Promise<IncidentRecord | null> {
-  const rows = await db.$queryRaw<IncidentRow[]>`
-    UPDATE "incidents" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
-           "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
-     WHERE "id" = ${id} RETURNING *`;
-  return rows[0] ? toIncident(rows[0]) : null;
+  return db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<IncidentRow[]>`
+      UPDATE "incidents" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
+             "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
+       WHERE "id" = ${id} RETURNING *`;
+    if (!rows[0]) return null;
+    const incident = toIncident(rows[0]);
+    await insertNotifications(tx, notify(incident));
+    return incident;
+  });
 }
 
 /**
  * Writes the alert service's writes, in order, in one transaction; returns
- * what each did. Foreign keys: a fire whose rule was deleted meanwhile is
+ * what each did, with the notifications `plan` derives from it written in
+ * the same transaction (the outbox). Foreign keys: a fire whose rule was deleted meanwhile is
  * stored without a rule.
  */
-export async function applyAlertWrites(db: Db, writes: readonly AlertWrite[]): Promise<AppliedWrite[]> {
+export async function applyAlertWrites(
+  db: Db,
+  writes: readonly AlertWrite[],
+  plan: (applied: AppliedWrite[]) => OutboxEntry[] = () => [],
+): Promise<AppliedWrite[]> {
   if (writes.length === 0) return [];
-  const statements = writes.map((w) => {
+  return db.$transaction(
+    async (tx) => {
+      const out: AppliedWrite[] = [];
+      for (const w of writes) {
+        const rows = (await writeStatement(tx, w)) as (AlertRow | IncidentRow)[];
+        const row = rows[0];
+        if (!row) continue;
+        if (w.type === "incident")
+          out.push({ write: w, alert: null, incident: toIncident(row as IncidentRow), changed: true });
+        else out.push({ write: w, alert: toAlert(row as AlertRow), incident: null, changed: Boolean(row.changed) });
+      }
+      await insertNotifications(tx, plan(out));
+      return out;
+    },
+    { maxWait: 10_000, timeout: 60_000 },
+  );
+}
+
+function writeStatement(db: Tx, w: AlertWrite) {
+  {
     switch (w.type) {
       case "fire": {
         const device = clean(w.deviceId);
@@ -418,22 +450,11 @@ export async function applyAlertWrites(db: Db, writes: readonly AlertWrite[]): P
           RETURNING *, true AS changed`;
       }
     }
-  });
-  const results = (await db.$transaction(statements as ReturnType<Db["$queryRaw"]>[])) as (AlertRow | IncidentRow)[][];
-  const out: AppliedWrite[] = [];
-  results.forEach((rows, i) => {
-    const row = rows[0];
-    if (!row) return;
-    const w = writes[i];
-    if (w.type === "incident")
-      out.push({ write: w, alert: null, incident: toIncident(row as IncidentRow), changed: true });
-    else out.push({ write: w, alert: toAlert(row as AlertRow), incident: null, changed: Boolean(row.changed) });
-  });
-  return out;
+  }
 }
 
 /** A system alert's fire (idempotent against "alerts_one_firing_system_idx") or resolve. */
-function systemStatement(db: Db, d: SystemDecision) {
+function systemStatement(db: Tx, d: SystemDecision) {
   if (d.type === "fire")
     return db.$queryRaw<AlertRow[]>`
       WITH ins AS (
@@ -451,74 +472,4 @@ function systemStatement(db: Db, d: SystemDecision) {
            "resolve_message" = ${clean(d.message)}
      WHERE "device_id" IS NULL AND "source" = ${d.source} AND "state" = 'firing'
     RETURNING *, true AS changed`;
-}
-
-// ---------------------------------------------------------------- deliveries
-
-export interface NewDelivery {
-  /** The alert notified about, or null for an incident's notification. */
-  alertId: string | null;
-  incidentId: string | null;
-  event: DeliveryRecord["event"];
-  url: string;
-  attempt: number;
-  ok: boolean;
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
-  at: number;
-}
-
-export async function recordDeliveries(db: Db, entries: readonly NewDelivery[]): Promise<void> {
-  if (entries.length === 0) return;
-  await db.$executeRaw`
-    INSERT INTO "alert_deliveries" ("alert_id", "incident_id", "event", "url", "attempt", "ok", "status_code", "error", "duration_ms", "at")
-    SELECT u.alert_id, u.incident_id, u.event, u.url, u.attempt, u.ok, u.status_code, u.error, u.duration_ms, u.at
-    FROM unnest(${entries.map((e) => e.alertId)}::bigint[], ${entries.map((e) => e.incidentId)}::text[],
-                ${entries.map((e) => e.event)}::text[],
-                ${entries.map((e) => e.url)}::text[], ${entries.map((e) => e.attempt)}::int4[],
-                ${entries.map((e) => e.ok)}::boolean[], ${entries.map((e) => e.statusCode)}::int4[],
-                ${entries.map((e) => (e.error === null ? null : clean(e.error).slice(0, 500)))}::text[],
-                ${entries.map((e) => Math.round(e.durationMs))}::int4[], ${entries.map((e) => iso(e.at))}::timestamptz[])
-         AS u(alert_id, incident_id, event, url, attempt, ok, status_code, error, duration_ms, at)
-    WHERE EXISTS (SELECT 1 FROM "alerts" a WHERE a."id" = u.alert_id)
-       OR EXISTS (SELECT 1 FROM "incidents" i WHERE i."id" = u.incident_id)`;
-}
-
-export async function listDeliveries(db: Db, opts: { limit?: number } = {}): Promise<DeliveryRecord[]> {
-  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
-  const rows = await db.$queryRaw<
-    {
-      id: bigint;
-      alert_id: bigint | null;
-      incident_id: string | null;
-      device_id: string | null;
-      kind: string | null;
-      event: string;
-      url: string;
-      attempt: number;
-      ok: boolean;
-      status_code: number | null;
-      error: string | null;
-      duration_ms: number;
-      at: Date;
-    }[]
-  >`
-    SELECT d.*, a."device_id", a."kind" FROM "alert_deliveries" d LEFT JOIN "alerts" a ON a."id" = d."alert_id"
-    ORDER BY d."at" DESC, d."id" DESC LIMIT ${limit}`;
-  return rows.map((r) => ({
-    id: String(r.id),
-    alertId: r.alert_id === null ? null : String(r.alert_id),
-    incidentId: r.incident_id,
-    deviceId: r.device_id,
-    kind: r.kind,
-    event: r.event as WebhookEvent,
-    url: r.url,
-    attempt: r.attempt,
-    ok: r.ok,
-    statusCode: r.status_code,
-    error: r.error,
-    durationMs: r.duration_ms,
-    at: ms(r.at)!,
-  }));
 }
