@@ -15,9 +15,9 @@ import type { SystemDecision } from "../alerts/system";
 import type { SystemSource } from "../alerts/dto";
 import type { AlertKind, AlertRule, AlertRuleInput } from "../alerts/rules";
 import type { Db } from "./db";
+import { ensureWebhookChannel, existingChannelIds, insertNotifications, type OutboxEntry } from "./notifications";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
-import { ensureWebhookChannel, existingChannelIds, insertNotifications, type OutboxEntry } from "./notifications";
 
 export type AlertState = "firing" | "resolved";
 
