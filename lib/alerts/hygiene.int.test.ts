@@ -20,7 +20,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config";
 import { Runtime } from "../runtime";
 import { importDevices } from "../api/inventory";
-import { createAlertRule, listAlertRules, listAlerts, setAlertAck, updateAlertRule } from "../store/alerts";
+import {
+  createAlertRule,
+  listAlertRules,
+  listAlerts,
+  setAlertAck,
+  updateAlertRule,
+  type AlertRecord,
+} from "../store/alerts";
 import { createSilence } from "../store/silences";
 import { createTestDatabase, withAdmin, type TestDatabase } from "../store/testing";
 import { startWebhookReceiver, type WebhookReceiver } from "../testing/webhooks";
@@ -214,12 +221,24 @@ describe("acknowledge", () => {
       "offline alert notified",
     );
     const id = fired.alert!.id;
-    const acked = await setAlertAck(db(), id, { by: "operator-1", comment: "on it", at: Date.now() });
+    const ackEntries = (r: AlertRecord) => runtime.alerts!.ackEntries(r);
+    const acked = await setAlertAck(db(), id, { by: "operator-1", comment: "on it", at: Date.now() }, ackEntries);
     runtime.alerts!.noteAck(acked!);
     expect(feed().firing.find((a) => a.id === id)).toMatchObject({ acknowledgedBy: "operator-1", ackComment: "on it" });
     const ackedAt = Date.now();
+    // The acknowledgement is told once, with its comment; acknowledging again only changes the comment.
+    const told = await eventually(
+      () => deviceHooks(mark, "ack-1").find((b) => b.event === "acknowledged"),
+      5_000,
+      "acknowledgement notified",
+    );
+    expect(told.note).toBe("on it");
+    runtime.alerts!.noteAck(
+      (await setAlertAck(db(), id, { by: "operator-2", comment: "still on it", at: Date.now() }, ackEntries))!,
+    );
     await wait(12_000);
     expect(deviceHooks(mark, "ack-1").filter((b) => b.event === "repeat")).toEqual([]);
+    expect(deviceHooks(mark, "ack-1").filter((b) => b.event === "acknowledged")).toHaveLength(1);
     runtime.alerts!.noteAck((await setAlertAck(db(), id, null))!);
     const repeat = await eventually(
       () => deviceHooks(mark, "ack-1").find((b) => b.event === "repeat"),

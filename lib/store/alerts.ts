@@ -310,13 +310,16 @@ export async function setAlertAck(
   notify: (alert: AlertRecord) => OutboxEntry[] = () => [],
 ): Promise<AlertRecord | null> {
   return db.$transaction(async (tx) => {
+    const before = await tx.$queryRaw<{ acknowledged_at: Date | null }[]>`
+      SELECT "acknowledged_at" FROM "alerts" WHERE "id" = ${id}::bigint FOR UPDATE`;
+    if (!before[0]) return null;
     const rows = await tx.$queryRaw<AlertRow[]>`
       UPDATE "alerts" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
              "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
        WHERE "id" = ${id}::bigint RETURNING *`;
-    if (!rows[0]) return null;
     const alert = toAlert(rows[0]);
-    await insertNotifications(tx, notify(alert));
+    // Only a new acknowledgement is told (acknowledging again changes the comment, quietly).
+    if (before[0].acknowledged_at === null) await insertNotifications(tx, notify(alert));
     return alert;
   });
 }
@@ -345,13 +348,15 @@ export async function setIncidentAck(
   notify: (incident: IncidentRecord) => OutboxEntry[] = () => [],
 ): Promise<IncidentRecord | null> {
   return db.$transaction(async (tx) => {
+    const before = await tx.$queryRaw<{ acknowledged_at: Date | null }[]>`
+      SELECT "acknowledged_at" FROM "incidents" WHERE "id" = ${id} FOR UPDATE`;
+    if (!before[0]) return null;
     const rows = await tx.$queryRaw<IncidentRow[]>`
       UPDATE "incidents" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
              "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
        WHERE "id" = ${id} RETURNING *`;
-    if (!rows[0]) return null;
     const incident = toIncident(rows[0]);
-    await insertNotifications(tx, notify(incident));
+    if (before[0].acknowledged_at === null) await insertNotifications(tx, notify(incident));
     return incident;
   });
 }
