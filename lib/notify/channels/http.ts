@@ -18,7 +18,8 @@ export async function sendHttp(req: HttpRequestSpec, ctx: SendContext): Promise<
       redirect: "manual",
     });
     const text = await res.text().catch(() => "");
-    if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status, error: null, retryable: false };
+    if (res.status >= 200 && res.status < 300)
+      return { ok: true, statusCode: res.status, error: null, retryable: false };
     const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
     const error =
       res.status >= 300 && res.status < 400
@@ -26,8 +27,7 @@ export async function sendHttp(req: HttpRequestSpec, ctx: SendContext): Promise<
         : `HTTP ${res.status}${text ? `: ${text.replace(/\s+/g, " ").slice(0, 200)}` : ""}`;
     return { ok: false, statusCode: res.status, error, retryable };
   } catch (e) {
-    if (ctx.signal.aborted)
-      return { ok: false, statusCode: null, error: abortReason(ctx.signal), retryable: true };
+    if (ctx.signal.aborted) return { ok: false, statusCode: null, error: abortReason(ctx.signal), retryable: true };
     return { ok: false, statusCode: null, error: describeError(e), retryable: !(e instanceof EgressRefusedError) };
   }
 }
@@ -48,7 +48,12 @@ export function describeError(e: unknown): string {
 }
 
 /** JSON request with the event's id as Idempotency-Key. */
-export function jsonRequest(url: string, idempotencyKey: string, body: unknown, headers: Record<string, string> = {}): HttpRequestSpec {
+export function jsonRequest(
+  url: string,
+  idempotencyKey: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpRequestSpec {
   return {
     url,
     headers: { "content-type": "application/json", "idempotency-key": idempotencyKey, ...headers },
