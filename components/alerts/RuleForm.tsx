@@ -1,11 +1,17 @@
 "use client";
 
 import { useMemo, useState, type FormEvent } from "react";
+import Link from "next/link";
 import type { AlertRuleDto } from "@/lib/alerts/dto";
+import type { ChannelDto } from "@/lib/notify/dto";
 import { DEFAULT_RULE, ruleWarnings, type AlertRuleInput } from "@/lib/alerts/rules";
 
-type FieldName = keyof AlertRuleInput;
-type Draft = Record<Exclude<FieldName, "enabled" | "tags">, string> & { enabled: boolean; tags: string };
+type FieldName = Exclude<keyof AlertRuleInput, "webhookUrl" | "channelIds">;
+type Draft = Record<Exclude<FieldName, "enabled" | "tags">, string> & {
+  enabled: boolean;
+  tags: string;
+  channelIds: number[];
+};
 
 const NUMBER_FIELDS = [
   "offlineFactor",
@@ -30,7 +36,6 @@ const FIELDS: Array<{ name: Exclude<FieldName, "enabled">; label: string; hint: 
   { name: "nearMissRatio", label: "Near-miss above × keepalive", hint: "e.g. 0.9; empty: off" },
   { name: "resolveAfterSeconds", label: "Resolve after fine for (s)", hint: "hysteresis" },
   { name: "repeatIntervalSeconds", label: "Repeat notification every (s)", hint: "empty: off" },
-  { name: "webhookUrl", label: "Webhook URL", hint: "JSON POST on fire, resolve, repeat", wide: true },
 ];
 
 const str = (v: number | string | null) => (v === null ? "" : String(v));
@@ -47,7 +52,7 @@ function toDraft(rule: AlertRuleInput): Draft {
     nearMissRatio: str(rule.nearMissRatio),
     resolveAfterSeconds: str(rule.resolveAfterSeconds),
     repeatIntervalSeconds: str(rule.repeatIntervalSeconds),
-    webhookUrl: rule.webhookUrl ?? "",
+    channelIds: [...(rule.channelIds ?? [])],
     tags: (rule.tags ?? []).join(", "),
     enabled: rule.enabled,
   };
@@ -60,7 +65,7 @@ function toBody(d: Draft): Record<string, unknown> {
     const v = d[f].trim();
     body[f] = v === "" ? null : Number.isNaN(Number(v)) ? v : Number(v);
   }
-  body.webhookUrl = d.webhookUrl.trim() === "" ? null : d.webhookUrl.trim();
+  body.channelIds = d.channelIds;
   body.tags = d.tags
     .split(",")
     .map((t) => t.trim())
@@ -85,11 +90,14 @@ function asRule(d: Draft): AlertRuleInput {
 export function RuleForm({
   rule,
   pingsVisible,
+  channels,
   onSaved,
   onCancel,
 }: {
   rule: AlertRuleDto | null;
   pingsVisible: boolean;
+  /** Every channel, to pick from (null while loading). */
+  channels: ChannelDto[] | null;
   onSaved(): void;
   onCancel(): void;
 }) {
@@ -114,7 +122,7 @@ export function RuleForm({
       const body = await r.json().catch(() => null);
       const fields: Record<string, string> = body?.error?.fields ?? {};
       setErrors(fields);
-      const known = new Set<string>([...FIELDS.map((f) => f.name), "enabled"]);
+      const known = new Set<string>([...FIELDS.map((f) => f.name), "enabled", "channelIds"]);
       const other = Object.entries(fields).filter(([k]) => !known.has(k));
       setMessage(
         other.length > 0
@@ -133,6 +141,8 @@ export function RuleForm({
   const set = (name: keyof Draft, value: string | boolean) => {
     setDraft((d) => ({ ...d, [name]: value }));
   };
+  const toggleChannel = (id: number, on: boolean) =>
+    setDraft((d) => ({ ...d, channelIds: on ? [...d.channelIds, id] : d.channelIds.filter((c) => c !== id) }));
 
   return (
     <form
@@ -181,6 +191,38 @@ export function RuleForm({
           {errors.enabled && <span className="text-red-400">{errors.enabled}</span>}
         </label>
       </div>
+      <fieldset className="flex flex-col gap-1" data-testid="field-channelIds">
+        <legend className="text-xs text-zinc-400">Notify these channels</legend>
+        {channels === null && <span className="text-xs text-zinc-500">Loading channels…</span>}
+        {channels?.length === 0 && (
+          <span className="text-xs text-zinc-500">
+            No channel yet:{" "}
+            <Link href="/settings/channels" className="text-sky-400 hover:underline">
+              add one in Settings → Channels
+            </Link>
+            . Alerts are recorded and shown meanwhile.
+          </span>
+        )}
+        <div className="flex flex-wrap gap-x-4 gap-y-1">
+          {channels?.map((c) => (
+            <label key={c.id} className="flex items-center gap-1.5 text-xs text-zinc-300">
+              <input
+                type="checkbox"
+                data-testid={`channel-${c.id}`}
+                checked={draft.channelIds.includes(c.id)}
+                onChange={(e) => toggleChannel(c.id, e.target.checked)}
+              />
+              {c.name} <span className="text-zinc-500">({c.type})</span>
+              {!c.enabled && <span className="text-zinc-500">disabled</span>}
+            </label>
+          ))}
+        </div>
+        {errors.channelIds && (
+          <span data-testid="error-channelIds" className="text-xs text-red-400">
+            {errors.channelIds}
+          </span>
+        )}
+      </fieldset>
       {warnings.map((w) => (
         <p key={w} data-testid="form-warning" className="text-xs text-amber-300">
           ⚠ {w}

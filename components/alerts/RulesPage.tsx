@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import type { AlertRuleDto } from "@/lib/alerts/dto";
+import type { ChannelDto } from "@/lib/notify/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { DeliveryLog } from "./DeliveryLog";
 import { getJson } from "./format";
@@ -16,13 +17,23 @@ interface RulesState {
 /**
  * Alert rules: the list in precedence order (with why that order), editing
  * with the API's per-field messages, the "which rule applies to device X"
- * preview, and the webhook delivery log.
+ * preview, and the delivery log.
  */
 export function RulesPage() {
   const [state, setState] = useState<RulesState | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<AlertRuleDto | "new" | null>(null);
   const [version, setVersion] = useState(0);
+  const [channels, setChannels] = useState<ChannelDto[] | null>(null);
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    getJson<{ channels: ChannelDto[] }>("/api/channels", ctl.signal).then(
+      (body) => setChannels(body.channels),
+      () => setChannels((c) => c ?? []),
+    );
+    return () => ctl.abort();
+  }, [version]);
 
   useEffect(() => {
     const ctl = new AbortController();
@@ -100,7 +111,13 @@ export function RulesPage() {
             </button>
           </div>
           {editing === "new" && state && (
-            <RuleForm rule={null} pingsVisible={state.pingsVisible} onSaved={saved} onCancel={() => setEditing(null)} />
+            <RuleForm
+              rule={null}
+              pingsVisible={state.pingsVisible}
+              channels={channels}
+              onSaved={saved}
+              onCancel={() => setEditing(null)}
+            />
           )}
           {!state && !error && <p className="text-xs text-zinc-500">Loading…</p>}
           <ol className="flex flex-col gap-2">
@@ -116,12 +133,14 @@ export function RulesPage() {
                   <RuleForm
                     rule={rule}
                     pingsVisible={state.pingsVisible}
+                    channels={channels}
                     onSaved={saved}
                     onCancel={() => setEditing(null)}
                   />
                 ) : (
                   <RuleSummary
                     rule={rule}
+                    channels={channels ?? []}
                     onEdit={() => setEditing(rule)}
                     onDelete={rule.isDefault ? null : () => void remove(rule)}
                   />
@@ -131,7 +150,7 @@ export function RulesPage() {
           </ol>
         </section>
         <RulePreview version={version} />
-        <DeliveryLog />
+        <DeliveryLog channels={channels} />
       </main>
     </div>
   );
@@ -155,10 +174,12 @@ function thresholds(rule: AlertRuleDto): string[] {
 
 function RuleSummary({
   rule,
+  channels,
   onEdit,
   onDelete,
 }: {
   rule: AlertRuleDto;
+  channels: ChannelDto[];
   onEdit(): void;
   onDelete: (() => void) | null;
 }) {
@@ -191,12 +212,12 @@ function RuleSummary({
       </div>
       <p className="pl-8 text-xs text-zinc-400">
         {thresholds(rule).join(" · ")}
-        {rule.webhookUrl && (
-          <>
-            {" · webhook "}
-            <code className="text-zinc-300">{rule.webhookUrl}</code>
-          </>
-        )}
+        {" · "}
+        <span data-testid="rule-channels">
+          {rule.channelIds.length === 0
+            ? "no channel"
+            : `notifies ${rule.channelIds.map((id) => channels.find((c) => c.id === id)?.name ?? `#${id}`).join(", ")}`}
+        </span>
       </p>
       {rule.warnings.map((w) => (
         <p key={w} data-testid="rule-warning" className="pl-8 text-xs text-amber-300">

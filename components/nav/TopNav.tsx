@@ -11,7 +11,8 @@ const LINKS = [
   { href: "/fleet/insights", label: "Insights", title: "keepalive distribution and disconnect reasons over time" },
   { href: "/alerts", label: "Alerts", title: "firing and recent alerts, live" },
   { href: "/alerts/silences", label: "Silences", title: "mute devices for maintenance, once or every week" },
-  { href: "/settings/alerts", label: "Alert rules", title: "when a device deserves attention, and webhooks" },
+  { href: "/settings/alerts", label: "Alert rules", title: "when a device deserves attention, and where it is told" },
+  { href: "/settings/channels", label: "Channels", title: "where notifications go: Slack, Teams, e-mail, …" },
 ] as const;
 
 const under = (href: string, pathname: string) =>
