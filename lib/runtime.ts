@@ -99,9 +99,9 @@ export class Runtime {
   readonly deviceTopics: ReturnType<typeof compileDeviceTopics>;
   db: Database | null = null;
   writer: StoreWriter | null = null;
-  /** Alert rules, alerts and their webhooks (lib/alerts/service.ts). */
+  /** Alert rules, alerts and their notifications (lib/alerts/service.ts, lib/notify). */
   alerts: AlertService | null = null;
-  /** Webhook destinations allowed inside the monitor's own network (KEEPWATCH_WEBHOOK_ALLOW, lib/alerts/egress.ts). */
+  /** Notification destinations allowed inside the monitor's own network (KEEPWATCH_WEBHOOK_ALLOW, lib/alerts/egress.ts). */
   readonly webhookAllow: AllowList;
   /** Who may do what (lib/auth/service.ts). */
   readonly auth: AuthService;
@@ -816,7 +816,12 @@ export class Runtime {
         forgottenDevices: this.forgotten,
         maxDevices: this.config.MAX_DEVICES,
       },
-      notifications: this.alerts?.notificationHealth() ?? { pending: 0, dead: 0, oldestPendingSeconds: null, lastError: null },
+      notifications: this.alerts?.notificationHealth() ?? {
+        pending: 0,
+        dead: 0,
+        oldestPendingSeconds: null,
+        lastError: null,
+      },
       monitor: {
         startedAt: new Date(this.startedAt).toISOString(),
         gapSince: iso(this.gapSince),

@@ -15,20 +15,22 @@
  *                                 └─ notifications (outbox rows, same transaction) ─► Dispatcher ─► channels
  *
  * Who is told what:
- * - a device alert notifies its rule's webhook when it fires, repeats (not
+ * - a device alert notifies its rule's channels when it fires, repeats (not
  *   while acknowledged, muted or part of an incident) and resolves (only if
  *   its fire was sent, and not while muted);
  * - a silenced alert is recorded with `silenced` and its silence; when the
  *   silence ends, what still fires notifies then, once;
- * - an incident notifies the webhooks of its members' rules when it opens,
+ * - an incident notifies its members' rules' channels and the channels for
+ *   system alerts when it opens,
  *   at most every INCIDENT_UPDATE_SECONDS while devices come back, and when
  *   it resolves;
- * - a system alert notifies every distinct webhook of the enabled rules. One
- *   for the database is sent before it can be written (it is written when
- *   the database is back).
+ * - a system alert notifies the channels marked default for system alerts.
+ *   One for the database is sent at once, outside the outbox, before it can
+ *   be written (it is written when the database is back);
+ * - an acknowledgement notifies once, where the alert went.
  *
  * Nothing here runs on the ingest path beyond the engine's own bookkeeping:
- * writes are chained asynchronously, webhooks are queued. While the database
+ * writes are chained asynchronously, sending is the Dispatcher's. While the database
  * is away decisions wait in memory (bounded) and are written when it is back.
  *
  * Start-up: the rules and the firing alerts are loaded from the database, so
@@ -138,7 +140,7 @@ export class AlertService {
   private readonly firing = new Map<string, AlertRecord>();
   /** Incidents as stored (open ones, and resolved ones until announced). */
   private readonly incidentRecords = new Map<string, IncidentRecord>();
-  /** Where an incident's notifications go: its members' rules' webhooks. */
+  /** Where an incident's notifications go: its members' rules' channels. */
   private readonly incidentChannels = new Map<string, Set<number>>();
   /** The channels as last read: where the database's own outage is sent. */
   private channels: ChannelRecord[] = [];
