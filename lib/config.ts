@@ -98,7 +98,11 @@ const schema = z.object({
   /** A notification is tried at most this many times (backoff doubling from NOTIFY_RETRY_BASE_SECONDS up to NOTIFY_RETRY_MAX_SECONDS), then dead-lettered. */
   NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   NOTIFY_RETRY_BASE_SECONDS: z.coerce.number().min(0.1).max(86_400).default(30),
-  NOTIFY_RETRY_MAX_SECONDS: z.coerce.number().min(1).max(7 * 86_400).default(1920),
+  NOTIFY_RETRY_MAX_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(7 * 86_400)
+    .default(1920),
   /** One delivery attempt's time limit. */
   NOTIFY_TIMEOUT_SECONDS: z.coerce.number().min(1).max(300).default(10),
   /** A claimed notification is kept from other keepwatch processes this long; one that dies mid-send lets it fall due after it. */

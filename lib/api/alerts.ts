@@ -93,7 +93,11 @@ export const previewQuery = {
 
 export const deliveriesQuery = {
   limit: alertsQuery.limit,
-  channel: z.coerce.number({ error: "channel must be a channel id" }).int("channel must be a channel id").positive("channel must be a channel id").optional(),
+  channel: z.coerce
+    .number({ error: "channel must be a channel id" })
+    .int("channel must be a channel id")
+    .positive("channel must be a channel id")
+    .optional(),
   outcome: z.enum(["ok", "failed", "dead"], { error: "outcome must be ok, failed or dead" }).optional(),
 };
 

@@ -61,7 +61,12 @@ export function health(
     relearning: null,
     ...patch.monitor,
   };
-  const notifications: HealthDto["notifications"] = { pending: 0, dead: 0, oldestPendingSeconds: null, lastError: null };
+  const notifications: HealthDto["notifications"] = {
+    pending: 0,
+    dead: 0,
+    oldestPendingSeconds: null,
+    lastError: null,
+  };
   return { ok: broker.connected && db.ok, broker, db, ingest: { rejected: {} }, monitor, notifications };
 }
 

@@ -11,8 +11,11 @@ export const dynamic = "force-dynamic";
 export const POST = route<{ id: string }>("operator", async (request, { runtime, principal, ip, params }) => {
   const id = parseAlertId(params.id);
   const { comment } = await readAckBody(request);
-  const alert = await setAlertAck(requireDb(runtime), id, { by: principal.name, comment, at: Date.now() }, (r) =>
-    runtime.alerts?.ackEntries(r) ?? [],
+  const alert = await setAlertAck(
+    requireDb(runtime),
+    id,
+    { by: principal.name, comment, at: Date.now() },
+    (r) => runtime.alerts?.ackEntries(r) ?? [],
   );
   if (!alert) throw new AppError("NOT_FOUND", `no alert ${id}`);
   runtime.alerts?.noteAck(alert);

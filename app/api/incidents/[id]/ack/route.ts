@@ -11,8 +11,11 @@ export const dynamic = "force-dynamic";
 export const POST = route<{ id: string }>("operator", async (request, { runtime, principal, ip, params }) => {
   const id = parseOwnId(params.id, "inc");
   const { comment } = await readAckBody(request);
-  const incident = await setIncidentAck(requireDb(runtime), id, { by: principal.name, comment, at: Date.now() }, (r) =>
-    runtime.alerts?.incidentAckEntries(r) ?? [],
+  const incident = await setIncidentAck(
+    requireDb(runtime),
+    id,
+    { by: principal.name, comment, at: Date.now() },
+    (r) => runtime.alerts?.incidentAckEntries(r) ?? [],
   );
   if (!incident) throw new AppError("NOT_FOUND", `no incident ${id}`);
   runtime.alerts?.noteIncidentAck(incident);
