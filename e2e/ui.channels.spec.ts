@@ -1,6 +1,5 @@
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test, expect } from "./fixtures/embedded";
+import { startHttpReceiver } from "../lib/testing/webhooks";
 
 // An app of its own, allowed to reach receivers on this machine.
 test.use({ embeddedEnv: { KEEPWATCH_WEBHOOK_ALLOW: "127.0.0.1", KEEPWATCH_PUBLIC_URL: "" } });
@@ -10,17 +9,8 @@ test.describe("notification channels", () => {
     page,
   }) => {
     test.setTimeout(60_000);
-    const got: Array<{ path: string; headers: IncomingHttpHeaders; body: string }> = [];
-    const receiver = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        got.push({ path: req.url ?? "", headers: req.headers, body });
-        res.writeHead(req.url?.includes("down") ? 503 : 200).end("ok");
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const receiver = await startHttpReceiver((r) => ({ status: r.path.includes("down") ? 503 : 200 }));
+    const base = receiver.base;
     try {
       await page.goto("/settings/channels");
       await expect(page.getByRole("heading", { name: "Notification channels" })).toBeVisible();
@@ -49,9 +39,9 @@ test.describe("notification channels", () => {
       // The test button: the receiver gets one request with an Idempotency-Key; the result is inline.
       await row.getByTestId("test-channel").click();
       await expect(row.getByTestId("test-result")).toContainText(/Delivered in \d+ ms \(HTTP 200\)/);
-      const test1 = got.filter((g) => g.path === "/hooks/T1/very-secret-path");
+      const test1 = receiver.at("/hooks/T1/very-secret-path");
       expect(test1).toHaveLength(1);
-      expect(test1[0].headers["idempotency-key"]).toBe(JSON.parse(test1[0].body).id);
+      expect(test1[0].headers["idempotency-key"]).toBe(JSON.parse(test1[0].raw).id);
       expect(test1[0].headers["x-keepwatch-signature"]).toMatch(/^sha256=[0-9a-f]{64}$/);
 
       // Editing keeps the secret it does not show: only the name changes.
@@ -62,7 +52,7 @@ test.describe("notification channels", () => {
       const renamed = page.getByTestId("channel-row").filter({ hasText: "ops hook (renamed)" });
       await renamed.getByTestId("test-channel").click();
       await expect(renamed.getByTestId("test-result")).toContainText("Delivered");
-      expect(got.filter((g) => g.path === "/hooks/T1/very-secret-path")).toHaveLength(2);
+      expect(receiver.at("/hooks/T1/very-secret-path")).toHaveLength(2);
 
       // A failing channel says why, inline.
       await page.getByTestId("new-channel").click();
@@ -93,8 +83,7 @@ test.describe("notification channels", () => {
       await page.getByTestId("delivery-channel").selectOption({ label: "ops hook (renamed)" });
       await expect(log).toHaveCount(2);
     } finally {
-      receiver.closeAllConnections();
-      await new Promise((r) => receiver.close(r));
+      await receiver.close();
     }
   });
 });

@@ -2,7 +2,9 @@
 
 import { useEffect, useState } from "react";
 import type { ChannelDto, DeliveryDto, DeliveryOutcome } from "@/lib/notify/dto";
-import { getJson, sendJson, shortTime } from "./format";
+import { canOperate, useMe } from "@/components/nav/me";
+import { useApiGet } from "@/components/use-api";
+import { sendJson, shortTime } from "./format";
 
 const OUTCOMES: Array<{ value: "" | DeliveryOutcome; label: string }> = [
   { value: "", label: "any outcome" },
@@ -16,29 +18,17 @@ const OUTCOMES: Array<{ value: "" | DeliveryOutcome; label: string }> = [
  * channel and outcome; a dead-lettered notification can be sent again now.
  */
 export function DeliveryLog({ channels }: { channels: ChannelDto[] | null }) {
-  const [rows, setRows] = useState<DeliveryDto[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   const [channel, setChannel] = useState("");
   const [outcome, setOutcome] = useState<"" | DeliveryOutcome>("");
   const [retrying, setRetrying] = useState<string | null>(null);
+  const operator = canOperate(useMe());
+  const q = new URLSearchParams({ limit: "50" });
+  if (channel) q.set("channel", channel);
+  if (outcome) q.set("outcome", outcome);
+  const { data, error, setError } = useApiGet<{ deliveries: DeliveryDto[] }>(`/api/alerts/deliveries?${q}`, tick);
+  const rows = data?.deliveries ?? null;
 
-  useEffect(() => {
-    const ctl = new AbortController();
-    const q = new URLSearchParams({ limit: "50" });
-    if (channel) q.set("channel", channel);
-    if (outcome) q.set("outcome", outcome);
-    getJson<{ deliveries: DeliveryDto[] }>(`/api/alerts/deliveries?${q}`, ctl.signal).then(
-      (body) => {
-        setRows(body.deliveries);
-        setError(null);
-      },
-      (e: unknown) => {
-        if (!ctl.signal.aborted) setError(e instanceof Error ? e.message : String(e));
-      },
-    );
-    return () => ctl.abort();
-  }, [tick, channel, outcome]);
   useEffect(() => {
     const t = setInterval(() => setTick((n) => n + 1), 10_000);
     return () => clearInterval(t);
@@ -146,7 +136,7 @@ export function DeliveryLog({ channels }: { channels: ChannelDto[] | null }) {
                 <td className="py-1 pr-3 tabular-nums">{d.attempt}</td>
                 <td className={`py-1 pr-3 ${d.ok ? "text-emerald-400" : "text-red-400"}`}>
                   {d.ok ? `ok${d.statusCode ? ` ${d.statusCode}` : ""}` : (d.error ?? `HTTP ${d.statusCode}`)}
-                  {d.dead && d.final && (
+                  {d.dead && d.final && operator && (
                     <>
                       {" · dead letter "}
                       <button

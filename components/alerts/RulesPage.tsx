@@ -1,11 +1,11 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { AlertRuleDto } from "@/lib/alerts/dto";
 import type { ChannelDto } from "@/lib/notify/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { DeliveryLog } from "./DeliveryLog";
-import { getJson } from "./format";
+import { useApiGet } from "@/components/use-api";
 import { RuleForm } from "./RuleForm";
 import { RulePreview } from "./RulePreview";
 
@@ -20,34 +20,10 @@ interface RulesState {
  * preview, and the delivery log.
  */
 export function RulesPage() {
-  const [state, setState] = useState<RulesState | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<AlertRuleDto | "new" | null>(null);
   const [version, setVersion] = useState(0);
-  const [channels, setChannels] = useState<ChannelDto[] | null>(null);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    getJson<{ channels: ChannelDto[] }>("/api/channels", ctl.signal).then(
-      (body) => setChannels(body.channels),
-      () => setChannels((c) => c ?? []),
-    );
-    return () => ctl.abort();
-  }, [version]);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    getJson<RulesState>("/api/alert-rules", ctl.signal).then(
-      (body) => {
-        setState(body);
-        setError(null);
-      },
-      (e: unknown) => {
-        if (!ctl.signal.aborted) setError(e instanceof Error ? e.message : String(e));
-      },
-    );
-    return () => ctl.abort();
-  }, [version]);
+  const { data: state, error, setError } = useApiGet<RulesState>("/api/alert-rules", version);
+  const channels = useApiGet<{ channels: ChannelDto[] }>("/api/channels", version).data?.channels ?? null;
 
   const saved = () => {
     setEditing(null);

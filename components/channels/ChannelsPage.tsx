@@ -1,9 +1,11 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { ChannelDto, ChannelTypeDto, TestAttemptDto } from "@/lib/notify/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
-import { getJson, sendJson } from "@/components/alerts/format";
+import { sendJson } from "@/components/alerts/format";
+import { canOperate, useMe } from "@/components/nav/me";
+import { useApiGet } from "@/components/use-api";
 import { ChannelForm } from "./ChannelForm";
 import { targetOf } from "./fields";
 
@@ -20,25 +22,11 @@ type TestResult = { busy: true } | { busy: false; attempt: TestAttemptDto } | { 
  * button that sends now and shows the attempt inline.
  */
 export function ChannelsPage() {
-  const [state, setState] = useState<ChannelsState | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<ChannelDto | "new" | null>(null);
   const [version, setVersion] = useState(0);
+  const { data: state, error, setError } = useApiGet<ChannelsState>("/api/channels", version);
   const [tests, setTests] = useState<Record<number, TestResult>>({});
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    getJson<ChannelsState>("/api/channels", ctl.signal).then(
-      (body) => {
-        setState(body);
-        setError(null);
-      },
-      (e: unknown) => {
-        if (!ctl.signal.aborted) setError(e instanceof Error ? e.message : String(e));
-      },
-    );
-    return () => ctl.abort();
-  }, [version]);
+  const operator = canOperate(useMe());
 
   const saved = () => {
     setEditing(null);
@@ -88,7 +76,7 @@ export function ChannelsPage() {
             {error}
           </p>
         )}
-        <div className="flex items-center gap-3">
+        <div className={`flex items-center gap-3 ${operator ? "" : "hidden"}`}>
           <button
             type="button"
             data-testid="new-channel"
@@ -127,31 +115,35 @@ export function ChannelsPage() {
                         <span className="rounded bg-orange-500/15 px-1.5 text-xs text-orange-200">system alerts</span>
                       )}
                       <span className="flex-1" />
-                      <button
-                        type="button"
-                        data-testid="test-channel"
-                        disabled={t?.busy}
-                        onClick={() => void test(c)}
-                        className="text-xs text-sky-400 hover:underline disabled:opacity-50"
-                      >
-                        {t?.busy ? "Sending…" : "Send test"}
-                      </button>
-                      <button
-                        type="button"
-                        data-testid="edit-channel"
-                        onClick={() => setEditing(c)}
-                        className="text-xs text-sky-400 hover:underline"
-                      >
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        data-testid="delete-channel"
-                        onClick={() => void remove(c)}
-                        className="text-xs text-red-400 hover:underline"
-                      >
-                        Delete
-                      </button>
+                      {operator && (
+                        <>
+                          <button
+                            type="button"
+                            data-testid="test-channel"
+                            disabled={t?.busy}
+                            onClick={() => void test(c)}
+                            className="text-xs text-sky-400 hover:underline disabled:opacity-50"
+                          >
+                            {t?.busy ? "Sending…" : "Send test"}
+                          </button>
+                          <button
+                            type="button"
+                            data-testid="edit-channel"
+                            onClick={() => setEditing(c)}
+                            className="text-xs text-sky-400 hover:underline"
+                          >
+                            Edit
+                          </button>
+                          <button
+                            type="button"
+                            data-testid="delete-channel"
+                            onClick={() => void remove(c)}
+                            className="text-xs text-red-400 hover:underline"
+                          >
+                            Delete
+                          </button>
+                        </>
+                      )}
                     </div>
                     <p className="font-mono text-xs break-all text-zinc-400" data-testid="channel-target">
                       {targetOf(c)}

@@ -11,8 +11,6 @@
  * - a dead-lettered notification can be retried, once.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +23,7 @@ import { startRuntime, type Runtime } from "../runtime";
 import { createToken, createUser } from "../store/auth";
 import { getChannel, insertNotifications } from "../store/notifications";
 import { freePort } from "../testing/mosquitto";
+import { startHttpReceiver, type HttpReceiver } from "../testing/webhooks";
 import { testEvent } from "../notify/events";
 
 const ORIGIN = "http://127.0.0.1:3995";
@@ -32,22 +31,13 @@ let dataDir: string;
 let runtime: Runtime;
 let admin: string;
 let operator: string;
-let receiver: ReturnType<typeof createServer>;
+let receiver: HttpReceiver;
 let hookBase: string;
-const got: Array<{ path: string; headers: Record<string, unknown>; body: string }> = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "kw-api-channels-"));
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      got.push({ path: req.url ?? "", headers: req.headers, body });
-      res.writeHead(req.url?.startsWith("/down") ? 500 : 200).end("ok");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startHttpReceiver((r) => ({ status: r.path.startsWith("/down") ? 500 : 200 }));
+  hookBase = receiver.base;
   runtime = await startRuntime({
     KEEPWATCH_DATA_DIR: dataDir,
     MQTT_PORT: String(await freePort()),
@@ -71,8 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runtime?.stop();
-  receiver?.closeAllConnections();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -243,8 +232,8 @@ describe("channels API", () => {
     const { attempt } = await res.json();
     expect(attempt).toMatchObject({ ok: true, statusCode: 200, error: null });
     expect(attempt.durationMs).toBeGreaterThanOrEqual(0);
-    const request = got.find((g) => g.path === "/test-ok")!;
-    const body = JSON.parse(request.body);
+    const [request] = receiver.at("/test-ok");
+    const body = JSON.parse(request.raw);
     expect(body).toMatchObject({ event: "test", link: "https://keepwatch.example/alerts" });
     expect(request.headers["idempotency-key"]).toBe(body.id);
 

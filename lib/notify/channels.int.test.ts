@@ -11,7 +11,7 @@
  *   the message is parsed and its headers and both bodies checked.
  */
 import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -25,21 +25,15 @@ import { createDb, type Db } from "../store/db";
 import { createChannel, insertNotifications, type ChannelRecord } from "../store/notifications";
 import { createTestDatabase, type TestDatabase } from "../store/testing";
 import { eventually } from "../testing/clients";
+import { startHttpReceiver, type HttpReceiver } from "../testing/webhooks";
 import { validatePayload } from "./channels/schemas/validate";
 import { Dispatcher } from "./dispatcher";
 import { newEventId, testEvent, type EventType, type NotificationEvent } from "./events";
 
-interface Hit {
-  path: string;
-  headers: IncomingHttpHeaders;
-  raw: string;
-}
-
 let database: TestDatabase;
 let db: Db;
-let http: ReturnType<typeof createServer>;
+let receiver: HttpReceiver;
 let base: string;
-const hits: Hit[] = [];
 let smtp: SMTPServer;
 let smtpPort: number;
 const mails: ParsedMail[] = [];
@@ -54,17 +48,11 @@ const HMAC_SECRET = "a-long-shared-secret-0123456789";
 beforeAll(async () => {
   database = await createTestDatabase();
   db = createDb({ connectionString: database.url });
-  http = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (c) => (raw += c));
-    req.on("end", () => {
-      hits.push({ path: req.url ?? "", headers: req.headers, raw });
-      const body = req.url?.includes("/sendMessage") ? JSON.stringify({ ok: true, result: { message_id: 1 } }) : "ok";
-      res.writeHead(200, { "content-type": "application/json" }).end(body);
-    });
-  });
-  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  receiver = await startHttpReceiver((r) => ({
+    status: 200,
+    body: r.path.endsWith("/sendMessage") ? JSON.stringify({ ok: true, result: { message_id: 1 } }) : "ok",
+  }));
+  base = receiver.base;
 
   smtp = new SMTPServer({
     disabledCommands: ["STARTTLS"],
@@ -100,8 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dispatcher?.stop(100);
-  http?.closeAllConnections();
-  await new Promise((r) => http?.close(r));
+  await receiver?.close();
   await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
   await db?.$disconnect();
   await database?.drop();
@@ -195,7 +182,7 @@ async function deliverDigest(channel: ChannelRecord): Promise<void> {
 const channel = (type: string, config: Record<string, unknown>, ratePerMinute: number | null = 6000) =>
   createChannel(db, { name: type, type, config, enabled: true, defaultForSystem: false, ratePerMinute });
 
-const hitsAt = (prefix: string) => hits.filter((h) => h.path.startsWith(prefix));
+const hitsAt = (prefix: string) => receiver.at(prefix);
 
 describe("every channel type delivers fired, resolved and test messages to its receiver", () => {
   it("webhook: the event as JSON, Idempotency-Key, and an HMAC the README's snippet verifies", async () => {

@@ -10,8 +10,6 @@
  *   again with the same key, and it is recorded sent once (20 times in a row).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseAllowList } from "../alerts/egress";
 import { createDb, type Db } from "../store/db";
@@ -25,6 +23,7 @@ import {
 } from "../store/notifications";
 import { createTestDatabase, type TestDatabase } from "../store/testing";
 import { eventually } from "../testing/clients";
+import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from "../testing/webhooks";
 import { Dispatcher } from "./dispatcher";
 import { testEvent, type NotificationEvent } from "./events";
 
@@ -34,33 +33,31 @@ interface Received {
   body: { id: string; event: string; events?: NotificationEvent[] };
 }
 
+const received_ = (r: ReceivedRequest): Received => ({
+  at: r.at,
+  key: String(r.headers["idempotency-key"]),
+  body: JSON.parse(r.raw),
+});
+
 let database: TestDatabase;
 let db: Db;
-let server: ReturnType<typeof createServer>;
+let receiver: HttpReceiver;
 let base: string;
-/** Per path: what the receiver does with a request (default: 200). */
-const behaviour = new Map<string, (req: IncomingMessage, res: ServerResponse, r: Received) => void>();
-const received = new Map<string, Received[]>();
+/** Per path: how the receiver answers a request (default: 200; null: never). */
+const behaviour = new Map<string, (r: Received) => { status: number } | null>();
+/** Per path: what it received, parsed. */
+const received = (path: string): Received[] => receiver.at(path).map(received_);
 const dispatchers: Dispatcher[] = [];
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
   db = createDb({ connectionString: database.url });
-  server = createServer((req, res) => {
-    let data = "";
-    req.on("data", (c) => (data += c));
-    req.on("end", () => {
-      const path = req.url ?? "/";
-      const r: Received = { at: Date.now(), key: String(req.headers["idempotency-key"]), body: JSON.parse(data) };
-      received.set(path, [...(received.get(path) ?? []), r]);
-      const handle = behaviour.get(path);
-      if (handle) handle(req, res, r);
-      else res.writeHead(200).end("ok");
-    });
+  receiver = await startHttpReceiver((r) => {
+    const answer = behaviour.get(r.path);
+    return answer ? answer(received_(r)) : { status: 200 };
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = receiver.base;
 }, 60_000);
 
 // Each test's in-process dispatchers stop with it, so they do not take the next test's work.
@@ -70,8 +67,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const c of children) c.kill("SIGKILL");
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await receiver?.close();
   await db?.$disconnect();
   await database?.drop();
 });
@@ -128,12 +124,12 @@ describe("retries and the dead letter", () => {
   it("retries a failing destination with backoff, dead-letters it after NOTIFY_MAX_ATTEMPTS, and sends it on retry now", async () => {
     const channel = await webhookChannel("/flaky");
     let status = 503;
-    behaviour.set("/flaky", (_req, res) => res.writeHead(status).end("down"));
+    behaviour.set("/flaky", () => ({ status }));
     const d = dispatcher({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 400 });
     const [event] = await enqueue(channel, 1);
     d.wake();
     await eventually(async () => (await states(channel.id)).dead === 1, 10_000, "dead-lettered");
-    const attempts = received.get("/flaky")!;
+    const attempts = received("/flaky");
     expect(attempts).toHaveLength(3);
     expect(new Set(attempts.map((a) => a.key))).toEqual(new Set([event.id]));
     // Backoff: each wait is at least half of base × 2^(n−1).
@@ -152,14 +148,14 @@ describe("retries and the dead letter", () => {
     expect(await retryNotification(db, log[0].notificationId!)).toBe(false); // pending now, not dead
     d.wake();
     await eventually(async () => (await states(channel.id)).sent === 1, 5_000, "sent after retry now");
-    expect(received.get("/flaky")!.map((a) => a.key)).toEqual([event.id, event.id, event.id, event.id]);
+    expect(received("/flaky").map((a) => a.key)).toEqual([event.id, event.id, event.id, event.id]);
     const after = await listDeliveries(db, { channelId: channel.id });
     expect(after[0]).toMatchObject({ ok: true, statusCode: 200, final: true, dead: false });
   });
 
   it("dead-letters at once what cannot succeed (HTTP 400, a refused destination)", async () => {
     const bad = await webhookChannel("/bad");
-    behaviour.set("/bad", (_req, res) => res.writeHead(400).end("no such hook"));
+    behaviour.set("/bad", () => ({ status: 400 }));
     const refused = await createChannel(db, {
       name: "metadata",
       type: "webhook",
@@ -177,7 +173,7 @@ describe("retries and the dead letter", () => {
       5_000,
       "both dead",
     );
-    expect(received.get("/bad")).toHaveLength(1);
+    expect(received("/bad")).toHaveLength(1);
     const [log] = await listDeliveries(db, { channelId: refused.id });
     expect(log).toMatchObject({ ok: false, final: true, attempt: 1 });
     expect(log.error).toMatch(/^refused: webhook URL .*169\.254\.169\.254.*link-local/);
@@ -197,7 +193,7 @@ describe("rate limits", () => {
     }
     const firedIn = Date.now() - started;
     await eventually(async () => (await states(channel.id)).sent === 1_000, 20_000, "all 1,000 sent");
-    const messages = received.get("/limited")!;
+    const messages = received("/limited");
     const ids = eventIdsIn(messages);
     const gaps = messages.slice(1).map((m, i) => m.at - messages[i].at);
     console.log(
@@ -239,7 +235,7 @@ describe("several processes", () => {
     const [a, b] = await Promise.all([startProcess(), startProcess()]);
     const events = await enqueue(channel, 300);
     await eventually(async () => (await states(channel.id)).sent === 300, 20_000, "all 300 sent");
-    const keys = received.get("/shared")!.map((r) => r.key);
+    const keys = received("/shared").map((r) => r.key);
     expect(keys).toHaveLength(300);
     expect(new Set(keys)).toEqual(new Set(events.map((e) => e.id)));
     const bySender = await db.$queryRaw<{ n: bigint }[]>`
@@ -255,11 +251,14 @@ describe("several processes", () => {
     // The first request for a key is held until its sender is killed; a later one is answered.
     let onHeld: ((r: Received) => void) | null = null;
     const answered = new Map<string, number>();
-    behaviour.set("/crash", (_req, res, r) => {
-      const seen = received.get("/crash")!.filter((x) => x.key === r.key).length;
-      if (seen === 1) return onHeld?.(r); // never answered: the sender dies first
+    behaviour.set("/crash", (r) => {
+      const seen = received("/crash").filter((x) => x.key === r.key).length;
+      if (seen === 1) {
+        onHeld?.(r);
+        return null; // never answered: the sender dies first
+      }
       answered.set(r.key, (answered.get(r.key) ?? 0) + 1);
-      res.writeHead(200).end("ok");
+      return { status: 200 };
     });
     let current = await startProcess({ NOTIFY_LEASE_SECONDS: "1.5", NOTIFY_TIMEOUT_SECONDS: "1" });
     for (let round = 1; round <= 20; round++) {
@@ -279,7 +278,7 @@ describe("several processes", () => {
         10_000,
         `round ${round}: sent after the restart`,
       );
-      const requests = received.get("/crash")!.filter((r) => r.key === event.id);
+      const requests = received("/crash").filter((r) => r.key === event.id);
       expect(requests.map((r) => r.key)).toEqual([event.id, event.id]);
       expect(answered.get(event.id)).toBe(1);
       const ok = await db.$queryRaw<{ n: bigint }[]>`
