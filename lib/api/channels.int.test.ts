@@ -31,6 +31,7 @@ let dataDir: string;
 let runtime: Runtime;
 let admin: string;
 let operator: string;
+let viewer: string;
 let receiver: HttpReceiver;
 let hookBase: string;
 
@@ -46,7 +47,7 @@ beforeAll(async () => {
     KEEPWATCH_PUBLIC_URL: "https://keepwatch.example",
   });
   const db = runtime.db!.prisma;
-  for (const role of ["admin", "operator"] as const) {
+  for (const role of ["admin", "operator", "viewer"] as const) {
     const user = await createUser(db, {
       username: `${role}-1`,
       role,
@@ -55,7 +56,8 @@ beforeAll(async () => {
     const secret = newSecret(TOKEN_PREFIX);
     await createToken(db, { name: role, role, tokenHash: secretHash(secret), createdBy: user!.id, expiresAt: null });
     if (role === "admin") admin = secret;
-    else operator = secret;
+    else if (role === "operator") operator = secret;
+    else viewer = secret;
   }
 }, 60_000);
 
@@ -80,8 +82,13 @@ const params = (id: number | string) => ({ params: Promise.resolve({ id: String(
 const HOOK_PATH = "/hooks/T000/B000/abcdefghijklmnopwxyz";
 
 describe("channels API", () => {
-  it("needs a signed-in caller: anonymous is 401", async () => {
+  it("needs a signed-in caller (anonymous: 401); a viewer reads but changes nothing (403)", async () => {
     expect((await collection.GET(call(null, "GET", "/api/channels"))).status).toBe(401);
+    expect((await collection.GET(call(viewer, "GET", "/api/channels"))).status).toBe(200);
+    const body = { name: "v", type: "ntfy", config: { topic: "t" } };
+    expect((await collection.POST(call(viewer, "POST", "/api/channels", body))).status).toBe(403);
+    expect((await test.POST(call(viewer, "POST", "/api/channels/1/test"), params(1))).status).toBe(403);
+    expect((await retry.POST(call(viewer, "POST", "/api/notifications/1/retry"), params(1))).status).toBe(403);
   });
 
   it("creates a webhook channel (admin) and never shows its secrets again", async () => {
