@@ -11,6 +11,7 @@
  * `getRuntime()`. The singleton lives on globalThis because Next bundles route
  * handlers and instrumentation as separate module graphs in one process.
  */
+import { backoffCeiling } from "./backoff";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { ConfigError, loadConfig, redactUrl, type Config } from "./config";
@@ -461,7 +462,8 @@ export class Runtime {
   /** Runs migrations and restores the fleet; retries with backoff until `budgetMs` runs out. */
   private async prepareDatabase(budgetMs: number): Promise<boolean> {
     const deadline = Date.now() + budgetMs;
-    let delay = 250;
+    const retry = { initialMs: 250, maxMs: 5_000 };
+    let failures = 0;
     for (;;) {
       try {
         await migrate({ db: this.db!.queryable, log });
@@ -494,9 +496,9 @@ export class Runtime {
         return true;
       } catch (err) {
         this.noteDbError(err);
+        const delay = backoffCeiling(failures++, retry);
         if (Date.now() + delay > deadline) return false;
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5_000);
       }
     }
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { DeltaMessage } from "@/lib/api/dto";
 import { countsOf, device, health, isoAt, snapshot, T0 } from "./__fixtures__/devices";
 import { createFleetStore } from "./store";
-import { connectFleetStream, retryDelay, STALL_MS, type EventSourceLike } from "./stream";
+import { backoffDelay } from "@/lib/backoff";
+import { connectFleetStream, RECONNECT, STALL_MS, type EventSourceLike } from "./stream";
 
 type Listener = (ev: MessageEvent<string>) => void;
 
@@ -168,11 +169,11 @@ describe("connectFleetStream", () => {
   });
 });
 
-describe("retryDelay", () => {
-  it("doubles up to 30 s, with jitter between half and all of it", () => {
-    expect([0, 1, 2, 3, 4, 5, 6].map((a) => retryDelay(a, () => 1))).toEqual([
+describe("reconnect delays", () => {
+  it("double from 1 s up to 30 s, with jitter between half and all of it", () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, RECONNECT, () => 1))).toEqual([
       1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
     ]);
-    expect(retryDelay(3, () => 0)).toBe(4_000);
+    expect(backoffDelay(3, RECONNECT, () => 0)).toBe(4_000);
   });
 });

@@ -5,6 +5,7 @@
  * error) or a message breaks the contract, the stream is reopened here with
  * backoff and jitter, and the fresh snapshot puts the page right again.
  */
+import { backoffDelay } from "@/lib/backoff";
 import { parseStreamMessage } from "./messages";
 import type { FleetStore } from "./store";
 
@@ -39,11 +40,8 @@ const RETRY_MAX_MS = 30_000;
  */
 export const STALL_MS = 40_000;
 
-/** Exponential backoff with jitter: 50–100 % of min(30 s, 1 s × 2^attempt). */
-export function retryDelay(attempt: number, random: () => number): number {
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
+/** Reopening a failed stream: 1 s doubling to 30 s, with jitter (lib/backoff.ts). */
+export const RECONNECT = { initialMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS };
 
 /** Opens the stream; returns the function that closes it for good. */
 export function connectFleetStream(store: FleetStore, options: StreamOptions = {}): () => void {
@@ -86,7 +84,7 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
         retryTimer = null;
         open();
       },
-      retryDelay(attempt++, random),
+      backoffDelay(attempt++, RECONNECT, random),
     );
   };
 

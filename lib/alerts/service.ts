@@ -39,6 +39,7 @@
  * are loaded the built-in default rule applies.
  */
 import { randomBytes } from "node:crypto";
+import { backoffCeiling } from "../backoff";
 import type { Fleet } from "../fleet/fleet";
 import type { DeviceState } from "../fleet/types";
 import { startTicker } from "../fleet/ticker";
@@ -562,7 +563,7 @@ export class AlertService {
         this.lastError = e instanceof Error ? e.message.split("\n").at(-1)! : String(e);
         failures++;
         if (this.stopped && failures >= 3) return;
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** failures)));
+        await new Promise((r) => setTimeout(r, backoffCeiling(failures, { initialMs: 100, maxMs: 5_000 })));
       }
     }
   }

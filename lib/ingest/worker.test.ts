@@ -1,26 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, sourceSubscriptions } from "./worker";
-
-describe("backoffDelay", () => {
-  it("doubles up to the cap and keeps the jitter within [0.5, 1] of the ceiling", () => {
-    expect(backoffDelay(0, 500, 30_000, () => 1)).toBe(500);
-    expect(backoffDelay(0, 500, 30_000, () => 0)).toBe(250);
-    expect(backoffDelay(3, 500, 30_000, () => 1)).toBe(4_000);
-    expect(backoffDelay(10, 500, 30_000, () => 1)).toBe(30_000);
-    expect(backoffDelay(10, 500, 30_000, () => 0)).toBe(15_000);
-    // absurd attempt counts stay finite
-    expect(backoffDelay(10_000, 500, 30_000, () => 0.5)).toBe(22_500);
-  });
-
-  it("spreads reconnects of many monitors apart (jitter)", () => {
-    const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4, 500, 30_000)));
-    expect(delays.size).toBeGreaterThan(10);
-    for (const d of delays) {
-      expect(d).toBeGreaterThanOrEqual(4_000);
-      expect(d).toBeLessThanOrEqual(8_000);
-    }
-  });
-});
+import { sourceSubscriptions } from "./worker";
 
 describe("sourceSubscriptions", () => {
   it("subscribes to Mosquitto's whole log tree, not only notices (takeovers arrive on log/E)", () => {

@@ -5,6 +5,7 @@
  * with full jitter, resubscribe on every connect) and reports link changes so
  * the fleet can tell a monitoring gap from devices going offline.
  */
+import { backoffDelay } from "../backoff";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { ActivityEvent, BrokerKind, BrokerStatsUpdate } from "./events";
 import { route } from "./adapters";
@@ -57,12 +58,6 @@ export function sourceSubscriptions(kind: BrokerKind | "auto"): string[] {
     default:
       return [...mosquitto, ...emqx, ...nanomq];
   }
-}
-
-/** Full-jitter exponential backoff: random in [0.5, 1] × min(max, initial·2^attempt). */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, rand = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling * (0.5 + rand() * 0.5));
 }
 
 export class IngestWorker {
@@ -158,7 +153,7 @@ export class IngestWorker {
   private scheduleReconnect(): void {
     if (this.stopping || this.reconnectTimer || !this.client) return;
     const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    const delay = backoffDelay(this.attempt++, initialMs, maxMs);
+    const delay = backoffDelay(this.attempt++, { initialMs, maxMs });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.stopping && this.client) this.client.reconnect();

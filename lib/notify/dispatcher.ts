@@ -28,6 +28,7 @@
  *   claimed but did not send, so the next start sends it at once.
  */
 import { createHash } from "node:crypto";
+import { backoffDelay } from "../backoff";
 import type { Db } from "../store/db";
 import {
   claimDue,
@@ -88,11 +89,6 @@ const DEFAULTS = {
   concurrency: 8,
   keepSentMs: 7 * 86_400_000,
 };
-
-export function backoffDelay(attempt: number, base: number, max: number, random: () => number): number {
-  const ceiling = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
 
 /** The messages per minute a channel may send: its own limit, or its type's default (null: none). */
 export function rateOf(channel: Pick<ChannelRecord, "type" | "ratePerMinute">): number | null {
@@ -253,7 +249,11 @@ export class Dispatcher {
       retryInMs:
         r.ok || dead
           ? 0
-          : backoffDelay(n.attempts, this.o.baseDelayMs, this.o.maxDelayMs, this.o.random ?? Math.random),
+          : backoffDelay(
+              n.attempts - 1,
+              { initialMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs },
+              this.o.random ?? Math.random,
+            ),
       error: r.error,
       log: {
         alertId: n.alertId,

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { mixCounts, planFleet } from "./fleet";
 import { hashSeed, mulberry32, rngFor } from "./prng";
 import {
-  backoffDelay,
   firstSessions,
   MIX_WEIGHTS,
   PROFILES,
@@ -297,15 +296,5 @@ describe("profiles", () => {
       t: expect.any(Number),
       rssi: expect.any(Number),
     });
-  });
-
-  it("backoffDelay stays within [0.5, 1] × min(max, initial × 2^attempt)", () => {
-    const rng = mulberry32(1);
-    for (let attempt = 0; attempt < 30; attempt++) {
-      const d = backoffDelay(rng, attempt, 1_000, 30_000);
-      const ceiling = Math.min(30_000, 1_000 * 2 ** attempt);
-      expect(d).toBeGreaterThanOrEqual(ceiling / 2);
-      expect(d).toBeLessThanOrEqual(ceiling);
-    }
   });
 });

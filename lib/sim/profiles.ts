@@ -27,6 +27,7 @@
  * behaviour is exactly the modelled one; "MQTT.js" clients are the real
  * library with its own keepalive.
  */
+import { backoffDelay } from "../backoff";
 import { integer, pick, type Rng, rngFor, uniform } from "./prng";
 
 export const PROFILES = [
@@ -100,11 +101,8 @@ const statusTopic = (id: string) => `devices/${id}/status`;
 const telemetryTopic = (id: string) => `devices/${id}/telemetry`;
 const ms = Math.round;
 
-/** Full-jitter exponential backoff: uniform in [0.5, 1] × min(max, initial·2^attempt). */
-export function backoffDelay(rng: Rng, attempt: number, initialMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
-  return ms(ceiling * uniform(rng, 0.5, 1));
-}
+/** A simulated device's reconnect: 1 s doubling to 30 s, with jitter drawn from its own generator. */
+const RECONNECT = { initialMs: 1_000, maxMs: 30_000 };
 
 /** The connection(s) of one device. `rng` decides the device's fixed traits; later choices use `seed`. */
 export function planDevice(id: string, profile: ProfileName, rng: Rng, seed: number, startDelayMs: number): DevicePlan {
@@ -292,11 +290,11 @@ export function* sessionPlans(plan: ConnectionPlan): Generator<SessionPlan> {
         // ...then a flaky spell: connections that die within a second or two.
         const failures = storm ? integer(rng, 5, 15) : integer(rng, 2, 4);
         for (let attempt = 0; attempt < failures; attempt++) {
-          waitMs = storm ? ms(uniform(rng, 0, 100)) : backoffDelay(rng, attempt, 1_000, 30_000);
+          waitMs = storm ? ms(uniform(rng, 0, 100)) : backoffDelay(attempt, RECONNECT, rng);
           const life = ms(storm ? uniform(rng, 200, 1_000) : uniform(rng, 500, 2_000));
           yield { waitMs, actions: [{ at: life, do: "drop" }] };
         }
-        waitMs = storm ? ms(uniform(rng, 0, 100)) : backoffDelay(rng, failures, 1_000, 30_000);
+        waitMs = storm ? ms(uniform(rng, 0, 100)) : backoffDelay(failures, RECONNECT, rng);
       }
     }
     case "duplicate": {

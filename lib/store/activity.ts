@@ -38,6 +38,7 @@
  * Partition DDL needs identifiers, which Prisma's tagged templates cannot
  * bind; the names are built here from dates only (never from input).
  */
+import { backoffCeiling } from "../backoff";
 import {
   ActivityAccumulator,
   kindOfCode,
@@ -448,7 +449,7 @@ export class ActivityRecorder {
     if (!this.running || this.timer) return;
     const delay =
       this.failures > 0
-        ? Math.min(5_000, this.flushIntervalMs * 2 ** Math.min(this.failures, 10))
+        ? backoffCeiling(this.failures, { initialMs: this.flushIntervalMs, maxMs: 5_000 })
         : this.flushIntervalMs;
     this.schedule(this.raw.length >= this.maxBatch && this.failures === 0 ? 0 : delay);
   }

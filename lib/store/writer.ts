@@ -33,6 +33,7 @@
  * current status and since when. Of a DeviceState, the state machine's
  * transient fields (lastClosed, takeoverWillPending) are not stored.
  */
+import { backoffCeiling } from "../backoff";
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
 import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 
@@ -489,7 +490,7 @@ export class StoreWriter {
   }
 
   private retryDelay(failures: number): number {
-    return Math.min(this.maxRetryDelayMs, this.flushIntervalMs * 2 ** Math.min(failures - 1, 20));
+    return backoffCeiling(failures - 1, { initialMs: this.flushIntervalMs, maxMs: this.maxRetryDelayMs });
   }
 
   private schedule(delay: number): void {
