@@ -1,5 +1,6 @@
 "use client";
 
+import { BROKER_DEADLINE_FACTOR, brokerDeadline } from "@/lib/keepalive";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { CartesianGrid, ComposedChart, ReferenceArea, ReferenceLine, Scatter, Tooltip, XAxis, YAxis } from "recharts";
 import type { ActivityDto } from "@/lib/api/activity";
@@ -65,7 +66,7 @@ export function KeepaliveTimeline({
   );
   const k = keepaliveSeconds && keepaliveSeconds > 0 ? keepaliveSeconds : null;
   const maxGap = data ? Math.max(0, ...data.gaps.map((g) => g.gap)) : 0;
-  const yMax = Math.max(k ? k * 1.5 * 1.15 : 1, maxGap * 1.1, 1);
+  const yMax = Math.max(k ? brokerDeadline(k) * 1.15 : 1, maxGap * 1.1, 1);
   const span = data ? data.to - data.from : spec.ms;
   const labels = useMemo(
     () =>
@@ -155,11 +156,11 @@ export function KeepaliveTimeline({
             )}
             {k && (
               <ReferenceLine
-                y={k * 1.5}
+                y={brokerDeadline(k)}
                 stroke="#f87171"
                 strokeDasharray="6 3"
                 label={{
-                  value: `deadline 1.5× = ${k * 1.5}s`,
+                  value: `deadline ${BROKER_DEADLINE_FACTOR}× = ${brokerDeadline(k)}s`,
                   position: "insideTopRight",
                   fill: "#f87171",
                   fontSize: 11,

@@ -2,6 +2,7 @@
  * Text for the fleet page: relative times, keepalives, disconnect reasons,
  * signal sources, and safe display of untrusted device ids.
  */
+import { brokerDeadline } from "@/lib/keepalive";
 import type { DisconnectReason, SignalSource } from "@/lib/ingest/events";
 import { PING_VISIBLE_SOURCES } from "@/lib/ingest/events";
 
@@ -55,7 +56,7 @@ export function formatKeepalive(seconds: number | null): string {
 export function keepaliveHint(seconds: number | null): string {
   if (seconds === null) return "keepalive not reported by the source";
   if (seconds === 0) return "keepalive 0: the broker never drops this client for silence";
-  return `keepalive ${seconds} s: the broker drops the client after ~${(seconds * 1.5).toLocaleString("en")} s of silence`;
+  return `keepalive ${seconds} s: the broker drops the client after ~${brokerDeadline(seconds).toLocaleString("en")} s of silence`;
 }
 
 export const DISCONNECT_REASON_LABELS: Record<DisconnectReason, string> = {

@@ -35,6 +35,7 @@
  *   `webhookUrl` in the input is still accepted: it becomes a webhook channel
  *   (one per distinct URL) added to `channelIds` when the rule is saved.
  */
+import { BROKER_DEADLINE_FACTOR } from "../keepalive";
 import { z } from "zod";
 import { globMatcher, tokenizeGlob } from "../api/glob";
 import { MAX_TAGS, TAG_PATTERN } from "../inventory/limits";
@@ -46,7 +47,8 @@ z.config({ jitless: true });
 export const ALERT_KINDS = ["offline", "late", "flapping", "near-miss", "never_seen"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-export const DEFAULT_OFFLINE_FACTOR = 1.5;
+/** Offline when the broker itself would drop the client. */
+export const DEFAULT_OFFLINE_FACTOR = BROKER_DEADLINE_FACTOR;
 export const MATCH_MAX = 256;
 
 /** A rule as stored and served (the API's shape, plus id). */
@@ -147,8 +149,8 @@ const inputSchema = z
     lateFactor: optionalNumber("lateFactor", 1, 100),
     flapDisconnects: optionalNumber("flapDisconnects", 2, 1000, { int: true }),
     flapWindowSeconds: optionalNumber("flapWindowSeconds", 10, 86_400, { int: true }),
-    nearMissRatio: optionalNumber("nearMissRatio", 0.1, 1.5, {}).refine(
-      (v) => v === null || v === undefined || v < 1.5,
+    nearMissRatio: optionalNumber("nearMissRatio", 0.1, BROKER_DEADLINE_FACTOR, {}).refine(
+      (v) => v === null || v === undefined || v < BROKER_DEADLINE_FACTOR,
       "nearMissRatio must be below 1.5 (at 1.5 × keepalive the broker drops the client)",
     ),
     resolveAfterSeconds: optionalNumber("resolveAfterSeconds", 0, 86_400, { int: true }),
@@ -363,9 +365,6 @@ export class RuleSet {
   }
 }
 
-/** The broker drops a client after this many keepalives; shorter silence thresholds need ping-visible sources. */
-export const BROKER_FACTOR = 1.5;
-
 /**
  * Why a rule cannot be fully honoured on this monitor: thresholds based on
  * silence shorter than the broker's own deadline need a source that sees
@@ -380,9 +379,9 @@ export function ruleWarnings(rule: AlertRuleInput, pingsVisible: boolean): strin
     out.push(
       `offlineSeconds ${rule.offlineSeconds}: this monitor has no source that sees pings, so a connected device is declared offline only when the broker drops it (1.5 × keepalive); the fixed deadline still applies to keepalive-0 devices and to how long a dropped device stays away`,
     );
-  if (rule.offlineFactor !== null && rule.offlineFactor < BROKER_FACTOR)
+  if (rule.offlineFactor !== null && rule.offlineFactor < BROKER_DEADLINE_FACTOR)
     out.push(
-      `offlineFactor ${rule.offlineFactor} is below the broker's own 1.5: without a source that sees pings it cannot be honoured; offline is known when the broker drops the client`,
+      `offlineFactor ${rule.offlineFactor} is below the broker's own ${BROKER_DEADLINE_FACTOR}: without a source that sees pings it cannot be honoured; offline is known when the broker drops the client`,
     );
   if (rule.lateFactor !== null)
     out.push("lateFactor: late alerts need a source that sees pings; this monitor has none, so none will fire");

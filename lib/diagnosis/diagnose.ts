@@ -26,6 +26,7 @@
  *   delay there is the outage's, not the client's.
  * - keepalive_disabled: keepalive 0, so the broker never checks liveness.
  */
+import { brokerDeadline } from "../keepalive";
 import type { DisconnectReason } from "../ingest/events";
 
 export type FindingCode =
@@ -120,7 +121,7 @@ export function nearMiss(input: DiagnosisInput): Finding | null {
   if (!k || k <= 0) return null;
   const kMs = k * 1000;
   const over = Math.max(1000, kMs * 0.05);
-  const near = input.gaps.filter((g) => g.gapMs > kMs + over && g.gapMs < kMs * 1.5);
+  const near = input.gaps.filter((g) => g.gapMs > kMs + over && g.gapMs < brokerDeadline(kMs));
   if (near.length === 0) return null;
   const worst = near.reduce((a, b) => (b.gapMs > a.gapMs ? b : a));
   const last = near.reduce((a, b) => (b.at > a.at ? b : a));
@@ -129,10 +130,10 @@ export function nearMiss(input: DiagnosisInput): Finding | null {
     severity: "warning",
     message:
       `Near misses: the device went silent for longer than its ${k} s keepalive ${times(near.length)}, up to ${seconds(worst.gapMs)} ` +
-      `against the broker's ${seconds(kMs * 1.5)} deadline. It is one delayed packet away from a drop: ping well inside the keepalive ` +
+      `against the broker's ${seconds(brokerDeadline(kMs))} deadline. It is one delayed packet away from a drop: ping well inside the keepalive ` +
       `(e.g. every ${Math.max(1, Math.floor(k / 2))} s) or raise the keepalive.`,
     evidence: [
-      `${near.length} gap(s) between ${seconds(kMs + over)} and ${seconds(kMs * 1.5)}`,
+      `${near.length} gap(s) between ${seconds(kMs + over)} and ${seconds(brokerDeadline(kMs))}`,
       `largest ${seconds(worst.gapMs)} at ${when(worst.at)}; latest at ${when(last.at)}`,
     ],
   };

@@ -67,6 +67,7 @@
  *   back is offline; one that was already offline keeps its earlier reason;
  *   one never seen connecting (known from device topics only) is left as it is.
  */
+import { brokerDeadline } from "../keepalive";
 import type {
   ActivityEvent,
   ConnectEvent,
@@ -103,9 +104,6 @@ export interface MachineContext {
   /** How late after 1.5 × keepalive the broker itself may drop a silent client (its check interval). */
   relearnSlackMs?: number;
 }
-
-/** The broker drops a client it has not heard from for this many keepalive intervals (MQTT 3.1.1 §3.1.2.10). */
-export const BROKER_KEEPALIVE_FACTOR = 1.5;
 
 /** What the monitor knows of one broker restart (lib/broker/restarts.ts). */
 export interface BrokerRestartFacts {
@@ -722,7 +720,7 @@ function silenceDeadlines(s: DeviceState, ctx: MachineContext): SilenceDeadlines
   // Keepalive 0 switches the mechanism off.
   if (!ctx.pingsVisible || k === null || k <= 0 || s.lastConfirmedAt === null) return null;
   const since = Math.max(s.lastConfirmedAt, ctx.pingsVisibleSince ?? s.lastConfirmedAt);
-  const offlineAt = since + k * BROKER_KEEPALIVE_FACTOR * 1000;
+  const offlineAt = since + brokerDeadline(k) * 1000;
   const lateAt = since + k * 1000 + (ctx.lateGraceMs ?? 0);
   return { lateAt: lateAt < offlineAt ? lateAt : null, offlineAt };
 }
@@ -742,7 +740,7 @@ function relearnDeadline(s: DeviceState, ctx: MachineContext): number | null {
   const since = Math.max(ctx.relearnSince, ctx.pingsVisibleSince ?? ctx.relearnSince);
   // Alive since then: it would not be unknown (activity brings it back); a retained replay is no sign of life.
   if (s.lastSeenAt !== null && s.lastSeenAt >= since) return null;
-  return since + k * BROKER_KEEPALIVE_FACTOR * 1000 + (ctx.relearnSlackMs ?? 0);
+  return since + brokerDeadline(k) * 1000 + (ctx.relearnSlackMs ?? 0);
 }
 
 /** Watched for the broker's whole deadline and not a sign of life: it is gone; when it went is inferred. */

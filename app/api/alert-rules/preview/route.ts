@@ -1,3 +1,4 @@
+import { brokerDeadline } from "@/lib/keepalive";
 import { route } from "@/lib/api/route";
 import { previewQuery, ruleDto } from "@/lib/api/alerts";
 import { parseQuery } from "@/lib/api/query";
@@ -40,7 +41,7 @@ export const GET = route("viewer", async (request) => {
       ? {
           offlineAfterSeconds,
           lateAfterSeconds: applies.lateFactor !== null && k ? applies.lateFactor * k : null,
-          brokerDeadlineSeconds: k ? 1.5 * k : null,
+          brokerDeadlineSeconds: k ? brokerDeadline(k) : null,
           nearMissAboveSeconds: applies.nearMissRatio !== null && k ? applies.nearMissRatio * k : null,
         }
       : null,
