@@ -34,6 +34,10 @@ const schema = z.object({
     .default(256 * 1024),
   /** Embedded broker: track clients that connect without a client id (named aedes_<uuid> anew each time) as devices. */
   TRACK_ANONYMOUS_CLIENTS: z.enum(["0", "1"], { error: "TRACK_ANONYMOUS_CLIENTS must be 0 or 1" }).default("0"),
+  /** GET /metrics without credentials (for a Prometheus that cannot send a token); by default it takes the viewer role. */
+  METRICS_ANONYMOUS: z.enum(["0", "1"], { error: "METRICS_ANONYMOUS must be 0 or 1" }).default("0"),
+  /** GET /metrics: one series per device (keepwatch_device_up, keepwatch_device_keepalive_seconds). Mind the cardinality. */
+  METRICS_PER_DEVICE: z.enum(["0", "1"], { error: "METRICS_PER_DEVICE must be 0 or 1" }).default("0"),
   /** Embedded broker: at most this many topics hold a retained message. */
   MQTT_MAX_RETAINED: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
   /** Embedded broker: browser origins allowed on MQTT_WS_PORT (comma-separated); clients without an Origin always are. */

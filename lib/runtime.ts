@@ -11,6 +11,7 @@
  * `getRuntime()`. The singleton lives on globalThis because Next bundles route
  * handlers and instrumentation as separate module graphs in one process.
  */
+import { Metrics } from "./metrics/prometheus";
 import { backoffCeiling } from "./backoff";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
@@ -96,6 +97,9 @@ export class Runtime {
   readonly startedAt = Date.now();
   readonly fleet: Fleet;
   readonly hub: LiveHub;
+  /** Prometheus metrics (GET /metrics, lib/metrics/prometheus.ts). */
+  readonly metrics: Metrics;
+  private inTick = false;
   readonly clientId: string;
   readonly deviceTopics: ReturnType<typeof compileDeviceTopics>;
   db: Database | null = null;
@@ -203,6 +207,24 @@ export class Runtime {
       health: () => this.health(),
       alerts: () => this.alerts?.feed() ?? null,
     });
+    this.metrics = new Metrics(
+      {
+        counts: () => this.counts(),
+        brokerConnected: () => this.broker.connected,
+        pendingWrites: () => this.writer?.health().pendingWrites ?? 0,
+        rejectedRows: () => this.writer?.health().rejectedRows ?? 0,
+        rejected: () => this.health().ingest.rejected,
+        firingByKind: () => {
+          const byKind: Record<string, number> = {};
+          for (const a of this.alerts?.feed().firing ?? []) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+          return byKind;
+        },
+        notificationOutcomes: () => this.alerts?.dispatcher.outcomes.values() ?? [],
+        streams: () => this.hub.subscriberCount,
+        devices: () => this.fleet.all(),
+      },
+      { perDevice: config.METRICS_PER_DEVICE === "1" },
+    );
   }
 
   /** A device on the wire: its state with the operator's labels and whether a silence mutes it. */
@@ -252,6 +274,7 @@ export class Runtime {
       this.hub.markChanged(changed.map((d) => d.id));
     });
     this.fleet.onEffects((effects) => this.activity?.recordEffects(effects));
+    this.fleet.onEffects((effects) => this.inTick && this.metrics.observeVerdicts(effects));
     await this.startStore();
     await this.startAlerts();
     this.brokerStateTimer = setInterval(() => {
@@ -265,7 +288,18 @@ export class Runtime {
     );
     this.forgetTimer.unref?.();
     this.hub.start();
-    this.stopTicker = startTicker(() => this.safely("deadline tick", () => this.fleet.tick()), 100);
+    this.stopTicker = startTicker(
+      () =>
+        this.safely("deadline tick", () => {
+          this.inTick = true;
+          try {
+            this.fleet.tick();
+          } finally {
+            this.inTick = false;
+          }
+        }),
+      100,
+    );
     const topics = `device topics ${this.deviceTopics.subscriptions.join(", ")}`;
     if (config.MQTT_URL) {
       this.startWorker(config.MQTT_URL);
@@ -590,6 +624,7 @@ export class Runtime {
   private applyEvents(batch: ActivityEvent[]): void {
     const events = this.screen.admit(batch);
     if (events.length === 0) return;
+    this.metrics.observeEvents(events);
     this.safely("apply events", () => this.fleet.applyBatch(events));
     this.activity?.recordEvents(events);
   }
@@ -601,6 +636,7 @@ export class Runtime {
    */
   private applyRestart(decision: RestartDecision | null): void {
     if (!decision) return;
+    this.metrics.brokerRestarted();
     let devices: string[] = [];
     this.safely("broker restart", () => {
       devices = this.fleet.brokerRestart({ downAt: decision.downAt, keepFrom: decision.keepFrom });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite needs is installed and running: PostgreSQL
 # (with a `kw` superuser role for throwaway test databases), Mosquitto and its
-# clients, Debian's Chromium, and paho for Python. Idempotent; installs from
+# clients, Debian's Chromium, paho for Python, and the Prometheus project's
+# Python client (its text-format parser reads /metrics in the tests). Idempotent; installs from
 # Debian when run as root, otherwise says what is missing.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ command -v mosquitto >/dev/null || need_pkgs+=(mosquitto)
 command -v mosquitto_sub >/dev/null || need_pkgs+=(mosquitto-clients)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 /usr/bin/python3 -c 'import paho.mqtt' 2>/dev/null || need_pkgs+=(python3-paho-mqtt)
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_pkgs+=(python3-prometheus-client)
 command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -117,8 +117,8 @@ export class Dispatcher {
   /** Claimed and not yet settled (handed back on stop). */
   private readonly held = new Set<string>();
   stats: OutboxStats = { pending: 0, dead: 0, oldestPendingSeconds: null };
-  sent = 0;
-  failed = 0;
+  /** Attempts since start by channel type and outcome (ok, failed, dead): `keepwatch_notifications_total`. */
+  readonly outcomes = new Map<string, { type: string; outcome: "ok" | "failed" | "dead"; n: number }>();
   lastError: string | null = null;
 
   constructor(opts: DispatcherOptions) {
@@ -241,8 +241,7 @@ export class Dispatcher {
 
   private settlement(channel: ChannelRecord, n: ClaimedNotification, r: AttemptResult, digest: boolean): Settlement {
     const dead = !r.ok && (!r.retryable || n.attempts >= this.o.maxAttempts);
-    if (r.ok) this.sent++;
-    else this.failed++;
+    this.count(channel.type, r.ok ? "ok" : dead ? "dead" : "failed");
     return {
       notificationId: n.id,
       outcome: r.ok ? "sent" : dead ? "dead" : "retry",
@@ -268,6 +267,13 @@ export class Dispatcher {
         digest,
       },
     };
+  }
+
+  private count(type: string, outcome: "ok" | "failed" | "dead"): void {
+    const key = `${type}\u0000${outcome}`;
+    const c = this.outcomes.get(key);
+    if (c) c.n++;
+    else this.outcomes.set(key, { type, outcome, n: 1 });
   }
 
   /** One attempt on one channel, timed and bounded; never throws. */
@@ -327,6 +333,7 @@ export class Dispatcher {
    */
   async sendDirect(channel: ChannelRecord, event: NotificationEvent): Promise<AttemptResult> {
     const r = await this.attempt(channel, { kind: "event", event });
+    this.count(channel.type, r.ok ? "ok" : "failed");
     const db = this.o.db();
     if (db)
       await logDirectAttempt(db, {
