@@ -160,10 +160,13 @@ export class Dispatcher {
       let busy = false;
       try {
         busy = await this.once();
+        if (this.lastError !== null) this.o.log("notifications: outbox read again");
         this.lastError = null;
       } catch (e) {
-        this.lastError = describeError(e);
-        this.o.log(`notifications: outbox not read (${this.lastError.split("\n").at(-1)})`);
+        const error = describeError(e);
+        // Said once per outage (and again if the reason changes), not at every poll.
+        if (error !== this.lastError) this.o.log(`notifications: outbox not read (${error.split("\n").at(-1)})`);
+        this.lastError = error;
       }
       if (this.stopped) break;
       if (!busy) await this.idle(this.o.pollMs);
