@@ -23,6 +23,28 @@ describe("mosquitto-debug: recorded Mosquitto 2.0.11 lines", () => {
     ]);
   });
 
+  it("names nobody on a line of 999 bytes or more: Mosquitto cut it there", () => {
+    // Recorded: a 1,200-character client id; every line about it ends after 999 bytes.
+    const cut = `${S}: Received PINGREQ from ${"d".repeat(1200)}`.slice(0, 999);
+    expect(parseDebugLine(cut, ctx)).toEqual([]);
+    expect(parseDebugLine(`${S}: Received SUBSCRIBE from ${"d".repeat(1200)}`.slice(0, 999), ctx)).toEqual([]);
+    // A cut inside an id crafted to end like another client's whole PUBLISH line.
+    const tail = "', ... (2 bytes))";
+    const head = `${S}: Received PUBLISH from victim (d0, q0, r0, m1, '`;
+    const spoof = head + "a".repeat(999 - head.length - tail.length) + tail;
+    expect(Buffer.byteLength(spoof)).toBe(999);
+    expect(parseDebugLine(spoof, ctx)).toEqual([]);
+    // One byte shorter is a line Mosquitto printed whole.
+    expect(parseDebugLine(spoof.replace("aa", "a"), ctx)).toMatchObject([{ kind: "publish", deviceId: "victim" }]);
+  });
+
+  it("never reads a prefix of the sender's id as the id (a crafted id cannot speak for another client)", () => {
+    const id = "victim (d0, q0, r0, m1, 'x', ... (2 bytes))";
+    expect(
+      parseDebugLine(`${S}: Received PUBLISH from ${id} (d0, q1, r0, m5, 'devices/a/t', ... (4 bytes))`, ctx),
+    ).toMatchObject([{ kind: "publish", deviceId: id, topic: "devices/a/t" }]);
+  });
+
   it("reads acknowledgements as packets", () => {
     expect(parseDebugLine(`${S}: Received PUBACK from dev-2 (Mid: 3, RC:0)`, ctx)[0]).toMatchObject({
       kind: "packet",

@@ -28,7 +28,12 @@
  *
  * Client ids may contain spaces and parentheses, so each pattern is anchored
  * on the fixed text around the id; for PINGREQ and SUBSCRIBE the id is the
- * rest of the line.
+ * rest of the line. Mosquitto prints at most 999 bytes of any log line (the
+ * debug log included: recorded with a 1,200-character client id), so a line
+ * that long may have been cut: it names nobody. Its id may have lost its end
+ * (a device that does not exist), or the cut may fall inside an id crafted to
+ * end like a whole line about another client (`victim (d0, q0, r0, m1, '…',
+ * ... (2 bytes))`).
  *
  * Time: the prefix is whole Unix seconds (`log_timestamp_format` changes it;
  * then the receive time is used). A line read within two seconds of its stamp
@@ -37,14 +42,21 @@
  * rounded to 1 or 3 s; a line read later (a backlog) takes its stamp.
  */
 import type { ActivityEvent } from "../events";
-import { plausibleEpochSeconds } from "./payload";
+import { MAX_LINE_BYTES } from "./mosquitto-log";
+import { byteLength, plausibleEpochSeconds } from "./payload";
 
 export const name = "mosquitto-debug";
 const SOURCE = "mosquitto-debug" as const;
 
 const STAMP = /^(\d{9,11}): /;
 const PINGREQ = /^Received PINGREQ from (.+)$/s;
-const PUBLISH = /^Received PUBLISH from (.+?) \(d[01], q[0-2], r[01], m\d+, '(.*)', \.\.\. \(\d+ bytes\)\)$/s;
+/**
+ * The id is read greedily: a line is ambiguous only when its id or topic holds
+ * ` (d0, q0, r0, m1, '`, and a greedy id then still contains the sender's whole
+ * id, where a lazy one could be a prefix of it, i.e. another client's id
+ * (`victim (d0, q0, r0, m1, 'x', ... (2 bytes))` would speak for `victim`).
+ */
+const PUBLISH = /^Received PUBLISH from (.+) \(d[01], q[0-2], r[01], m\d+, '(.*)', \.\.\. \(\d+ bytes\)\)$/s;
 const ACK = /^Received (PUBACK|PUBREC|PUBREL|PUBCOMP) from (.+?) \(Mid: ?\d+(?:, RC: ?\d+)?\)$/s;
 const SUBSCRIBE = /^Received (SUBSCRIBE|UNSUBSCRIBE) from (.+)$/s;
 
@@ -77,7 +89,7 @@ export function splitStamp(line: string): [number | null, string] {
 export function parseDebugLine(line: string, ctx: DebugLineContext): ActivityEvent[] {
   const text = line.endsWith("\r") ? line.slice(0, -1) : line;
   const [seconds, rest] = splitStamp(text);
-  if (!rest.startsWith("Received ")) return [];
+  if (!rest.startsWith("Received ") || mayBeCut(text)) return [];
   const at = lineTime(seconds, ctx.receivedAt);
   let m = PINGREQ.exec(rest);
   if (m) return m[1] ? [{ kind: "ping", deviceId: m[1], at, source: SOURCE }] : [];
@@ -86,6 +98,16 @@ export function parseDebugLine(line: string, ctx: DebugLineContext): ActivityEve
   m = ACK.exec(rest) ?? SUBSCRIBE.exec(rest);
   if (m && m[2]) return [{ kind: "packet", deviceId: m[2], at, source: SOURCE, packet: m[1].toLowerCase() }];
   return [];
+}
+
+/**
+ * Whether Mosquitto may have cut this line (read leniently from the file: a
+ * sequence cut in the middle became U+FFFD, never fewer bytes than it had).
+ * UTF-8 takes at most 3 bytes per UTF-16 unit, so short lines are decided
+ * without encoding.
+ */
+function mayBeCut(text: string): boolean {
+  return text.length * 3 >= MAX_LINE_BYTES && byteLength(text) >= MAX_LINE_BYTES;
 }
 
 const LIFECYCLE = /^mosquitto version \S+ (starting|terminating)$/;

@@ -31,7 +31,10 @@
  *
  * Every line is cut at 999 bytes (timestamp included), possibly inside a UTF-8
  * sequence: a client id longer than ~900 bytes never appears whole and cannot be
- * attributed (reported as an error). Client ids may contain spaces, parentheses,
+ * attributed (reported as an error). No line of 999 bytes or more is attributed,
+ * even one that still looks whole: the cut can fall inside an id crafted to end
+ * like a complete line about another client (recorded: the id
+ * `victim disconnected: aaa….zzzz` cut to `Client victim disconnected: aaa….`). Client ids may contain spaces, parentheses,
  * quotes, " as ", or look like a whole log line; the broker rejects control
  * characters. So every pattern is anchored on the fixed text after the id.
  *
@@ -50,7 +53,7 @@
  *   reason `unknown` with detail, not `protocol_error`.
  */
 import type { ActivityEvent, AdapterResult, DisconnectReason } from "../events";
-import { byteLength, decodeUtf8, failure, noEvents, plausibleEpochSeconds } from "./payload";
+import { byteLength, decodeUtf8, failure, noEvents, plausibleEpochSeconds, validKeepalive } from "./payload";
 import type { Adapter, AdapterContext } from "./types";
 
 export const name = "mosquitto-log";
@@ -79,7 +82,7 @@ type Classified =
       address: string;
       protocol: string | null;
       cleanStart: boolean;
-      keepaliveSeconds: number;
+      keepaliveSeconds: number | null;
       username: string | null;
     }
   | { kind: "disconnect"; deviceId: string; reason: DisconnectReason; detail: string }
@@ -216,7 +219,8 @@ function classifyConnect(message: string): Classified | null {
     deviceId: own(m[2]),
     protocol: protocolFromMosquittoEnum(m[3]),
     cleanStart: m[4] === "1",
-    keepaliveSeconds: Number(m[5]),
+    // Mosquitto prints a 16-bit value; anything else (e.g. 400 digits: Infinity) is no keepalive.
+    keepaliveSeconds: validKeepalive(Number(m[5])),
     username: m[6] ?? null,
   };
 }
@@ -346,7 +350,21 @@ function toEvents(c: Classified, at: number): ActivityEvent[] {
   }
 }
 
-const CLIENT_LINE_START = /^(?:New client connected from |Client |Socket error on client |Expiring client )/;
+const CLIENT_LINE_START =
+  /^(?:New client connected from |Client |Socket error on client |Expiring client |Bad socket read\/write on client )/;
+
+/**
+ * Whether a line that could not be classified starts like a line about one
+ * client. A cut line cannot confirm where its timestamp ends (a custom
+ * `log_timestamp_format` is only recognized by the message after it), so
+ * every candidate prefix end is tried, as locateMessage does.
+ */
+function startsClientLine(line: string, message: string): boolean {
+  if (CLIENT_LINE_START.test(message)) return true;
+  for (let i = line.indexOf(": "); i !== -1 && i < MAX_CUSTOM_PREFIX; i = line.indexOf(": ", i + 1))
+    if (CLIENT_LINE_START.test(line.slice(i + 2, i + 40))) return true;
+  return false;
+}
 const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const TRUNCATED = `log line cut at ${MAX_LINE_BYTES} bytes by Mosquitto: the client id is too long to attribute the line`;
 
@@ -360,8 +378,11 @@ export function parse(topic: string, payload: Buffer | string, ctx: AdapterConte
   if (line.length === 0) return failure("empty log line");
 
   const { at, message, classified } = locateMessage(line, ctx.receivedAt);
+  // A line Mosquitto may have cut can end anywhere, also inside a client id crafted to make the
+  // rest look like a whole line about another client: it names nobody.
+  if (size >= MAX_LINE_BYTES && (classified ? classified.kind !== "ignored" : startsClientLine(line, message)))
+    return failure(TRUNCATED);
   if (classified) return { events: toEvents(classified, at) };
-  if (size >= MAX_LINE_BYTES && CLIENT_LINE_START.test(message)) return failure(TRUNCATED);
   if (CONTROL_CHARS.test(line)) return failure("log line contains control characters: not a Mosquitto log line");
   return noEvents(); // one of the many lines that say nothing about devices
 }

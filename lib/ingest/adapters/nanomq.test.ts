@@ -165,6 +165,30 @@ describe("nanomq: other layouts and degraded payloads", () => {
     });
   });
 
+  it("an id that repeats the fields after it cannot speak for another client", () => {
+    const id = 'x","ts":1,"reason_code":"0","client_id":"victim';
+    const payload = `{"username":"u","ts":1795306813000,"reason_code":"8d","client_id":"${id}"}`;
+    expect(parse("$SYS/brokers/disconnected", payload, ctx).events).toMatchObject([
+      { kind: "disconnect", deviceId: id, reason: "keepalive_timeout" },
+    ]);
+    const connectId =
+      'x", "ts":1,"proto_name":"MQTT","keepalive":60,"return_code":"0","proto_ver":4,"client_id":"victim';
+    const connected = `{"username":"u", "ts":1795306811000,"proto_name":"MQTT","keepalive":30,"return_code":"0","proto_ver":5,"client_id":"${connectId}", "clean_start":0}`;
+    expect(parse("$SYS/brokers/connected", connected, ctx).events).toMatchObject([
+      { kind: "connect", deviceId: connectId, keepaliveSeconds: 30, username: "u" },
+    ]);
+  });
+
+  it("keeps a refused connect refused when its payload was cut after the return code", () => {
+    const text = `{"status":"online", "username":"(null)", "ts":1795306810111,"proto_name":"MQTT","keepalive":60,"return_code":"5","proto_ver":4,"client_id":"${"k".repeat(300)}", "clean_start":1}`;
+    const cut = Buffer.from(text).subarray(0, 255);
+    expect(parse(`$SYS/brokers/client_status/${"k".repeat(300)}`, cut, ctx)).toEqual({ events: [] });
+    const accepted = Buffer.from(text.replace('"return_code":"5"', '"return_code":"0"')).subarray(0, 255);
+    expect(parse(`$SYS/brokers/client_status/${"k".repeat(300)}`, accepted, ctx).events).toMatchObject([
+      { kind: "connect", deviceId: "k".repeat(300) },
+    ]);
+  });
+
   it("salvages a client_status payload cut inside a UTF-8 sequence", () => {
     const cut = Buffer.concat([
       Buffer.from('{"status":"online", "username":"(null)", "ts":17953068'),

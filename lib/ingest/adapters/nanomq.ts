@@ -13,11 +13,17 @@
  * - Strings are not escaped: a client id with `"` or `\` is not valid JSON, and
  *   JSON.parse would even turn `a\b` into a backspace. So the payload is read with
  *   those templates first (raw strings, exactly as the client sent them), and as
- *   JSON only when no template fits (another layout).
+ *   JSON only when no template fits (another layout). The username (before the id)
+ *   is read lazily and the id greedily, so the id read always holds the client's
+ *   whole id: an id that closes the string and repeats the fields after it
+ *   (`x","ts":1,"reason_code":"0","client_id":"victim`) cannot speak for another
+ *   client. One ambiguity remains: an id ending in `","IPv4":"<address>` on a
+ *   release without the IPv4 field reads like a release with one.
  * - A missing username prints as "(null)": read as null.
  * - Long ids or usernames are cut at 255 bytes: the payload is then malformed. On a
  *   client_status/<id> topic the id and the leading "status" still say online/offline,
- *   and that much is used.
+ *   and that much is used (with the return code when the cut left it: a refused
+ *   connect stays refused).
  * - `ts` is epoch ms in current releases but was a monotonic clock (ms since NanoMQ
  *   started) in older ones: only a plausible epoch time is used, else the receive time.
  * - reason_code / return_code are hex without 0x ("8d"): MQTT 5 reason codes. Some
@@ -97,11 +103,11 @@ const EMPTY_FIELDS: NanoFields = {
 
 /** The printf templates, tolerant of the spacing differences between releases. */
 const CONNECT_TEMPLATE =
-  /^\{\s*(?:"status"\s*:\s*"(online)"\s*,\s*)?"username"\s*:\s*"(.*)"\s*,\s*"ts"\s*:\s*(\d+)\s*,\s*"proto_name"\s*:\s*"[^"]*"\s*,\s*"keepalive"\s*:\s*(\d+)\s*,\s*"return_code"\s*:\s*"([0-9a-fA-F]+)"\s*,\s*"proto_ver"\s*:\s*(\d+)\s*,\s*"client_id"\s*:\s*"(.*)"\s*,\s*"clean_start"\s*:\s*(\d+)\s*(?:,\s*"IPv4"\s*:\s*"([^"]*)"\s*)?\}$/s;
+  /^\{\s*(?:"status"\s*:\s*"(online)"\s*,\s*)?"username"\s*:\s*"(.*?)"\s*,\s*"ts"\s*:\s*(\d+)\s*,\s*"proto_name"\s*:\s*"[^"]*"\s*,\s*"keepalive"\s*:\s*(\d+)\s*,\s*"return_code"\s*:\s*"([0-9a-fA-F]+)"\s*,\s*"proto_ver"\s*:\s*(\d+)\s*,\s*"client_id"\s*:\s*"(.*)"\s*,\s*"clean_start"\s*:\s*(\d+)\s*(?:,\s*"IPv4"\s*:\s*"([^"]*)"\s*)?\}$/s;
 /** With IPv4 first: otherwise a greedy client id would swallow the IPv4 field. */
 const DISCONNECT_TEMPLATES: readonly RegExp[] = [
-  /^\{\s*(?:"status"\s*:\s*"(offline)"\s*,\s*)?"username"\s*:\s*"(.*)"\s*,\s*"ts"\s*:\s*(\d+)\s*,\s*"reason_code"\s*:\s*"([0-9a-fA-F]+)"\s*,\s*"client_id"\s*:\s*"(.*)"\s*,\s*"IPv4"\s*:\s*"([^"]*)"\s*\}$/s,
-  /^\{\s*(?:"status"\s*:\s*"(offline)"\s*,\s*)?"username"\s*:\s*"(.*)"\s*,\s*"ts"\s*:\s*(\d+)\s*,\s*"reason_code"\s*:\s*"([0-9a-fA-F]+)"\s*,\s*"client_id"\s*:\s*"(.*)"\s*\}$/s,
+  /^\{\s*(?:"status"\s*:\s*"(offline)"\s*,\s*)?"username"\s*:\s*"(.*?)"\s*,\s*"ts"\s*:\s*(\d+)\s*,\s*"reason_code"\s*:\s*"([0-9a-fA-F]+)"\s*,\s*"client_id"\s*:\s*"(.*)"\s*,\s*"IPv4"\s*:\s*"([^"]*)"\s*\}$/s,
+  /^\{\s*(?:"status"\s*:\s*"(offline)"\s*,\s*)?"username"\s*:\s*"(.*?)"\s*,\s*"ts"\s*:\s*(\d+)\s*,\s*"reason_code"\s*:\s*"([0-9a-fA-F]+)"\s*,\s*"client_id"\s*:\s*"(.*)"\s*\}$/s,
 ];
 /** NanoMQ payloads fit in 255 bytes; the templates backtrack, so bigger text goes to JSON only. */
 const MAX_TEMPLATE_CHARS = 1024;
@@ -207,13 +213,19 @@ function disconnectEvent(f: NanoFields, deviceId: string, ctx: AdapterContext): 
 }
 
 const CUT_STATUS = /^\{\s*"status"\s*:\s*"(online|offline)"/;
+/** The template prints return_code before client_id: a cut usually leaves it whole. */
+const CUT_RETURN_CODE = /"return_code"\s*:\s*"([0-9a-fA-F]+)"/;
 
 /** A client_status/<id> payload cut at 255 bytes: the topic and the leading status still tell. */
 function salvageCutStatus(text: string, topic: NanoTopic, ctx: AdapterContext): AdapterResult | null {
   const m = CUT_STATUS.exec(text);
   if (!m || topic.clientId === null) return null;
   const deviceId = topic.clientId;
-  if (m[1] === "online") return { events: connectEvent(EMPTY_FIELDS, deviceId, ctx) };
+  if (m[1] === "online") {
+    const rc = CUT_RETURN_CODE.exec(text);
+    const returnCode = rc === null ? null : parseInt(rc[1], 16);
+    return { events: connectEvent({ ...EMPTY_FIELDS, returnCode }, deviceId, ctx) };
+  }
   return {
     events: [
       {
