@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { ActivityEvent, DisconnectReason } from "../ingest/events";
-import { applyEvent, newDevice, onDeadline, onMonitorGap, restore, type SavedDeviceState } from "./machine";
+import {
+  applyEvent,
+  newDevice,
+  onBrokerRestart,
+  onDeadline,
+  onMonitorGap,
+  restore,
+  type SavedDeviceState,
+} from "./machine";
 import {
   T0,
   connect,
@@ -239,6 +247,37 @@ describe("takeover", () => {
       lastDisconnectAt: null,
       lastDisconnectReason: null,
     });
+  });
+
+  it("a takeover whose new connect never came leaves no replaced will expected once the device is offline", () => {
+    // The connect after the takeover line is lost (the broker stopped in between): a restart, or a
+    // retained offline replayed after a gap, takes the device offline with no session to close...
+    const taken = play([connect(sec(0)), takeover(sec(5))]);
+    expect(taken.state.takeoverWillPending).toBe(true);
+    const restart = onBrokerRestart(
+      taken.state,
+      { downAt: sec(8), keepFrom: Infinity },
+      { now: sec(10), pingsVisible: false },
+    );
+    const gap = onMonitorGap(taken.state, { now: sec(10), pingsVisible: false });
+    const replayed = applyEvent(gap.state, status(sec(11), false, { retained: true }), {
+      now: sec(11),
+      pingsVisible: false,
+    });
+    for (const offline of [restart.state, replayed.state]) {
+      expect(offline).toMatchObject({ status: "offline", takeoverWillPending: false });
+      // ...so the device's next connection's genuine will takes it offline (it was swallowed).
+      const r = play([connect(sec(20)), status(sec(30), false)], {
+        from: { state: offline, effects: [], last: [], deadline: null, now: sec(11) },
+      });
+      expect(r.state).toMatchObject({ status: "offline", lastDisconnectReason: "will", sessionOpen: false });
+    }
+  });
+
+  it("a session's last sign of life is never after its end (a connect delivered late)", () => {
+    // The publish at 2.5 s is the new session's: its connect (2.499 s) arrived after it.
+    const r = play([connect(sec(0)), publish(sec(2.5)), connect(sec(2.499), { address: "10.0.0.6:1" })]);
+    expect(ofType(r.effects, "session-close")).toEqual([closed(sec(0), sec(2.499), "unknown", sec(2.499))]);
   });
 
   it("EMQX: disconnected(takenover) then connected", () => {
@@ -805,6 +844,20 @@ describe("restore", () => {
         sources: ["mosquitto-debug", "mosquitto-log"],
       });
     }
+  });
+
+  it("restored while the broker is heard again (the database came back late): re-learned by its deadline", () => {
+    // Keepalive 10, pings visible, re-learning since 100 s: offline at 100 + 15 + 6 s without a sign of life.
+    const ctx = { now: sec(110), pingsVisible: true, relearnSince: sec(100), relearnSlackMs: 6_000 };
+    const t = restore(saved("online"), ctx);
+    expect(t.state.status).toBe("unknown");
+    expect(t.deadline).toBe(sec(121));
+    const due = onDeadline(t.state, { ...ctx, now: sec(121) });
+    expect(due.state).toMatchObject({ status: "offline", sessionOpen: false, lastDisconnectReason: "unknown" });
+    // Already due when restored: the verdict is applied at once, stamped at its deadline.
+    const late = restore(saved("online"), { ...ctx, now: sec(130) });
+    expect(late.state).toMatchObject({ status: "offline", statusSince: sec(130), lastDisconnectAt: sec(3) });
+    expect(late.deadline).toBeNull();
   });
 
   it("a restored device comes back online on its next sign of life", () => {

@@ -221,13 +221,15 @@ export function onBrokerRestart(prev: DeviceState, r: BrokerRestartFacts, ctx: M
  * State loaded after a restart. The monitor was away, so the device is
  * `unknown` whatever it was (it may have come and gone meanwhile); persisted
  * fields and the open session are kept, and fields a saved row lacks get
- * their defaults.
+ * their defaults. If the monitor already hears the broker again (a database
+ * that came back after the link), the device is being re-learned: it gets
+ * that deadline like any other unknown device.
  */
 export function restore(saved: SavedDeviceState, ctx: MachineContext): Transition {
   const full = withDefaults(saved);
   const d = draft(full);
   setStatus(d, "unknown", ctx.now);
-  return { state: d.s, effects: d.fx, deadline: null };
+  return finish(full, d, ctx);
 }
 
 function withDefaults(saved: SavedDeviceState): DeviceState {
@@ -361,6 +363,9 @@ function setStatus(d: Draft, to: DeviceStatus, at: number): void {
   d.fx.push({ type: "status-change", deviceId: s.id, from: s.status, to, at: since });
   s.status = to;
   s.statusSince = since;
+  // An offline device ignores wills anyway; a flag left armed would swallow the will of its next
+  // connection (every way offline, not only goOffline: a restart, a re-learning verdict, a retained will).
+  if (to === "offline") s.takeoverWillPending = false;
 }
 
 const later = (a: number | null, b: number): number => (a === null ? b : Math.max(a, b));
@@ -407,9 +412,12 @@ function closeSession(
   const { s } = d;
   const connectedAt = s.connectedAt ?? at;
   const disconnectedAt = Math.max(at, connectedAt);
-  // Only a sign of life since this session's connect belongs to it (a session named by a report has none).
+  // Only a sign of life since this session's connect belongs to it (a session named by a report has none),
+  // and none after its end: a later one is the next session's (its connect delivered late) or was seen
+  // after the estimated end (a broker restart's stop). The session was alive up to its end then.
   const startedAt = s.connectReportedAt ?? connectedAt;
-  const lastActivityAt = s.lastSeenAt !== null && s.lastSeenAt >= startedAt ? s.lastSeenAt : null;
+  const lastActivityAt =
+    s.lastSeenAt !== null && s.lastSeenAt >= startedAt ? Math.min(s.lastSeenAt, disconnectedAt) : null;
   d.fx.push({
     type: "session-close",
     deviceId: s.id,
