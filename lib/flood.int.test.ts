@@ -60,8 +60,8 @@ afterAll(async () => {
 function flood(port: number, count: number, seconds: number): Promise<{ sent: number; failed: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
-      "node_modules/.bin/tsx",
-      ["lib/testing/flood-process.ts", String(port), String(count), String(seconds)],
+      process.execPath,
+      ["--import", "tsx", "lib/testing/flood-process.ts", String(port), String(count), String(seconds)],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     let out = "";

@@ -217,7 +217,9 @@ describe("rate limits", () => {
 });
 
 function startProcess(env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn("node_modules/.bin/tsx", ["lib/testing/dispatcher-process.ts"], {
+  // Node itself runs the dispatcher (tsx as a loader, not a wrapper process), so a signal reaches the process
+  // that holds the claim: SIGKILL really kills it.
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/testing/dispatcher-process.ts"], {
     env: { ...process.env, DATABASE_URL: database.url, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
