@@ -126,7 +126,7 @@ test("the silences form names its bad fields beside them, then creates a weekly 
   await form.getByRole("button", { name: "Create silence" }).click();
   await expect(form.getByTestId("error-match")).toContainText("match or tags is required");
   await expect(form.getByTestId("error-comment")).toBeVisible();
-  await expect(form.getByTestId("form-message")).toHaveText("Not saved: fix the fields marked below.");
+  await expect(form.getByTestId("form-message")).toHaveText("Not saved: fix the fields marked in red.");
   await expect(form.locator('input[name="match"]')).toHaveAttribute("aria-invalid", "true");
 
   await form.locator('input[name="tags"]').fill("maint:weekly");

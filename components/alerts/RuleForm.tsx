@@ -129,7 +129,7 @@ export function RuleForm({
           ? other.map(([, v]) => v).join("; ")
           : Object.keys(fields).length === 0
             ? (body?.error?.message ?? `HTTP ${r.status}`)
-            : "Not saved: fix the fields marked below.",
+            : "Not saved: fix the fields marked in red.",
       );
     } catch (err) {
       setMessage(err instanceof Error ? err.message : String(err));

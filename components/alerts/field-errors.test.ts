@@ -39,7 +39,7 @@ describe("placeErrors", () => {
 describe("formMessage", () => {
   it("says what no field shows, or points at the fields, or falls back to the API's message", () => {
     expect(formMessage({ at: {}, rest: ["a", "b"] }, "HTTP 400")).toBe("a; b");
-    expect(formMessage({ at: { tags: "bad" }, rest: [] }, "HTTP 400")).toBe("Not saved: fix the fields marked below.");
+    expect(formMessage({ at: { tags: "bad" }, rest: [] }, "HTTP 400")).toBe("Not saved: fix the fields marked in red.");
     expect(formMessage({ at: {}, rest: [] }, "operator role required")).toBe("operator role required");
   });
 });

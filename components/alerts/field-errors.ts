@@ -28,7 +28,7 @@ export function placeErrors(fields: Readonly<Record<string, string>>, slots: rea
 /** The line above a form's button after a failed save, as the rule editor words it. */
 export function formMessage(placed: PlacedErrors, fallback: string): string {
   if (placed.rest.length > 0) return placed.rest.join("; ");
-  return Object.keys(placed.at).length > 0 ? "Not saved: fix the fields marked below." : fallback;
+  return Object.keys(placed.at).length > 0 ? "Not saved: fix the fields marked in red." : fallback;
 }
 
 /** An API error thrown by sendJson: its message and its per-field errors, if any. */

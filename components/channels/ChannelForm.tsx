@@ -46,7 +46,7 @@ export function ChannelForm({
         missing[`config.${f.key}`] = `${f.label} is required`;
     if (Object.keys(missing).length > 0) {
       setErrors(missing);
-      setMessage("Not saved: fix the fields marked below.");
+      setMessage("Not saved: fix the fields marked in red.");
       return;
     }
     setBusy(true);
