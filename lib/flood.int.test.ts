@@ -127,10 +127,11 @@ describe("a flood of random client ids", () => {
     // Each refused id is at least its CONNECT (and its DISCONNECT): counted, not held.
     expect(health.ingest.rejected.max_devices).toBeGreaterThanOrEqual(result.sent - MAX_DEVICES);
     expect(health.ingest.maxDevices).toBe(MAX_DEVICES);
-    // The documented bound: about 0.8 KB resident per held device. The process also holds the test's own
-    // clients and buffers, so the check is against 4 KB per held device: an unbounded fleet (50,000 held)
-    // or a leak per refused id would pass it only if each cost under 1.6 KB.
-    expect(after.heapUsed - before.heapUsed).toBeLessThan(MAX_DEVICES * 4 * 1024);
+    // The documented bound: about 0.8 KB resident per held device for the fleet alone; with the alert engine,
+    // the writers' buffers and uncollected garbage the heap grew 1.2–3 KB per held device in our runs (24–59 MB).
+    // The check allows 5 KB per held device (100 MB): 50,000 held devices, or a leak per refused id, would
+    // pass it only if each cost under 2 KB, less than measured.
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(MAX_DEVICES * 5 * 1024);
     expect(fired.body.alert).toMatchObject({ deviceId: "real-1", kind: "offline" });
   }, 150_000);
 });
