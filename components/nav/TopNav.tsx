@@ -27,7 +27,7 @@ export function TopNav() {
   const pathname = usePathname() ?? "/";
   const current = activeHref(pathname);
   return (
-    <nav aria-label="Sections" data-testid="top-nav" className="flex shrink-0 items-center gap-1">
+    <nav aria-label="Sections" data-testid="top-nav" className="flex min-w-0 flex-wrap items-center gap-1">
       {LINKS.map((link) => {
         const active = link.href === current;
         return (
