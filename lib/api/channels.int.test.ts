@@ -164,6 +164,21 @@ describe("channels API", () => {
       message: "setting a channel's secrets (config.url) takes the admin role",
     });
     expect((await getChannel(runtime.db!.prisma, hook.id))!.config).toMatchObject({ url: `${hookBase}${HOOK_PATH}` });
+    // Clearing a secret (the HMAC secret, a header) is a change too.
+    for (const config of [
+      { ...hook.config, secret: null },
+      { ...hook.config, headers: {} },
+    ]) {
+      const cleared = await item.PUT(
+        call(operator, "PUT", `/api/channels/${hook.id}`, { ...hook, id: undefined, config }),
+        params(hook.id),
+      );
+      expect(cleared.status).toBe(403);
+    }
+    expect((await getChannel(runtime.db!.prisma, hook.id))!.config).toMatchObject({
+      secret: "s3cret-s3cret-s3cret",
+      headers: { "X-Token": "tok-123456789" },
+    });
   });
 
   it("names every bad field and saves nothing", async () => {

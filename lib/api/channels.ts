@@ -7,7 +7,7 @@
  *   `config` is validated by the type's own schema (lib/notify/channels/*),
  *   and its errors are named `config.<field>`.
  * - Secrets are write-only: a masked value ("••••…") keeps the stored one;
- *   setting or changing a secret takes the admin role.
+ *   setting, changing or clearing a secret takes the admin role.
  * - Every destination is checked like a webhook URL: no address in the
  *   monitor's own network unless KEEPWATCH_WEBHOOK_ALLOW lists it.
  */
@@ -116,7 +116,7 @@ function badRequest(fields: Record<string, string>): AppError {
 
 /**
  * Puts the stored secret back wherever the body sends a masked value, and
- * lists the secrets the body sets anew. Webhook headers are secrets one by
+ * lists the secrets the body sets, changes or clears. Webhook headers are secrets one by
  * one (they usually carry a token).
  */
 function keepSecrets(
@@ -131,16 +131,19 @@ function keepSecrets(
     if (isMasked(value)) {
       if (typeof previous === "string" && previous !== "") set(previous);
       else fields[`config.${path}`] = `${path}: a masked value can only keep a stored secret; enter the value`;
-    } else if (value !== undefined && value !== null && value !== "" && value !== previous) changed.push(path);
+    } else if ((value ?? "") !== (previous ?? "")) changed.push(path); // set, changed or cleared
   };
   for (const f of secretFields) restore(f, out[f], stored?.[f], (v) => (out[f] = v));
   const headers = out.headers;
+  const before = (stored?.headers ?? {}) as Record<string, unknown>;
   if (headers && typeof headers === "object" && !Array.isArray(headers)) {
     const next: Record<string, unknown> = { ...(headers as Record<string, unknown>) };
-    const before = (stored?.headers ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(next)) restore(`headers.${k}`, v, before[k], (x) => (next[k] = x));
     out.headers = next;
   }
+  // A header removed is a secret cleared.
+  const kept = headers && typeof headers === "object" ? Object.keys(headers) : [];
+  for (const k of Object.keys(before)) if (!kept.includes(k)) changed.push(`headers.${k}`);
   return { config: out, changedSecrets: changed };
 }
 
