@@ -51,6 +51,18 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   KEEPWATCH_DATA_DIR: z.string().default("./data"),
   /**
+   * Several instances on one Postgres and one broker (lib/cluster): this instance's name among them
+   * (default: derived from the host, PORT and working directory, stable across restarts).
+   */
+  KEEPWATCH_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "KEEPWATCH_INSTANCE_ID: 1–64 letters, digits, '.', '_' or '-'")
+    .optional(),
+  /** k/n: watch (and lead) only the devices whose id hashes to shard k of n (lib/cluster/shard.ts). */
+  KEEPWATCH_SHARD: z.string().optional(),
+  /** A standby leads within this many seconds of the leader's death (its lease is this less 1.5 s). */
+  KEEPWATCH_FAILOVER_SECONDS: z.coerce.number().min(2.5).max(600).default(5),
+  /**
    * After a broker restart, how long (s, at least; 2 × keepalive when longer) a device it dropped
    * has to reconnect before its offline alert fires (lib/alerts/engine.ts).
    */

@@ -24,12 +24,20 @@ import { compileDeviceTopics } from "./ingest/adapters/device-topics";
 import { parseBrokerKind } from "./ingest/adapters/detect";
 import { Fleet, forgettable } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
-import { toDeviceDto, iso, type BrokerRestartDto, type DeviceDto, type HealthDto, type StatusCounts } from "./api/dto";
+import {
+  toDeviceDto,
+  iso,
+  type BrokerRestartDto,
+  type ClusterDto,
+  type DeviceDto,
+  type HealthDto,
+  type StatusCounts,
+} from "./api/dto";
 import { AppError } from "./api/errors";
 import { openConfiguredDatabase, type Database } from "./store/open";
 import { migrate } from "./store/migrate";
 import { StoreWriter } from "./store/writer";
-import { loadFleet } from "./store/devices";
+import { loadDevicesChangedSince, loadFleetPages } from "./store/devices";
 import { AlertService } from "./alerts/service";
 import { parseAllowList, type AllowList } from "./alerts/egress";
 import { ActivityRecorder } from "./store/activity";
@@ -44,6 +52,10 @@ import { IngestScreen } from "./ingest/limits";
 import { Inventory } from "./inventory/inventory";
 import { loadLabels } from "./store/inventory";
 import type { DeviceState } from "./fleet/types";
+import pg from "pg";
+import { Leadership, type ClusterMessage } from "./cluster/leadership";
+import { fencedBatch, isFenced, readLeader, type Term } from "./store/cluster";
+import { parseShard, type Shard } from "./cluster/shard";
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
@@ -73,14 +85,33 @@ export const MOSQUITTO_CHECK_SLACK_MS = 6_000;
 export const AEDES_CHECK_SLACK_MS = 1_000;
 /** DEMO_BROKER_OUTAGE_SECONDS: how long the demo's outage refuses connections (long enough for offline alerts). */
 const DEMO_OUTAGE_MS = 90_000;
+/**
+ * A standby keeps the session changes of this long, in case the leader had
+ * not written them when it died; written again on a takeover (idempotent).
+ */
+const STANDBY_REPLAY_MS = 60_000;
+/**
+ * A standby joining a running cluster catches up with the leader's writes
+ * this long after its broker link is up (the leader flushes every 250 ms).
+ */
+const ADOPTION_CATCH_UP_MS = 2_000;
+/** How often a standby re-reads the alerts the leader wrote (peers' NOTIFYs come sooner). */
+const STANDBY_ALERTS_REFRESH_MS = 2_000;
 /** How often restart detection's memory of the broker is saved (lib/broker/restarts.ts). */
 const BROKER_STATE_SAVE_MS = 1_000;
 
-/** Stable across restarts of one installation, distinct between installations. */
+const hash10 = (seed: string) => createHash("sha256").update(seed).digest("hex").slice(0, 10);
+
+/** This instance's name among those sharing a database: KEEPWATCH_INSTANCE_ID, or the host and port. */
+export function instanceIdOf(config: Config): string {
+  return config.KEEPWATCH_INSTANCE_ID ?? `${hostname()}:${config.PORT}`;
+}
+
+/** Stable across restarts of one installation, distinct between installations and between the instances of one. */
 export function monitorClientId(config: Config): string {
   if (config.MQTT_CLIENT_ID) return config.MQTT_CLIENT_ID;
-  const seed = `${hostname()}:${config.PORT}:${process.cwd()}`;
-  return `keepwatch-${createHash("sha256").update(seed).digest("hex").slice(0, 10)}`;
+  if (config.KEEPWATCH_INSTANCE_ID) return `keepwatch-${hash10(`instance:${config.KEEPWATCH_INSTANCE_ID}`)}`;
+  return `keepwatch-${hash10(`${hostname()}:${config.PORT}:${process.cwd()}`)}`;
 }
 
 interface BrokerState {
@@ -101,6 +132,21 @@ export class Runtime {
   readonly metrics: Metrics;
   private inTick = false;
   readonly clientId: string;
+  /** This instance among those sharing the database (lib/cluster). */
+  readonly instanceId: string;
+  /**
+   * Postgres and an outside broker: any number of instances may share them,
+   * one leading (writes, alerts, notifications), the others standing by hot.
+   * The embedded database or broker is one process's alone: role "single".
+   */
+  readonly clustered: boolean;
+  /** KEEPWATCH_SHARD: the devices this instance watches (lib/cluster/shard.ts). */
+  readonly shard: Shard;
+  /** Leader election and the peers' messages (null: single, or not started yet). */
+  cluster: Leadership | null = null;
+  /** Client ids that are keepwatch's own connections (this one's and its peers'), never devices. */
+  private readonly ownClients: Set<string>;
+  private alertsStarted = false;
   readonly deviceTopics: ReturnType<typeof compileDeviceTopics>;
   db: Database | null = null;
   writer: StoreWriter | null = null;
@@ -142,6 +188,14 @@ export class Runtime {
   private lastRestart: (RestartDecision & { devices: string[] }) | null = null;
   private brokerStateTimer: NodeJS.Timeout | null = null;
   private forgetTimer: NodeJS.Timeout | null = null;
+  private followTimer: NodeJS.Timeout | null = null;
+  /**
+   * Joined a running cluster: when the fleet was read, and the states it
+   * restored, until the catch-up after the broker link is up (catchUpAdopted).
+   */
+  private adoption: { readAt: number; states: Map<string, DeviceState> } | null = null;
+  /** A restore under way: the last device id restored (undefined: none under way). */
+  private restoredAfter: string | undefined = undefined;
   /** Devices forgotten since start (FORGET_AFTER_DAYS). */
   private forgotten = 0;
   /** Refuses unusable device ids before they reach the fleet (lib/ingest/limits.ts). */
@@ -158,6 +212,18 @@ export class Runtime {
     private readonly timing: { debugLogStallMs?: number } = {},
   ) {
     this.clientId = monitorClientId(config);
+    this.instanceId = instanceIdOf(config);
+    this.clustered = Boolean(config.DATABASE_URL && config.MQTT_URL);
+    try {
+      this.shard = parseShard(config.KEEPWATCH_SHARD);
+    } catch (e) {
+      throw new ConfigError(e instanceof Error ? e.message : String(e));
+    }
+    if (this.shard.count > 1 && !this.clustered)
+      throw new ConfigError(
+        "KEEPWATCH_SHARD needs DATABASE_URL and MQTT_URL: shards share one Postgres and one broker",
+      );
+    this.ownClients = new Set([this.clientId]);
     this.deviceTopics = compileDeviceTopics(config.DEVICE_TOPICS);
     this.embeddedBroker = !config.MQTT_URL;
     const forced = parseBrokerKind(config.MQTT_BROKER_KIND);
@@ -185,7 +251,7 @@ export class Runtime {
       relearnSince: () => this.relearnSince,
       maxDevices: config.MAX_DEVICES,
       relearnSlackMs: this.embeddedBroker ? AEDES_CHECK_SLACK_MS : MOSQUITTO_CHECK_SLACK_MS,
-      ignoreClientIds: new Set([this.clientId]),
+      ignoreClientIds: this.ownClients,
     });
     this.screen = new IngestScreen(config.MAX_DEVICE_ID_BYTES);
     this.webhookAllow = parseAllowList(config.KEEPWATCH_WEBHOOK_ALLOW);
@@ -273,7 +339,7 @@ export class Runtime {
       this.writer?.enqueue(effects, changed);
       this.hub.markChanged(changed.map((d) => d.id));
     });
-    this.fleet.onEffects((effects) => this.activity?.recordEffects(effects));
+    this.fleet.onEffects((effects) => this.leads && this.activity?.recordEffects(effects));
     this.fleet.onEffects((effects) => this.inTick && this.metrics.observeVerdicts(effects));
     await this.startStore();
     await this.startAlerts();
@@ -386,7 +452,50 @@ export class Runtime {
 
   /** Follows the fleet for alerts, after the store restored it (alerts that were firing continue). */
   private async startAlerts(): Promise<void> {
-    this.alerts = new AlertService({
+    this.alerts = this.newAlertService();
+    this.alertsStarted = true;
+    if (!this.leads) {
+      await this.alerts.follow().catch((e) => log(`alerts: ${e instanceof Error ? e.message : e}`));
+      this.followTimer = setInterval(() => {
+        if (!this.leads) void this.alerts?.follow().catch(() => {});
+      }, STANDBY_ALERTS_REFRESH_MS);
+      this.followTimer.unref?.();
+      return;
+    }
+    await this.alerts.start();
+    this.alertsFollowSystem();
+  }
+
+  /** A new role: the alert service of the old one stops (writing what it can), one for the new one starts. */
+  private async restartAlerts(): Promise<void> {
+    const old = this.alerts;
+    await old?.stop();
+    this.alerts = this.newAlertService();
+    if (this.leads) {
+      await this.alerts.start();
+      this.alertsFollowSystem();
+      log("alerts: deciding and notifying (leader)");
+    } else {
+      await this.alerts.follow().catch((e) => log(`alerts: ${e instanceof Error ? e.message : e}`));
+      this.followTimer ??= setInterval(() => {
+        if (!this.leads) void this.alerts?.follow().catch(() => {});
+      }, STANDBY_ALERTS_REFRESH_MS);
+      this.followTimer.unref?.();
+    }
+  }
+
+  /** What the leader's alerts learn of the monitor itself at their start. */
+  private alertsFollowSystem(): void {
+    const alerts = this.alerts!;
+    // A restart found while the store was restored (the embedded broker's, at start) opens its window now.
+    if (this.lastRestart) alerts.brokerRestarted(this.lastRestart.detectedAt);
+    // The link may have gone down before alerting started.
+    if (!this.embeddedBroker && this.gapSince !== null && this.broker.since !== null && !this.broker.connected)
+      alerts.systemCondition("broker", this.gapSince, this.brokerDownMessage());
+  }
+
+  private newAlertService(): AlertService {
+    return new AlertService({
       db: () => this.db?.prisma ?? null,
       fleet: this.fleet,
       pingsVisible: () => this.pingsVisible,
@@ -417,14 +526,9 @@ export class Runtime {
       },
       onFeedChange: () => this.hub.markAlertsChanged(),
       onSilencesChanged: () => this.hub.markChanged(Array.from(this.fleet.all(), (d) => d.id)),
+      fence: this.clustered ? () => this.term : undefined,
       log,
     });
-    await this.alerts.start();
-    // A restart found while the store was restored (the embedded broker's, at start) opens its window now.
-    if (this.lastRestart) this.alerts.brokerRestarted(this.lastRestart.detectedAt);
-    // The link may have gone down before alerting started.
-    if (!this.embeddedBroker && this.gapSince !== null && this.broker.since !== null && !this.broker.connected)
-      this.alerts.systemCondition("broker", this.gapSince, this.brokerDownMessage());
   }
 
   /** Migrates and restores state; a database that is down does not stop the monitor. */
@@ -435,28 +539,160 @@ export class Runtime {
         ? `database: embedded PGlite in ${this.db.location} (set DATABASE_URL to use Postgres)`
         : `database: Postgres ${this.db.location}`,
     );
-    this.writer = new StoreWriter({ db: this.db.prisma, sql: this.db.batch, onError: (e) => this.noteDbError(e) });
+    const sql = this.clustered ? fencedBatch(this.db.batch, () => this.term) : this.db.batch;
+    this.writer = new StoreWriter({ db: this.db.prisma, sql, onError: (e) => this.noteDbError(e) });
     this.activity = new ActivityRecorder({
       db: this.db.prisma,
-      sql: this.db.batch,
+      sql,
       rawRetentionHours: this.config.ACTIVITY_RAW_HOURS,
       rollupRetentionDays: this.config.ACTIVITY_ROLLUP_DAYS,
-      ignore: new Set([this.clientId]),
+      ignore: this.ownClients,
       onError: (e) => this.noteDbError(e),
     });
     const ready = await this.prepareDatabase(15_000);
     if (!ready) {
       log("database not reachable yet: monitoring without restored state, writes are buffered; nobody can sign in");
       void this.prepareDatabase(Number.POSITIVE_INFINITY).then(async () => {
-        this.writer?.start();
-        void this.activity?.start();
+        await this.startWriting();
         await this.prepareAccess();
       });
       return;
     }
-    this.writer.start();
-    await this.activity.start();
+    await this.startWriting();
     await this.prepareAccess();
+  }
+
+  /** A single instance writes from now on; one of several writes once it leads (lib/cluster). */
+  private async startWriting(): Promise<void> {
+    if (!this.clustered) {
+      this.writer?.start();
+      await this.activity?.start();
+      return;
+    }
+    const url = this.config.DATABASE_URL!;
+    this.cluster = new Leadership({
+      instanceId: this.instanceId,
+      shard: this.shard.key,
+      clientId: this.clientId,
+      startedAt: this.startedAt,
+      failoverMs: this.config.KEEPWATCH_FAILOVER_SECONDS * 1000,
+      connect: async () => {
+        const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, keepAlive: true });
+        await c.connect();
+        return c;
+      },
+      onRole: (role) => this.changeRole(role),
+      onMessage: (m) => this.onClusterMessage(m),
+      onMembers: (members) => {
+        for (const m of members) this.ownPeerClient(m.clientId);
+        // A standby keeps what the leader may not have written yet, and no more.
+        if (this.cluster?.role === "standby" && this.cluster.otherLeads)
+          this.writer?.forgetBefore(Date.now() - STANDBY_REPLAY_MS);
+      },
+      log,
+    });
+    await this.cluster.start();
+    await this.cluster.settled();
+    if (this.cluster.role === "standby")
+      log(`cluster: standing by as ${this.instanceId}; ${this.cluster.leaderId ?? "another instance"} leads`);
+  }
+
+  /** The leadership term while this instance leads (its writes carry it), else null. */
+  get term(): Term | null {
+    const c = this.cluster;
+    return c?.role === "leader" && c.epoch !== null ? { shard: this.shard.key, epoch: c.epoch } : null;
+  }
+
+  /** Whether this instance writes, records activity, decides alerts and sends notifications. */
+  get leads(): boolean {
+    return !this.clustered || this.cluster?.role === "leader";
+  }
+
+  get role(): "leader" | "standby" | "single" {
+    return this.clustered ? (this.cluster?.role ?? "standby") : "single";
+  }
+
+  /**
+   * Taking over: the writes held since standing by (session changes of the
+   * last STANDBY_REPLAY_MS, every device's latest state) go out, each
+   * statement idempotent over what the old leader wrote; alerts restart from
+   * the database with the hot fleet, so firing alerts keep their ids.
+   * Standing by: writing stops, alerts follow the database.
+   */
+  private async changeRole(role: "leader" | "standby"): Promise<void> {
+    if (role === "leader") {
+      this.writer?.start();
+      await this.activity?.start();
+    } else {
+      this.writer?.pause();
+      this.activity?.pause();
+    }
+    if (this.alertsStarted) await this.restartAlerts();
+  }
+
+  /** A peer's monitor connection: never a device (dropped from the fleet if it was taken for one). */
+  private ownPeerClient(clientId: string): void {
+    if (this.ownClients.has(clientId)) return;
+    this.ownClients.add(clientId);
+    if (!this.fleet.get(clientId)) return;
+    const dropped = this.fleet.forget([clientId]);
+    this.alerts?.engine.forget(dropped);
+    this.hub.markRemoved(dropped);
+  }
+
+  /** A peer changed something through its API: this instance reads it again. */
+  private onClusterMessage(m: ClusterMessage): void {
+    if (m.kind === "joined" && typeof m.clientId === "string") return this.ownPeerClient(m.clientId);
+    const reload = async () => {
+      switch (m.kind) {
+        case "rules":
+          return this.alerts?.reloadRules();
+        case "silences":
+          return this.alerts?.reloadSilences();
+        case "channels":
+          await this.alerts?.reloadChannels();
+          return this.alerts?.reloadRules();
+        case "labels": {
+          if (!this.db) return;
+          this.inventory.load(await loadLabels(this.db.prisma));
+          for (const r of this.inventory.expected()) this.fleet.expect([r.deviceId], r.expectedAt!);
+          const ids = Array.isArray(m.ids) ? (m.ids as string[]) : Array.from(this.fleet.all(), (d) => d.id);
+          return this.relabeled(ids);
+        }
+        case "alerts":
+          return this.leads ? this.alerts?.reloadAcks() : this.alerts?.follow();
+      }
+    };
+    reload().catch((e) =>
+      log(`cluster: could not apply a peer's ${m.kind} change: ${e instanceof Error ? e.message : e}`),
+    );
+    if (m.kind !== "alerts" && m.kind !== "released" && !this.leads) void this.alerts?.follow().catch(() => {});
+  }
+
+  /**
+   * Something changed through this instance's API (rules, silences, channels,
+   * labels, acknowledgements): this instance reads it again, and so does
+   * every peer (NOTIFY).
+   */
+  async changed(kind: "rules" | "silences" | "channels" | "labels" | "alerts", data: Record<string, unknown> = {}) {
+    switch (kind) {
+      case "rules":
+        await this.alerts?.reloadRules();
+        break;
+      case "silences":
+        await this.alerts?.reloadSilences();
+        break;
+      case "channels":
+        await this.alerts?.reloadChannels();
+        await this.alerts?.reloadRules();
+        break;
+      case "alerts":
+        if (!this.leads) await this.alerts?.follow();
+        break;
+    }
+    await this.cluster
+      ?.publish(kind, data)
+      .catch((e) => log(`cluster: could not tell peers (${e instanceof Error ? e.message : e})`));
   }
 
   private forgetBefore(): number {
@@ -501,26 +737,22 @@ export class Runtime {
     for (;;) {
       try {
         await migrate({ db: this.db!.queryable, log });
-        if (this.fleet.size === 0) {
-          const saved = await loadFleet(this.db!.prisma);
+        // Restored once; a restore cut short by the database resumes where it stopped.
+        if (this.restoredAfter !== undefined || this.fleet.size === 0) {
           const brokerState = await loadBrokerState(this.db!.prisma, this.brokerKey);
           this.inventory.load(await loadLabels(this.db!.prisma));
-          // Devices long gone stay in the history, not in memory (unless the operator labelled them).
-          const before = this.forgetBefore();
-          const forgotten = new Set(
-            saved.devices.filter((d) => forgettable(d, before) && !this.inventory.get(d.id)).map((d) => d.id),
-          );
-          const kept = forgotten.size === 0 ? saved.devices : saved.devices.filter((d) => !forgotten.has(d.id));
-          const open =
-            forgotten.size === 0 ? saved.openSessions : saved.openSessions.filter((o) => !forgotten.has(o.deviceId));
-          this.fleet.restore(kept, open);
+          // Joining a running cluster: the leader kept watching, so its statuses stand (no `unknown`).
+          const adopt = this.clustered && (await this.leaderElsewhere());
+          const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt);
           log(
-            `restored ${kept.length} devices, ${open.length} open sessions` +
-              (kept.length < saved.devices.length
-                ? `; ${saved.devices.length - kept.length} not heard from for ${this.config.FORGET_AFTER_DAYS} days left in the history only`
+            `restored ${kept} devices, ${openSessions} open sessions` +
+              (forgotten > 0
+                ? `; ${forgotten} not heard from for ${this.config.FORGET_AFTER_DAYS} days left in the history only`
                 : ""),
           );
-          this.restarts = new RestartDetector({ saved: brokerState ?? lastSignOfLife(saved.devices) });
+          this.restarts = new RestartDetector({
+            saved: brokerState ?? (seenUpAt === null ? null : { uptimeSeconds: null, uptimeAt: null, seenUpAt }),
+          });
           const expected = [...this.inventory.expected()];
           for (const r of expected) this.fleet.expect([r.deviceId], r.expectedAt!);
           // keepwatch was its broker: every session of the run before this one is over.
@@ -535,6 +767,78 @@ export class Runtime {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+
+  /** Whether another instance leads this shard now (a standby joining a running cluster). */
+  private async leaderElsewhere(): Promise<boolean> {
+    const view = await readLeader(this.db!.queryable, this.shard.key);
+    return view.leaseValid && view.leaderId !== this.instanceId;
+  }
+
+  /**
+   * A standby that joined a running cluster read the fleet before it heard
+   * the broker: what happened in between is in the leader's later writes.
+   * Once the link has been up a while (the leader has flushed what came
+   * before), devices written since the read, and not changed here since, are
+   * adopted again from their rows.
+   */
+  private async catchUpAdopted(): Promise<void> {
+    const adoption = this.adoption;
+    if (!adoption || !this.db) return;
+    this.adoption = null;
+    try {
+      const saved = await loadDevicesChangedSince(this.db.prisma, adoption.readAt - ADOPTION_CATCH_UP_MS);
+      const stale = new Set(
+        saved.devices
+          .filter((d) => this.shard.has(d.id) && this.fleet.get(d.id) === adoption.states.get(d.id))
+          .map((d) => d.id),
+      );
+      this.fleet.restore(
+        saved.devices.filter((d) => stale.has(d.id)),
+        saved.openSessions.filter((o) => stale.has(o.deviceId)),
+        { adopt: true },
+      );
+      if (stale.size > 0)
+        log(`cluster: caught up with ${stale.size} devices the leader wrote while this instance joined`);
+    } catch (e) {
+      log(`cluster: could not catch up with the leader's writes (${e instanceof Error ? e.message : e})`);
+    }
+  }
+
+  /**
+   * Restores the fleet from the database page by page (lib/store/devices.ts
+   * loadFleetPages), so memory never holds every row at once. Devices long
+   * gone stay in the history, not in memory (unless the operator labelled them).
+   */
+  private async restoreFleet(adopt: boolean) {
+    const before = this.forgetBefore();
+    const readAt = Date.now();
+    let kept = 0;
+    let forgotten = 0;
+    let openSessions = 0;
+    // Restart detection's memory for a database written before it was kept: the broker was up at least
+    // until the latest sign of life of any device.
+    let seenUpAt: number | null = null;
+    for await (const page of loadFleetPages(this.db!.prisma, { after: this.restoredAfter ?? null })) {
+      const gone = new Set<string>();
+      for (const d of page.devices) {
+        if (d.lastSeenAt !== null && (seenUpAt === null || d.lastSeenAt > seenUpAt)) seenUpAt = d.lastSeenAt;
+        if (!this.shard.has(d.id) || (forgettable(d, before) && !this.inventory.get(d.id))) gone.add(d.id);
+      }
+      for (const o of page.openSessions) if (!this.shard.has(o.deviceId)) gone.add(o.deviceId);
+      const devices = gone.size === 0 ? page.devices : page.devices.filter((d) => !gone.has(d.id));
+      const open = gone.size === 0 ? page.openSessions : page.openSessions.filter((o) => !gone.has(o.deviceId));
+      this.fleet.restore(devices, open, { adopt });
+      if (adopt) {
+        this.adoption ??= { readAt, states: new Map() };
+        for (const d of devices) this.adoption.states.set(d.id, this.fleet.get(d.id)!);
+      }
+      kept += devices.length;
+      forgotten += gone.size;
+      openSessions += open.length;
+      this.restoredAfter = page.last ?? undefined;
+    }
+    return { kept, forgotten, openSessions, seenUpAt };
   }
 
   /**
@@ -622,11 +926,13 @@ export class Runtime {
 
   /** One batch of events into the fleet and the activity recorder, unusable device ids left out. */
   private applyEvents(batch: ActivityEvent[]): void {
-    const events = this.screen.admit(batch);
+    const admitted = this.screen.admit(batch);
+    // Another shard's devices are another instance's.
+    const events = this.shard.count === 1 ? admitted : admitted.filter((e) => this.shard.has(e.deviceId));
     if (events.length === 0) return;
     this.metrics.observeEvents(events);
     this.safely("apply events", () => this.fleet.applyBatch(events));
-    this.activity?.recordEvents(events);
+    if (this.leads) this.activity?.recordEvents(events);
   }
 
   /**
@@ -750,6 +1056,10 @@ export class Runtime {
     if (error) this.broker.lastError = error;
     if (up) {
       if (!this.embedded) log(`broker link up (${this.broker.url})`);
+      if (this.adoption) {
+        const timer = setTimeout(() => void this.catchUpAdopted(), ADOPTION_CATCH_UP_MS);
+        timer.unref?.();
+      }
       this.linkUpAt = now;
       // The embedded broker is in-process: no link to lose, no uptime to wait for.
       if (!this.embeddedBroker) this.restarts.linkUp();
@@ -810,6 +1120,11 @@ export class Runtime {
   }
 
   private noteDbError(err: unknown): void {
+    // A write refused by the fence: another instance leads now.
+    if (isFenced(err)) {
+      this.cluster?.lost("a write was fenced");
+      return;
+    }
     this.dbError = err instanceof Error ? err.message : String(err);
     this.dbErrorAt = Date.now();
   }
@@ -854,6 +1169,7 @@ export class Runtime {
         forgottenDevices: this.forgotten,
         maxDevices: this.config.MAX_DEVICES,
       },
+      cluster: this.clusterDto(),
       notifications: this.alerts?.notificationHealth() ?? {
         pending: 0,
         dead: 0,
@@ -875,6 +1191,20 @@ export class Runtime {
           },
         }),
       },
+    };
+  }
+
+  private clusterDto(): ClusterDto {
+    const c = this.cluster;
+    return {
+      instanceId: this.instanceId,
+      role: this.role,
+      epoch: c?.role === "leader" ? c.epoch : null,
+      leaderId: this.clustered ? (c?.leaderId ?? null) : this.instanceId,
+      leaderSince: this.clustered ? iso(c?.leaderSince ?? null) : new Date(this.startedAt).toISOString(),
+      peers: (c?.members ?? [])
+        .filter((m) => m.instanceId !== this.instanceId)
+        .map((m) => ({ instanceId: m.instanceId, role: m.role, lastSeenAt: new Date(m.lastSeenAt).toISOString() })),
     };
   }
 
@@ -913,6 +1243,7 @@ export class Runtime {
     if (this.forgetTimer) clearInterval(this.forgetTimer);
     if (this.debugLogTimer) clearInterval(this.debugLogTimer);
     if (this.debugLogTouchTimer) clearInterval(this.debugLogTouchTimer);
+    if (this.followTimer) clearInterval(this.followTimer);
     try {
       // First: sessions the stopping broker ends must not raise alerts; pending alert writes are flushed.
       await this.alerts?.stop();
@@ -927,25 +1258,22 @@ export class Runtime {
       }
       this.saveBrokerState();
       await this.debugLog?.stop();
-      await this.writer?.stop();
-      await this.activity?.stop();
+      if (this.leads) {
+        await this.writer?.stop();
+        await this.activity?.stop();
+      } else {
+        // A standby's buffer is the leader's to write.
+        this.writer?.pause();
+        this.activity?.pause();
+      }
+      // Written: a leader hands over now (its standbys are woken), well within the lease.
+      await this.cluster?.stop();
       await this.db?.close();
     } finally {
       // Last: open event streams keep a shutting-down server waiting, so it exits after the writes.
       this.hub.stop();
     }
   }
-}
-
-/**
- * Restart detection's memory for a database written before it was kept: the
- * broker was up at least until the latest sign of life of any device.
- */
-function lastSignOfLife(devices: readonly { lastSeenAt: number | null }[]) {
-  let seenUpAt: number | null = null;
-  for (const d of devices)
-    if (d.lastSeenAt !== null && (seenUpAt === null || d.lastSeenAt > seenUpAt)) seenUpAt = d.lastSeenAt;
-  return seenUpAt === null ? null : { uptimeSeconds: null, uptimeAt: null, seenUpAt };
 }
 
 const GLOBAL_KEY = Symbol.for("keepwatch.runtime");
@@ -979,7 +1307,7 @@ export async function startOrExit(): Promise<void> {
  * listeners registered before it (Next's own shutdown) run as usual. A stop
  * that hangs is given up after 10 s.
  */
-function stopOnSignals(runtime: Runtime): void {
+export function stopOnSignals(runtime: Runtime): void {
   let stopped: Promise<void> | null = null;
   const stopOnce = () =>
     (stopped ??= Promise.race([

@@ -1,7 +1,7 @@
 "use client";
 
 import { Brand, TopNav } from "@/components/nav/TopNav";
-import { BrokerHealth, DbHealth, PingsVisibility } from "./HealthItems";
+import { BrokerHealth, ClusterRole, DbHealth, PingsVisibility } from "./HealthItems";
 import { StreamIndicator } from "./StreamIndicator";
 
 export function FleetHeader() {
@@ -13,6 +13,7 @@ export function FleetHeader() {
         <BrokerHealth />
         <DbHealth />
         <PingsVisibility />
+        <ClusterRole />
       </div>
       <StreamIndicator />
     </header>

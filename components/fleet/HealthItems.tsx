@@ -156,3 +156,28 @@ export function PingsVisibility() {
     </Pill>
   );
 }
+
+/** With several instances on one database: this instance's role, the leader and the peers. Nothing for a single one. */
+export function ClusterRole() {
+  const health = useHealth();
+  const c = health?.cluster;
+  if (!c || c.role === "single") return null;
+  const leads = c.role === "leader";
+  const title = [
+    `this instance: ${c.instanceId} (${c.role}${leads && c.epoch !== null ? `, epoch ${c.epoch}` : ""})`,
+    `leader: ${c.leaderId ?? "none at the moment"}${c.leaderSince ? ` since ${c.leaderSince}` : ""}`,
+    ...c.peers.map((p) => `peer ${p.instanceId}: ${p.role}, last seen ${p.lastSeenAt}`),
+  ].join("\n");
+  return (
+    <Pill
+      testId="cluster-role"
+      tone={c.leaderId === null ? "warn" : "ok"}
+      label="instance"
+      title={title}
+      data={{ "data-role": c.role }}
+    >
+      <span className="text-zinc-100">{c.role}</span>
+      {leads ? "" : ` · leader ${c.leaderId ?? "none"}`} · {c.peers.length} {c.peers.length === 1 ? "peer" : "peers"}
+    </Pill>
+  );
+}

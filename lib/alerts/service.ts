@@ -59,6 +59,7 @@ import {
 import { listSilences } from "../store/silences";
 import { listChannels, type ChannelRecord, type OutboxEntry } from "../store/notifications";
 import { Dispatcher, type DispatcherOptions } from "../notify/dispatcher";
+import type { Fence } from "../store/cluster";
 import { eventLink, newEventId, type EventType, type NotificationEvent } from "../notify/events";
 import { FEED_LIMIT, toAlertDto, toIncidentDto, type AlertFeedMessage, type SystemSource } from "./dto";
 import type { AllowList } from "./egress";
@@ -101,6 +102,8 @@ export interface AlertServiceOptions {
   dispatcher?: Partial<Omit<DispatcherOptions, "db" | "log" | "allow">>;
   /** KEEPWATCH_PUBLIC_URL: links in notifications. */
   publicUrl?: string | null;
+  /** With several instances: the leader's epoch on every write, so a superseded leader cannot write (lib/store/cluster.ts). */
+  fence?: Fence;
 }
 
 /** What the alert service needs to know of the operator's inventory. */
@@ -152,6 +155,8 @@ export class AlertService {
   private loadTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private loaded = false;
+  /** A standby's service: shows the database's alerts, decides nothing (follow()). */
+  private following = false;
   droppedDecisions = 0;
   lastError: string | null = null;
 
@@ -176,6 +181,7 @@ export class AlertService {
       allow: opts.webhookAllow,
       db: opts.db,
       log: opts.log,
+      fence: opts.fence,
     });
   }
 
@@ -200,6 +206,37 @@ export class AlertService {
         this.opts.log(`alert tick failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }, this.opts.tickMs ?? 100);
+  }
+
+  /**
+   * A standby's alerts (lib/cluster): the leader decides, writes and sends;
+   * this instance shows what the database holds. Reads rules, silences,
+   * channels, firing alerts and open incidents now and again on every
+   * `follow()` (a peer's NOTIFY, or the periodic refresh); decides nothing.
+   * A standby that takes over stops this service and starts a new one.
+   */
+  async follow(): Promise<void> {
+    this.following = true;
+    const db = this.opts.db();
+    if (!db || this.stopped) return;
+    const [rules, firing, open, silences, channels] = await Promise.all([
+      listAlertRules(db),
+      loadFiringAlerts(db),
+      listIncidents(db, { state: "open", limit: 1000 }),
+      listSilences(db),
+      listChannels(db),
+    ]);
+    if (this.stopped) return;
+    this.channels = channels;
+    this.rules = rules;
+    this.ruleSet = new RuleSet(rules);
+    this.setSilences(silences, this.now());
+    this.firing.clear();
+    for (const a of firing) this.firing.set(recordKey(a), a);
+    this.incidentRecords.clear();
+    for (const i of open) this.incidentRecords.set(i.id, i);
+    this.loaded = true;
+    this.opts.onFeedChange();
   }
 
   /** Everything time alone decides: device deadlines, system thresholds, incidents, silences starting or ending. */
@@ -361,6 +398,13 @@ export class AlertService {
   }
 
   /** An acknowledgement changed (written by the caller): repeats stop or resume. */
+  /** Alerts acknowledged through a peer (lib/cluster): their acknowledgements as stored; the notifications written with them go out. */
+  async reloadAcks(): Promise<void> {
+    const db = this.opts.db();
+    if (!db) return;
+    for (const a of await loadFiringAlerts(db)) this.noteAck(a);
+  }
+
   noteAck(alert: AlertRecord): void {
     this.dispatcher.wake();
     const k = recordKey(alert);
@@ -422,6 +466,7 @@ export class AlertService {
 
   /** Routes the engine's decisions (silences, incidents) into writes, then drains them. */
   private take(decisions: AlertDecision[]): void {
+    if (this.following) return;
     const now = this.now();
     for (const d of decisions) {
       if (d.type === "fire") this.routeFire(d, now);
@@ -536,7 +581,7 @@ export class AlertService {
   }
 
   private takeSystem(decisions: SystemDecision[]): void {
-    if (decisions.length === 0) return;
+    if (decisions.length === 0 || this.following) return;
     for (const d of decisions) {
       // The database cannot record its own outage first: that one is sent at once and written once it is back.
       if (d.source === "database") this.sendWithoutDatabase(d);
@@ -554,7 +599,7 @@ export class AlertService {
       const batch = this.pending.slice(0, 500);
       try {
         if (!db) throw new Error("database not open");
-        const applied = await applyAlertWrites(db, batch, (a) => this.plan(a));
+        const applied = await applyAlertWrites(db, batch, (a) => this.plan(a), this.opts.fence);
         this.pending.splice(0, batch.length);
         failures = 0;
         this.lastError = null;

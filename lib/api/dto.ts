@@ -56,6 +56,16 @@ export interface StatusCounts {
   total: number;
 }
 
+export interface ClusterDto {
+  instanceId: string;
+  role: "leader" | "standby" | "single";
+  /** The current leadership term (null: single, or no term read yet). */
+  epoch: number | null;
+  leaderId: string | null;
+  leaderSince: string | null;
+  peers: { instanceId: string; role: string; lastSeenAt: string }[];
+}
+
 export interface HealthDto {
   ok: boolean;
   broker: {
@@ -91,6 +101,8 @@ export interface HealthDto {
   };
   /** The notification outbox (lib/notify): waiting, dead-lettered, the oldest waiting's age, and the last error reading it. */
   notifications: { pending: number; dead: number; oldestPendingSeconds: number | null; lastError: string | null };
+  /** Leader and standbys sharing the database (lib/cluster); role "single" on the embedded database or broker. */
+  cluster: ClusterDto;
   monitor: {
     startedAt: string;
     /** Open monitoring gap: the monitor is not hearing the broker since this time. */

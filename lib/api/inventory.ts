@@ -20,6 +20,7 @@ export async function patchDevice(runtime: Runtime, id: string, request: Request
   const record = await patchLabels(requireDb(runtime), id, parsed.patch);
   runtime.inventory.set(record);
   runtime.relabeled([id]);
+  await runtime.changed("labels", { ids: [id] });
   const state = runtime.fleet.get(id);
   if (!state) throw new AppError("DEVICE_NOT_FOUND", "no device with this id is held");
   return runtime.deviceDto(state);
@@ -60,6 +61,8 @@ export async function importDevices(runtime: Runtime, request: Request, dryRun: 
     now,
   );
   runtime.relabeled(ids);
+  // NOTIFY payloads are small: past a few ids, peers re-read every label.
+  await runtime.changed("labels", ids.length <= 50 ? { ids } : {});
   return result;
 }
 

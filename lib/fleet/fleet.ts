@@ -17,6 +17,7 @@ import {
   onDeadline,
   onBrokerRestart,
   onMonitorGap,
+  adopt as adoptDevice,
   restore as restoreDevice,
   type BrokerRestartFacts,
   type MachineContext,
@@ -167,8 +168,15 @@ export class Fleet {
    * is open: the newest open row per device stays open; older open rows (left
    * by a crash) are closed as `unknown` at the next one's start, and a device
    * with no open row has no open session. Devices already held are replaced.
+   * `adopt`: the rows come from a leader that kept watching (a standby joining
+   * a running cluster): their statuses stand instead of becoming `unknown`.
    */
-  restore(devices: readonly SavedDeviceState[], openSessions: readonly SessionRecord[]): void {
+  restore(
+    devices: readonly SavedDeviceState[],
+    openSessions: readonly SessionRecord[],
+    opts: { adopt?: boolean } = {},
+  ): void {
+    const load = opts.adopt ? adoptDevice : restoreDevice;
     const out = new Outcome();
     const now = this.opts.now();
     const sessionsOf = groupOpenSessions(openSessions);
@@ -179,7 +187,7 @@ export class Fleet {
     for (const [id, saved] of rows) {
       if (this.opts.ignoreClientIds?.has(id)) continue;
       const merged = withOpenSession(saved, sessionsOf.get(id) ?? [], out.effects);
-      this.commit(this.devices.get(id), restoreDevice(merged, this.context(id, now)), out);
+      this.commit(this.devices.get(id), load(merged, this.context(id, now)), out);
     }
     this.emit(out);
   }

@@ -232,6 +232,16 @@ export function restore(saved: SavedDeviceState, ctx: MachineContext): Transitio
   return finish(full, d, ctx);
 }
 
+/**
+ * State adopted from a leader that kept watching (lib/cluster: a standby
+ * joining a running cluster): the monitor was not away, so the status stands
+ * as the leader stored it, and deadlines follow from it as from any state.
+ */
+export function adopt(saved: SavedDeviceState, ctx: MachineContext): Transition {
+  const full = withDefaults(saved);
+  return finish(full, draft(full), ctx);
+}
+
 function withDefaults(saved: SavedDeviceState): DeviceState {
   return copyState({
     ...saved,

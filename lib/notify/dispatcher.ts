@@ -30,6 +30,7 @@
 import { createHash } from "node:crypto";
 import { backoffDelay } from "../backoff";
 import type { Db } from "../store/db";
+import type { Fence } from "../store/cluster";
 import {
   claimDue,
   logDirectAttempt,
@@ -56,6 +57,8 @@ export interface DispatcherOptions {
   allow?: AllowList;
   /** Replaces the egress guard (tests). */
   fetch?: SendContext["fetch"];
+  /** With several instances, only the leader claims (lib/store/cluster.ts). */
+  fence?: Fence;
   /** NOTIFY_MAX_ATTEMPTS. */
   maxAttempts?: number;
   /** First retry delay and its ceiling (ms): NOTIFY_RETRY_BASE_SECONDS, NOTIFY_RETRY_MAX_SECONDS. */
@@ -203,6 +206,7 @@ export class Dispatcher {
       perChannel: 50,
       perDigest: 500,
       channels: 50,
+      fence: this.o.fence,
     });
     for (const c of claimed) for (const n of c.notifications) this.held.add(n.id);
     const jobs: Array<() => Promise<Settlement[]>> = [];

@@ -344,6 +344,19 @@ export class ActivityRecorder {
     this.maintenanceTimer.unref?.();
   }
 
+  /**
+   * A standby (lib/cluster): stops writing and maintaining, and drops what is
+   * buffered, which the leader writes. start() takes up again.
+   */
+  pause(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    this.timer = this.maintenanceTimer = null;
+    this.raw = new RawBuffer();
+    this.rollups.clear();
+  }
+
   /** Writes everything, including the current minute's roll-ups, and stops. */
   async stop(): Promise<void> {
     this.running = false;

@@ -15,6 +15,7 @@ import type { SystemDecision } from "../alerts/system";
 import type { SystemSource } from "../alerts/dto";
 import type { AlertKind, AlertRule, AlertRuleInput } from "../alerts/rules";
 import type { Db } from "./db";
+import { fenceTx, type Fence } from "./cluster";
 import { ensureWebhookChannel, existingChannelIds, insertNotifications, type OutboxEntry } from "./notifications";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
@@ -371,10 +372,12 @@ export async function applyAlertWrites(
   db: Db,
   writes: readonly AlertWrite[],
   plan: (applied: AppliedWrite[]) => OutboxEntry[] = () => [],
+  fence?: Fence,
 ): Promise<AppliedWrite[]> {
   if (writes.length === 0) return [];
   return db.$transaction(
     async (tx) => {
+      await fenceTx(tx, fence);
       const out: AppliedWrite[] = [];
       for (const w of writes) {
         const rows = (await writeStatement(tx, w)) as (AlertRow | IncidentRow)[];

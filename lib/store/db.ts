@@ -44,8 +44,15 @@ export function databaseUrl(): string {
  * attempt gives up after 5 s and TCP keepalive notices dead peers.
  * `statementTimeoutMs`: the server cancels any statement of this pool's
  * connections that runs longer (Postgres' statement_timeout).
+ * `idleInTransactionMs`: the server ends a session that sits inside a
+ * transaction this long, so a paused process cannot hold its locks (and a
+ * takeover waiting on them, lib/cluster) for ever.
  */
-export function createPool(connectionString: string, max = 10, opts: { statementTimeoutMs?: number } = {}): pg.Pool {
+export function createPool(
+  connectionString: string,
+  max = 10,
+  opts: { statementTimeoutMs?: number; idleInTransactionMs?: number } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -53,6 +60,9 @@ export function createPool(connectionString: string, max = 10, opts: { statement
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     ...(opts.statementTimeoutMs !== undefined && { statement_timeout: opts.statementTimeoutMs }),
+    ...(opts.idleInTransactionMs !== undefined && {
+      idle_in_transaction_session_timeout: opts.idleInTransactionMs,
+    }),
   });
   // An idle client whose server went away emits "error"; unhandled, that
   // would crash the process. Queries report their own failures.

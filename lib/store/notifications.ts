@@ -19,6 +19,7 @@
  * agree on what is due.
  */
 import type { Db } from "./db";
+import { fenceTx, type Fence } from "./cluster";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0] | Db;
 
@@ -210,11 +211,14 @@ export interface ClaimOptions {
   perDigest: number;
   /** Channels looked at per claim. */
   channels: number;
+  /** Only the leader sends (lib/store/cluster.ts). */
+  fence?: Fence;
 }
 
 export async function claimDue(db: Db, opts: ClaimOptions): Promise<ClaimedChannel[]> {
   return db.$transaction(
     async (tx) => {
+      await fenceTx(tx, opts.fence);
       const channels = (
         await tx.$queryRaw<ChannelRow[]>`
         SELECT c.* FROM "channels" c

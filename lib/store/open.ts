@@ -36,9 +36,12 @@ export interface Database {
 /** Connections of the writers' own pool (batched fleet and activity writes). */
 export const WRITER_POOL_SIZE = 3;
 
-export function openDatabase(url: string, opts: { statementTimeoutMs?: number } = {}): Database {
-  const pool = createPool(url, 10, { statementTimeoutMs: opts.statementTimeoutMs });
-  const writers = createPool(url, WRITER_POOL_SIZE);
+export function openDatabase(
+  url: string,
+  opts: { statementTimeoutMs?: number; idleInTransactionMs?: number } = {},
+): Database {
+  const pool = createPool(url, 10, opts);
+  const writers = createPool(url, WRITER_POOL_SIZE, { idleInTransactionMs: opts.idleInTransactionMs });
   const prisma = createDb({ pool });
   let closed: Promise<void> | null = null;
   return {
@@ -74,10 +77,17 @@ export async function openConfiguredDatabase(config: {
   DATABASE_URL?: string;
   KEEPWATCH_DATA_DIR: string;
   DB_STATEMENT_TIMEOUT_SECONDS?: number;
+  /** With an outside broker, several instances may share Postgres (lib/cluster). */
+  MQTT_URL?: string;
+  KEEPWATCH_FAILOVER_SECONDS?: number;
 }): Promise<Database> {
   const statementTimeoutMs =
     config.DB_STATEMENT_TIMEOUT_SECONDS === undefined ? undefined : config.DB_STATEMENT_TIMEOUT_SECONDS * 1000;
+  // A paused leader's open transaction would hold back a takeover (lib/store/cluster.ts tryLead).
+  const idleInTransactionMs = config.MQTT_URL
+    ? Math.max(5_000, (config.KEEPWATCH_FAILOVER_SECONDS ?? 5) * 1000)
+    : undefined;
   return config.DATABASE_URL
-    ? openDatabase(config.DATABASE_URL, { statementTimeoutMs })
+    ? openDatabase(config.DATABASE_URL, { statementTimeoutMs, idleInTransactionMs })
     : openEmbeddedDatabase(config.KEEPWATCH_DATA_DIR);
 }

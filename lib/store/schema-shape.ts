@@ -198,6 +198,8 @@ function columnDefault(table: string, type: string, f: DmmfField): string | null
   }
   if (typeof d === "boolean") return String(d);
   if (typeof d === "number") return d < 0 ? `'${d}'::${type}` : String(d);
+  // BigInt defaults come as decimal strings.
+  if (type === "bigint" && typeof d === "string" && /^-?\d+$/.test(d)) return d.startsWith("-") ? `'${d}'::bigint` : d;
   if (f.kind === "enum") return `${sqlLiteral(d)}::"${type}"`;
   if (type === "text") return `${sqlLiteral(d)}::text`;
   if (type.startsWith("character varying")) return `${sqlLiteral(d)}::character varying`;

@@ -291,6 +291,9 @@ export class StoreWriter {
   /** Latest state per device id, not yet written. */
   private devices = new Map<string, DeviceState>();
   private ops = new Queue<SessionOp>();
+  /** Session changes ever enqueued, and that count at moments while paused (forgetBefore). */
+  private pushed = 0;
+  private marks: { at: number; pushed: number }[] = [];
   private gaps: GapOp[] = [];
   private restarts: RestartRecord[] = [];
   private brokerState: BrokerStateRecord | null = null;
@@ -344,6 +347,7 @@ export class StoreWriter {
         }
         this.devices.set(clean(d.id), d);
       }
+      const before = this.ops.length;
       for (const e of effects) {
         if (e.type === "session-open") {
           if (validSession(e.session)) this.ops.push(e);
@@ -357,6 +361,7 @@ export class StoreWriter {
         }
         // status-change: carried by the device row (status, status_since)
       }
+      this.pushed += this.ops.length - before;
       this.enforceBound();
       if (
         this.running &&
@@ -408,6 +413,34 @@ export class StoreWriter {
     const run = this.chain.catch(() => {}).then(() => this.drain());
     this.chain = run;
     return run;
+  }
+
+  /**
+   * Stops writing and keeps buffering (a standby, lib/cluster): what is
+   * enqueued is written once start() is called again, or forgotten by
+   * forgetBefore() while another instance writes it.
+   */
+  pause(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * While paused: drops session changes enqueued before `at`, and gaps and
+   * restarts from before it (another instance leads and has written them;
+   * what is newer is written again on a takeover, every statement being
+   * idempotent). Device states stay: one per device, the newest.
+   */
+  forgetBefore(at: number, now = Date.now()): void {
+    if (this.running) return;
+    this.marks.push({ at: now, pushed: this.pushed });
+    let until = -1;
+    while (this.marks.length > 0 && this.marks[0].at <= at) until = this.marks.shift()!.pushed;
+    const front = this.pushed - this.ops.length;
+    if (until > front) this.ops.drop(until - front);
+    this.gaps = this.gaps.filter((g) => g.at >= at);
+    this.restarts = this.restarts.filter((r) => r.detectedAt >= at);
   }
 
   /** Starts the periodic flush. */

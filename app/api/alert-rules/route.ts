@@ -32,7 +32,7 @@ export const POST = route("operator", async (request, { runtime, principal, ip }
     target: `rule:${rule.id} ${rule.name}`,
     ip,
   });
-  await runtime.alerts?.reloadRules();
+  await runtime.changed("rules");
   const all = await listAlertRules(db);
   const precedence = new RuleSet(all).ordered.findIndex((c) => c.rule.id === rule.id) + 1;
   return Response.json({ rule: ruleDto(rule, precedence, runtime.pingsVisible) }, { status: 201 });

@@ -27,6 +27,6 @@ export const POST = route("operator", async (request, { runtime, principal, ip }
     target: `channel:${channel.id} ${channel.type} ${channel.name}`,
     ip,
   });
-  await runtime.alerts?.reloadChannels();
+  await runtime.changed("channels");
   return Response.json({ channel: channelDto(channel) }, { status: 201 });
 });

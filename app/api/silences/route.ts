@@ -30,6 +30,6 @@ export const POST = route("operator", async (request, { runtime, principal, ip }
     target: `silence:${silence.id} ${silence.match ?? ""} ${silence.tags.join(",")}`.trim(),
     ip,
   });
-  await runtime.alerts?.reloadSilences();
+  await runtime.changed("silences");
   return Response.json({ silence: toSilenceDto(silence, now) }, { status: 201 });
 });

@@ -32,6 +32,7 @@ export function health(
     broker?: Partial<HealthDto["broker"]>;
     db?: Partial<HealthDto["db"]>;
     monitor?: Partial<HealthDto["monitor"]>;
+    cluster?: Partial<HealthDto["cluster"]>;
   } = {},
 ): HealthDto {
   const broker: HealthDto["broker"] = {
@@ -67,7 +68,16 @@ export function health(
     oldestPendingSeconds: null,
     lastError: null,
   };
-  return { ok: broker.connected && db.ok, broker, db, ingest: { rejected: {} }, monitor, notifications };
+  const cluster: HealthDto["cluster"] = {
+    instanceId: "test:3000",
+    role: "single",
+    epoch: null,
+    leaderId: "test:3000",
+    leaderSince: null,
+    peers: [],
+    ...patch.cluster,
+  };
+  return { ok: broker.connected && db.ok, broker, db, ingest: { rejected: {} }, monitor, notifications, cluster };
 }
 
 export function countsOf(devices: readonly DeviceDto[]): StatusCounts {

@@ -37,7 +37,7 @@ export const PUT = route<{ id: string }>("operator", async (request, { params, r
   const rule = await updateAlertRule(db, id, input);
   if (!rule) throw notFound(id);
   await runtime.auth.audit({ actor: principal.name, action: "rule.update", target: `rule:${id} ${rule.name}`, ip });
-  await runtime.alerts?.reloadRules();
+  await runtime.changed("rules");
   const all = await listAlertRules(db);
   const precedence = new RuleSet(all).ordered.findIndex((c) => c.rule.id === id) + 1;
   return Response.json({ rule: ruleDto(rule, precedence, runtime.pingsVisible) });
@@ -49,6 +49,6 @@ export const DELETE = route<{ id: string }>("operator", async (_request, { param
   if (result === "not-found") throw notFound(id);
   if (result === "default") throw new AppError("CONFLICT", "the default rule cannot be deleted (disable it instead)");
   await runtime.auth.audit({ actor: principal.name, action: "rule.delete", target: `rule:${id}`, ip });
-  await runtime.alerts?.reloadRules();
+  await runtime.changed("rules");
   return new Response(null, { status: 204 });
 });

@@ -30,7 +30,7 @@ export const PUT = route<{ id: string }>("operator", async (request, { params, r
     target: `channel:${id} ${channel.type} ${channel.name}`,
     ip,
   });
-  await runtime.alerts?.reloadChannels();
+  await runtime.changed("channels");
   return Response.json({ channel: channelDto(channel, await channelCounts(db)) });
 });
 
@@ -39,7 +39,6 @@ export const DELETE = route<{ id: string }>("operator", async (_request, { param
   const id = parseChannelId(params.id);
   if (!(await deleteChannel(requireDb(runtime), id))) throw notFound(id);
   await runtime.auth.audit({ actor: principal.name, action: "channel.delete", target: `channel:${id}`, ip });
-  await runtime.alerts?.reloadChannels();
-  await runtime.alerts?.reloadRules();
+  await runtime.changed("channels");
   return new Response(null, { status: 204 });
 });

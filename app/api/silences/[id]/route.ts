@@ -13,6 +13,6 @@ export const DELETE = route<{ id: string }>("operator", async (_request, { runti
   const silence = await endSilence(requireDb(runtime), id, now);
   if (!silence) throw new AppError("NOT_FOUND", `no silence ${id}`);
   await runtime.auth.audit({ actor: principal.name, action: "silence.end", target: `silence:${id}`, ip });
-  await runtime.alerts?.reloadSilences();
+  await runtime.changed("silences");
   return Response.json({ silence: toSilenceDto(silence, now) });
 });

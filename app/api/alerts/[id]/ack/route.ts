@@ -19,6 +19,7 @@ export const POST = route<{ id: string }>("operator", async (request, { runtime,
   );
   if (!alert) throw new AppError("NOT_FOUND", `no alert ${id}`);
   runtime.alerts?.noteAck(alert);
+  await runtime.changed("alerts");
   await runtime.auth.audit({ actor: principal.name, action: "alert.ack", target: `alert:${id}`, ip });
   return Response.json({ alert: toAlertDto(alert, (d) => runtime.inventory.nameOf(d)) });
 });
@@ -29,6 +30,7 @@ export const DELETE = route<{ id: string }>("operator", async (_request, { runti
   const alert = await setAlertAck(requireDb(runtime), id, null);
   if (!alert) throw new AppError("NOT_FOUND", `no alert ${id}`);
   runtime.alerts?.noteAck(alert);
+  await runtime.changed("alerts");
   await runtime.auth.audit({ actor: principal.name, action: "alert.unack", target: `alert:${id}`, ip });
   return Response.json({ alert: toAlertDto(alert, (d) => runtime.inventory.nameOf(d)) });
 });

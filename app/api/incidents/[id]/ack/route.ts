@@ -19,6 +19,7 @@ export const POST = route<{ id: string }>("operator", async (request, { runtime,
   );
   if (!incident) throw new AppError("NOT_FOUND", `no incident ${id}`);
   runtime.alerts?.noteIncidentAck(incident);
+  await runtime.changed("alerts");
   await runtime.auth.audit({ actor: principal.name, action: "incident.ack", target: `incident:${id}`, ip });
   return Response.json({ incident: toIncidentDto(incident) });
 });
@@ -28,6 +29,7 @@ export const DELETE = route<{ id: string }>("operator", async (_request, { runti
   const incident = await setIncidentAck(requireDb(runtime), id, null);
   if (!incident) throw new AppError("NOT_FOUND", `no incident ${id}`);
   runtime.alerts?.noteIncidentAck(incident);
+  await runtime.changed("alerts");
   await runtime.auth.audit({ actor: principal.name, action: "incident.unack", target: `incident:${id}`, ip });
   return Response.json({ incident: toIncidentDto(incident) });
 });

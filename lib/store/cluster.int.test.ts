@@ -1,0 +1,104 @@
+/**
+ * The lease and the fence on a real Postgres, with two connections standing
+ * for two instances: a term ends only by lapsing or by hand-over, a newer
+ * epoch refuses the old one's writes, and a takeover waits for the old
+ * term's open transaction instead of overtaking it.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPool, sqlBatch } from "./db";
+import { WHOLE_FLEET, fencedBatch, isFenced, readLeader, releaseLease, renewLease, tryLead } from "./cluster";
+import { createTestDatabase, type TestDatabase } from "./testing";
+
+const F = WHOLE_FLEET;
+
+let database: TestDatabase;
+let a: pg.Client;
+let b: pg.Client;
+let pool: pg.Pool;
+
+const insert = (id: string) => ({
+  text: `INSERT INTO "devices" ("id", "status", "status_since", "first_seen_at", "updated_at") VALUES ($1, 'unknown', now(), now(), now())`,
+  values: [id],
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const exists = async (id: string) =>
+  (await pool.query(`SELECT 1 FROM "devices" WHERE "id" = $1`, [id])).rows.length === 1;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  a = new pg.Client({ connectionString: database.url });
+  b = new pg.Client({ connectionString: database.url });
+  await a.connect();
+  await b.connect();
+  pool = createPool(database.url, 4);
+});
+
+afterAll(async () => {
+  await a?.end();
+  await b?.end();
+  await pool?.end();
+  await database?.drop();
+});
+
+describe("leadership lease and epoch fence", () => {
+  it("one term at a time: a valid lease is kept, a lapsed one is taken with the next epoch", async () => {
+    const first = await tryLead(a, F, "a", 400);
+    expect(first?.epoch).toBe(1);
+    expect(await tryLead(b, F, "b", 400)).toBeNull();
+    expect(await renewLease(a, { shard: F, epoch: 1 }, "a", 400)).toBe(true);
+    await sleep(500);
+    const second = await tryLead(b, F, "b", 400);
+    expect(second?.epoch).toBe(2);
+    // The old term is over: its renewal is refused.
+    expect(await renewLease(a, { shard: F, epoch: 1 }, "a", 400)).toBe(false);
+    const view = await readLeader(a, F);
+    expect(view).toMatchObject({ epoch: 2, leaderId: "b", leaseValid: true });
+  });
+
+  it("a superseded leader's writes are refused by the database; the leader's go through", async () => {
+    const batch = sqlBatch(pool);
+    const old = fencedBatch(batch, () => ({ shard: F, epoch: 1 }));
+    const current = fencedBatch(batch, () => ({ shard: F, epoch: 2 }));
+    const refused = await old([insert("from-old")]).catch((e: unknown) => e);
+    expect(isFenced(refused)).toBe(true);
+    expect(String(refused)).toMatch(/epoch 1 of shard 1\/1 has ended/);
+    expect(await exists("from-old")).toBe(false);
+    await current([insert("from-current")]);
+    expect(await exists("from-current")).toBe(true);
+    // Not leading at all: refused before reaching the database.
+    const none = await fencedBatch(batch, () => null)([insert("from-nobody")]).catch((e: unknown) => e);
+    expect(isFenced(none)).toBe(true);
+    expect(await exists("from-nobody")).toBe(false);
+  });
+
+  it("a takeover waits for the old term's open transaction, and nothing of the old term commits after it", async () => {
+    // b leads (epoch 2) and has a write in flight when its lease lapses.
+    await b.query("BEGIN");
+    await b.query(`SELECT keepwatch_fence('1/1', 2)`);
+    await b.query(insert("in-flight").text, insert("in-flight").values);
+    await sleep(500);
+    let tookAt = 0;
+    const takeover = tryLead(a, F, "a", 5_000).then((t) => ((tookAt = Date.now()), t));
+    await sleep(300);
+    expect(tookAt).toBe(0); // still waiting for b's transaction
+    const committedAt = Date.now();
+    await b.query("COMMIT");
+    const term = await takeover;
+    expect(term?.epoch).toBe(3);
+    expect(tookAt).toBeGreaterThanOrEqual(committedAt);
+    expect(await exists("in-flight")).toBe(true);
+    // From now on b's epoch is refused.
+    const late = await b.query(`SELECT keepwatch_fence('1/1', 2)`).catch((e: unknown) => e);
+    expect(isFenced(late)).toBe(true);
+  });
+
+  it("a hand-over ends the lease at once; a restarted instance takes its own lease back with a new epoch", async () => {
+    await releaseLease(a, { shard: F, epoch: 3 }, "a");
+    expect((await readLeader(b, F)).leaseValid).toBe(false);
+    expect((await tryLead(b, F, "b", 5_000))?.epoch).toBe(4);
+    // b restarts (same instance id) while its lease is valid: a new term, the old one fenced.
+    expect((await tryLead(b, F, "b", 5_000))?.epoch).toBe(5);
+    expect(isFenced(await b.query(`SELECT keepwatch_fence('1/1', 4)`).catch((e: unknown) => e))).toBe(true);
+  });
+});
