@@ -593,6 +593,8 @@ export class Runtime {
     });
     await this.cluster.start();
     await this.cluster.settled();
+    // Another instance leads: its rows say what the devices are, not this restore.
+    if (this.cluster.role === "standby") this.writer?.dropRestored();
     if (this.cluster.role === "standby")
       log(`cluster: standing by as ${this.instanceId}; ${this.cluster.leaderId ?? "another instance"} leads`);
   }
@@ -819,7 +821,7 @@ export class Runtime {
     // Restart detection's memory for a database written before it was kept: the broker was up at least
     // until the latest sign of life of any device.
     let seenUpAt: number | null = null;
-    for await (const page of loadFleetPages(this.db!.prisma, { after: this.restoredAfter ?? null })) {
+    for await (const page of loadFleetPages(this.db!.queryable, { after: this.restoredAfter ?? null })) {
       const gone = new Set<string>();
       for (const d of page.devices) {
         if (d.lastSeenAt !== null && (seenUpAt === null || d.lastSeenAt > seenUpAt)) seenUpAt = d.lastSeenAt;
@@ -828,7 +830,10 @@ export class Runtime {
       for (const o of page.openSessions) if (!this.shard.has(o.deviceId)) gone.add(o.deviceId);
       const devices = gone.size === 0 ? page.devices : page.devices.filter((d) => !gone.has(d.id));
       const open = gone.size === 0 ? page.openSessions : page.openSessions.filter((o) => !gone.has(o.deviceId));
-      this.fleet.restore(devices, open, { adopt });
+      const unchanged = this.fleet.restore(devices, open, { adopt });
+      // Restored as unknown: one bulk update (dropped if this instance turns out not to lead).
+      if (!adopt && unchanged.length > 0)
+        this.writer?.restoredAs(unchanged, "unknown", this.fleet.get(unchanged[0])!.statusSince);
       if (adopt) {
         this.adoption ??= { readAt, states: new Map() };
         for (const d of devices) this.adoption.states.set(d.id, this.fleet.get(d.id)!);

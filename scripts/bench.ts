@@ -6,6 +6,7 @@
  *   detection  silence-verdict lateness at 100k devices, and the cost of a deadline tick
  *   export     the disconnect CSV export over 1,000,000 sessions: time, rows/s, RSS as rows grow
  *   activity   activity recording for 10,000 devices pinging every 30 s: rows/s, disk per day
+ *   restore    start-up with 100k and 1M devices on Postgres: seconds, peak RSS
  *
  * Prints a table and writes docs/BENCHMARKS.md (machine facts, figures, targets, method, raw rounds)
  * when every scenario ran. Options: --rounds N (every scenario), --only ingest,memory,detection,export,activity,
@@ -23,11 +24,19 @@ import { benchExport, type ExportBenchResult } from "./bench/export";
 import { benchActivity, type ActivityBenchResult } from "./bench/activity";
 import { machineFacts, markdown, stdoutTable, summarizeActivity, summarizeExport, type Results } from "./bench/report";
 import { releaseAll } from "./bench/common";
+import { runRestore, DEFAULT_RESTORE, type RestoreSummary } from "./bench/restore";
 
-const SCENARIOS = ["ingest", "memory", "detection", "export", "activity"] as const;
+const SCENARIOS = ["ingest", "memory", "detection", "export", "activity", "restore"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** export and activity seed or write millions of rows per round: one round unless asked for more. */
-const DEFAULT_ROUNDS: Record<Scenario, number> = { ingest: 4, memory: 3, detection: 3, export: 1, activity: 1 };
+const DEFAULT_ROUNDS: Record<Scenario, number> = {
+  ingest: 4,
+  memory: 3,
+  detection: 3,
+  export: 1,
+  activity: 1,
+  restore: 1,
+};
 const OUTPUT = new URL("../docs/BENCHMARKS.md", import.meta.url);
 
 const log = (msg: string) => console.log(`bench: ${msg}`);
@@ -78,6 +87,9 @@ async function main(): Promise<number> {
     }
   }
 
+  let restore: RestoreSummary | undefined;
+  if (wanted("restore")) restore = await runRestore({ ...DEFAULT_RESTORE, rounds: rounds("restore"), log });
+
   // Conditions under which a figure means nothing: reported, and the run fails.
   const problems: string[] = [];
   if (ingest && ingest.losses > 0) problems.push(`ingest: ${ingest.losses} messages lost (the comparison is not fair)`);
@@ -95,6 +107,7 @@ async function main(): Promise<number> {
     detection,
     export: exportRuns && summarizeExport(exportRuns),
     activity: activityRuns && summarizeActivity(activityRuns),
+    restore,
     seconds: (Date.now() - started) / 1000,
     problems,
   };

@@ -313,7 +313,9 @@ describe("leader and hot standbys on one Postgres", () => {
 
   it("across the three switches: no device unknown, every alert fired once, every notification sent once", async () => {
     const s = await statuses(leader);
-    expect(Object.values(s).filter((x) => x === "unknown")).toEqual([]);
+    const unknown = Object.entries(s).filter(([, x]) => x === "unknown");
+    if (unknown.length > 0) console.log(instances.get(leader)!.out.slice(-4000));
+    expect(unknown.map(([id]) => id), `unknown on the leader ${leader}`).toEqual([]);
     const fired = receiver.hooks.filter((h) => h.body.event === "fired").map((h) => h.body.alert!.id);
     expect(new Set(fired).size).toBe(fired.length);
     const keys = receiver.hooks.map((h) => h.headers["idempotency-key"]);

@@ -389,6 +389,27 @@ describe("Fleet.restore", () => {
     fleet.restore([device("kept")], [row("kept", sec(80))]);
     expect(fleet.counts()).toEqual({ online: 0, late: 0, offline: 0, unknown: 1, total: 1 });
   });
+
+  it("returns the devices whose rows need nothing but the new status, and hands only the others over as changed", () => {
+    const { fleet, calls } = harness();
+    const unchanged = fleet.restore(
+      [
+        device("as-stored", { connectedAt: sec(80), sessionOpen: true }),
+        device("row-moved-on", { connectedAt: sec(80), sessionOpen: false, status: "offline" }),
+      ],
+      [row("as-stored", sec(80)), row("row-moved-on", sec(50)), row("no-device-row", sec(60))],
+    );
+    expect(unchanged).toEqual(["as-stored"]);
+    expect(fleet.get("as-stored")?.status).toBe("unknown");
+    expect(calls.flatMap((c) => c.changed).sort()).toEqual(["no-device-row", "row-moved-on"]);
+  });
+
+  it("adopts a leader's statuses as they are", () => {
+    const { fleet } = harness();
+    const unchanged = fleet.restore([device("d", { status: "offline", sessionOpen: false })], [], { adopt: true });
+    expect(unchanged).toEqual(["d"]);
+    expect(fleet.get("d")?.status).toBe("offline");
+  });
 });
 
 describe("Fleet bookkeeping under random traffic", () => {

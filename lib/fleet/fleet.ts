@@ -170,26 +170,47 @@ export class Fleet {
    * with no open row has no open session. Devices already held are replaced.
    * `adopt`: the rows come from a leader that kept watching (a standby joining
    * a running cluster): their statuses stand instead of becoming `unknown`.
+   * Devices whose row says everything but the status restore set are not
+   * handed to listeners as changed; their ids are returned (the caller
+   * records their status in bulk, see StoreWriter.restoredAs).
    */
   restore(
     devices: readonly SavedDeviceState[],
     openSessions: readonly SessionRecord[],
     opts: { adopt?: boolean } = {},
-  ): void {
+  ): string[] {
     const load = opts.adopt ? adoptDevice : restoreDevice;
     const out = new Outcome();
     const now = this.opts.now();
     const sessionsOf = groupOpenSessions(openSessions);
     const rows = new Map<string, SavedDeviceState>();
     for (const d of devices) rows.set(d.id, d);
+    const unchanged: string[] = [];
+    const synthesized = new Set<string>();
     // A session row whose device row is missing still proves the device exists.
-    for (const [id, sessions] of sessionsOf) if (!rows.has(id)) rows.set(id, newDevice(id, sessions[0].connectedAt));
+    for (const [id, sessions] of sessionsOf)
+      if (!rows.has(id)) {
+        rows.set(id, newDevice(id, sessions[0].connectedAt));
+        synthesized.add(id);
+      }
     for (const [id, saved] of rows) {
       if (this.opts.ignoreClientIds?.has(id)) continue;
+      const before = out.effects.length;
       const merged = withOpenSession(saved, sessionsOf.get(id) ?? [], out.effects);
-      this.commit(this.devices.get(id), load(merged, this.context(id, now)), out);
+      const t = load(merged, this.context(id, now));
+      // Its row says all but the status restore sets: nothing to write back row by row.
+      const same =
+        !this.devices.has(id) &&
+        !synthesized.has(id) &&
+        out.effects.length === before &&
+        t.effects.every((e) => e.type === "status-change") &&
+        merged.sessionOpen === saved.sessionOpen &&
+        merged.connectedAt === saved.connectedAt;
+      if (same) unchanged.push(id);
+      this.commit(this.devices.get(id), t, out, same);
     }
     this.emit(out);
+    return unchanged;
   }
 
   /**
@@ -268,13 +289,14 @@ export class Fleet {
     };
   }
 
-  private commit(prev: DeviceState | undefined, t: Transition, out: Outcome): void {
+  /** `quiet`: the new state is not handed to listeners as changed (a restore that rewrote nothing but the status). */
+  private commit(prev: DeviceState | undefined, t: Transition, out: Outcome, quiet = false): void {
     const next = t.state;
     if (next !== prev) {
       this.devices.set(next.id, next);
       if (prev) this.tally[prev.status] -= 1;
       this.tally[next.status] += 1;
-      out.changed.set(next.id, next);
+      if (!quiet) out.changed.set(next.id, next);
     }
     if (t.deadline === null) this.deadlines.delete(next.id);
     else this.deadlines.set(next.id, t.deadline);

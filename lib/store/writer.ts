@@ -98,7 +98,15 @@ export interface BrokerStateRecord {
   seenUpAt: number | null;
 }
 
+/** Devices restored with nothing but a new status (Fleet.restore): one bulk update, not a row each. */
+interface StatusMark {
+  ids: string[];
+  status: string;
+  at: number;
+}
+
 interface Batch {
+  marks: StatusMark[];
   devices: DeviceState[];
   ops: SessionOp[];
   gaps: GapOp[];
@@ -235,8 +243,9 @@ export function isRowError(e: unknown): boolean {
 
 /** A batch cut into single rows (devices, session changes, gaps, restarts, broker state), in order. */
 function unitsOf(b: Batch): Batch[] {
-  const empty = (): Batch => ({ devices: [], ops: [], gaps: [], restarts: [], brokerState: null });
+  const empty = (): Batch => ({ marks: [], devices: [], ops: [], gaps: [], restarts: [], brokerState: null });
   return [
+    ...(b.marks.length > 0 ? [{ ...empty(), marks: b.marks }] : []),
     ...b.devices.map((d) => ({ ...empty(), devices: [d] })),
     ...b.ops.map((o) => ({ ...empty(), ops: [o] })),
     ...b.gaps.map((g) => ({ ...empty(), gaps: [g] })),
@@ -247,6 +256,7 @@ function unitsOf(b: Batch): Batch[] {
 
 function joinUnits(units: readonly Batch[]): Batch {
   return {
+    marks: units.flatMap((u) => u.marks),
     devices: units.flatMap((u) => u.devices),
     ops: units.flatMap((u) => u.ops),
     gaps: units.flatMap((u) => u.gaps),
@@ -295,6 +305,7 @@ export class StoreWriter {
   private pushed = 0;
   private marks: { at: number; pushed: number }[] = [];
   private gaps: GapOp[] = [];
+  private statusMarks: StatusMark[] = [];
   private restarts: RestartRecord[] = [];
   private brokerState: BrokerStateRecord | null = null;
   /** Rows of the batch being written (counted as pending). */
@@ -375,6 +386,21 @@ export class StoreWriter {
     } catch (e) {
       this.reportError(e);
     }
+  }
+
+  /**
+   * Devices restored whose rows need nothing but this status (Fleet.restore's
+   * return): written as one bulk update before any row of theirs.
+   */
+  restoredAs(ids: readonly string[], status: string, at: number): void {
+    if (ids.length === 0) return;
+    if (!isText(status) || !isTime(at)) return this.invalid("restored status", { status, at });
+    this.statusMarks.push({ ids: [...ids], status, at });
+  }
+
+  /** Forgets the restored statuses not written yet (a standby: the leader's rows are the truth). */
+  dropRestored(): void {
+    this.statusMarks = [];
   }
 
   /** Records the start of a monitoring gap (the monitor lost the broker). */
@@ -494,6 +520,7 @@ export class StoreWriter {
       this.devices.size +
       this.ops.length +
       this.gaps.length +
+      this.statusMarks.length +
       this.restarts.length +
       (this.brokerState ? 1 : 0) +
       this.inFlight
@@ -583,11 +610,12 @@ export class StoreWriter {
       else this.invalid("device state", state);
     }
     const ops = this.ops.take(this.maxBatch);
-    const { gaps, restarts, brokerState } = this;
+    const { statusMarks: marks, gaps, restarts, brokerState } = this;
+    this.statusMarks = [];
     this.gaps = [];
     this.restarts = [];
     this.brokerState = null;
-    return { devices, ops, gaps, restarts, brokerState };
+    return { marks, devices, ops, gaps, restarts, brokerState };
   }
 
   private putBack(batch: Batch): void {
@@ -597,6 +625,7 @@ export class StoreWriter {
     }
     this.ops.restore(batch.ops);
     this.enforceBound();
+    this.statusMarks = batch.marks.concat(this.statusMarks);
     this.gaps = batch.gaps.concat(this.gaps);
     this.restarts = batch.restarts.concat(this.restarts);
     this.brokerState ??= batch.brokerState;
@@ -626,6 +655,15 @@ export class StoreWriter {
 
   private async write(batch: Batch): Promise<void> {
     const statements: SqlStatement[] = [];
+
+    // First: device rows written in the same or a later batch are newer.
+    for (const m of batch.marks)
+      statements.push({
+        text: `
+        UPDATE "devices" SET "status" = $2::text, "status_since" = to_timestamp($3::float8 / 1000), "updated_at" = now()
+         WHERE "id" = ANY($1::text[]) AND "status" <> $2::text`,
+        values: [m.ids.map(clean), m.status, m.at],
+      });
 
     if (batch.devices.length > 0) {
       // Times go as epoch milliseconds (exact through float8 and to_timestamp), not as an ISO

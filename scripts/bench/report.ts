@@ -9,6 +9,7 @@ import os from "node:os";
 import { withAdmin } from "../../lib/store/testing";
 import { fmt } from "./common";
 import { BROKER_CONFIG, type IngestSummary } from "./ingest";
+import type { RestoreSummary } from "./restore";
 import type { MemorySummary } from "./memory";
 import type { DetectionSummary } from "./detection";
 import type { ExportBenchResult } from "./export";
@@ -138,6 +139,7 @@ export interface Results {
   detection?: DetectionSummary;
   export?: ExportSummary;
   activity?: ActivitySummary;
+  restore?: RestoreSummary;
   seconds: number;
   problems: string[];
 }
@@ -288,7 +290,44 @@ function rows(r: Results): Row[] {
       met: "—",
     });
   }
+  for (const st of r.restore?.stages ?? []) {
+    const n = fmt(st.devices);
+    out.push({
+      figure: `Restore: start-up with ${n} devices on Postgres, started / states written back`,
+      value: `${st.seconds.toFixed(1)} s / ${st.settledSeconds.toFixed(1)} s`,
+      target: st.devices >= 1_000_000 ? "≤ 30 s" : "—",
+      met: st.devices >= 1_000_000 ? yes(st.seconds <= 30) : "—",
+    });
+    out.push({
+      figure: `Restore: peak RSS with ${n} devices (then)`,
+      value: `${fmt(st.peakRssMb)} MB (${fmt(st.rssMb)} MB)`,
+      target: st.devices >= 1_000_000 ? "≤ 1,536 MB" : "—",
+      met: st.devices >= 1_000_000 ? yes(st.peakRssMb <= 1536) : "—",
+    });
+  }
   return out;
+}
+
+function restoreSection(r: RestoreSummary): string {
+  const runs = r.runs.map((x) => [
+    fmt(x.devices),
+    String(x.round),
+    x.seconds.toFixed(1),
+    x.settledSeconds.toFixed(1),
+    fmt(x.peakRssMb),
+    fmt(x.rssMb),
+  ]);
+  return `
+## Restore
+
+A Postgres seeded with N devices (half online with an open session), then a fresh process running the real
+runtime (\`scripts/bench/restore-child.ts\`) against it and a real Mosquitto: seconds until \`start()\` resolved
+(the fleet restored in keyset pages of ${fmt(20_000)} devices, leadership taken, alerts started), seconds until
+the restored states were written back, and the process's peak RSS (VmHWM) over both. ${r.options.rounds} round(s)
+per size.
+
+${mdTable(["devices", "round", "started (s)", "written back (s)", "peak RSS (MB)", "RSS then (MB)"], runs)}
+`;
 }
 
 export function stdoutTable(r: Results): string {
@@ -555,5 +594,6 @@ ${r.problems.length ? `\n**Problems in this run:**\n\n${r.problems.map((p) => `-
   if (r.detection) sections.push(detectionSection(r.detection));
   if (r.export) sections.push(exportSection(r.export));
   if (r.activity) sections.push(activitySection(r.activity));
+  if (r.restore) sections.push(restoreSection(r.restore));
   return sections.join("\n");
 }
