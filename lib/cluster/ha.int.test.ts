@@ -315,7 +315,10 @@ describe("leader and hot standbys on one Postgres", () => {
     const s = await statuses(leader);
     const unknown = Object.entries(s).filter(([, x]) => x === "unknown");
     if (unknown.length > 0) console.log(instances.get(leader)!.out.slice(-4000));
-    expect(unknown.map(([id]) => id), `unknown on the leader ${leader}`).toEqual([]);
+    expect(
+      unknown.map(([id]) => id),
+      `unknown on the leader ${leader}`,
+    ).toEqual([]);
     const fired = receiver.hooks.filter((h) => h.body.event === "fired").map((h) => h.body.alert!.id);
     expect(new Set(fired).size).toBe(fired.length);
     const keys = receiver.hooks.map((h) => h.headers["idempotency-key"]);
