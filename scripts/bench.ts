@@ -2,8 +2,8 @@
  * Performance figures for keepwatch: `npm run bench`.
  *
  *   ingest     keepwatch end to end into Postgres vs a bare MQTT.js subscriber, same load, same run
- *   memory     resident memory growth per 100,000 known devices
- *   detection  silence-verdict lateness at 100k devices, and the cost of a deadline tick
+ *   memory     resident memory growth per 100,000 known devices (100k stages, and 0 → 1M)
+ *   detection  silence-verdict lateness at 100k and at 1M devices, and the cost of a deadline tick
  *   export     the disconnect CSV export over 1,000,000 sessions: time, rows/s, RSS as rows grow
  *   activity   activity recording for 10,000 devices pinging every 30 s: rows/s, disk per day
  *   restore    start-up with 100k and 1M devices on Postgres: seconds, peak RSS
@@ -18,7 +18,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runIngest, DEFAULT_INGEST, type IngestSummary } from "./bench/ingest";
-import { runMemory, DEFAULT_MEMORY, type MemorySummary } from "./bench/memory";
+import { runMemory, runMemoryLarge, DEFAULT_MEMORY, type MemorySummary } from "./bench/memory";
 import { runDetection, DEFAULT_DETECTION, type DetectionSummary } from "./bench/detection";
 import { benchExport, type ExportBenchResult } from "./bench/export";
 import { benchActivity, type ActivityBenchResult } from "./bench/activity";
@@ -37,6 +37,8 @@ const DEFAULT_ROUNDS: Record<Scenario, number> = {
   activity: 1,
   restore: 1,
 };
+/** The fleet size of the large stages. */
+const LARGE_FLEET = 1_000_000;
 const OUTPUT = new URL("../docs/BENCHMARKS.md", import.meta.url);
 
 const log = (msg: string) => console.log(`bench: ${msg}`);
@@ -66,6 +68,19 @@ async function main(): Promise<number> {
   if (wanted("ingest")) ingest = await runIngest({ ...DEFAULT_INGEST, rounds: rounds("ingest"), log });
   if (wanted("memory")) memory = await runMemory({ ...DEFAULT_MEMORY, rounds: rounds("memory"), log });
   if (wanted("detection")) detection = await runDetection({ ...DEFAULT_DETECTION, rounds: rounds("detection"), log });
+  // The 1M stages: one round each (a round seeds and writes a million devices).
+  let memoryLarge: Results["memoryLarge"];
+  let detectionLarge: DetectionSummary | undefined;
+  if (wanted("memory"))
+    // Warm-up devices count toward MAX_DEVICES (1M by default): the fleet ends at exactly LARGE_FLEET.
+    memoryLarge = await runMemoryLarge({
+      ...DEFAULT_MEMORY,
+      devices: LARGE_FLEET - DEFAULT_MEMORY.warmup,
+      rounds: 1,
+      log,
+    });
+  if (wanted("detection"))
+    detectionLarge = await runDetection({ ...DEFAULT_DETECTION, devices: LARGE_FLEET, rounds: 1, log });
   let exportRuns: ExportBenchResult[] | undefined;
   if (wanted("export")) {
     exportRuns = [];
@@ -95,6 +110,8 @@ async function main(): Promise<number> {
   if (ingest && ingest.losses > 0) problems.push(`ingest: ${ingest.losses} messages lost (the comparison is not fair)`);
   if (ingest && !ingest.durableOk) problems.push("ingest: Postgres does not hold every device and session of the load");
   if (detection && detection.missed > 0) problems.push(`detection: ${detection.missed} silence verdicts never came`);
+  if (detectionLarge && detectionLarge.missed > 0)
+    problems.push(`detection at 1M: ${detectionLarge.missed} silence verdicts never came`);
   if (droppedActivity(activityRuns))
     problems.push("activity: the recorder dropped points (the write rate is not the recorder's)");
   if (detection && detection.falseVerdicts > 0)
@@ -104,7 +121,9 @@ async function main(): Promise<number> {
     facts,
     ingest,
     memory,
+    memoryLarge,
     detection,
+    detectionLarge,
     export: exportRuns && summarizeExport(exportRuns),
     activity: activityRuns && summarizeActivity(activityRuns),
     restore,

@@ -66,7 +66,8 @@ export async function runDetection(o: DetectionOptions): Promise<DetectionSummar
       };
       const child = new Child("detection", "./detection-child.ts", [JSON.stringify(plan)]);
       res.defer("detection", () => child.close());
-      const timeout = o.leadMs + o.windowMs + o.keepaliveSeconds * 1500 + 120_000;
+      // Setting up the fleet grows with it (about 2 minutes per 100k devices allowed).
+      const timeout = o.leadMs + o.windowMs + o.keepaliveSeconds * 1500 + 120_000 * Math.max(1, o.devices / 100_000);
       return child.next<DetectionResult>("result", timeout);
     });
     const { type: _type, ...rest } = r;

@@ -75,6 +75,17 @@ async function measure(
   });
 }
 
+/** The runtime variant in one stage from none to `devices` (the 1M stage): RSS and heap per 100k. */
+export async function runMemoryLarge(o: MemoryOptions): Promise<{ devices: number; rss: number; heap: number }> {
+  const runs: MemoryMeasurement[] = [];
+  for (let round = 1; round <= o.rounds; round++) runs.push(await measure("runtime", [o.devices], round, o));
+  return {
+    devices: o.devices,
+    rss: median(runs.map((r) => r.rssPer100kMb[0])),
+    heap: median(runs.map((r) => r.heapPer100kMb[0])),
+  };
+}
+
 export async function runMemory(o: MemoryOptions): Promise<MemorySummary> {
   const runs: MemoryMeasurement[] = [];
   for (let round = 1; round <= o.rounds; round++) {

@@ -10,7 +10,9 @@ import { withAdmin } from "../../lib/store/testing";
 import { fmt } from "./common";
 import { BROKER_CONFIG, type IngestSummary } from "./ingest";
 import type { RestoreSummary } from "./restore";
-import type { MemorySummary } from "./memory";
+import { DEFAULT_MEMORY, type MemorySummary } from "./memory";
+
+const DEFAULT_WARMUP = DEFAULT_MEMORY.warmup;
 import type { DetectionSummary } from "./detection";
 import type { ExportBenchResult } from "./export";
 import { diskAtDefaults, type ActivityBenchResult } from "./activity";
@@ -136,6 +138,10 @@ export interface Results {
   facts: MachineFacts;
   ingest?: IngestSummary;
   memory?: MemorySummary;
+  /** The runtime from none to 1M devices (one round). */
+  memoryLarge?: { devices: number; rss: number; heap: number };
+  /** Detection with the same method at 1M devices (one round). */
+  detectionLarge?: DetectionSummary;
   detection?: DetectionSummary;
   export?: ExportSummary;
   activity?: ActivitySummary;
@@ -213,6 +219,29 @@ function rows(r: Results): Row[] {
       value: `${m.fleet.rss.toFixed(1)} MB per 100k (heap ${m.fleet.heap.toFixed(1)})`,
       target: "≤ 100 MB per 100k",
       met: yes(m.fleet.rss <= 100),
+    });
+  }
+  const ml = r.memoryLarge;
+  if (ml)
+    out.push({
+      figure: `Memory: RSS growth, runtime wiring, 0 → ${fmt(ml.devices)} devices (after ${fmt(DEFAULT_WARMUP)} warm-up)`,
+      value: `${ml.rss.toFixed(1)} MB per 100k (heap ${ml.heap.toFixed(1)})`,
+      target: "≤ 100 MB per 100k",
+      met: yes(ml.rss <= 100),
+    });
+  const dl = r.detectionLarge;
+  if (dl) {
+    out.push({
+      figure: `Detection: verdict lateness at ${fmt(dl.options.devices)} devices, p50 / p99 / max`,
+      value: `${fmt(dl.p50)} / ${fmt(dl.p99)} / ${fmt(dl.max)} ms`,
+      target: "p99 ≤ 1,000 ms",
+      met: yes(dl.p99 <= 1000),
+    });
+    out.push({
+      figure: `Detection at ${fmt(dl.options.devices)}: verdicts missed / on active devices`,
+      value: `${fmt(dl.missed)} / ${fmt(dl.falseVerdicts)}`,
+      target: "0 / 0",
+      met: yes(dl.missed === 0 && dl.falseVerdicts === 0),
     });
   }
   const d = r.detection;
