@@ -648,12 +648,9 @@ export class Runtime {
     const reload = async () => {
       switch (m.kind) {
         case "rules":
-          return this.alerts?.reloadRules();
         case "silences":
-          return this.alerts?.reloadSilences();
         case "channels":
-          await this.alerts?.reloadChannels();
-          return this.alerts?.reloadRules();
+          return this.reloadAlertSettings(m.kind);
         case "labels": {
           if (!this.db) return;
           this.inventory.load(await loadLabels(this.db.prisma));
@@ -671,27 +668,21 @@ export class Runtime {
     if (m.kind !== "alerts" && m.kind !== "released" && !this.leads) void this.alerts?.follow().catch(() => {});
   }
 
+  /** Alert settings as stored now; a channel change may have changed the rules that use it. */
+  private async reloadAlertSettings(kind: "rules" | "silences" | "channels"): Promise<void> {
+    if (kind === "silences") return this.alerts?.reloadSilences();
+    if (kind === "channels") await this.alerts?.reloadChannels();
+    await this.alerts?.reloadRules();
+  }
+
   /**
    * Something changed through this instance's API (rules, silences, channels,
    * labels, acknowledgements): this instance reads it again, and so does
    * every peer (NOTIFY).
    */
   async changed(kind: "rules" | "silences" | "channels" | "labels" | "alerts", data: Record<string, unknown> = {}) {
-    switch (kind) {
-      case "rules":
-        await this.alerts?.reloadRules();
-        break;
-      case "silences":
-        await this.alerts?.reloadSilences();
-        break;
-      case "channels":
-        await this.alerts?.reloadChannels();
-        await this.alerts?.reloadRules();
-        break;
-      case "alerts":
-        if (!this.leads) await this.alerts?.follow();
-        break;
-    }
+    if (kind === "rules" || kind === "silences" || kind === "channels") await this.reloadAlertSettings(kind);
+    else if (kind === "alerts" && !this.leads) await this.alerts?.follow();
     await this.cluster
       ?.publish(kind, data)
       .catch((e) => log(`cluster: could not tell peers (${e instanceof Error ? e.message : e})`));

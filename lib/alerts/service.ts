@@ -128,6 +128,17 @@ const INCIDENT_EVENT = { opened: "incident_opened", update: "incident_update", r
 
 export const INCIDENT_DEFAULTS = { minDevices: 10, windowMs: 60_000, updateMs: 300_000, groupWaitMs: 10_000 };
 
+/** What the database holds for the alert service: rules, firing alerts, open incidents, silences, channels. */
+function readStored(db: Db) {
+  return Promise.all([
+    listAlertRules(db),
+    loadFiringAlerts(db),
+    listIncidents(db, { state: "open", limit: 1000 }),
+    listSilences(db),
+    listChannels(db),
+  ]);
+}
+
 export class AlertService {
   readonly engine: AlertEngine;
   readonly dispatcher: Dispatcher;
@@ -219,13 +230,7 @@ export class AlertService {
     this.following = true;
     const db = this.opts.db();
     if (!db || this.stopped) return;
-    const [rules, firing, open, silences, channels] = await Promise.all([
-      listAlertRules(db),
-      loadFiringAlerts(db),
-      listIncidents(db, { state: "open", limit: 1000 }),
-      listSilences(db),
-      listChannels(db),
-    ]);
+    const [rules, firing, open, silences, channels] = await readStored(db);
     if (this.stopped) return;
     this.channels = channels;
     this.rules = rules;
@@ -252,13 +257,7 @@ export class AlertService {
     const db = this.opts.db();
     try {
       if (!db) throw new Error("database not open");
-      const [rules, firing, open, silences, channels] = await Promise.all([
-        listAlertRules(db),
-        loadFiringAlerts(db),
-        listIncidents(db, { state: "open", limit: 1000 }),
-        listSilences(db),
-        listChannels(db),
-      ]);
+      const [rules, firing, open, silences, channels] = await readStored(db);
       this.channels = channels;
       if (this.stopped) return;
       const now = this.now();
