@@ -144,6 +144,8 @@ const schema = z.object({
   /** Concurrent event streams (SSE) in all, and per user or token. */
   KEEPWATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
   KEEPWATCH_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Rows one event stream's window may hold (`GET /api/stream?limit=`). */
+  KEEPWATCH_STREAM_WINDOW_MAX: z.coerce.number().int().min(10).max(10_000).default(500),
   /** Sessions end after this long unused (hours), and this long after sign-in whatever happens (days). */
   KEEPWATCH_SESSION_IDLE_HOURS: z.coerce
     .number()

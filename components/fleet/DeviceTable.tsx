@@ -1,8 +1,8 @@
 "use client";
 
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useRef, type MouseEvent } from "react";
-import { COLUMNS, HEADER_HEIGHT, ROW_HEIGHT, TABLE_MIN_WIDTH } from "./columns";
+import { useEffect, useRef, type MouseEvent } from "react";
+import { COLUMNS, GRID_COLUMNS, HEADER_HEIGHT, ROW_HEIGHT, TABLE_MIN_WIDTH } from "./columns";
 import { DeviceRow } from "./DeviceRow";
 import { EmptyState } from "./EmptyState";
 import { useFleet } from "./FleetStoreProvider";
@@ -26,49 +26,86 @@ function followRowLink(e: MouseEvent<HTMLDivElement>): void {
   row.querySelector<HTMLAnchorElement>("a[href]")?.click();
 }
 
+/** A row of the view the window does not hold yet (scrolled to; the stream is moving there). */
+function PendingRow({ index, offset }: { index: number; offset: number }) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-busy="true"
+      data-testid="device-row-pending"
+      className={`absolute top-0 left-0 grid w-full items-center ${GRID_COLUMNS} ${TABLE_MIN_WIDTH}`}
+      style={{ height: ROW_HEIGHT, transform: `translateY(${offset}px)` }}
+    >
+      <div role="cell" className="mx-3 h-2 w-32 rounded bg-zinc-800/70" />
+    </div>
+  );
+}
+
 /**
  * The device table: ARIA table semantics on divs, fixed row height, only the
- * rows in view (plus overscan) in the DOM whatever the fleet size.
+ * rows in view (plus overscan) in the DOM whatever the fleet size. It is as
+ * tall as the whole view (`window.total` rows); the store holds only the
+ * window's rows, and scrolling tells it which rows are on screen so the
+ * stream moves the window along.
  */
 export function DeviceTable() {
   const rows = useFleet((s) => s.rows);
+  const first = useFleet((s) => s.window.offset);
+  const total = useFleet((s) => s.window.total);
+  const showRange = useFleet((s) => s.showRange);
+  const view = useFleet((s) => s.view);
   const scrollRef = useRef<HTMLDivElement>(null);
+  // A new filter or order starts at the top, where its window starts.
+  useEffect(() => {
+    scrollRef.current?.scrollTo({ top: 0 });
+  }, [view]);
+  const rowAt = (i: number) => rows[i - first];
   // Not for the React Compiler to memoize (the project does not enable it); rows are memoized by hand.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count: total,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    getItemKey: (i) => rows[i]?.id ?? i,
+    getItemKey: (i) => rowAt(i)?.id ?? `pending-${i}`,
     overscan: OVERSCAN,
     scrollMargin: HEADER_HEIGHT,
     initialRect: INITIAL_RECT,
     useFlushSync: false,
   });
+  const items = virtualizer.getVirtualItems();
+  const firstShown = items[0]?.index ?? 0;
+  const lastShown = items[items.length - 1]?.index ?? 0;
+  useEffect(() => {
+    showRange(firstShown, lastShown);
+  }, [showRange, firstShown, lastShown]);
 
   return (
     <div
       ref={scrollRef}
       role="table"
       aria-label="Devices"
-      aria-rowcount={rows.length + 1}
+      aria-rowcount={total + 1}
       aria-colcount={COLUMNS.length}
       data-testid="device-table"
       onClick={followRowLink}
       className="relative min-h-0 flex-1 overflow-auto rounded-md border border-zinc-800 bg-zinc-950 [overflow-anchor:none]"
     >
       <TableHeader />
-      {rows.length === 0 ? (
+      {total === 0 ? (
         <div role="rowgroup">
           <EmptyState />
         </div>
       ) : (
         <div role="rowgroup" className={`relative ${TABLE_MIN_WIDTH}`} style={{ height: virtualizer.getTotalSize() }}>
-          {virtualizer.getVirtualItems().map((item) => {
-            const device = rows[item.index];
+          {items.map((item) => {
+            const device = rowAt(item.index);
+            const offset = item.start - HEADER_HEIGHT;
             return device ? (
-              <DeviceRow key={device.id} device={device} index={item.index} offset={item.start - HEADER_HEIGHT} />
-            ) : null;
+              <DeviceRow key={device.id} device={device} index={item.index} offset={offset} />
+            ) : (
+              <PendingRow key={item.key} index={item.index} offset={offset} />
+            );
           })}
         </div>
       )}

@@ -19,7 +19,7 @@ function Message({ title, detail, action }: { title: string; detail?: string; ac
 /** What the table says when it has no rows: not connected yet, no devices yet, or nothing matches. */
 export function EmptyState() {
   const hasSnapshot = useFleet((s) => s.hasSnapshot);
-  const total = useFleet((s) => s.devices.size);
+  const total = useFleet((s) => s.counts.total);
   const stale = useFleet((s) => isStreamStale(s.connection, s.nowMs));
   const view = useFleet((s) => s.view);
   const setView = useFleet((s) => s.setView);

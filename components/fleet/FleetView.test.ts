@@ -71,7 +71,8 @@ describe("FleetView", () => {
       device("dev-3", { status: "late", keepaliveSeconds: 0 }),
       device("dev-4", { status: "unknown", keepaliveSeconds: null, lastSeenAt: null }),
     ];
-    const html = render({ snapshot: snapshot(fleet) });
+    // The server's order (default view: problems first) is the order shown.
+    const html = render({ snapshot: snapshot([fleet[1], fleet[2], fleet[3], fleet[0]]) });
     expect(textOf(html, "count-online")).toContain("1");
     expect(html).toMatch(/data-testid="count-offline" data-count="1"/);
     expect(html).toMatch(/data-testid="count-total" data-count="4"/);
@@ -80,7 +81,6 @@ describe("FleetView", () => {
     expect(html).not.toContain('data-testid="monitor-gap"');
     expect(count(html, 'data-testid="device-row"')).toBe(4);
     expect(count(html, 'data-testid="device-status"')).toBe(4);
-    // Default view: problems first.
     const order = [...html.matchAll(/data-device-id="([^"]+)"/g)].map((m) => m[1]);
     expect(order).toEqual(["dev-2", "dev-3", "dev-4", "dev-1"]);
     expect(textOf(html, "device-status")).toBe("offline · 3m ago");
@@ -131,8 +131,19 @@ describe("FleetView", () => {
     expect(textOf(html, "row-count")).toBe("10,000 devices");
   });
 
+  it("is as tall as a view of a million devices while holding only its window", () => {
+    const msg = snapshot(randomFleet(200));
+    msg.window.total = 1_000_000;
+    msg.counts = { online: 1_000_000, late: 0, offline: 0, unknown: 0, total: 1_000_000 };
+    const html = render({ snapshot: msg });
+    expect(html).toContain('aria-rowcount="1000001"');
+    expect(textOf(html, "row-count")).toBe("1,000,000 devices");
+    expect(count(html, 'data-testid="device-row"')).toBeLessThan(100);
+  });
+
   it("says when nothing matches the filter", () => {
-    const html = render({ snapshot: snapshot([device("a")]), view: { search: "zzz", status: "offline" } });
+    const msg = { ...snapshot([device("a")]), devices: [], window: { offset: 0, total: 0, ids: [] } };
+    const html = render({ snapshot: msg, view: { search: "zzz", status: "offline" } });
     expect(html).toContain("No devices match the filter.");
     expect(html).toContain("Nothing with status offline and id containing “zzz”.");
     expect(textOf(html, "row-count")).toBe("0 of 1 devices");

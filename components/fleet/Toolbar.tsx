@@ -176,8 +176,8 @@ function SortControl() {
 }
 
 function RowCount() {
-  const shown = useFleet((s) => s.rows.length);
-  const total = useFleet((s) => s.devices.size);
+  const shown = useFleet((s) => s.window.total);
+  const total = useFleet((s) => s.counts.total);
   return (
     <p data-testid="row-count" className="ml-auto text-xs text-zinc-500 tabular-nums">
       {shown === total ? `${formatCount(total)} devices` : `${formatCount(shown)} of ${formatCount(total)} devices`}

@@ -4,7 +4,7 @@
  * (the stream is then reopened for a fresh snapshot) rather than applied in
  * part, which would leave the page silently wrong.
  */
-import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts } from "@/lib/api/dto";
+import type { DeltaMessage, DeviceDto, HealthDto, StatusCounts, WindowDto } from "@/lib/api/dto";
 import { DEVICE_STATUSES } from "@/lib/fleet/types";
 
 type Json = Record<string, unknown>;
@@ -57,8 +57,18 @@ function isHealth(v: unknown): v is HealthDto {
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
-/** Snapshot and delta share one shape. */
-export function parseStreamMessage(data: string): ParseResult<SnapshotMessage & DeltaMessage> {
+function isWindow(v: unknown): v is WindowDto {
+  return (
+    isObject(v) &&
+    typeof v.offset === "number" &&
+    typeof v.total === "number" &&
+    Array.isArray(v.ids) &&
+    v.ids.every((id) => typeof id === "string")
+  );
+}
+
+/** Snapshot and delta share one shape; a snapshot always carries its window. */
+export function parseStreamMessage(data: string): ParseResult<DeltaMessage> {
   let v: unknown;
   try {
     v = JSON.parse(data);
@@ -73,7 +83,6 @@ export function parseStreamMessage(data: string): ParseResult<SnapshotMessage & 
   if (bad >= 0) return { ok: false, error: `device #${bad} does not match the contract` };
   if (!isCounts(v.counts)) return { ok: false, error: "counts missing or invalid" };
   if (!isHealth(v.health)) return { ok: false, error: "health missing or invalid" };
-  if (v.removed !== undefined && !(Array.isArray(v.removed) && v.removed.every((id) => typeof id === "string")))
-    return { ok: false, error: "removed is not a list of ids" };
-  return { ok: true, message: v as unknown as SnapshotMessage };
+  if (v.window !== undefined && !isWindow(v.window)) return { ok: false, error: "window is not a window" };
+  return { ok: true, message: v as unknown as DeltaMessage };
 }

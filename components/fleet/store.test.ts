@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeltaMessage } from "@/lib/api/dto";
-import { countsOf, device, health, isoAt, randomFleet, snapshot, T0 } from "./__fixtures__/devices";
-import { createRowsSelector } from "./select";
+import { countsOf, device, health, isoAt, snapshot, T0 } from "./__fixtures__/devices";
 import { createFleetStore, isStreamStale, serverNow, STALE_AFTER_MS } from "./store";
 
 function clock(start = T0) {
@@ -21,7 +20,6 @@ describe("fleet store", () => {
     const c = clock();
     const s = createFleetStore({ now: c.now }).getState();
     expect(s.hasSnapshot).toBe(false);
-    expect(s.devices.size).toBe(0);
     expect(s.rows).toEqual([]);
     expect(s.counts.total).toBe(0);
     expect(s.health).toBeNull();
@@ -36,7 +34,6 @@ describe("fleet store", () => {
       .getState()
       .applySnapshot(snapshot([device("c", { status: "late" })], T0, health({ db: { ok: false, pendingWrites: 7 } })));
     const s = store.getState();
-    expect([...s.devices.keys()]).toEqual(["c"]);
     expect(s.rows.map((d) => d.id)).toEqual(["c"]);
     expect(s.counts).toEqual({ online: 0, late: 1, offline: 0, unknown: 0, total: 1 });
     expect(s.health?.db).toMatchObject({ ok: false, pendingWrites: 7 });
@@ -67,36 +64,39 @@ describe("fleet store", () => {
     expect(store.getState().serverOffsetMs).toBe(60_000);
   });
 
-  it("drops the devices a delta says were forgotten", () => {
+  it("moves the window when a delta says so, keeping only its devices", () => {
     const c = clock();
     const store = createFleetStore({ now: c.now });
     store.getState().applySnapshot(snapshot([device("a"), device("gone")]));
-    store.getState().applyDelta({ ...delta([], T0, [device("a")]), removed: ["gone", "never-held"] });
+    const b = device("b", { status: "offline" });
+    store.getState().applyDelta({
+      ...delta([b], T0, [device("a"), b]),
+      window: { offset: 0, total: 2, ids: ["b", "a"] },
+    });
     const s = store.getState();
-    expect([...s.devices.keys()]).toEqual(["a"]);
-    expect(s.rows.map((d) => d.id)).toEqual(["a"]);
+    expect(s.rows.map((d) => d.id)).toEqual(["b", "a"]);
+    expect(s.window).toEqual({ offset: 0, total: 2, ids: ["b", "a"] });
+    expect(s.rows[0]).toBe(b);
   });
 
-  it("replaces and adds devices from a delta and takes its counts", () => {
+  it("replaces the window's devices from a delta in place and takes its counts", () => {
     const c = clock();
     const store = createFleetStore({ now: c.now });
     store.getState().applySnapshot(snapshot([device("a"), device("b")]));
     const before = store.getState();
     const b2 = device("b", { status: "offline", lastDisconnectReason: "keepalive_timeout", disconnectCount: 1 });
-    store.getState().applyDelta(delta([b2, device("new")], T0, [device("a"), b2, device("new")]));
+    store.getState().applyDelta(delta([b2], T0, [device("a"), b2, device("elsewhere")]));
     const s = store.getState();
-    expect(s.devices.get("b")).toBe(b2);
-    expect(s.devices.get("new")).toBeDefined();
-    expect(s.devices.size).toBe(3);
+    expect(s.rows).toEqual([before.rows[0], b2]);
     expect(s.counts).toEqual({ online: 2, late: 0, offline: 1, unknown: 0, total: 3 });
     expect(s.version).toBe(before.version + 1);
-    expect(s.rows.map((d) => d.id)).toEqual(["b", "a", "new"]); // default view: problems first
+    expect(s.window).toBe(before.window);
   });
 
   it("ignores a delta that arrives before any snapshot", () => {
     const store = createFleetStore();
     store.getState().applyDelta(delta([device("a")]));
-    expect(store.getState().devices.size).toBe(0);
+    expect(store.getState().rows).toEqual([]);
     expect(store.getState().hasSnapshot).toBe(false);
   });
 
@@ -111,55 +111,29 @@ describe("fleet store", () => {
     expect(store.getState().version).toBe(version);
   });
 
-  it("keeps 10,000 devices sorted across deltas without sorting them again", () => {
-    const selectRows = createRowsSelector();
-    const store = createFleetStore({ selectRows });
-    const fleet = randomFleet(10_000, 2);
-    store.getState().applySnapshot(snapshot(fleet));
-    store.getState().setView({ sortKey: "lastSeen", sortDir: "desc" });
-    const sortsBefore = selectRows.stats.fullSorts;
-    for (let i = 0; i < 25; i++) {
-      const d = { ...fleet[i * 100], lastSeenAt: isoAt(T0 + 1_000 * (i + 1)) };
-      store.getState().applyDelta(delta([d], T0, fleet));
-      expect(store.getState().rows[0]).toBe(d);
-    }
-    expect(selectRows.stats.fullSorts).toBe(sortsBefore);
-  });
-
-  it("keeps the rows array when a delta changes only filtered-out devices", () => {
-    const store = createFleetStore({ view: { status: "offline" } });
-    store.getState().applySnapshot(snapshot([device("a", { status: "offline" }), device("b")]));
-    const rows = store.getState().rows;
-    store.getState().applyDelta(delta([device("b", { lastSeenAt: isoAt(T0) })]));
-    expect(store.getState().rows).toBe(rows);
-    store.getState().applyDelta(delta([device("b", { status: "offline", statusSince: isoAt(T0) })]));
-    expect(store.getState().rows.map((d) => d.id)).toEqual(["b", "a"]);
-  });
-
-  it("recomputes rows when the view changes", () => {
+  it("asks for the top of the new view when the view changes, and follows scrolling", () => {
     const store = createFleetStore();
-    store
-      .getState()
-      .applySnapshot(
-        snapshot([device("Alpha"), device("beta", { status: "late" }), device("ALPHA-2", { status: "offline" })]),
-      );
+    store.getState().applySnapshot({ ...snapshot([device("a")]), window: { offset: 0, total: 100_000, ids: ["a"] } });
+    store.getState().showRange(10, 40);
+    expect(store.getState().want).toEqual({ offset: 0, limit: 200 });
+    store.getState().showRange(50_000, 50_030);
+    expect(store.getState().want).toEqual({ offset: 49_934, limit: 200 });
     store.getState().setView({ search: "alpha" });
-    expect(store.getState().rows.map((d) => d.id)).toEqual(["ALPHA-2", "Alpha"]);
-    store.getState().setView({ sortKey: "id", sortDir: "desc" });
-    expect(store.getState().rows.map((d) => d.id)).toEqual(["ALPHA-2", "Alpha"]);
-    store.getState().setView({ search: "", status: "late" });
-    expect(store.getState().rows.map((d) => d.id)).toEqual(["beta"]);
-    expect(store.getState().view).toEqual({ status: "late", search: "", tag: "", sortKey: "id", sortDir: "desc" });
+    expect(store.getState().want).toEqual({ offset: 0, limit: 200 });
+    expect(store.getState().view).toEqual({
+      status: "all",
+      search: "alpha",
+      tag: "",
+      sortKey: "status",
+      sortDir: "asc",
+    });
   });
 
   it("can start from a snapshot", () => {
-    const store = createFleetStore({
-      snapshot: snapshot([device("a"), device("b")]),
-      view: { sortKey: "id", sortDir: "desc" },
-    });
+    const store = createFleetStore({ snapshot: snapshot([device("a"), device("b")]) });
     const s = store.getState();
     expect(s.hasSnapshot).toBe(true);
-    expect(s.rows.map((d) => d.id)).toEqual(["b", "a"]);
+    expect(s.rows.map((d) => d.id)).toEqual(["a", "b"]);
     expect(store.getInitialState().rows).toBe(s.rows);
   });
 });

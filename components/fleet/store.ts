@@ -1,13 +1,15 @@
 /**
  * Client state of the fleet page: what the live stream has told us, the
- * operator's view (filter, search, sort) and the rows that view selects.
+ * operator's view (filter, search, sort) and the window of rows the stream
+ * keeps this tab supplied with. The server filters, sorts and pages
+ * (lib/live/views.ts); the tab holds only its window, whatever the fleet size.
  *
  * The store is a vanilla zustand store created per page (see
  * FleetStoreProvider), so tests and previews can build one from a snapshot.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts } from "@/lib/api/dto";
-import { createRowsSelector, DEFAULT_VIEW, type RowsSelector, type ViewQuery } from "./select";
+import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts, WindowDto } from "@/lib/api/dto";
+import { DEFAULT_VIEW, WINDOW_LIMIT, windowFor, type ViewQuery, type WindowWant } from "./select";
 
 export type StreamState = "connecting" | "live" | "reconnecting";
 
@@ -22,9 +24,11 @@ export interface ConnectionInfo {
 }
 
 export interface FleetData {
-  /** Every known device by id. Replaced by a snapshot, updated in place by deltas: watch `version`. */
-  devices: ReadonlyMap<string, DeviceDto>;
-  /** Bumped whenever `devices` changes. */
+  /** The window the server last described: where its rows sit in the view, and how many the view holds. */
+  window: WindowDto;
+  /** The window's rows, in order (`rows[i]` is row `window.offset + i` of the view). Same array while unchanged. */
+  rows: readonly DeviceDto[];
+  /** Bumped whenever `rows` changes. */
   version: number;
   hasSnapshot: boolean;
   counts: StatusCounts;
@@ -35,18 +39,21 @@ export interface FleetData {
   /** Browser clock, advanced once a second by tick(): the one clock relative times render from. */
   nowMs: number;
   view: ViewQuery;
-  /** Devices the view selects, in display order. Same array while they do not change. */
-  rows: readonly DeviceDto[];
+  /** The window this tab wants; the stream follows it (stream.ts). */
+  want: WindowWant;
 }
 
 export interface FleetActions {
-  /** Replaces everything (first message of every stream connection). */
+  /** Replaces the window (first message of every stream connection). */
   applySnapshot(msg: SnapshotMessage, receivedAt?: number): void;
-  /** Each device in the delta replaces the one held. Ignored before the first snapshot. */
+  /** Updates the window's devices, and the window when it moved. Ignored before the first snapshot. */
   applyDelta(msg: DeltaMessage, receivedAt?: number): void;
   setConnection(state: StreamState, opts?: { at?: number; error?: string | null }): void;
   tick(now?: number): void;
+  /** A new filter or order: the window starts again from the top. */
   setView(patch: Partial<ViewQuery>): void;
+  /** Rows `first…last` of the view are on screen: move the window when they near its edge. */
+  showRange(first: number, last: number): void;
 }
 
 export type FleetState = FleetData & FleetActions;
@@ -58,8 +65,6 @@ export interface FleetStoreOptions {
   /** Start from this snapshot, received at `now()`. */
   snapshot?: SnapshotMessage;
   view?: Partial<ViewQuery>;
-  /** Row selector (tests pass one to observe how often it sorts). */
-  selectRows?: RowsSelector;
 }
 
 /** How long the stream may be down before the page calls its data stale. */
@@ -86,27 +91,37 @@ function offsetOf(serverTime: string, receivedAt: number): number {
   return Date.parse(serverTime) - receivedAt;
 }
 
+const EMPTY_WINDOW: WindowDto = Object.freeze({ offset: 0, total: 0, ids: [] }) as WindowDto;
+
 export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
   const now = options.now ?? Date.now;
-  const selectRows = options.selectRows ?? createRowsSelector();
-  let devices = new Map<string, DeviceDto>();
+  /** The window's devices by id (replaced by a snapshot, updated by deltas). */
+  let byId = new Map<string, DeviceDto>();
+  const rowsOf = (ids: readonly string[]): DeviceDto[] => {
+    const rows: DeviceDto[] = [];
+    for (const id of ids) {
+      const d = byId.get(id);
+      if (d) rows.push(d);
+    }
+    return rows;
+  };
 
-  const snapshotData = (msg: SnapshotMessage, receivedAt: number, view: ViewQuery) => {
-    devices = new Map(msg.devices.map((d) => [d.id, d]));
+  const snapshotData = (msg: SnapshotMessage, receivedAt: number) => {
+    byId = new Map(msg.devices.map((d) => [d.id, d]));
     return {
-      devices,
+      window: msg.window,
+      rows: rowsOf(msg.window.ids),
       hasSnapshot: true,
       counts: msg.counts,
       health: msg.health,
       serverOffsetMs: offsetOf(msg.serverTime, receivedAt),
-      rows: selectRows(devices, view),
     };
   };
 
   const startedAt = now();
-  const view: ViewQuery = { ...DEFAULT_VIEW, ...options.view };
   const initial: FleetData = {
-    devices,
+    window: EMPTY_WINDOW,
+    rows: [],
     version: 0,
     hasSnapshot: false,
     counts: ZERO_COUNTS,
@@ -114,11 +129,11 @@ export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
     serverOffsetMs: 0,
     connection: { state: "connecting", since: startedAt, lastError: null, lastMessageAt: null },
     nowMs: startedAt,
-    view,
-    rows: selectRows(devices, view),
+    view: { ...DEFAULT_VIEW, ...options.view },
+    want: { offset: 0, limit: WINDOW_LIMIT },
   };
   if (options.snapshot) {
-    Object.assign(initial, snapshotData(options.snapshot, startedAt, view), {
+    Object.assign(initial, snapshotData(options.snapshot, startedAt), {
       version: 1,
       connection: { ...initial.connection, lastMessageAt: startedAt },
     });
@@ -130,7 +145,7 @@ export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
     applySnapshot(msg, receivedAt = now()) {
       const s = get();
       set({
-        ...snapshotData(msg, receivedAt, s.view),
+        ...snapshotData(msg, receivedAt),
         version: s.version + 1,
         connection: { ...s.connection, lastMessageAt: receivedAt },
       });
@@ -146,11 +161,16 @@ export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
         connection: { ...s.connection, lastMessageAt: receivedAt },
       };
       if (Math.abs(sample - s.serverOffsetMs) > OFFSET_TOLERANCE_MS) patch.serverOffsetMs = sample;
-      if (msg.devices.length > 0 || msg.removed?.length) {
-        for (const d of msg.devices) devices.set(d.id, d);
-        for (const id of msg.removed ?? []) devices.delete(id);
+      if (msg.devices.length > 0 || msg.window) {
+        for (const d of msg.devices) byId.set(d.id, d);
+        const window = msg.window ?? s.window;
+        if (msg.window) {
+          const keep = new Set(window.ids);
+          for (const id of byId.keys()) if (!keep.has(id)) byId.delete(id);
+        }
+        patch.window = window;
+        patch.rows = rowsOf(window.ids);
         patch.version = s.version + 1;
-        patch.rows = selectRows(devices, s.view);
       }
       set(patch);
     },
@@ -177,8 +197,13 @@ export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
 
     setView(patch) {
       const s = get();
-      const view = { ...s.view, ...patch };
-      set({ view, rows: selectRows(devices, view) });
+      set({ view: { ...s.view, ...patch }, want: { offset: 0, limit: s.want.limit } });
+    },
+
+    showRange(first, last) {
+      const s = get();
+      const want = windowFor(first, last, s.window.total, s.want);
+      if (want !== s.want) set({ want });
     },
   }));
 }

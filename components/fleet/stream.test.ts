@@ -3,7 +3,7 @@ import type { DeltaMessage } from "@/lib/api/dto";
 import { countsOf, device, health, isoAt, snapshot, T0 } from "./__fixtures__/devices";
 import { createFleetStore } from "./store";
 import { backoffDelay } from "@/lib/backoff";
-import { connectFleetStream, RECONNECT, STALL_MS, type EventSourceLike } from "./stream";
+import { connectFleetStream, RECONNECT, STALL_MS, WINDOW_SETTLE_MS, type EventSourceLike } from "./stream";
 
 type Listener = (ev: MessageEvent<string>) => void;
 
@@ -92,9 +92,27 @@ describe("connectFleetStream", () => {
     expect(h.store.getState().connection.state).toBe("connecting");
     h.last().emit("snapshot", snapshot([device("a"), device("b")]));
     expect(h.store.getState().connection.state).toBe("live");
-    expect(h.store.getState().devices.size).toBe(2);
+    expect(h.store.getState().rows).toHaveLength(2);
     h.last().emit("delta", deltaOf([device("a", { status: "offline" })]));
-    expect(h.store.getState().devices.get("a")?.status).toBe("offline");
+    expect(h.store.getState().rows[0]).toMatchObject({ id: "a", status: "offline" });
+  });
+
+  it("moves the stream to a new view or window once changes settle, without going through reconnecting", () => {
+    const h = harness();
+    h.last().emit("snapshot", snapshot([device("a")]));
+    h.store.getState().setView({ status: "offline" });
+    h.store.getState().setView({ status: "offline", search: "pump" });
+    const settle = h.timers.filter((t) => t.ms === WINDOW_SETTLE_MS);
+    expect(settle).toHaveLength(1); // one reopen for both changes
+    settle[0].fn();
+    expect(h.sources).toHaveLength(2);
+    expect(h.sources[0].closed).toBe(true);
+    expect(h.last().url).toBe("/api/stream?status=offline&q=pump");
+    expect(h.store.getState().connection.state).toBe("live");
+    h.last().emit("snapshot", { ...snapshot([]), window: { offset: 0, total: 0, ids: [] } });
+    expect(h.store.getState().rows).toEqual([]);
+    h.store.getState().setView({ status: "offline", search: "pump" }); // same address: nothing to do
+    expect(h.timers.filter((t) => t.ms === WINDOW_SETTLE_MS)).toHaveLength(1);
   });
 
   it("shows reconnecting while EventSource retries, and a new snapshot replaces everything", () => {
@@ -105,7 +123,7 @@ describe("connectFleetStream", () => {
     expect(h.sources).toHaveLength(1); // EventSource reconnects by itself
     h.last().emit("snapshot", snapshot([device("c")]));
     expect(h.store.getState().connection.state).toBe("live");
-    expect([...h.store.getState().devices.keys()]).toEqual(["c"]);
+    expect(h.store.getState().rows.map((d) => d.id)).toEqual(["c"]);
   });
 
   it("reopens the stream with growing delays when EventSource gives up", () => {
@@ -146,7 +164,7 @@ describe("connectFleetStream", () => {
     expect(h.sources[0].closed).toBe(true);
     expect(h.store.getState().connection).toMatchObject({ state: "reconnecting" });
     expect(h.store.getState().connection.lastError).toContain("bad delta");
-    expect(h.store.getState().devices.size).toBe(1);
+    expect(h.store.getState().rows).toHaveLength(1);
   });
 
   it("ignores events from a stream it has replaced", () => {

@@ -1,13 +1,18 @@
 /**
- * Feeds a fleet store from the SSE stream (`GET /api/stream`): `snapshot`
- * replaces everything, `delta` updates devices. EventSource retries a dropped
- * connection by itself; when it gives up (readyState CLOSED, e.g. an HTTP
- * error) or a message breaks the contract, the stream is reopened here with
- * backoff and jitter, and the fresh snapshot puts the page right again.
+ * Feeds a fleet store from the SSE stream (`GET /api/stream?…`, the store's
+ * view and window in the address): `snapshot` replaces the window, `delta`
+ * updates it. When the operator filters, sorts or scrolls past the window,
+ * the stream is reopened for the new window (after WINDOW_SETTLE_MS of
+ * quiet, so typing or scrolling opens one stream, not one per key or frame).
+ * EventSource retries a dropped connection by itself; when it gives up
+ * (readyState CLOSED, e.g. an HTTP error) or a message breaks the contract,
+ * the stream is reopened here with backoff and jitter, and the fresh snapshot
+ * puts the page right again.
  */
 import { backoffDelay } from "@/lib/backoff";
 import { parseStreamMessage } from "./messages";
-import type { FleetStore } from "./store";
+import { streamUrl } from "./select";
+import type { FleetState, FleetStore } from "./store";
 
 /** The part of EventSource used here. */
 export interface EventSourceLike {
@@ -21,6 +26,7 @@ export interface EventSourceLike {
 }
 
 export interface StreamOptions {
+  /** The stream's path; the view and window are added as its query. */
   url?: string;
   createEventSource?: (url: string) => EventSourceLike;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -40,6 +46,9 @@ const RETRY_MAX_MS = 30_000;
  */
 export const STALL_MS = 40_000;
 
+/** Quiet time after a view or window change before the stream is reopened for it. */
+export const WINDOW_SETTLE_MS = 80;
+
 /** Reopening a failed stream: 1 s doubling to 30 s, with jitter (lib/backoff.ts). */
 export const RECONNECT = { initialMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS };
 
@@ -55,7 +64,9 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
   } = options;
 
   let current: EventSourceLike | null = null;
+  let currentUrl = "";
   let retryTimer: unknown = null;
+  let settleTimer: unknown = null;
   let stallTimer: unknown = null;
   let attempt = 0;
   let stopped = false;
@@ -88,19 +99,23 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
     );
   };
 
+  const addressOf = (s: FleetState): string => streamUrl(s.view, s.want, url);
+
   const open = (): void => {
     if (stopped) return;
-    const source = createEventSource(url);
+    currentUrl = addressOf(store.getState());
+    const source = createEventSource(currentUrl);
     current = source;
 
     source.addEventListener("snapshot", (ev) => {
       if (source !== current) return;
       const parsed = parseStreamMessage(ev.data);
-      if (!parsed.ok) return reopenLater(`bad snapshot: ${parsed.error}`);
+      if (!parsed.ok || !parsed.message.window)
+        return reopenLater(`bad snapshot: ${parsed.ok ? "window missing" : parsed.error}`);
       attempt = 0;
       armStall();
       const s = store.getState();
-      s.applySnapshot(parsed.message);
+      s.applySnapshot({ ...parsed.message, window: parsed.message.window });
       s.setConnection("live");
     });
 
@@ -129,10 +144,26 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
     };
   };
 
+  /** The view or window changed: once it settles, the stream moves to the new address. */
+  const unsubscribe = store.subscribe((s) => {
+    if (stopped || addressOf(s) === currentUrl || settleTimer !== null) return;
+    settleTimer = setTimer(() => {
+      settleTimer = null;
+      // A stream waiting to be retried picks the new address up when it reopens.
+      if (stopped || retryTimer !== null || addressOf(store.getState()) === currentUrl) return;
+      disarmStall();
+      current?.close();
+      current = null;
+      open();
+    }, WINDOW_SETTLE_MS);
+  });
+
   open();
   return () => {
     stopped = true;
+    unsubscribe();
     disarmStall();
+    if (settleTimer !== null) clearTimer(settleTimer);
     if (retryTimer !== null) clearTimer(retryTimer);
     current?.close();
     current = null;

@@ -2,38 +2,67 @@
  * Device read models for the API. The live fleet in memory is the truth for
  * current state; session history comes from the database.
  */
-import type { DeviceState, DeviceStatus } from "../fleet/types";
+import type { DeviceStatus } from "../fleet/types";
 import { iso, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
 import { AppError } from "./errors";
 import type { Runtime } from "../runtime";
 import { getDevice, getDeviceSessions } from "../store/devices";
 import type { Finding } from "../diagnosis/diagnose";
 import { diagnoseDevice } from "./device-diagnosis";
+import { viewOf } from "./view-query";
 
 export interface DeviceList {
+  /** This page, in natural id order. */
   devices: DeviceDto[];
+  /** Devices matching the filter, across all pages. */
+  total: number;
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
   /** Counts over the whole fleet, whatever the filter. */
   counts: StatusCounts;
 }
 
-/** Devices by status, tag, and id or name (`q`, case-insensitive substring). */
+/** Devices per page of `GET /api/devices`: by default, and at most. */
+export const DEVICE_PAGE_DEFAULT = 1_000;
+export const DEVICE_PAGE_MAX = 10_000;
+
+/**
+ * One page of devices by status, tag, and id or name (`q`, case-insensitive
+ * substring), in natural id order, read from the fleet's id view: O(log n)
+ * to find the page, whatever the fleet size. The cursor is the page's last id.
+ */
 export function listDevices(
   runtime: Runtime,
-  opts: { status?: DeviceStatus; q?: string; tag?: string; limit?: number },
+  opts: { status?: DeviceStatus; q?: string; tag?: string; limit?: number; cursor?: string },
 ): DeviceList {
-  const { fleet, inventory } = runtime;
-  const needle = opts.q?.toLowerCase();
-  const matched: DeviceState[] = [];
-  for (const d of fleet.all()) {
-    if (opts.status && d.status !== opts.status) continue;
-    if (opts.tag && !inventory.has(d.id, opts.tag)) continue;
-    if (needle && !d.id.toLowerCase().includes(needle) && !inventory.nameOf(d.id)?.toLowerCase().includes(needle))
-      continue;
-    matched.push(d);
+  const { fleet, views } = runtime;
+  const limit = opts.limit ?? DEVICE_PAGE_DEFAULT;
+  const after = opts.cursor === undefined ? null : decodeIdCursor(opts.cursor);
+  const page = views.idsAfter(viewOf(opts), after, limit + 1);
+  const ids = page.ids.slice(0, limit);
+  const devices: DeviceDto[] = [];
+  for (const id of ids) {
+    const d = fleet.get(id);
+    if (d) devices.push(runtime.deviceDto(d));
   }
-  matched.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const limited = opts.limit ? matched.slice(0, opts.limit) : matched;
-  return { devices: limited.map((d) => runtime.deviceDto(d)), counts: fleet.counts() };
+  const more = page.ids.length > limit;
+  return {
+    devices,
+    total: page.total,
+    nextCursor: more ? encodeIdCursor(ids[ids.length - 1]) : null,
+    counts: fleet.counts(),
+  };
+}
+
+function encodeIdCursor(id: string): string {
+  return Buffer.from(id, "utf8").toString("base64url");
+}
+
+function decodeIdCursor(cursor: string): string {
+  const id = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  if (id === "" || encodeIdCursor(id) !== cursor)
+    throw new AppError("BAD_REQUEST", "cursor: not a cursor this API returned");
+  return id;
 }
 
 export const SESSION_HISTORY_LIMIT = 50;

@@ -136,19 +136,34 @@ export interface BrokerRestartDto {
 }
 
 /** SSE `snapshot` event payload. */
+/** Where a stream's window stands in its view: the rows shown, in order. */
+export interface WindowDto {
+  /** Position of the first id in the view (clamped to the view). */
+  offset: number;
+  /** Devices the view holds (the filter's matches). */
+  total: number;
+  ids: string[];
+}
+
+/** SSE `snapshot` event payload: the stream's window, the first message on every connection. */
 export interface SnapshotMessage {
   serverTime: string;
+  window: WindowDto;
+  /** The window's devices, in its order. */
   devices: DeviceDto[];
   counts: StatusCounts;
   health: HealthDto;
 }
 
-/** SSE `delta` event payload: devices that changed since the last batch. */
+/**
+ * SSE `delta` event payload: the window's devices that changed or entered it
+ * since the last message, and the window itself when its rows or their order
+ * moved (a device that left is simply no longer in `window.ids`).
+ */
 export interface DeltaMessage {
   serverTime: string;
+  window?: WindowDto;
   devices: DeviceDto[];
-  /** Devices no longer held (forgotten after FORGET_AFTER_DAYS without a sign of life): drop them. */
-  removed?: string[];
   counts: StatusCounts;
   health: HealthDto;
 }

@@ -4,6 +4,7 @@ import type { AlertFeedMessage } from "../alerts/dto";
 import type { HealthDto } from "../api/dto";
 import { readSseEvents } from "../testing/sse";
 import { LiveHub, type HubSource } from "./hub";
+import { FleetViews } from "./views";
 
 const health = { ok: true } as unknown as HealthDto;
 let feed: AlertFeedMessage = {
@@ -15,7 +16,7 @@ let feed: AlertFeedMessage = {
 };
 
 const source: HubSource = {
-  snapshotDevices: () => [],
+  views: new FleetViews({ all: () => [], get: () => undefined, nameOf: () => null, tagsOf: () => [] }),
   device: () => null,
   counts: () => ({ online: 0, late: 0, offline: 0, unknown: 0, total: 0 }),
   health: () => health,

@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { LiveHub, type HubSource } from "./hub";
 import type { DeviceDto, HealthDto } from "../api/dto";
 import { readSseEvents } from "../testing/sse";
+import type { DeviceState } from "../fleet/types";
+import { DEFAULT_VIEW, FleetViews } from "./views";
+import type { DeltaMessage, SnapshotMessage } from "../api/dto";
 
 function dto(id: string, status: DeviceDto["status"] = "online"): DeviceDto {
   return {
@@ -25,9 +28,30 @@ function dto(id: string, status: DeviceDto["status"] = "online"): DeviceDto {
 
 const health = { ok: true } as unknown as HealthDto;
 
-function source(devices: Map<string, DeviceDto>): HubSource {
+/** The fleet the views read, seen through the DTOs the test holds. */
+function stateOf(d: DeviceDto): DeviceState {
   return {
-    snapshotDevices: () => [...devices.values()],
+    id: d.id,
+    status: d.status,
+    statusSince: Date.parse(d.statusSince),
+    lastSeenAt: d.lastSeenAt === null ? null : Date.parse(d.lastSeenAt),
+    disconnectCount: d.disconnectCount,
+    keepaliveSeconds: d.keepaliveSeconds,
+  } as DeviceState;
+}
+
+function source(devices: Map<string, DeviceDto>): HubSource {
+  const views = new FleetViews({
+    all: () => Array.from(devices.values(), stateOf),
+    get: (id) => {
+      const d = devices.get(id);
+      return d && stateOf(d);
+    },
+    nameOf: (id) => devices.get(id)?.name ?? null,
+    tagsOf: (id) => devices.get(id)?.tags ?? [],
+  });
+  return {
+    views,
     device: (id) => devices.get(id) ?? null,
     counts: () => ({ online: devices.size, late: 0, offline: 0, unknown: 0, total: devices.size }),
     health: () => health,
@@ -90,16 +114,17 @@ describe("LiveHub", () => {
     const reader = hub.subscribe().getReader();
     const [snap] = await readEvents(reader, 1);
     expect((snap.data as { devices: DeviceDto[] }).devices).toEqual([dto("a", "late")]);
+    expect(built).toBe(1); // the snapshot's window
     hub.markChanged(["a"]);
     hub.publish();
-    expect(built).toBe(1);
+    expect(built).toBe(2);
     const [delta] = await readEvents(reader, 1);
     expect((delta.data as { devices: DeviceDto[] }).devices).toEqual([dto("a", "late")]);
 
     await reader.cancel(); // the fleet subscriber leaves: back to building nothing
     hub.markChanged(["a"]);
     hub.publish();
-    expect(built).toBe(1);
+    expect(built).toBe(2);
     void alertsOnly.cancel();
   });
 
@@ -107,7 +132,8 @@ describe("LiveHub", () => {
     const devices = new Map(Array.from({ length: 1_000 }, (_, i) => [`d${i}`, dto(`d${i}`)] as const));
     let now = 0;
     hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000, now: () => now });
-    hub.subscribe(); // never read: its snapshot alone is past the high-water mark
+    // Never read: its snapshot alone (1,000 rows) is past the high-water mark.
+    hub.subscribe(undefined, { window: { query: DEFAULT_VIEW, offset: 0, limit: 1_000 } });
     const reader = hub.subscribe().getReader();
     await readEvents(reader, 1);
     const step = async (at: number, id: string) => {
@@ -133,5 +159,53 @@ describe("LiveHub", () => {
     expect(hub.subscriberCount).toBe(2);
     ac.abort();
     expect(hub.subscriberCount).toBe(1);
+  });
+
+  it("sends a window of one view: its rows, the rows entering it, and nothing about the rest", async () => {
+    const devices = new Map(
+      Array.from({ length: 50 }, (_, i): [string, DeviceDto] => [`d${i}`, dto(`d${i}`, i < 3 ? "offline" : "online")]),
+    );
+    hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const reader = hub
+      .subscribe(undefined, {
+        window: { query: { ...DEFAULT_VIEW, status: "offline", sortKey: "id" }, offset: 0, limit: 2 },
+      })
+      .getReader();
+    const [snap] = await readEvents(reader, 1);
+    const first = snap.data as SnapshotMessage;
+    expect(first.window).toEqual({ offset: 0, total: 3, ids: ["d0", "d1"] });
+    expect(first.devices.map((d) => d.id)).toEqual(["d0", "d1"]);
+    hub.publish(); // the first publish carries the health not yet sent
+    await readEvents(reader, 1);
+
+    // A device outside the view changes without moving the counts: nothing to send.
+    devices.set("d40", { ...dto("d40"), lastSeenAt: "2026-01-01T00:01:00.000Z" });
+    hub.markChanged(["d40"]);
+    hub.publish();
+    // One enters the view ahead of the window's rows: the window moves and carries it.
+    devices.set("c9", { ...dto("c9", "offline") });
+    hub.markChanged(["c9"]);
+    hub.publish();
+    const [delta] = await readEvents(reader, 1);
+    const moved = delta.data as DeltaMessage;
+    expect(delta.event).toBe("delta");
+    expect(moved.window).toEqual({ offset: 0, total: 4, ids: ["c9", "d0"] });
+    expect(moved.devices.map((d) => d.id)).toEqual(["c9"]);
+    expect(moved.counts.total).toBe(51);
+  });
+
+  it("keeps a tab's snapshot small at 100,000 devices", async () => {
+    const devices = new Map(Array.from({ length: 100_000 }, (_, i) => [`dev-${i}`, dto(`dev-${i}`)] as const));
+    hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const reader = hub.subscribe().getReader();
+    const chunks: number[] = [];
+    for (;;) {
+      const { value } = await reader.read();
+      chunks.push(value!.byteLength);
+      if (new TextDecoder().decode(value).includes("event: snapshot")) break;
+    }
+    const bytes = chunks[chunks.length - 1];
+    expect(bytes).toBeGreaterThan(10_000);
+    expect(bytes).toBeLessThan(1_000_000);
   });
 });

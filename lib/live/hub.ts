@@ -1,8 +1,12 @@
 /**
- * Server-sent events for the browser: a full snapshot when a client subscribes,
- * then at most one delta per interval holding only the devices that changed
- * (coalesced: a device that changed 50 times in 250 ms is sent once), and a
- * heartbeat comment so proxies and the browser keep the connection open.
+ * Server-sent events for the browser. A fleet stream watches a window of one
+ * view (filter, search, tag, sort; lib/live/views.ts): it gets that window as
+ * a snapshot when it subscribes, then at most one delta per interval holding
+ * the window's devices that changed or entered it (coalesced: a device that
+ * changed 50 times in 250 ms is sent once), the window's ids when they moved,
+ * and the fleet's counts. Nothing about devices outside the window is sent, so
+ * a tab costs the same at 1,000 devices and at a million. A named heartbeat
+ * keeps proxies and the browser's stall detection content.
  *
  * A stream whose reader stops reading is shed, never buffered without end:
  * once its queue is past the stream's high-water mark it must drain within
@@ -10,11 +14,13 @@
  * 15 s), and it may never hold more than MAX_BACKLOG_BYTES. A browser that
  * was shed reconnects by itself and gets a fresh snapshot.
  */
-import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts } from "../api/dto";
+import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts, WindowDto } from "../api/dto";
 import type { AlertFeedMessage } from "../alerts/dto";
+import { DEFAULT_VIEW, type FleetViews, type ViewQuery } from "./views";
 
 export interface HubSource {
-  snapshotDevices(): DeviceDto[];
+  /** The server-side views the windows are read from. */
+  views: FleetViews;
   device(id: string): DeviceDto | null;
   counts(): StatusCounts;
   health(): HealthDto;
@@ -27,7 +33,17 @@ export interface SubscribeOptions {
   only?: "alerts";
   /** Who holds the stream (a user or token name): counted for the per-user limit, closed on revocation. */
   owner?: string;
+  /** The window of the fleet the stream shows (default: the first rows of the default view). */
+  window?: WindowRequest;
 }
+
+export interface WindowRequest {
+  query: ViewQuery;
+  offset: number;
+  limit: number;
+}
+
+export const DEFAULT_WINDOW: WindowRequest = { query: DEFAULT_VIEW, offset: 0, limit: 200 };
 
 interface Subscriber {
   controller: ReadableStreamDefaultController<Uint8Array>;
@@ -36,6 +52,10 @@ interface Subscriber {
   behindSince: number | null;
   alertsOnly?: boolean;
   owner?: string;
+  window: WindowRequest;
+  /** The window as last sent. */
+  sent: WindowDto;
+  sentIds: Set<string>;
 }
 
 const encoder = new TextEncoder();
@@ -55,9 +75,8 @@ export class LiveHub {
   /** Subscribers that want device deltas (not alertsOnly). */
   private fleetSubscribers = 0;
   private dirty = new Set<string>();
-  /** Devices the fleet forgot since the last delta: sent as `removed`. */
-  private removed = new Set<string>();
   private lastHealth = "";
+  private lastCounts = "";
   private alertsDirty = false;
   private batchTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -99,19 +118,11 @@ export class LiveHub {
     return this.subscribers.size;
   }
 
+  /** Devices that changed or were forgotten: views follow, and windows showing them get them. */
   markChanged(ids: Iterable<string>): void {
-    // With nobody watching the fleet there is nothing to remember: a subscriber starts from a snapshot.
-    if (this.fleetSubscribers === 0) return;
+    // With no view kept and nobody watching there is nothing to remember: a subscriber starts from a snapshot.
+    if (this.fleetSubscribers === 0 && !this.source.views.active) return;
     for (const id of ids) this.dirty.add(id);
-  }
-
-  /** Devices the fleet forgot: the next delta tells open tabs to drop them. */
-  markRemoved(ids: Iterable<string>): void {
-    if (this.fleetSubscribers === 0) return;
-    for (const id of ids) {
-      this.removed.add(id);
-      this.dirty.delete(id);
-    }
   }
 
   /** The alert feed changed: an `alerts` event goes out with the next batch. */
@@ -129,12 +140,16 @@ export class LiveHub {
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
+          const window = opts.window ?? DEFAULT_WINDOW;
           sub = {
             controller,
             closed: false,
             behindSince: null,
             alertsOnly: opts.only === "alerts",
             owner: opts.owner,
+            window,
+            sent: { offset: 0, total: 0, ids: [] },
+            sentIds: new Set(),
           };
           this.subscribers.add(sub);
           if (opts.owner !== undefined) this.owners.set(opts.owner, (this.owners.get(opts.owner) ?? 0) + 1);
@@ -146,9 +161,15 @@ export class LiveHub {
             signal?.addEventListener("abort", () => this.close(sub), { once: true });
             return;
           }
+          // Changes not yet published must reach the views before a window is read from them.
+          this.source.views.update(this.dirty);
+          const w = this.source.views.window(window.query, window.offset, window.limit);
+          sub.sent = w;
+          sub.sentIds = new Set(w.ids);
           const snapshot: SnapshotMessage = {
             serverTime: new Date().toISOString(),
-            devices: this.source.snapshotDevices(),
+            window: w,
+            devices: this.dtos(w.ids),
             counts: this.source.counts(),
             health: this.source.health(),
           };
@@ -163,9 +184,12 @@ export class LiveHub {
     );
   }
 
-  /** Sends the pending delta now (also what the interval calls). */
+  /** Sends the pending deltas now (also what the interval calls). */
   publish(): void {
     this.publishAlerts();
+    const { views } = this.source;
+    views.update(this.dirty);
+    views.prune();
     if (this.fleetSubscribers === 0) {
       // No DTOs for nobody: at fleet scale that was a DTO per changed device every interval.
       this.dirty.clear();
@@ -173,24 +197,42 @@ export class LiveHub {
     }
     const health = this.source.health();
     const healthJson = JSON.stringify(health);
-    if (!this.dirty.size && !this.removed.size && healthJson === this.lastHealth) return;
+    const counts = this.source.counts();
+    const countsJson = JSON.stringify(counts);
+    const fresh = healthJson !== this.lastHealth || countsJson !== this.lastCounts;
     this.lastHealth = healthJson;
-    const devices: DeviceDto[] = [];
-    for (const id of this.dirty) {
-      const d = this.source.device(id);
-      if (d) devices.push(d);
+    this.lastCounts = countsJson;
+    const serverTime = new Date().toISOString();
+    for (const s of this.subscribers) {
+      if (s.closed || s.alertsOnly) continue;
+      const { query, offset, limit } = s.window;
+      const w = views.window(query, offset, limit);
+      const moved = w.offset !== s.sent.offset || w.total !== s.sent.total || !sameIds(w.ids, s.sent.ids);
+      const changed = w.ids.filter((id) => this.dirty.has(id) || !s.sentIds.has(id));
+      if (!moved && changed.length === 0 && !fresh) continue;
+      if (moved) {
+        s.sent = w;
+        s.sentIds = new Set(w.ids);
+      }
+      const delta: DeltaMessage = {
+        serverTime,
+        ...(moved && { window: w }),
+        devices: this.dtos(changed),
+        counts,
+        health,
+      };
+      this.send(s, sseEvent("delta", delta));
     }
     this.dirty.clear();
-    const removed = [...this.removed];
-    this.removed.clear();
-    const delta: DeltaMessage = {
-      serverTime: new Date().toISOString(),
-      devices,
-      ...(removed.length > 0 && { removed }),
-      counts: this.source.counts(),
-      health,
-    };
-    this.broadcast(sseEvent("delta", delta), (s) => !s.alertsOnly);
+  }
+
+  private dtos(ids: readonly string[]): DeviceDto[] {
+    const out: DeviceDto[] = [];
+    for (const id of ids) {
+      const d = this.source.device(id);
+      if (d) out.push(d);
+    }
+    return out;
   }
 
   private publishAlerts(): void {
@@ -200,22 +242,25 @@ export class LiveHub {
     if (feed && this.subscribers.size) this.broadcast(sseEvent("alerts", feed));
   }
 
-  private broadcast(chunk: Uint8Array, to: (s: Subscriber) => boolean = () => true): void {
+  private broadcast(chunk: Uint8Array): void {
+    for (const s of this.subscribers) this.send(s, chunk);
+  }
+
+  /** Queues a message, or sheds a stream whose reader stopped reading. */
+  private send(s: Subscriber, chunk: Uint8Array): void {
+    if (s.closed) return;
     const now = (this.opts.now ?? Date.now)();
-    for (const s of this.subscribers) {
-      if (s.closed || !to(s)) continue;
-      try {
-        const desired = s.controller.desiredSize ?? 0;
-        if (desired >= 0) s.behindSince = null;
-        else s.behindSince ??= now;
-        if (desired < -MAX_BACKLOG_BYTES || (s.behindSince !== null && now - s.behindSince >= SLOW_READER_MS)) {
-          this.close(s);
-          continue;
-        }
-        s.controller.enqueue(chunk);
-      } catch {
+    try {
+      const desired = s.controller.desiredSize ?? 0;
+      if (desired >= 0) s.behindSince = null;
+      else s.behindSince ??= now;
+      if (desired < -MAX_BACKLOG_BYTES || (s.behindSince !== null && now - s.behindSince >= SLOW_READER_MS)) {
         this.close(s);
+        return;
       }
+      s.controller.enqueue(chunk);
+    } catch {
+      this.close(s);
     }
   }
 
@@ -236,4 +281,10 @@ export class LiveHub {
       // already closed by the runtime
     }
   }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,11 +1,31 @@
+import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
+import { parseQuery } from "@/lib/api/query";
 import { route } from "@/lib/api/route";
+import { viewOf, viewParams } from "@/lib/api/view-query";
+import { DEFAULT_WINDOW } from "@/lib/live/hub";
 
 export const dynamic = "force-dynamic";
 
 export const GET = route("viewer", (request, { runtime, principal }) => {
-  const { KEEPWATCH_MAX_STREAMS: total, KEEPWATCH_MAX_STREAMS_PER_USER: perUser } = runtime.config;
-  // Each stream holds a connection and a fleet snapshot: bounded in all and per user or token.
+  const {
+    KEEPWATCH_MAX_STREAMS: total,
+    KEEPWATCH_MAX_STREAMS_PER_USER: perUser,
+    KEEPWATCH_STREAM_WINDOW_MAX: windowMax,
+  } = runtime.config;
+  // `?only=alerts`: just the alert feed (the navigation's badge), no fleet window.
+  const { only, offset, limit, ...view } = parseQuery(request.url, {
+    ...viewParams,
+    only: z.literal("alerts", { error: 'only must be "alerts"' }).optional(),
+    offset: z.coerce.number().int().min(0, "offset must be 0 or more").max(100_000_000).optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1, "limit must be at least 1")
+      .max(windowMax, `limit must be at most ${windowMax} (KEEPWATCH_STREAM_WINDOW_MAX)`)
+      .optional(),
+  });
+  // Each stream holds a connection and a window: bounded in all and per user or token.
   if (runtime.hub.subscriberCount >= total)
     throw new AppError("TOO_MANY_REQUESTS", `${total} event streams are open (KEEPWATCH_MAX_STREAMS)`, undefined, 5);
   if (runtime.hub.streamsOf(principal.name) >= perUser)
@@ -15,9 +35,12 @@ export const GET = route("viewer", (request, { runtime, principal }) => {
       undefined,
       5,
     );
-  // `?only=alerts`: just the alert feed (the navigation's badge), no fleet snapshot.
-  const only = new URL(request.url).searchParams.get("only") === "alerts" ? "alerts" : undefined;
-  const stream = runtime.hub.subscribe(request.signal, { only, owner: principal.name });
+  const window = {
+    query: viewOf(view),
+    offset: offset ?? 0,
+    limit: Math.min(limit ?? DEFAULT_WINDOW.limit, windowMax),
+  };
+  const stream = runtime.hub.subscribe(request.signal, { only, owner: principal.name, window });
   return new Response(stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",

@@ -87,7 +87,13 @@ export function countsOf(devices: readonly DeviceDto[]): StatusCounts {
 }
 
 export function snapshot(devices: DeviceDto[], serverTime = T0, h: HealthDto = health()): SnapshotMessage {
-  return { serverTime: isoAt(serverTime), devices, counts: countsOf(devices), health: h };
+  return {
+    serverTime: isoAt(serverTime),
+    window: { offset: 0, total: devices.length, ids: devices.map((d) => d.id) },
+    devices,
+    counts: countsOf(devices),
+    health: h,
+  };
 }
 
 /** Deterministic PRNG (mulberry32) so generated fleets are the same on every run. */
