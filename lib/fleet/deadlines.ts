@@ -64,9 +64,9 @@ export class DeadlineHeap {
   }
 
   /** Removes and returns every id whose deadline is at or before `now`, earliest first. */
-  popDue(now: number): string[] {
+  popDue(now: number, limit = Number.POSITIVE_INFINITY): string[] {
     const due: string[] = [];
-    while (this.ids.length > 0 && this.ats[0] <= now) {
+    while (this.ids.length > 0 && this.ats[0] <= now && due.length < limit) {
       due.push(this.ids[0]);
       this.removeAt(0);
     }

@@ -452,3 +452,19 @@ describe("Fleet bookkeeping under random traffic", () => {
     expect(fleet.counts().online + fleet.counts().late).toBeGreaterThan(0);
   });
 });
+
+describe("Fleet.tick in slices", () => {
+  it("judges at most `limit` due devices per call, earliest first, and says whether more are due", () => {
+    const { fleet, at } = harness();
+    fleet.applyBatch(Array.from({ length: 5 }, (_, i) => on(`d${i}`, connect(sec(i), { keepaliveSeconds: 10 }))));
+    at(60);
+    const late = () => [...fleet.all()].filter((d) => d.status !== "online").map((d) => d.id);
+    expect(fleet.tick(2)).toBe(true);
+    expect(late()).toEqual(["d0", "d1"]);
+    // A ping that arrives between slices is applied before its device is judged.
+    fleet.apply(on("d4", ping(sec(60))));
+    expect(fleet.tick(2)).toBe(false);
+    expect(late()).toEqual(["d0", "d1", "d2", "d3"]);
+    expect(fleet.get("d4")?.status).toBe("online");
+  });
+});

@@ -101,15 +101,20 @@ export class Fleet {
     this.emit(out);
   }
 
-  /** Fires every deadline that is due; devices that are not due are not looked at. */
-  tick(): void {
+  /**
+   * Fires the deadlines that are due, at most `limit` of them (the earliest
+   * first); devices that are not due are not looked at. Returns whether due
+   * deadlines remain, for the caller to tick again once I/O had its turn.
+   */
+  tick(limit = Number.POSITIVE_INFINITY): boolean {
     const out = new Outcome();
     const now = this.opts.now();
-    for (const id of this.deadlines.popDue(now)) {
+    for (const id of this.deadlines.popDue(now, limit)) {
       const prev = this.devices.get(id);
       if (prev) this.commit(prev, onDeadline(prev, this.context(id, now)), out);
     }
     this.emit(out);
+    return (this.deadlines.peek()?.at ?? Number.POSITIVE_INFINITY) <= now;
   }
 
   /** Earliest pending deadline (for the caller's setTimeout), or null. */

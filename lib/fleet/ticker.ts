@@ -9,12 +9,26 @@
  * PINGREQ that arrived in time during the stall is applied before silence is
  * judged, instead of the device flapping to late and back.
  */
-export function startTicker(tick: () => void, everyMs: number): () => void {
+/**
+ * A tick that returns true did part of its work (a slice of a mass silence):
+ * it runs again behind the I/O that arrived meanwhile, until it returns
+ * false, so a million verdicts never hold ingest back for their whole
+ * duration and a ping waiting in a socket is applied before its device is
+ * judged. The interval does not start another run while one is going on.
+ */
+export function startTicker(tick: () => boolean | void, everyMs: number): () => void {
   let stopped = false;
+  let running = false;
+  const behindIo = (fn: () => void) => setImmediate(() => setImmediate(fn));
   const run = () => {
-    if (!stopped) tick();
+    if (!stopped && tick() === true) behindIo(run);
+    else running = false;
   };
-  const timer = setInterval(() => setImmediate(() => setImmediate(run)), everyMs);
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    behindIo(run);
+  }, everyMs);
   timer.unref?.();
   return () => {
     stopped = true;
