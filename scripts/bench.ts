@@ -7,9 +7,10 @@
  *   export     the disconnect CSV export over 1,000,000 sessions: time, rows/s, RSS as rows grow
  *   activity   activity recording for 10,000 devices pinging every 30 s: rows/s, disk per day
  *   restore    start-up with 100k and 1M devices on Postgres: seconds, peak RSS
+ *   page       the fleet page in Chromium at 100k and 1M devices: first rows, search, filter, sort, snapshot size
  *
  * Prints a table and writes docs/BENCHMARKS.md (machine facts, figures, targets, method, raw rounds)
- * when every scenario ran. Options: --rounds N (every scenario), --only ingest,memory,detection,export,activity,
+ * when every scenario ran. Options: --rounds N (every scenario), --only ingest,memory,detection,export,activity,restore,page,
  * --no-write.
  * Needs what the integration tests need: Mosquitto and a local Postgres (role kw).
  * Exits non-zero when a scenario fails or a measurement is invalid (lost messages, missed verdicts).
@@ -25,8 +26,9 @@ import { benchActivity, type ActivityBenchResult } from "./bench/activity";
 import { machineFacts, markdown, stdoutTable, summarizeActivity, summarizeExport, type Results } from "./bench/report";
 import { releaseAll } from "./bench/common";
 import { runRestore, DEFAULT_RESTORE, type RestoreSummary } from "./bench/restore";
+import { runPage, DEFAULT_PAGE, type PageSummary } from "./bench/page";
 
-const SCENARIOS = ["ingest", "memory", "detection", "export", "activity", "restore"] as const;
+const SCENARIOS = ["ingest", "memory", "detection", "export", "activity", "restore", "page"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** export and activity seed or write millions of rows per round: one round unless asked for more. */
 const DEFAULT_ROUNDS: Record<Scenario, number> = {
@@ -36,6 +38,7 @@ const DEFAULT_ROUNDS: Record<Scenario, number> = {
   export: 1,
   activity: 1,
   restore: 1,
+  page: 3,
 };
 /** The fleet size of the large stages. */
 const LARGE_FLEET = 1_000_000;
@@ -104,6 +107,8 @@ async function main(): Promise<number> {
 
   let restore: RestoreSummary | undefined;
   if (wanted("restore")) restore = await runRestore({ ...DEFAULT_RESTORE, rounds: rounds("restore"), log });
+  let page: PageSummary | undefined;
+  if (wanted("page")) page = await runPage({ ...DEFAULT_PAGE, rounds: rounds("page"), log });
 
   // Conditions under which a figure means nothing: reported, and the run fails.
   const problems: string[] = [];
@@ -127,6 +132,7 @@ async function main(): Promise<number> {
     export: exportRuns && summarizeExport(exportRuns),
     activity: activityRuns && summarizeActivity(activityRuns),
     restore,
+    page,
     seconds: (Date.now() - started) / 1000,
     problems,
   };

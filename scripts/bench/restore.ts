@@ -35,7 +35,7 @@ export interface RestoreSummary {
 }
 
 /** N devices as keepwatch writes them; the even ones online with an open session. */
-async function seed(url: string, n: number): Promise<void> {
+export async function seed(url: string, n: number): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {

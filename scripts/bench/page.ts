@@ -1,0 +1,193 @@
+/**
+ * The fleet page at scale, in real Chromium: a Postgres seeded with N
+ * devices (restore.ts's seed), the real server (`next start`, which needs a
+ * production build), then per round a fresh tab that
+ * - navigates to the fleet page: ms until the first device row is visible
+ *   (the first round is cold: the server builds its sorted index then);
+ * - searches for an id: ms from typing until the rows are the matches;
+ * - filters by status: ms from the click until the (empty) answer shows;
+ * - sorts by drops: ms from the click until the first row is the right one
+ *   (the first round builds that sort's index);
+ * and the bytes of one tab's stream snapshot, read over HTTP.
+ */
+import { spawnSync } from "node:child_process";
+import { chromium, type Browser } from "@playwright/test";
+import { createTestDatabase } from "../../lib/store/testing";
+import { startApp } from "../../lib/testing/app";
+import { startMosquitto } from "../../lib/testing/mosquitto";
+import { median, PROJECT_ROOT, sleep, using } from "./common";
+import { seed } from "./restore";
+
+export interface PageOptions {
+  rounds: number;
+  sizes: number[];
+  log(msg: string): void;
+}
+
+export const DEFAULT_PAGE = { sizes: [100_000, 1_000_000] };
+
+export interface PageMeasurement {
+  devices: number;
+  round: number;
+  firstRowsMs: number;
+  searchMs: number;
+  statusMs: number;
+  sortMs: number;
+}
+
+export interface PageSummary {
+  options: Omit<PageOptions, "log">;
+  runs: PageMeasurement[];
+  /** Per fleet size: the cold first navigation, then medians of the warm rounds. */
+  stages: {
+    devices: number;
+    coldFirstRowsMs: number;
+    firstRowsMs: number;
+    searchMs: number;
+    statusMs: number;
+    coldSortMs: number;
+    sortMs: number;
+    snapshotBytes: number;
+  }[];
+}
+
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"];
+
+/** Bytes of the stream up to the end of its first snapshot event. */
+async function snapshotBytes(baseURL: string): Promise<number> {
+  const ac = new AbortController();
+  const res = await fetch(`${baseURL}/api/stream`, { signal: ac.signal });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("stream ended before its snapshot");
+      bytes += value.byteLength;
+      text += decoder.decode(value, { stream: true });
+      const at = text.indexOf("event: snapshot\n");
+      if (at >= 0 && text.indexOf("\n\n", at) >= 0) return bytes;
+    }
+  } finally {
+    ac.abort();
+  }
+}
+
+async function waitForFleet(baseURL: string, devices: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const res = await fetch(`${baseURL}/api/devices?limit=1`);
+    if (res.ok && ((await res.json()) as { counts: { total: number } }).counts.total >= devices) return;
+    if (Date.now() > deadline) throw new Error(`the fleet never reached ${devices} devices`);
+    await sleep(500);
+  }
+}
+
+async function round(browser: Browser, baseURL: string, devices: number, n: number): Promise<PageMeasurement> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  try {
+    const rows = page.getByTestId("device-row");
+    let t = performance.now();
+    await page.goto(baseURL);
+    await rows.first().waitFor({ state: "visible", timeout: 60_000 });
+    const firstRowsMs = performance.now() - t;
+
+    // Seeded ids are dev-0000001…: this one matches exactly ten devices (…01230–…01239).
+    const needle = "dev-000123";
+    t = performance.now();
+    await page.getByTestId("device-search").fill(needle);
+    await page.waitForFunction(
+      (n) => {
+        const ids = [...document.querySelectorAll('[data-testid="device-row"]')].map((e) =>
+          e.getAttribute("data-device-id"),
+        );
+        return ids.length === 10 && ids.every((id) => id?.includes(n));
+      },
+      needle,
+      { timeout: 60_000, polling: "raf" },
+    );
+    const searchMs = performance.now() - t;
+    await page.getByTestId("device-search").fill("");
+
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="device-row"]').length > 10, undefined, {
+      timeout: 60_000,
+    });
+
+    // Restored devices are all unknown until seen: "offline" walks the whole fleet and finds none.
+    t = performance.now();
+    await page.getByTestId("status-filter").getByRole("button", { name: "offline", exact: true }).click();
+    await page.getByTestId("table-empty").waitFor({ state: "visible", timeout: 60_000 });
+    const statusMs = performance.now() - t;
+    await page.getByTestId("status-filter").getByRole("button", { name: "all", exact: true }).click();
+    await rows.first().waitFor({ state: "visible", timeout: 60_000 });
+
+    // Most drops first (i % 5 = 4): a sort of its own, built on first use.
+    t = performance.now();
+    await page.getByRole("button", { name: "Drops", exact: true }).click();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="device-row"]')?.getAttribute("data-device-id") === "dev-0000004",
+      undefined,
+      { timeout: 60_000, polling: "raf" },
+    );
+    const sortMs = performance.now() - t;
+    return { devices, round: n, firstRowsMs, searchMs, statusMs, sortMs };
+  } finally {
+    await page.close();
+  }
+}
+
+export async function runPage(o: PageOptions): Promise<PageSummary> {
+  const build = spawnSync("node", ["scripts/build-if-stale.mjs"], { cwd: PROJECT_ROOT, stdio: "inherit" });
+  if (build.status !== 0) throw new Error("the production build failed");
+  const runs: PageMeasurement[] = [];
+  const bytes = new Map<number, number>();
+  for (const devices of o.sizes) {
+    await using(async (res) => {
+      const db = await createTestDatabase();
+      res.defer("database", () => db.drop());
+      const broker = await startMosquitto();
+      res.defer("broker", () => broker.stop());
+      await seed(db.url, devices);
+      const app = await startApp({
+        MQTT_URL: broker.url,
+        DATABASE_URL: db.url,
+        KEEPWATCH_ANONYMOUS_ROLE: "viewer",
+        MAX_DEVICES: String(Math.max(devices, 1_000_000)),
+      });
+      res.defer("app", () => app.stop("SIGKILL"));
+      await waitForFleet(app.baseURL, devices);
+      // Devices restored online are unknown until seen; let their first write-back pass.
+      await sleep(devices >= 1_000_000 ? 30_000 : 5_000);
+      const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+      res.defer("browser", () => browser.close());
+      for (let n = 0; n <= o.rounds; n++) {
+        const r = await round(browser, app.baseURL, devices, n);
+        runs.push(r);
+        o.log(
+          `page ${devices.toLocaleString("en")} ${n === 0 ? "cold" : `round ${n}`}: first rows ${Math.round(r.firstRowsMs)} ms, search ${Math.round(r.searchMs)} ms, status filter ${Math.round(r.statusMs)} ms, sort ${Math.round(r.sortMs)} ms`,
+        );
+      }
+      bytes.set(devices, await snapshotBytes(app.baseURL));
+      o.log(
+        `page ${devices.toLocaleString("en")}: one tab's snapshot is ${bytes.get(devices)!.toLocaleString("en")} bytes`,
+      );
+    });
+  }
+  const stages = o.sizes.map((devices) => {
+    const cold = runs.find((r) => r.devices === devices && r.round === 0)!;
+    const warm = runs.filter((r) => r.devices === devices && r.round > 0);
+    return {
+      devices,
+      coldFirstRowsMs: cold.firstRowsMs,
+      firstRowsMs: median(warm.map((r) => r.firstRowsMs)),
+      searchMs: median(warm.map((r) => r.searchMs)),
+      statusMs: median(warm.map((r) => r.statusMs)),
+      coldSortMs: cold.sortMs,
+      sortMs: median(warm.map((r) => r.sortMs)),
+      snapshotBytes: bytes.get(devices)!,
+    };
+  });
+  return { options: { rounds: o.rounds, sizes: o.sizes }, runs, stages };
+}
