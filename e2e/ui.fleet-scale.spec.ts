@@ -59,6 +59,8 @@ test("the fleet page over 100,000 devices shows, filters, sorts, scrolls and fol
 
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("response", (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   const started = Date.now();
   await page.goto(app.baseURL);
   await expect(rows.first()).toBeVisible({ timeout: 30_000 });

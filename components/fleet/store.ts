@@ -64,6 +64,8 @@ export interface FleetStoreOptions {
   now?: () => number;
   /** Start from this snapshot, received at `now()`. */
   snapshot?: SnapshotMessage;
+  /** The clock of the first render (a server-rendered page passes its server's, so both render alike). */
+  initialNow?: number;
   view?: Partial<ViewQuery>;
 }
 
@@ -118,7 +120,7 @@ export function createFleetStore(options: FleetStoreOptions = {}): FleetStore {
     };
   };
 
-  const startedAt = now();
+  const startedAt = options.initialNow ?? now();
   const initial: FleetData = {
     window: EMPTY_WINDOW,
     rows: [],

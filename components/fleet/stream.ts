@@ -47,7 +47,7 @@ const RETRY_MAX_MS = 30_000;
 export const STALL_MS = 40_000;
 
 /** Quiet time after a view or window change before the stream is reopened for it. */
-export const WINDOW_SETTLE_MS = 80;
+export const WINDOW_SETTLE_MS = 50;
 
 /** Reopening a failed stream: 1 s doubling to 30 s, with jitter (lib/backoff.ts). */
 export const RECONNECT = { initialMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS };

@@ -75,6 +75,13 @@ async function snapshotBytes(baseURL: string): Promise<number> {
   }
 }
 
+async function countsOf(baseURL: string): Promise<string> {
+  const { counts } = (await (await fetch(`${baseURL}/api/devices?limit=1`)).json()) as {
+    counts: Record<string, number>;
+  };
+  return `online ${counts.online}, late ${counts.late}, offline ${counts.offline}, unknown ${counts.unknown}`;
+}
+
 async function waitForFleet(baseURL: string, devices: number): Promise<void> {
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -166,7 +173,7 @@ export async function runPage(o: PageOptions): Promise<PageSummary> {
         const r = await round(browser, app.baseURL, devices, n);
         runs.push(r);
         o.log(
-          `page ${devices.toLocaleString("en")} ${n === 0 ? "cold" : `round ${n}`}: first rows ${Math.round(r.firstRowsMs)} ms, search ${Math.round(r.searchMs)} ms, status filter ${Math.round(r.statusMs)} ms, sort ${Math.round(r.sortMs)} ms`,
+          `page ${devices.toLocaleString("en")} ${n === 0 ? "cold" : `round ${n}`} (${await countsOf(app.baseURL)}): first rows ${Math.round(r.firstRowsMs)} ms, search ${Math.round(r.searchMs)} ms, status filter ${Math.round(r.statusMs)} ms, sort ${Math.round(r.sortMs)} ms`,
         );
       }
       bytes.set(devices, await snapshotBytes(app.baseURL));
