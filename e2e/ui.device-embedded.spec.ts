@@ -35,20 +35,68 @@ test.describe("device page, embedded broker", () => {
     }
   });
 
-  test("shows a pinging client's PINGREQs on the live timeline", async ({ page, embedded }) => {
+  test("plots each PINGREQ within a second over the page's stream, with no periodic fetch", async ({
+    page,
+    embedded,
+  }) => {
     test.setTimeout(60_000);
     const client = await mqtt.connectAsync(embedded.mqttUrl, { clientId: "ud-k2", keepalive: 2, reconnectPeriod: 0 });
     try {
       await page.goto(`/devices/ud-k2?range=15m`);
-      await expect(page.getByTestId("timeline")).toHaveAttribute("data-ready", "true");
-      // Live: new gaps appear without a reload.
-      await expect(page.getByTestId("timeline")).toHaveAttribute("data-samples", /^([3-9]|\d\d+)$/, {
-        timeout: 20_000,
+      const timeline = page.getByTestId("timeline");
+      await expect(timeline).toHaveAttribute("data-ready", "true");
+      const samples = async () => Number(await timeline.getAttribute("data-samples"));
+      // From here on the page may only listen: its stream is already open.
+      const fetched: string[] = [];
+      page.on("request", (r) => {
+        if (new URL(r.url()).pathname.startsWith("/api/")) fetched.push(r.url());
       });
+      const latencies: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = await samples();
+        const sentAt = await new Promise<number>((resolve) => {
+          const onSend = (packet: { cmd: string }) => {
+            if (packet.cmd !== "pingreq") return;
+            client.off("packetsend", onSend);
+            resolve(Date.now());
+          };
+          client.on("packetsend", onSend);
+        });
+        await expect.poll(samples, { timeout: 1_000, intervals: [25] }).toBeGreaterThan(before);
+        latencies.push(Date.now() - sentAt);
+      }
+      console.log(`PINGREQ plotted after ${latencies.join(", ")} ms`);
+      expect(fetched).toEqual([]);
       await expect(page.getByTestId("last-ping")).not.toHaveText("—");
       await expect(page.getByTestId("diagnosis-none")).toBeVisible();
     } finally {
       await client.endAsync();
     }
+  });
+
+  test("follows a drop live: the status, the band and the marker, then the sessions refetched once", async ({
+    page,
+    embedded,
+  }) => {
+    test.setTimeout(60_000);
+    const client = await mqtt.connectAsync(embedded.mqttUrl, {
+      clientId: "ud-drop",
+      keepalive: 30,
+      reconnectPeriod: 0,
+    });
+    await page.goto(`/devices/ud-drop?range=15m`);
+    await expect(page.getByTestId("device-status")).toHaveAttribute("data-status", "online");
+    await expect(page.getByTestId("timeline")).toHaveAttribute("data-markers", "0");
+    const fetched: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.startsWith("/api/devices")) fetched.push(new URL(r.url()).pathname);
+    });
+    await client.endAsync();
+    await expect(page.getByTestId("device-status")).toHaveAttribute("data-status", "offline", { timeout: 5_000 });
+    await expect(page.getByTestId("timeline")).toHaveAttribute("data-markers", "1", { timeout: 5_000 });
+    // The detail (sessions, diagnosis) is fetched again for the new verdict: once, not on a clock.
+    await expect.poll(() => fetched.length, { timeout: 5_000 }).toBe(1);
+    await page.waitForTimeout(3_000);
+    expect(fetched).toEqual(["/api/devices/ud-drop"]);
   });
 });

@@ -25,6 +25,7 @@ import { parseBrokerKind } from "./ingest/adapters/detect";
 import { Fleet, forgettable } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
 import { FleetViews } from "./live/views";
+import { livePoints } from "./activity/points";
 import {
   toDeviceDto,
   iso,
@@ -354,6 +355,7 @@ export class Runtime {
     this.fleet.onEffects((effects, changed) => {
       this.writer?.enqueue(effects, changed);
       this.hub.markChanged(changed.map((d) => d.id));
+      if (this.hub.watching) this.hub.markActivity(livePoints([], effects));
     });
     this.fleet.onEffects((effects) => this.leads && this.activity?.recordEffects(effects));
     this.fleet.onEffects((effects) => this.inTick && this.metrics.observeVerdicts(effects));
@@ -945,6 +947,7 @@ export class Runtime {
     this.metrics.observeEvents(events);
     this.safely("apply events", () => this.fleet.applyBatch(events));
     if (this.leads) this.activity?.recordEvents(events);
+    if (this.hub.watching) this.hub.markActivity(livePoints(events));
   }
 
   /**

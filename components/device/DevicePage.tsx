@@ -1,22 +1,40 @@
 "use client";
 
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import Link from "next/link";
 import type { ActivityDto } from "@/lib/api/activity";
+import type { DeviceDto } from "@/lib/api/dto";
 import type { DeviceDetail } from "@/lib/api/devices";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { DeviceHeader } from "./DeviceHeader";
 import { DiagnosisPanel } from "./DiagnosisPanel";
 import { KeepaliveTimeline } from "./KeepaliveTimeline";
-import { activityQuery, rangeOf, RANGES, type RangeKey } from "./timeline";
+import { mergeLive, type LivePoint } from "./live";
+import { activityQuery, RANGES, type RangeKey } from "./timeline";
+import { useDeviceStream } from "./useDeviceStream";
 import { usePolled } from "./usePolled";
 
-const DEVICE_POLL_MS = 2_000;
+/** A change of these is a new session or verdict: sessions and diagnosis are fetched again. */
+const REFETCH_ON: readonly (keyof DeviceDto)[] = [
+  "status",
+  "sessionOpen",
+  "connectedAt",
+  "lastDisconnectAt",
+  "disconnectCount",
+  "name",
+  "tags",
+];
+const NO_POINTS: LivePoint[] = [];
+/** Changes this close together are one refetch. */
+const REFETCH_SETTLE_MS = 300;
 
 /**
  * One device: what the monitor believes (header), why it drops (diagnosis)
- * and its keepalive timeline. Polls the device every 2 s and the timeline
- * every few seconds (less often for long ranges).
+ * and its keepalive timeline, kept live by the page's stream
+ * (`/api/stream?device=`): its state and activity points arrive as they
+ * happen and the timeline's window moves with the clock, with no polling.
+ * Sessions and the diagnosis are fetched again when a session or verdict
+ * changes, and everything once more after the stream was broken.
  */
 export interface DevicePageProps {
   id: string;
@@ -33,30 +51,72 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   const base = `/api/devices/${encodeURIComponent(id.toWellFormed())}`;
   const device = usePolled<DeviceDetail>(
     base,
-    DEVICE_POLL_MS,
+    null,
     base,
     initial?.device ? { url: base, data: initial.device } : null,
   );
-  // The query's time window moves with each poll: the URL is rebuilt on a clock.
+  // The clock the timeline's window moves with (a render a second, no request).
   const [now, setNow] = useState(() => initial?.now ?? Date.now());
-  const spec = rangeOf(range);
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), spec.pollMs);
+    const t = setInterval(() => setNow(Date.now()), 1_000);
     return () => clearInterval(t);
-  }, [spec.pollMs]);
-  const activityUrl = useMemo(() => `${base}/activity?${activityQuery(range, now)}`, [base, range, now]);
-  // Grouped by range: while the window moves, the last timeline stays until the next one arrives.
+  }, []);
+  // The activity answer is fetched when the range changes (or after a break); the stream's points go on top.
+  const [fetchedAt, setFetchedAt] = useState(() => initial?.now ?? Date.now());
+  const activityUrl = `${base}/activity?${activityQuery(range, fetchedAt)}`;
   const initialActivityUrl = initial ? `${base}/activity?${activityQuery(range, initial.now)}` : "";
   const activity = usePolled<ActivityDto>(
     activityUrl,
-    3_600_000,
+    null,
     `${base}|${range}`,
     initial?.activity ? { url: initialActivityUrl, data: initial.activity } : null,
   );
+  const [live, setLive] = useState<{ url: string; points: LivePoint[] }>({ url: "", points: [] });
+  const [state, setState] = useState<DeviceDto | null>(null);
+  const points = live.url === activityUrl ? live.points : NO_POINTS;
+  const shown = useMemo(
+    () => (activity.data ? mergeLive(activity.data, points, range, now, state) : null),
+    [activity.data, points, range, now, state],
+  );
+  const lastState = useRef<DeviceDto | null>(null);
+  const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const refreshDevice = device.refresh;
+  const refetchSoon = useCallback(() => {
+    if (refetchTimer.current) clearTimeout(refetchTimer.current);
+    refetchTimer.current = setTimeout(refreshDevice, REFETCH_SETTLE_MS);
+  }, [refreshDevice]);
+  useEffect(() => () => void (refetchTimer.current && clearTimeout(refetchTimer.current)), []);
+  useDeviceStream(id, {
+    onDevice: (next) => {
+      const held = lastState.current ?? device.data;
+      if (next === null || held === null || REFETCH_ON.some((k) => JSON.stringify(held[k]) !== JSON.stringify(next[k])))
+        refetchSoon();
+      lastState.current = next;
+      setState(next);
+    },
+    onActivity: (points) =>
+      setLive((l) => ({ url: activityUrl, points: l.url === activityUrl ? [...l.points, ...points] : points })),
+    onReconnected: () => {
+      refetchSoon();
+      setFetchedAt(Date.now());
+    },
+  });
+  const detail = useMemo(() => {
+    if (!device.data || !state || state.id !== device.data.id) return device.data;
+    // The last PINGREQ and publish are not part of the live state: the stream's points tell them.
+    const newest = (kind: LivePoint["kind"], held: string | null) =>
+      points.reduce<string | null>((at, p) => (p.kind === kind && (at === null || p.at > at) ? p.at : at), held);
+    return {
+      ...device.data,
+      ...state,
+      lastPingAt: newest("pingreq", device.data.lastPingAt),
+      lastMessageAt: newest("publish", device.data.lastMessageAt),
+    };
+  }, [device.data, state, points]);
 
   const changeRange = (r: RangeKey) => {
     setRange(r);
-    setNow(Date.now());
+    setFetchedAt(Date.now());
     const params = new URLSearchParams(window.location.search);
     params.set("range", r);
     window.history.replaceState(null, "", `?${params.toString()}`);
@@ -81,15 +141,15 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
           </div>
         ) : (
           <>
-            <DeviceHeader id={id} device={device.data} onChanged={device.refresh} />
+            <DeviceHeader id={id} device={detail} onChanged={device.refresh} />
             {device.error && <p className="text-xs text-amber-300">Could not refresh the device: {device.error}</p>}
             <DiagnosisPanel findings={device.data?.diagnosis ?? null} />
             <KeepaliveTimeline
-              activity={activity.data}
+              activity={shown}
               now={now}
               range={range}
               onRange={changeRange}
-              keepaliveSeconds={device.data?.keepaliveSeconds ?? null}
+              keepaliveSeconds={detail?.keepaliveSeconds ?? null}
               firstSeenAt={device.data ? Date.parse(device.data.firstSeenAt) : null}
               error={activity.error}
             />

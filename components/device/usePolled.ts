@@ -14,8 +14,9 @@ async function errorText(res: Response): Promise<string> {
 }
 
 /**
- * Fetches `url` now and every `intervalMs` while the tab is visible (live
- * updates for one device without the fleet-wide stream). What it returns
+ * Fetches `url` now and every `intervalMs` while the tab is visible, or only
+ * when the url changes and on `refresh()` for `intervalMs` null (a page kept
+ * live by its stream). What it returns
  * always belongs to the current url, or to the same `group` (a timeline
  * whose window moves keeps showing the last answer until the next arrives);
  * the last good data stays while a refresh fails. `refresh()` fetches at
@@ -23,7 +24,7 @@ async function errorText(res: Response): Promise<string> {
  */
 export function usePolled<T>(
   url: string | null,
-  intervalMs: number,
+  intervalMs: number | null,
   group: string = url ?? "",
   /** What the server already fetched for this url while rendering the page: shown at once, refreshed later. */
   initial: { url: string; data: T } | null = null,
@@ -73,22 +74,17 @@ export function usePolled<T>(
           status: null,
         }));
       }
-      if (!stopped) timer = setTimeout(tick, intervalMs);
+      if (!stopped && intervalMs !== null) timer = setTimeout(tick, intervalMs);
     };
     const tick = () => {
-      if (document.visibilityState === "hidden") timer = setTimeout(tick, intervalMs);
+      if (document.visibilityState === "hidden" && intervalMs !== null) timer = setTimeout(tick, intervalMs);
       else void run();
     };
     // Data the server rendered with is fresh: the first fetch waits one interval.
-    if (
-      round === 0 &&
-      url === initialUrl &&
-      state.key === url &&
-      state.data !== null &&
-      Date.now() - state.at < intervalMs
-    )
-      timer = setTimeout(tick, intervalMs);
-    else void run();
+    const fresh = round === 0 && url === initialUrl && state.key === url && state.data !== null;
+    if (fresh && (intervalMs === null || Date.now() - state.at < intervalMs)) {
+      if (intervalMs !== null) timer = setTimeout(tick, intervalMs);
+    } else void run();
     return () => {
       stopped = true;
       controller?.abort();

@@ -63,6 +63,28 @@ const SOURCE_CODE: Record<SignalSource, number> = {
   "device-topic": 6,
 };
 
+/**
+ * The points of a batch as they happen, for live views (the device page's
+ * stream): every PINGREQ, publish and packet event, and the connects and
+ * disconnects of session effects. Not thinned or merged across sources like
+ * the stored points; a refetch shows the stored ones.
+ */
+export function livePoints(events: readonly ActivityEvent[], effects: readonly FleetEffect[] = []): ActivityPoint[] {
+  const out: ActivityPoint[] = [];
+  for (const ev of events) {
+    const kind = ACTIVITY_OF[ev.kind];
+    if (!kind || (ev.kind === "publish" && ev.topic.startsWith("$"))) continue;
+    out.push({ deviceId: ev.deviceId, at: ev.at, kind, reason: null });
+  }
+  for (const e of effects) {
+    if (e.type === "session-open")
+      out.push({ deviceId: e.session.deviceId, at: e.session.connectedAt, kind: "connect", reason: null });
+    else if (e.type === "session-close")
+      out.push({ deviceId: e.deviceId, at: e.disconnectedAt, kind: "disconnect", reason: e.reason });
+  }
+  return out;
+}
+
 /** "No value" in the Float64 columns; NaN compares false with everything, so every read checks it. */
 const NONE = Number.NaN;
 const has = (v: number): boolean => v === v;

@@ -4,6 +4,7 @@
  */
 import type { DisconnectReason, SignalSource } from "../ingest/events";
 import type { DeviceState, DeviceStatus, SessionRecord } from "../fleet/types";
+import type { ActivityKind } from "../activity/points";
 
 export interface DeviceDto {
   id: string;
@@ -166,6 +167,22 @@ export interface DeltaMessage {
   devices: DeviceDto[];
   counts: StatusCounts;
   health: HealthDto;
+}
+
+/**
+ * SSE `device` event payload of a device stream (`GET /api/stream?device=`):
+ * the device's live state, sent on subscribe and whenever it changes; null
+ * while the monitor holds no such device.
+ */
+export interface DeviceEventMessage {
+  serverTime: string;
+  device: DeviceDto | null;
+}
+
+/** SSE `activity` event payload of a device stream: the device's points since the last one. */
+export interface ActivityEventMessage {
+  serverTime: string;
+  points: { at: string; kind: ActivityKind; reason?: DisconnectReason | null }[];
 }
 
 export const iso = (ms: number | null | undefined): string | null =>

@@ -4,7 +4,7 @@ import type { DeviceDto, HealthDto } from "../api/dto";
 import { readSseEvents } from "../testing/sse";
 import type { DeviceState } from "../fleet/types";
 import { DEFAULT_VIEW, FleetViews } from "./views";
-import type { DeltaMessage, SnapshotMessage } from "../api/dto";
+import type { ActivityEventMessage, DeltaMessage, DeviceEventMessage, SnapshotMessage } from "../api/dto";
 
 function dto(id: string, status: DeviceDto["status"] = "online"): DeviceDto {
   return {
@@ -207,5 +207,37 @@ describe("LiveHub", () => {
     const bytes = chunks[chunks.length - 1];
     expect(bytes).toBeGreaterThan(10_000);
     expect(bytes).toBeLessThan(1_000_000);
+  });
+
+  it("streams one device: its state on subscribe and on change, and its activity points as they come", async () => {
+    const devices = new Map([
+      ["a", dto("a")],
+      ["b", dto("b")],
+    ]);
+    hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const reader = hub.subscribe(undefined, { device: "a" }).getReader();
+    const [first] = await readEvents(reader, 1);
+    expect(first.event).toBe("device");
+    expect((first.data as DeviceEventMessage).device).toEqual(dto("a"));
+    expect(hub.watching).toBe(true);
+
+    hub.markActivity([
+      { deviceId: "b", at: Date.parse("2026-01-01T00:00:01Z"), kind: "pingreq", reason: null },
+      { deviceId: "a", at: Date.parse("2026-01-01T00:00:02Z"), kind: "pingreq", reason: null },
+      { deviceId: "a", at: Date.parse("2026-01-01T00:00:03Z"), kind: "disconnect", reason: "keepalive_timeout" },
+    ]);
+    devices.set("a", dto("a", "offline"));
+    hub.markChanged(["a", "b"]);
+    hub.publish();
+    const [changed, activity] = await readEvents(reader, 2);
+    expect(changed.event).toBe("device");
+    expect((changed.data as DeviceEventMessage).device?.status).toBe("offline");
+    expect(activity.event).toBe("activity");
+    expect((activity.data as ActivityEventMessage).points).toEqual([
+      { at: "2026-01-01T00:00:02.000Z", kind: "pingreq" },
+      { at: "2026-01-01T00:00:03.000Z", kind: "disconnect", reason: "keepalive_timeout" },
+    ]);
+    await reader.cancel();
+    expect(hub.watching).toBe(false);
   });
 });

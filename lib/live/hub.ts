@@ -5,8 +5,10 @@
  * the window's devices that changed or entered it (coalesced: a device that
  * changed 50 times in 250 ms is sent once), the window's ids when they moved,
  * and the fleet's counts. Nothing about devices outside the window is sent, so
- * a tab costs the same at 1,000 devices and at a million. A named heartbeat
- * keeps proxies and the browser's stall detection content.
+ * a tab costs the same at 1,000 devices and at a million. A device stream
+ * (the device page) follows one device instead: its state when it changes
+ * and its activity points (`activity` events) as they happen. A named
+ * heartbeat keeps proxies and the browser's stall detection content.
  *
  * A stream whose reader stops reading is shed, never buffered without end:
  * once its queue is past the stream's high-water mark it must drain within
@@ -14,7 +16,17 @@
  * 15 s), and it may never hold more than MAX_BACKLOG_BYTES. A browser that
  * was shed reconnects by itself and gets a fresh snapshot.
  */
-import type { DeltaMessage, DeviceDto, HealthDto, SnapshotMessage, StatusCounts, WindowDto } from "../api/dto";
+import type {
+  ActivityEventMessage,
+  DeltaMessage,
+  DeviceDto,
+  DeviceEventMessage,
+  HealthDto,
+  SnapshotMessage,
+  StatusCounts,
+  WindowDto,
+} from "../api/dto";
+import type { ActivityPoint } from "../activity/points";
 import type { AlertFeedMessage } from "../alerts/dto";
 import { DEFAULT_VIEW, type FleetViews, type ViewQuery } from "./views";
 
@@ -35,6 +47,8 @@ export interface SubscribeOptions {
   owner?: string;
   /** The window of the fleet the stream shows (default: the first rows of the default view). */
   window?: WindowRequest;
+  /** One device instead of the fleet (the device page): its state and its activity points as they happen. */
+  device?: string;
 }
 
 export interface WindowRequest {
@@ -53,6 +67,10 @@ interface Subscriber {
   alertsOnly?: boolean;
   owner?: string;
   window: WindowRequest;
+  /** The device a device stream follows. */
+  device?: string;
+  /** Its activity points not sent yet. */
+  points: ActivityPoint[];
   /** The window as last sent. */
   sent: WindowDto;
   sentIds: Set<string>;
@@ -72,8 +90,10 @@ export class LiveHub {
   private subscribers = new Set<Subscriber>();
   /** Open streams per owner. */
   private readonly owners = new Map<string, number>();
-  /** Subscribers that want device deltas (not alertsOnly). */
+  /** Subscribers that want fleet deltas (neither alertsOnly nor a device stream). */
   private fleetSubscribers = 0;
+  /** Device streams by the device they follow. */
+  private readonly watched = new Map<string, Set<Subscriber>>();
   private dirty = new Set<string>();
   private lastHealth = "";
   private lastCounts = "";
@@ -118,11 +138,25 @@ export class LiveHub {
     return this.subscribers.size;
   }
 
-  /** Devices that changed or were forgotten: views follow, and windows showing them get them. */
+  /** Devices that changed or were forgotten: views follow, and windows and device streams showing them get them. */
   markChanged(ids: Iterable<string>): void {
     // With no view kept and nobody watching there is nothing to remember: a subscriber starts from a snapshot.
-    if (this.fleetSubscribers === 0 && !this.source.views.active) return;
+    if (this.fleetSubscribers === 0 && this.watched.size === 0 && !this.source.views.active) return;
     for (const id of ids) this.dirty.add(id);
+  }
+
+  /** Activity points as they happen: the device streams of their devices get them with the next batch. */
+  markActivity(points: readonly ActivityPoint[]): void {
+    if (this.watched.size === 0) return;
+    for (const p of points) {
+      const subs = this.watched.get(p.deviceId);
+      if (subs) for (const s of subs) s.points.push(p);
+    }
+  }
+
+  /** Whether a device stream follows this device (activity is worth collecting for it). */
+  get watching(): boolean {
+    return this.watched.size > 0;
   }
 
   /** The alert feed changed: an `alerts` event goes out with the next batch. */
@@ -148,31 +182,34 @@ export class LiveHub {
             alertsOnly: opts.only === "alerts",
             owner: opts.owner,
             window,
+            device: opts.device,
+            points: [],
             sent: { offset: 0, total: 0, ids: [] },
             sentIds: new Set(),
           };
           this.subscribers.add(sub);
           if (opts.owner !== undefined) this.owners.set(opts.owner, (this.owners.get(opts.owner) ?? 0) + 1);
-          if (!sub.alertsOnly) this.fleetSubscribers++;
           const alerts = this.source.alerts?.() ?? null;
+          if (sub.device !== undefined) {
+            const subs = this.watched.get(sub.device) ?? new Set();
+            subs.add(sub);
+            this.watched.set(sub.device, subs);
+            controller.enqueue(encoder.encode("retry: 2000\n\n"));
+            controller.enqueue(sseEvent("device", this.deviceEvent(sub.device)));
+            if (alerts) controller.enqueue(sseEvent("alerts", alerts));
+            signal?.addEventListener("abort", () => this.close(sub), { once: true });
+            return;
+          }
+          if (!sub.alertsOnly) this.fleetSubscribers++;
           if (sub.alertsOnly) {
             controller.enqueue(encoder.encode("retry: 2000\n\n"));
             if (alerts) controller.enqueue(sseEvent("alerts", alerts));
             signal?.addEventListener("abort", () => this.close(sub), { once: true });
             return;
           }
-          // Changes not yet published must reach the views before a window is read from them.
-          this.source.views.update(this.dirty);
-          const w = this.source.views.window(window.query, window.offset, window.limit);
-          sub.sent = w;
-          sub.sentIds = new Set(w.ids);
-          const snapshot: SnapshotMessage = {
-            serverTime: new Date().toISOString(),
-            window: w,
-            devices: this.dtos(w.ids),
-            counts: this.source.counts(),
-            health: this.source.health(),
-          };
+          const snapshot = this.snapshot(window);
+          sub.sent = snapshot.window;
+          sub.sentIds = new Set(snapshot.window.ids);
           controller.enqueue(encoder.encode("retry: 2000\n\n"));
           controller.enqueue(sseEvent("snapshot", snapshot));
           if (alerts) controller.enqueue(sseEvent("alerts", alerts));
@@ -184,12 +221,27 @@ export class LiveHub {
     );
   }
 
+  /** A window as a stream's first message has it (also what the fleet page is first rendered with). */
+  snapshot(window: WindowRequest = DEFAULT_WINDOW): SnapshotMessage {
+    // Changes not yet published must reach the views before a window is read from them.
+    this.source.views.update(this.dirty);
+    const w = this.source.views.window(window.query, window.offset, window.limit);
+    return {
+      serverTime: new Date().toISOString(),
+      window: w,
+      devices: this.dtos(w.ids),
+      counts: this.source.counts(),
+      health: this.source.health(),
+    };
+  }
+
   /** Sends the pending deltas now (also what the interval calls). */
   publish(): void {
     this.publishAlerts();
     const { views } = this.source;
     views.update(this.dirty);
     views.prune();
+    this.publishDevices();
     if (this.fleetSubscribers === 0) {
       // No DTOs for nobody: at fleet scale that was a DTO per changed device every interval.
       this.dirty.clear();
@@ -204,7 +256,7 @@ export class LiveHub {
     this.lastCounts = countsJson;
     const serverTime = new Date().toISOString();
     for (const s of this.subscribers) {
-      if (s.closed || s.alertsOnly) continue;
+      if (s.closed || s.alertsOnly || s.device !== undefined) continue;
       const { query, offset, limit } = s.window;
       const w = views.window(query, offset, limit);
       const moved = w.offset !== s.sent.offset || w.total !== s.sent.total || !sameIds(w.ids, s.sent.ids);
@@ -224,6 +276,33 @@ export class LiveHub {
       this.send(s, sseEvent("delta", delta));
     }
     this.dirty.clear();
+  }
+
+  /** Device streams: the device when it changed, and the points it made since the last batch. */
+  private publishDevices(): void {
+    if (this.watched.size === 0) return;
+    const serverTime = new Date().toISOString();
+    for (const [id, subs] of this.watched) {
+      const changed = this.dirty.has(id) ? sseEvent("device", this.deviceEvent(id)) : null;
+      for (const s of subs) {
+        if (changed) this.send(s, changed);
+        if (s.points.length === 0) continue;
+        const msg: ActivityEventMessage = {
+          serverTime,
+          points: s.points.map((p) => ({
+            at: new Date(p.at).toISOString(),
+            kind: p.kind,
+            ...(p.kind === "disconnect" && { reason: p.reason }),
+          })),
+        };
+        s.points = [];
+        this.send(s, sseEvent("activity", msg));
+      }
+    }
+  }
+
+  private deviceEvent(id: string): DeviceEventMessage {
+    return { serverTime: new Date().toISOString(), device: this.source.device(id) };
   }
 
   private dtos(ids: readonly string[]): DeviceDto[] {
@@ -268,7 +347,11 @@ export class LiveHub {
     if (!s || s.closed) return;
     s.closed = true;
     if (this.subscribers.delete(s)) {
-      if (!s.alertsOnly) this.fleetSubscribers--;
+      if (s.device !== undefined) {
+        const subs = this.watched.get(s.device);
+        subs?.delete(s);
+        if (subs?.size === 0) this.watched.delete(s.device);
+      } else if (!s.alertsOnly) this.fleetSubscribers--;
       if (s.owner !== undefined) {
         const n = (this.owners.get(s.owner) ?? 1) - 1;
         if (n > 0) this.owners.set(s.owner, n);

@@ -5,6 +5,9 @@ import { route } from "@/lib/api/route";
 import { viewOf, viewParams } from "@/lib/api/view-query";
 import { DEFAULT_WINDOW } from "@/lib/live/hub";
 
+/** Longest `device` accepted: ids are bounded by MAX_DEVICE_ID_BYTES (at most 65,535 bytes). */
+const DEVICE_ID_PARAM_MAX = 65_535;
+
 export const dynamic = "force-dynamic";
 
 export const GET = route("viewer", (request, { runtime, principal }) => {
@@ -14,9 +17,11 @@ export const GET = route("viewer", (request, { runtime, principal }) => {
     KEEPWATCH_STREAM_WINDOW_MAX: windowMax,
   } = runtime.config;
   // `?only=alerts`: just the alert feed (the navigation's badge), no fleet window.
-  const { only, offset, limit, ...view } = parseQuery(request.url, {
+  const { only, device, offset, limit, ...view } = parseQuery(request.url, {
     ...viewParams,
     only: z.literal("alerts", { error: 'only must be "alerts"' }).optional(),
+    // `?device=<id>`: that device's state and activity points as they happen (the device page).
+    device: z.string().min(1).max(DEVICE_ID_PARAM_MAX, "device must be a device id").optional(),
     offset: z.coerce.number().int().min(0, "offset must be 0 or more").max(100_000_000).optional(),
     limit: z.coerce
       .number()
@@ -40,7 +45,9 @@ export const GET = route("viewer", (request, { runtime, principal }) => {
     offset: offset ?? 0,
     limit: Math.min(limit ?? DEFAULT_WINDOW.limit, windowMax),
   };
-  const stream = runtime.hub.subscribe(request.signal, { only, owner: principal.name, window });
+  if (only !== undefined && device !== undefined)
+    throw new AppError("BAD_REQUEST", "only and device exclude each other");
+  const stream = runtime.hub.subscribe(request.signal, { only, device, owner: principal.name, window });
   return new Response(stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",
