@@ -100,7 +100,7 @@ describe("connectFleetStream", () => {
   it("moves the stream to a new view or window once changes settle, without going through reconnecting", () => {
     const h = harness();
     h.last().emit("snapshot", snapshot([device("a")]));
-    h.store.getState().setView({ status: "offline" });
+    h.store.getState().setView({ search: "pump" });
     h.store.getState().setView({ status: "offline", search: "pump" });
     const settle = h.timers.filter((t) => t.ms === WINDOW_SETTLE_MS);
     expect(settle).toHaveLength(1); // one reopen for both changes
@@ -113,6 +113,12 @@ describe("connectFleetStream", () => {
     expect(h.store.getState().rows).toEqual([]);
     h.store.getState().setView({ status: "offline", search: "pump" }); // same address: nothing to do
     expect(h.timers.filter((t) => t.ms === WINDOW_SETTLE_MS)).toHaveLength(1);
+    // A click moves the stream at once.
+    h.store.getState().setView({ sortKey: "id", sortDir: "desc" });
+    const now = h.timers.filter((t) => t.ms === 0);
+    expect(now).toHaveLength(1);
+    now[0].fn();
+    expect(h.last().url).toBe("/api/stream?status=offline&q=pump&sort=id&dir=desc");
   });
 
   it("shows reconnecting while EventSource retries, and a new snapshot replaces everything", () => {

@@ -144,18 +144,25 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
     };
   };
 
-  /** The view or window changed: once it settles, the stream moves to the new address. */
-  const unsubscribe = store.subscribe((s) => {
+  /**
+   * The view or window changed: the stream moves to the new address, at once
+   * for a click (status, tag, sort), once typing or scrolling settles else.
+   */
+  const unsubscribe = store.subscribe((s, prev) => {
     if (stopped || addressOf(s) === currentUrl || settleTimer !== null) return;
-    settleTimer = setTimer(() => {
-      settleTimer = null;
-      // A stream waiting to be retried picks the new address up when it reopens.
-      if (stopped || retryTimer !== null || addressOf(store.getState()) === currentUrl) return;
-      disarmStall();
-      current?.close();
-      current = null;
-      open();
-    }, WINDOW_SETTLE_MS);
+    const clicked = s.view !== prev.view && s.view.search === prev.view.search;
+    settleTimer = setTimer(
+      () => {
+        settleTimer = null;
+        // A stream waiting to be retried picks the new address up when it reopens.
+        if (stopped || retryTimer !== null || addressOf(store.getState()) === currentUrl) return;
+        disarmStall();
+        current?.close();
+        current = null;
+        open();
+      },
+      clicked ? 0 : WINDOW_SETTLE_MS,
+    );
   });
 
   open();

@@ -221,8 +221,7 @@ export class FleetViews {
     const key = keyOf(q, needle);
     let view = this.filtered.get(key);
     if (!view) {
-      const kept: Row[] = [];
-      for (const row of base.list) if (matches(row, q, needle)) kept.push(row);
+      const kept = base.list.filter((row) => matches(row, q, needle));
       view = { list: SortedList.fromSorted(kept, compareRows(q.sortKey, q.sortDir)), query: q, needle, usedAt: 0 };
       this.filtered.set(key, view);
     }

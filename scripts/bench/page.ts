@@ -97,9 +97,18 @@ async function round(browser: Browser, baseURL: string, devices: number, n: numb
   try {
     const rows = page.getByTestId("device-row");
     let t = performance.now();
-    await page.goto(baseURL);
+    // Not waiting for the load event: the rows are in the server's HTML, visible before the scripts run.
+    await page.goto(baseURL, { waitUntil: "commit" });
     await rows.first().waitFor({ state: "visible", timeout: 60_000 });
     const firstRowsMs = performance.now() - t;
+    // The controls answer once the page is hydrated and its stream is open.
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="stream-state"]')?.getAttribute("data-state") === "live",
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
 
     // Seeded ids are dev-0000001…: this one matches exactly ten devices (…01230–…01239).
     const needle = "dev-000123";
