@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import type { DeviceDetail } from "@/lib/api/devices";
 import {
   describeId,
@@ -16,16 +16,6 @@ import { TagChips } from "@/components/fleet/TagChips";
 import { MuteButtons } from "@/components/alerts/MuteButtons";
 import { canOperate, useMe } from "@/components/nav/me";
 import { LabelsEditor } from "./LabelsEditor";
-
-/** The browser clock, once a second: relative times re-render from it. */
-export function useNow(): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
-}
 
 function When({ iso, now, testId }: { iso: string | null; now: number; testId: string }) {
   if (iso === null)
@@ -54,14 +44,16 @@ function Item({ label, children, title }: { label: string; children: React.React
 export function DeviceHeader({
   id,
   device,
+  now,
   onChanged,
 }: {
   id: string;
   device: DeviceDetail | null;
+  /** The page's clock (the server's at the first render, so both render alike), once a second. */
+  now: number;
   /** The page changed the device (labels saved, muted): read it again now. */
   onChanged?(): void;
 }) {
-  const now = useNow();
   const me = useMe();
   const [editing, setEditing] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);

@@ -40,7 +40,7 @@ export interface DevicePageProps {
   id: string;
   initialRange: string | null;
   /** Fetched by the server while rendering, so the first paint needs no round trip. */
-  initial?: { now: number; device: DeviceDetail | null; activity: ActivityDto | null };
+  initial?: { now: number; device?: DeviceDetail | null; activity: ActivityDto | null };
 }
 
 export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
@@ -49,11 +49,12 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
     RANGES.some((x) => x.key === initialRange) ? (initialRange as RangeKey) : "1h",
   );
   const base = `/api/devices/${encodeURIComponent(id.toWellFormed())}`;
+  // The server already read the device (null: never seen, shown as such until the stream says otherwise).
   const device = usePolled<DeviceDetail>(
     base,
     null,
     base,
-    initial?.device ? { url: base, data: initial.device } : null,
+    initial && initial.device !== undefined ? { url: base, data: initial.device } : null,
   );
   // The clock the timeline's window moves with (a render a second, no request).
   const [now, setNow] = useState(() => initial?.now ?? Date.now());
@@ -66,7 +67,8 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   const activityUrl = `${base}/activity?${activityQuery(range, fetchedAt)}`;
   const initialActivityUrl = initial ? `${base}/activity?${activityQuery(range, initial.now)}` : "";
   const activity = usePolled<ActivityDto>(
-    activityUrl,
+    // A device never seen has no activity to read.
+    device.status === 404 ? null : activityUrl,
     null,
     `${base}|${range}`,
     initial?.activity ? { url: initialActivityUrl, data: initial.activity } : null,
@@ -89,8 +91,11 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   useDeviceStream(id, {
     onDevice: (next) => {
       const held = lastState.current ?? device.data;
-      if (next === null || held === null || REFETCH_ON.some((k) => JSON.stringify(held[k]) !== JSON.stringify(next[k])))
-        refetchSoon();
+      const changed =
+        next === null || held === null
+          ? next !== held
+          : REFETCH_ON.some((k) => JSON.stringify(held[k]) !== JSON.stringify(next[k]));
+      if (changed) refetchSoon();
       lastState.current = next;
       setState(next);
     },
@@ -131,17 +136,20 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
       <main className="flex flex-1 flex-col gap-5 p-4">
         {device.status === 404 ? (
           <div data-testid="device-not-found" className="flex flex-col gap-2">
-            <DeviceHeader id={id} device={null} />
+            <DeviceHeader id={id} device={null} now={now} />
             <p className="text-sm text-zinc-400">
               No device with this id has been seen.{" "}
-              <Link className="text-sky-300 hover:underline" href="/">
+              <Link
+                className="text-sky-300 underline decoration-sky-300/50 underline-offset-2 hover:decoration-sky-300"
+                href="/"
+              >
                 Back to the fleet
               </Link>
             </p>
           </div>
         ) : (
           <>
-            <DeviceHeader id={id} device={detail} onChanged={device.refresh} />
+            <DeviceHeader id={id} device={detail} now={now} onChanged={device.refresh} />
             {device.error && <p className="text-xs text-amber-300">Could not refresh the device: {device.error}</p>}
             <DiagnosisPanel findings={device.data?.diagnosis ?? null} />
             <KeepaliveTimeline

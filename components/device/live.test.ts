@@ -79,8 +79,12 @@ describe("mergeLive", () => {
       lastDisconnectReason: null,
       keepaliveSeconds: 10,
     };
-    expect(mergeLive(dto(), [], "1h", T, open).sessions).toEqual([
-      { connectedAt, disconnectedAt: null, reason: null, keepaliveSeconds: 10 },
+    const merged = mergeLive(dto(), [{ at: iso(T - 20_000), kind: "pingreq" }], "1h", T, open);
+    expect(merged.sessions).toEqual([{ connectedAt, disconnectedAt: null, reason: null, keepaliveSeconds: 10 }]);
+    // Its connect too, so the first PINGREQ has a gap to draw.
+    expect(merged.points).toEqual([
+      { at: connectedAt, kind: "connect" },
+      { at: iso(T - 20_000), kind: "pingreq" },
     ]);
     const closed = {
       ...open,

@@ -45,6 +45,12 @@ export function mergeLive(
     sessions: [...dto.sessions],
   };
   const bucketMs = ("bucketMinutes" in spec ? spec.bucketMinutes : 1) * MINUTE_MS;
+  // A session the answer does not hold yet (not written when it was read) still starts with its connect.
+  const connectedAt = device?.sessionOpen ? device.connectedAt : null;
+  if (spec.raw && connectedAt && connectedAt >= fromIso && !out.points.some((p) => p.at === connectedAt)) {
+    out.points.push({ at: connectedAt, kind: "connect" });
+    out.points.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
   // Where the previous activity was: the newest raw point, or none known (a roll-up range keeps no points).
   let lastActivity = lastActivityAt(out);
   // Points the answer already has (they arrived while it was being fetched) are not added twice.

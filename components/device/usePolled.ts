@@ -26,12 +26,16 @@ export function usePolled<T>(
   url: string | null,
   intervalMs: number | null,
   group: string = url ?? "",
-  /** What the server already fetched for this url while rendering the page: shown at once, refreshed later. */
-  initial: { url: string; data: T } | null = null,
+  /**
+   * What the server already fetched for this url while rendering the page:
+   * shown at once, refreshed later; `data` null means the server found
+   * nothing there (a 404).
+   */
+  initial: { url: string; data: T | null } | null = null,
 ): { data: T | null; error: string | null; status: number | null; refresh(): void } {
   const [state, setState] = useState<Polled<T> & { status: number | null }>(() =>
     initial && initial.url === url
-      ? { key: url, group, data: initial.data, error: null, at: Date.now(), status: 200 }
+      ? { key: url, group, data: initial.data, error: null, at: Date.now(), status: initial.data === null ? 404 : 200 }
       : { key: "", group: "", data: null, error: null, at: 0, status: null },
   );
   const [initialUrl] = useState(() => initial?.url ?? null);
@@ -81,7 +85,8 @@ export function usePolled<T>(
       else void run();
     };
     // Data the server rendered with is fresh: the first fetch waits one interval.
-    const fresh = round === 0 && url === initialUrl && state.key === url && state.data !== null;
+    const fresh =
+      round === 0 && url === initialUrl && state.key === url && (state.data !== null || state.status === 404);
     if (fresh && (intervalMs === null || Date.now() - state.at < intervalMs)) {
       if (intervalMs !== null) timer = setTimeout(tick, intervalMs);
     } else void run();

@@ -4,6 +4,7 @@ import { activityQuery, rangeOf } from "@/components/device/timeline";
 import { getDeviceActivity, parseActivityQuery } from "@/lib/api/activity";
 import { getDeviceDetail } from "@/lib/api/devices";
 import { getRuntime } from "@/lib/runtime";
+import type { AppError } from "@/lib/api/errors";
 import { requirePage } from "@/lib/auth/page";
 
 type Params = { params: Promise<{ id: string }> };
@@ -34,7 +35,11 @@ async function initialData(id: string, range: string): Promise<DevicePageProps["
     const runtime = getRuntime();
     const query = parseActivityQuery(`http://keepwatch/activity?${activityQuery(rangeOf(range).key, now)}`, now);
     const [device, activity] = await Promise.all([
-      getDeviceDetail(runtime, id).catch(() => null),
+      // Never seen: null (the page says so); any other failure: left to the browser to fetch.
+      // (Matched by code: the error may come from another copy of the module in the server bundle.)
+      getDeviceDetail(runtime, id).catch((e: unknown) =>
+        (e as Partial<AppError>)?.code === "DEVICE_NOT_FOUND" ? null : undefined,
+      ),
       getDeviceActivity(runtime, id, query).catch(() => null),
     ]);
     // Through JSON, exactly as the API would have answered.
