@@ -114,54 +114,56 @@ export function AccessPage() {
 
   return (
     <div className="flex min-h-screen flex-col bg-zinc-950 text-zinc-200">
-      <header className="flex items-center gap-4 border-b border-zinc-800 px-4 py-2">
+      <header className="flex flex-wrap items-center gap-x-4 gap-y-2 border-b border-zinc-800 px-4 py-2">
         <Brand section="access" />
         <TopNav />
       </header>
-      <main className="flex max-w-5xl flex-col gap-6 p-4">
+      <main className="flex max-w-5xl min-w-0 flex-col gap-6 p-4">
         {error && (
           <p role="alert" data-testid="access-error" className="text-sm text-red-300">
             {error}
           </p>
         )}
         <Section id="users-h" title="Users">
-          <table className="text-sm" data-testid="users-table">
-            <tbody>
-              {users.map((u) => (
-                <tr key={u.username} data-testid="user-row" className="border-b border-zinc-800">
-                  <td className="py-1 pr-4">{u.username}</td>
-                  <td className="pr-4">
-                    <select
-                      aria-label={`role of ${u.username}`}
-                      className={field}
-                      value={u.role}
-                      onChange={(e) =>
-                        void act(() =>
-                          sendJson("PUT", `/api/users/${encodeURIComponent(u.username)}`, { role: e.target.value }),
-                        )()
-                      }
-                    >
-                      {ROLES.map((r) => (
-                        <option key={r}>{r}</option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>
-                    <button
-                      className={button}
-                      onClick={act(() => sendJson("DELETE", `/api/users/${encodeURIComponent(u.username)}`))}
-                    >
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div className="max-w-full overflow-x-auto">
+            <table className="text-sm" data-testid="users-table">
+              <tbody>
+                {users.map((u) => (
+                  <tr key={u.username} data-testid="user-row" className="border-b border-zinc-800">
+                    <td className="py-1 pr-4">{u.username}</td>
+                    <td className="pr-4">
+                      <select
+                        aria-label={`role of ${u.username}`}
+                        className={field}
+                        value={u.role}
+                        onChange={(e) =>
+                          void act(() =>
+                            sendJson("PUT", `/api/users/${encodeURIComponent(u.username)}`, { role: e.target.value }),
+                          )()
+                        }
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r}>{r}</option>
+                        ))}
+                      </select>
+                    </td>
+                    <td>
+                      <button
+                        className={button}
+                        onClick={act(() => sendJson("DELETE", `/api/users/${encodeURIComponent(u.username)}`))}
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <form onSubmit={addUser} className="flex flex-wrap items-center gap-2" data-testid="add-user">
             <input name="username" placeholder="username" className={field} required />
             <input name="password" type="password" placeholder="password (8+)" className={field} required />
-            <select name="role" className={field} defaultValue="viewer">
+            <select name="role" aria-label="role of the new user" className={field} defaultValue="viewer">
               {ROLES.map((r) => (
                 <option key={r}>{r}</option>
               ))}
@@ -176,27 +178,29 @@ export function AccessPage() {
               Copy it now, it is not shown again: <code className="select-all break-all">{shown}</code>
             </p>
           )}
-          <table className="text-sm" data-testid="tokens-table">
-            <tbody>
-              {tokens.map((t) => (
-                <tr key={t.id} data-testid="token-row" className="border-b border-zinc-800">
-                  <td className="py-1 pr-4">{t.name}</td>
-                  <td className="pr-4">{t.role}</td>
-                  <td className="pr-4 text-xs text-zinc-400">by {t.createdBy ?? "—"}</td>
-                  <td className="pr-4 text-xs text-zinc-400">last used {time(t.lastUsedAt)}</td>
-                  <td className="pr-4 text-xs text-zinc-400">expires {time(t.expiresAt)}</td>
-                  <td>
-                    <button className={button} onClick={act(() => sendJson("DELETE", `/api/tokens/${t.id}`))}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div className="max-w-full overflow-x-auto">
+            <table className="text-sm" data-testid="tokens-table">
+              <tbody>
+                {tokens.map((t) => (
+                  <tr key={t.id} data-testid="token-row" className="border-b border-zinc-800">
+                    <td className="py-1 pr-4">{t.name}</td>
+                    <td className="pr-4">{t.role}</td>
+                    <td className="pr-4 text-xs text-zinc-400">by {t.createdBy ?? "—"}</td>
+                    <td className="pr-4 text-xs text-zinc-400">last used {time(t.lastUsedAt)}</td>
+                    <td className="pr-4 text-xs text-zinc-400">expires {time(t.expiresAt)}</td>
+                    <td>
+                      <button className={button} onClick={act(() => sendJson("DELETE", `/api/tokens/${t.id}`))}>
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <form onSubmit={addToken} className="flex flex-wrap items-center gap-2" data-testid="add-token">
             <input name="name" placeholder="name (what uses it)" className={field} required />
-            <select name="role" className={field} defaultValue="viewer">
+            <select name="role" aria-label="role of the new token" className={field} defaultValue="viewer">
               {ROLES.map((r) => (
                 <option key={r}>{r}</option>
               ))}
@@ -206,20 +210,22 @@ export function AccessPage() {
         </Section>
 
         <Section id="audit-h" title="Audit log">
-          <table className="text-xs" data-testid="audit-table">
-            <tbody>
-              {events.map((a) => (
-                <tr key={a.id} data-testid="audit-row" className="border-b border-zinc-800">
-                  <td className="py-1 pr-3 tabular-nums text-zinc-400">{time(a.at)}</td>
-                  <td className="pr-3">{a.actor}</td>
-                  <td className="pr-3">{a.action}</td>
-                  <td className="pr-3">{a.target ?? ""}</td>
-                  <td className="pr-3 text-zinc-500">{a.detail ?? ""}</td>
-                  <td className="text-zinc-500">{a.ip ?? ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div className="max-w-full overflow-x-auto">
+            <table className="text-xs" data-testid="audit-table">
+              <tbody>
+                {events.map((a) => (
+                  <tr key={a.id} data-testid="audit-row" className="border-b border-zinc-800">
+                    <td className="py-1 pr-3 tabular-nums text-zinc-400">{time(a.at)}</td>
+                    <td className="pr-3">{a.actor}</td>
+                    <td className="pr-3">{a.action}</td>
+                    <td className="pr-3">{a.target ?? ""}</td>
+                    <td className="pr-3 text-zinc-500">{a.detail ?? ""}</td>
+                    <td className="text-zinc-500">{a.ip ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </Section>
       </main>
     </div>

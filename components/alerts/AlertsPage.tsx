@@ -48,11 +48,18 @@ export function AlertsPage() {
           <h1 className="text-base font-semibold text-zinc-100">Alerts</h1>
           <p className="text-xs text-zinc-500">
             Live from the event stream{connected ? "" : " (reconnecting…)"}. Thresholds are set per device group on{" "}
-            <Link className="text-sky-400 hover:underline" href="/settings/alerts">
+            <Link
+              className="text-sky-400 underline decoration-sky-400/50 underline-offset-2 hover:decoration-sky-400"
+              href="/settings/alerts"
+            >
               Alert rules
             </Link>
             ; mute devices for maintenance on{" "}
-            <Link className="text-sky-400 hover:underline" href="/alerts/silences" data-testid="silences-link">
+            <Link
+              className="text-sky-400 underline decoration-sky-400/50 underline-offset-2 hover:decoration-sky-400"
+              href="/alerts/silences"
+              data-testid="silences-link"
+            >
               Silences
             </Link>
             . Times in UTC.

@@ -197,7 +197,10 @@ export function RuleForm({
         {channels?.length === 0 && (
           <span className="text-xs text-zinc-500">
             No channel yet:{" "}
-            <Link href="/settings/channels" className="text-sky-400 hover:underline">
+            <Link
+              href="/settings/channels"
+              className="text-sky-400 underline decoration-sky-400/50 underline-offset-2 hover:decoration-sky-400"
+            >
               add one in Settings → Channels
             </Link>
             . Alerts are recorded and shown meanwhile.

@@ -165,7 +165,7 @@ function SortControl() {
       <button
         type="button"
         data-testid="sort-dir"
-        aria-label={`sort direction: ${sortDir === "asc" ? "ascending" : "descending"}`}
+        title={`sort direction: ${sortDir === "asc" ? "ascending" : "descending"}`}
         onClick={() => setView({ sortDir: sortDir === "asc" ? "desc" : "asc" })}
         className={`${control} w-16 px-2 hover:bg-zinc-800`}
       >
