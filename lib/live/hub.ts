@@ -79,6 +79,8 @@ interface Subscriber {
 const encoder = new TextEncoder();
 /** A browser this far behind is dropped; it reconnects and gets a fresh snapshot. */
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** Activity points one device stream gets per batch at most (a device publishing thousands a second). */
+export const MAX_POINTS_PER_BATCH = 1_000;
 /** A stream that has not caught up with its queue for this long is dropped. */
 export const SLOW_READER_MS = 30_000;
 
@@ -145,16 +147,24 @@ export class LiveHub {
     for (const id of ids) this.dirty.add(id);
   }
 
-  /** Activity points as they happen: the device streams of their devices get them with the next batch. */
+  /**
+   * Activity points as they happen: the device streams of their devices get
+   * them with the next batch (the newest MAX_POINTS_PER_BATCH of a device
+   * that floods; a refetch of the timeline shows what was left out).
+   */
   markActivity(points: readonly ActivityPoint[]): void {
     if (this.watched.size === 0) return;
     for (const p of points) {
       const subs = this.watched.get(p.deviceId);
-      if (subs) for (const s of subs) s.points.push(p);
+      if (!subs) continue;
+      for (const s of subs) {
+        s.points.push(p);
+        if (s.points.length > 2 * MAX_POINTS_PER_BATCH) s.points = s.points.slice(-MAX_POINTS_PER_BATCH);
+      }
     }
   }
 
-  /** Whether a device stream follows this device (activity is worth collecting for it). */
+  /** Whether any device stream is open (activity is worth collecting). */
   get watching(): boolean {
     return this.watched.size > 0;
   }
@@ -289,7 +299,7 @@ export class LiveHub {
         if (s.points.length === 0) continue;
         const msg: ActivityEventMessage = {
           serverTime,
-          points: s.points.map((p) => ({
+          points: s.points.slice(-MAX_POINTS_PER_BATCH).map((p) => ({
             at: new Date(p.at).toISOString(),
             kind: p.kind,
             ...(p.kind === "disconnect" && { reason: p.reason }),
@@ -315,10 +325,10 @@ export class LiveHub {
   }
 
   private publishAlerts(): void {
-    if (!this.alertsDirty) return;
+    if (!this.alertsDirty || this.subscribers.size === 0) return;
     this.alertsDirty = false;
     const feed = this.source.alerts?.() ?? null;
-    if (feed && this.subscribers.size) this.broadcast(sseEvent("alerts", feed));
+    if (feed) this.broadcast(sseEvent("alerts", feed));
   }
 
   private broadcast(chunk: Uint8Array): void {
