@@ -43,7 +43,7 @@ export function AlertsPage() {
         <Brand section="alerts" />
         <TopNav />
       </header>
-      <main className="flex flex-1 flex-col gap-4 p-4">
+      <main className="flex min-w-0 flex-1 flex-col gap-4 p-4">
         <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
           <h1 className="text-base font-semibold text-zinc-100">Alerts</h1>
           <p className="text-xs text-zinc-500">
@@ -212,23 +212,25 @@ function AlertTable({
   showResolved?: boolean;
 }) {
   return (
-    <table className="w-full text-left text-[13px]">
-      <thead className="text-xs text-zinc-500">
-        <tr>
-          <th className="py-1 pr-3 font-normal">Device</th>
-          <th className="py-1 pr-3 font-normal">Kind</th>
-          <th className="py-1 pr-3 font-normal">Fired</th>
-          {showResolved && <th className="py-1 pr-3 font-normal">Resolved</th>}
-          <th className="py-1 pr-3 font-normal">Message</th>
-          {!showResolved && <th className="py-1 font-normal" />}
-        </tr>
-      </thead>
-      <tbody>
-        {alerts.map((a) => (
-          <AlertRow key={a.id} alert={a} testId={testId} me={me} showResolved={showResolved} />
-        ))}
-      </tbody>
-    </table>
+    <div className="max-w-full overflow-x-auto">
+      <table className="w-full text-left text-[13px]">
+        <thead className="text-xs text-zinc-500">
+          <tr>
+            <th className="py-1 pr-3 font-normal">Device</th>
+            <th className="py-1 pr-3 font-normal">Kind</th>
+            <th className="py-1 pr-3 font-normal">Fired</th>
+            {showResolved && <th className="py-1 pr-3 font-normal">Resolved</th>}
+            <th className="py-1 pr-3 font-normal">Message</th>
+            {!showResolved && <th className="py-1 font-normal" />}
+          </tr>
+        </thead>
+        <tbody>
+          {alerts.map((a) => (
+            <AlertRow key={a.id} alert={a} testId={testId} me={me} showResolved={showResolved} />
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

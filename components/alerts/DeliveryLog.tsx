@@ -101,64 +101,68 @@ export function DeliveryLog({ channels }: { channels: ChannelDto[] | null }) {
         </p>
       )}
       {rows && rows.length > 0 && (
-        <table className="w-full text-left text-[13px]">
-          <thead className="text-xs text-zinc-500">
-            <tr>
-              <th className="py-1 pr-3 font-normal">Time</th>
-              <th className="py-1 pr-3 font-normal">Channel</th>
-              <th className="py-1 pr-3 font-normal">About</th>
-              <th className="py-1 pr-3 font-normal">Event</th>
-              <th className="py-1 pr-3 font-normal">Attempt</th>
-              <th className="py-1 pr-3 font-normal">Result</th>
-              <th className="py-1 pr-3 font-normal">Took</th>
-              <th className="py-1 font-normal">To</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((d) => (
-              <tr
-                key={d.id}
-                data-testid="delivery-row"
-                data-outcome={d.ok ? "ok" : d.dead ? "dead" : "failed"}
-                className="border-t border-zinc-800/70"
-              >
-                <td className="py-1 pr-3 whitespace-nowrap text-zinc-400">{shortTime(d.at)}</td>
-                <td className="py-1 pr-3 text-zinc-300">
-                  {d.channelName ?? "(deleted)"} <span className="text-zinc-500">{d.channelType}</span>
-                </td>
-                <td className="py-1 pr-3 font-mono text-zinc-300">
-                  {d.deviceId ? `${d.deviceId} · ${d.kind ?? "?"}` : d.incidentId ? "incident" : (d.kind ?? "—")}
-                </td>
-                <td className="py-1 pr-3">
-                  {d.event}
-                  {d.digest && <span className="ml-1 rounded bg-zinc-800 px-1 text-[11px] text-zinc-400">digest</span>}
-                </td>
-                <td className="py-1 pr-3 tabular-nums">{d.attempt}</td>
-                <td className={`py-1 pr-3 ${d.ok ? "text-emerald-400" : "text-red-400"}`}>
-                  {d.ok ? `ok${d.statusCode ? ` ${d.statusCode}` : ""}` : (d.error ?? `HTTP ${d.statusCode}`)}
-                  {d.dead && d.final && operator && (
-                    <>
-                      {" · dead letter "}
-                      <button
-                        type="button"
-                        data-testid="retry-now"
-                        disabled={retrying === d.notificationId}
-                        onClick={() => d.notificationId && void retry(d.notificationId)}
-                        className="rounded bg-zinc-800 px-1.5 text-xs text-sky-300 hover:bg-zinc-700 disabled:opacity-50"
-                      >
-                        Retry now
-                      </button>
-                    </>
-                  )}
-                </td>
-                <td className="py-1 pr-3 tabular-nums text-zinc-400">{Math.round(d.durationMs)} ms</td>
-                <td className="max-w-xs truncate py-1 text-zinc-500" title={d.url}>
-                  {d.url}
-                </td>
+        <div className="max-w-full overflow-x-auto">
+          <table className="w-full text-left text-[13px]">
+            <thead className="text-xs text-zinc-500">
+              <tr>
+                <th className="py-1 pr-3 font-normal">Time</th>
+                <th className="py-1 pr-3 font-normal">Channel</th>
+                <th className="py-1 pr-3 font-normal">About</th>
+                <th className="py-1 pr-3 font-normal">Event</th>
+                <th className="py-1 pr-3 font-normal">Attempt</th>
+                <th className="py-1 pr-3 font-normal">Result</th>
+                <th className="py-1 pr-3 font-normal">Took</th>
+                <th className="py-1 font-normal">To</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr
+                  key={d.id}
+                  data-testid="delivery-row"
+                  data-outcome={d.ok ? "ok" : d.dead ? "dead" : "failed"}
+                  className="border-t border-zinc-800/70"
+                >
+                  <td className="py-1 pr-3 whitespace-nowrap text-zinc-400">{shortTime(d.at)}</td>
+                  <td className="py-1 pr-3 text-zinc-300">
+                    {d.channelName ?? "(deleted)"} <span className="text-zinc-500">{d.channelType}</span>
+                  </td>
+                  <td className="py-1 pr-3 font-mono text-zinc-300">
+                    {d.deviceId ? `${d.deviceId} · ${d.kind ?? "?"}` : d.incidentId ? "incident" : (d.kind ?? "—")}
+                  </td>
+                  <td className="py-1 pr-3">
+                    {d.event}
+                    {d.digest && (
+                      <span className="ml-1 rounded bg-zinc-800 px-1 text-[11px] text-zinc-400">digest</span>
+                    )}
+                  </td>
+                  <td className="py-1 pr-3 tabular-nums">{d.attempt}</td>
+                  <td className={`py-1 pr-3 ${d.ok ? "text-emerald-400" : "text-red-400"}`}>
+                    {d.ok ? `ok${d.statusCode ? ` ${d.statusCode}` : ""}` : (d.error ?? `HTTP ${d.statusCode}`)}
+                    {d.dead && d.final && operator && (
+                      <>
+                        {" · dead letter "}
+                        <button
+                          type="button"
+                          data-testid="retry-now"
+                          disabled={retrying === d.notificationId}
+                          onClick={() => d.notificationId && void retry(d.notificationId)}
+                          className="rounded bg-zinc-800 px-1.5 text-xs text-sky-300 hover:bg-zinc-700 disabled:opacity-50"
+                        >
+                          Retry now
+                        </button>
+                      </>
+                    )}
+                  </td>
+                  <td className="py-1 pr-3 tabular-nums text-zinc-400">{Math.round(d.durationMs)} ms</td>
+                  <td className="max-w-xs truncate py-1 text-zinc-500" title={d.url}>
+                    {d.url}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -55,7 +55,7 @@ export function SilencesPage() {
         <Brand section="silences" />
         <TopNav />
       </header>
-      <main className="flex flex-1 flex-col gap-4 p-4">
+      <main className="flex min-w-0 flex-1 flex-col gap-4 p-4">
         <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
           <h1 className="text-base font-semibold text-zinc-100">Silences and maintenance windows</h1>
           <p className="text-xs text-zinc-500">
@@ -81,68 +81,70 @@ export function SilencesPage() {
               ) : list.length === 0 ? (
                 <p className="text-xs text-zinc-500">None.</p>
               ) : (
-                <table className="w-full text-left text-[13px]">
-                  <thead className="text-xs text-zinc-500">
-                    <tr>
-                      <th className="py-1 pr-3 font-normal">Devices</th>
-                      <th className="py-1 pr-3 font-normal">When</th>
-                      <th className="py-1 pr-3 font-normal">Comment</th>
-                      <th className="py-1 pr-3 font-normal">By</th>
-                      <th className="py-1 font-normal" />
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((s) => (
-                      <tr
-                        key={s.id}
-                        data-testid="silence"
-                        data-state={s.state}
-                        data-match={s.match ?? ""}
-                        className="border-t border-zinc-800/70 align-top"
-                      >
-                        <td className="py-1 pr-3">
-                          {s.match && <span className="font-mono text-zinc-100">{s.match}</span>}
-                          {s.tags.length > 0 && (
-                            <span className="ml-1 text-indigo-300">
-                              {s.match ? "or tagged " : "tagged "}
-                              {s.tags.join(", ")}
-                            </span>
-                          )}
-                        </td>
-                        <td className="py-1 pr-3 text-zinc-300">
-                          {shortTime(s.startsAt)} →{" "}
-                          {s.endedAt ? `${shortTime(s.endedAt)} (ended)` : shortTime(s.endsAt)}
-                          {s.recurrence && (
-                            <div className="text-xs text-zinc-400">
-                              weekly:{" "}
-                              {s.recurrence.weekly.map((w) => `${w.day} ${w.start} for ${w.minutes} min`).join("; ")} (
-                              {s.recurrence.timeZone})
-                            </div>
-                          )}
-                          {s.state === "active" && (
-                            <div className="text-xs text-zinc-400">
-                              {s.mutingNow ? "muting now" : "between windows"}
-                            </div>
-                          )}
-                        </td>
-                        <td className="py-1 pr-3 text-zinc-400">{s.comment}</td>
-                        <td className="py-1 pr-3 text-zinc-400">{s.createdBy ?? "—"}</td>
-                        <td className="py-1 text-right">
-                          {s.state !== "expired" && canOperate(me) && (
-                            <button
-                              type="button"
-                              data-testid="end-silence"
-                              onClick={() => void end(s.id)}
-                              className="rounded border border-zinc-700 px-1.5 text-xs text-zinc-300 hover:bg-zinc-800"
-                            >
-                              End now
-                            </button>
-                          )}
-                        </td>
+                <div className="max-w-full overflow-x-auto">
+                  <table className="w-full text-left text-[13px]">
+                    <thead className="text-xs text-zinc-500">
+                      <tr>
+                        <th className="py-1 pr-3 font-normal">Devices</th>
+                        <th className="py-1 pr-3 font-normal">When</th>
+                        <th className="py-1 pr-3 font-normal">Comment</th>
+                        <th className="py-1 pr-3 font-normal">By</th>
+                        <th className="py-1 font-normal" />
                       </tr>
-                    ))}
-                  </tbody>
-                </table>
+                    </thead>
+                    <tbody>
+                      {list.map((s) => (
+                        <tr
+                          key={s.id}
+                          data-testid="silence"
+                          data-state={s.state}
+                          data-match={s.match ?? ""}
+                          className="border-t border-zinc-800/70 align-top"
+                        >
+                          <td className="py-1 pr-3">
+                            {s.match && <span className="font-mono text-zinc-100">{s.match}</span>}
+                            {s.tags.length > 0 && (
+                              <span className="ml-1 text-indigo-300">
+                                {s.match ? "or tagged " : "tagged "}
+                                {s.tags.join(", ")}
+                              </span>
+                            )}
+                          </td>
+                          <td className="py-1 pr-3 text-zinc-300">
+                            {shortTime(s.startsAt)} →{" "}
+                            {s.endedAt ? `${shortTime(s.endedAt)} (ended)` : shortTime(s.endsAt)}
+                            {s.recurrence && (
+                              <div className="text-xs text-zinc-400">
+                                weekly:{" "}
+                                {s.recurrence.weekly.map((w) => `${w.day} ${w.start} for ${w.minutes} min`).join("; ")}{" "}
+                                ({s.recurrence.timeZone})
+                              </div>
+                            )}
+                            {s.state === "active" && (
+                              <div className="text-xs text-zinc-400">
+                                {s.mutingNow ? "muting now" : "between windows"}
+                              </div>
+                            )}
+                          </td>
+                          <td className="py-1 pr-3 text-zinc-400">{s.comment}</td>
+                          <td className="py-1 pr-3 text-zinc-400">{s.createdBy ?? "—"}</td>
+                          <td className="py-1 text-right">
+                            {s.state !== "expired" && canOperate(me) && (
+                              <button
+                                type="button"
+                                data-testid="end-silence"
+                                onClick={() => void end(s.id)}
+                                className="rounded border border-zinc-700 px-1.5 text-xs text-zinc-300 hover:bg-zinc-800"
+                              >
+                                End now
+                              </button>
+                            )}
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
               )}
             </section>
           );
