@@ -209,6 +209,11 @@ describe("device topics: status conventions", () => {
     for (const payload of ["maybe", "", '{"status":42}', '{"status":"online"', "onlineX", "x".repeat(300)]) {
       expect(run("devices/d1/status", payload)).toEqual([publish("d1", "devices/d1/status")]);
     }
+    // words that name Object's own properties are not status words
+    for (const payload of ["__proto__", "constructor", "toString", "hasOwnProperty", '{"status":"__proto__"}']) {
+      expect(run("devices/d1/status", payload)).toEqual([publish("d1", "devices/d1/status")]);
+      expect(run("shellies/d1/online", payload)).toEqual([publish("d1", "shellies/d1/online")]);
+    }
     expect(run("devices/d1/status", Buffer.from([0x6f, 0xff]))).toEqual([publish("d1", "devices/d1/status")]);
     expect(run("devices/d1/status", "maybe", replay)).toEqual([]);
   });

@@ -125,9 +125,11 @@ interface StatusConvention {
 }
 
 function wordReader(words: Readonly<Record<string, boolean>>) {
+  // A Map, not the object: a payload such as "__proto__" or "constructor" must not find Object's own keys.
+  const known = new Map(Object.entries(words));
   return (word: string): StatusReading | null => {
     const trimmed = word.trim();
-    const online = words[trimmed.toLowerCase()];
+    const online = known.get(trimmed.toLowerCase());
     return online === undefined ? null : { online, detail: trimmed };
   };
 }
