@@ -2,33 +2,37 @@ import { describe, expect, it } from "vitest";
 import type { DisconnectRecord } from "../store/disconnects";
 import {
   csvRecord,
+  csvRecords,
   DISCONNECT_CSV_HEADER,
   disconnectCsvRecord,
   disconnectsFilename,
   fileTime,
   isoUtc,
-  looksLikeFormula,
-  numberCell,
-  quoteField,
   secondsCell,
-  textCell,
   timeCell,
 } from "./csv";
 import { parseCsv } from "../testing/csv";
 
+/** One cell as it stands in a record. */
+const cell = (text: string | number | null) => csvRecord([text]).slice(0, -2);
+
 describe("RFC 4180 fields", () => {
   it("leaves plain text alone and quotes only what must be quoted", () => {
-    expect(quoteField("sensor-1")).toBe("sensor-1");
-    expect(quoteField("a,b")).toBe('"a,b"');
-    expect(quoteField('say "hi"')).toBe('"say ""hi"""');
-    expect(quoteField("line\nbreak")).toBe('"line\nbreak"');
-    expect(quoteField("cr\rhere")).toBe('"cr\rhere"');
-    expect(quoteField("")).toBe("");
-    expect(quoteField("ünïcødé 😀")).toBe("ünïcødé 😀");
+    expect(cell("sensor-1")).toBe("sensor-1");
+    expect(cell("a,b")).toBe('"a,b"');
+    expect(cell('say "hi"')).toBe('"say ""hi"""');
+    expect(cell("line\nbreak")).toBe('"line\nbreak"');
+    expect(cell("cr\rhere")).toBe('"cr\rhere"');
+    expect(cell("")).toBe("");
+    expect(cell("ünïcødé 😀")).toBe("ünïcødé 😀");
+    // separators of other locales are quoted too
+    expect(cell("a;b")).toBe('"a;b"');
+    expect(cell("a\tb")).toBe('"a\tb"');
   });
 
   it("ends every record with CRLF", () => {
     expect(csvRecord(["a", "", "c"])).toBe("a,,c\r\n");
+    expect(csvRecords([["a"], ["b", null]])).toBe("a\r\nb,\r\n");
     expect(DISCONNECT_CSV_HEADER).toBe(
       "device_id,disconnected_at,reason,keepalive_s,last_activity_at,silence_s,connected_at,session_s,reconnected_at,offline_s,inferred,device_name\r\n",
     );
@@ -36,53 +40,47 @@ describe("RFC 4180 fields", () => {
 });
 
 describe("formula neutralization (OWASP CSV injection)", () => {
-  it("recognizes every character a spreadsheet starts a formula with", () => {
-    for (const s of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "\nx"]) expect(looksLikeFormula(s), s).toBe(true);
-    for (const s of ["sensor", " =1", "1=1", "'=1", "", "a-b", "ＡＢ"]) expect(looksLikeFormula(s), s).toBe(false);
+  it("prefixes a single quote to every text a spreadsheet would run", () => {
+    for (const s of ["=1+1", "+41 79", "-2", "@cmd", "\tTAB", "\r\nx", "\nx", "＝1+1", "＋1", "－1", "＠x"])
+      expect(parseCsv(csvRecord([s, "z"])), JSON.stringify(s)).toEqual([[`'${s}`, "z"]]);
   });
 
-  it("prefixes a single quote and quotes the cell", () => {
-    expect(textCell("=1+1")).toBe(`"'=1+1"`);
-    expect(textCell("+41 79")).toBe(`"'+41 79"`);
-    expect(textCell("-2")).toBe(`"'-2"`);
-    expect(textCell("@cmd")).toBe(`"'@cmd"`);
-    expect(textCell("\tTAB")).toBe(`"'\tTAB"`);
-    expect(textCell("\r\nx")).toBe(`"'\r\nx"`);
+  it("leaves text that only looks close alone", () => {
+    for (const s of ["sensor", " =1", "1=1", "'=1", "a-b", "ＡＢ"]) expect(cell(s), s).toBe(s);
   });
 
   it("turns a hostile HYPERLINK id into inert text that reads back exactly", () => {
     const hostile = '=HYPERLINK("http://x","y")';
-    const cell = textCell(hostile);
-    expect(cell).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
-    expect(parseCsv(csvRecord([cell, "z"]))).toEqual([[`'${hostile}`, "z"]]);
+    expect(cell(hostile)).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(parseCsv(csvRecord([hostile, "z"]))).toEqual([[`'${hostile}`, "z"]]);
   });
 
   it("leaves text that is not a formula unprefixed but still RFC-quoted", () => {
-    expect(textCell('dev,"1"')).toBe('"dev,""1"""');
-    expect(textCell(null)).toBe("");
+    expect(cell('dev,"1"')).toBe('"dev,""1"""');
+    expect(cell(null)).toBe("");
   });
 });
 
 describe("numbers and times keepwatch writes", () => {
   it("writes numbers plainly and unknowns as empty cells", () => {
-    expect(numberCell(30)).toBe("30");
-    expect(numberCell(0)).toBe("0");
-    expect(numberCell(null)).toBe("");
-    expect(numberCell(Number.NaN)).toBe("");
+    expect(cell(30)).toBe("30");
+    expect(cell(0)).toBe("0");
+    expect(cell(null)).toBe("");
+    expect(cell(Number.NaN)).toBe("");
   });
 
   it("writes durations as seconds to the millisecond", () => {
-    expect(secondsCell(15_123)).toBe("15.123");
-    expect(secondsCell(60_000)).toBe("60");
-    expect(secondsCell(1)).toBe("0.001");
-    expect(secondsCell(100)).toBe("0.1");
-    expect(secondsCell(0)).toBe("0");
-    expect(secondsCell(null)).toBe("");
+    expect(cell(secondsCell(15_123))).toBe("15.123");
+    expect(cell(secondsCell(60_000))).toBe("60");
+    expect(cell(secondsCell(1))).toBe("0.001");
+    expect(cell(secondsCell(100))).toBe("0.1");
+    expect(cell(secondsCell(0))).toBe("0");
+    expect(cell(secondsCell(null))).toBe("");
   });
 
   it("writes times as ISO-8601 UTC with milliseconds", () => {
-    expect(timeCell(Date.UTC(2026, 10, 1, 8, 30, 5, 7))).toBe("2026-11-01T08:30:05.007Z");
-    expect(timeCell(null)).toBe("");
+    expect(cell(timeCell(Date.UTC(2026, 10, 1, 8, 30, 5, 7)))).toBe("2026-11-01T08:30:05.007Z");
+    expect(cell(timeCell(null))).toBe("");
   });
 });
 

@@ -1,53 +1,49 @@
 /**
- * CSV encoding for exports (pure; no I/O).
+ * CSV encoding for exports (pure; no I/O), on csv-stringify.
  *
  * RFC 4180: records end with CRLF; a field containing a comma, a double
  * quote, CR or LF is enclosed in double quotes, with its quotes doubled.
  *
  * Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that
- * starts with =, +, -, @, tab or CR as a formula, so a device calling itself
- * =HYPERLINK("http://x","y") would become a live link on the operator's
- * screen. Every text cell from outside (device ids, reasons) that starts with
- * one of those characters, or with LF, gets a leading single quote and is
- * enclosed in double quotes: it arrives as inert text. A cell holding a
- * separator of any locale (`,` `;` tab) is always quoted, so no part of it can
- * become a cell of its own that starts with a formula. Numbers and times that
- * keepwatch writes itself (non-negative durations, ISO-8601 times, integer
- * keepalives) never start with such a character and are written as they are.
+ * starts with =, +, -, @, tab or CR (or their full-width forms) as a formula,
+ * so a device calling itself =HYPERLINK("http://x","y") would become a live
+ * link on the operator's screen. csv-stringify's `escape_formulas` gives such a
+ * text cell a leading single quote, so it arrives as inert text; a cell that
+ * starts with LF gets one too. A cell holding a separator of any locale
+ * (`,` `;` tab) is always quoted, so no part of it can become a cell of its own
+ * that starts with a formula. Numbers and times that keepwatch writes itself
+ * (non-negative durations, ISO-8601 times, integer keepalives) never start with
+ * such a character and are written as they are.
  */
+import { stringify, type Options } from "csv-stringify/sync";
 import type { DisconnectRecord } from "../store/disconnects";
 
 export const CRLF = "\r\n";
 
-/** Characters that make a spreadsheet read a cell as a formula when they come first. */
-const FORMULA_START = /^[=+\-@\t\r\n]/;
-/**
- * RFC 4180 quotes a field with a comma, quote, CR or LF; a semicolon or tab
- * is quoted too: a spreadsheet in a locale that separates by `;` (or a tool
- * reading TSV) would otherwise split `dev;=cmd|' /C calc'!A0` into a second
- * cell that starts with `=`. Quoted, it stays one cell whatever the separator.
- */
-const NEEDS_QUOTES = /[",;\t\r\n]/;
+/** A cell: text from anywhere (escaped), a number keepwatch computed, or unknown (empty). */
+export type Cell = string | number | null;
 
-/** True when a spreadsheet would run this text as a formula. */
-export const looksLikeFormula = (text: string): boolean => FORMULA_START.test(text);
+const OPTIONS: Options = {
+  record_delimiter: CRLF,
+  quote_record_delimiter: true, // a lone CR or LF inside a cell is quoted, not only CRLF
+  escape_formulas: true,
+  // RFC 4180 quotes comma, quote, CR and LF; `;` and tab too, for spreadsheets in other locales.
+  quoted_match: /[;\t]/,
+  cast: {
+    // escape_formulas leaves a leading LF alone; a spreadsheet may still trim it and see a formula.
+    string: (text) => (text.startsWith("\n") ? `'${text}` : text),
+    number: (n) => (Number.isFinite(n) ? String(n) : ""),
+  },
+};
 
-/** A field as RFC 4180 writes it: quoted (quotes doubled) only when it must be. */
-export function quoteField(text: string): string {
-  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+/** Records, each CRLF-terminated. */
+export function csvRecords(rows: readonly (readonly Cell[])[]): string {
+  return stringify(rows as Cell[][], OPTIONS);
 }
 
-/** An untrusted text cell: neutralized when it would be a formula, then quoted as needed. */
-export function textCell(text: string | null): string {
-  if (text === null) return "";
-  if (looksLikeFormula(text)) return `"'${text.replace(/"/g, '""')}"`;
-  return quoteField(text);
-}
-
-/** A number keepwatch computed itself; empty when unknown. */
-export function numberCell(n: number | null): string {
-  if (n === null || !Number.isFinite(n)) return "";
-  return String(n);
+/** One record, CRLF-terminated. */
+export function csvRecord(fields: readonly Cell[]): string {
+  return csvRecords([fields]);
 }
 
 const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
@@ -80,18 +76,13 @@ export function isoUtc(ms: number): string {
 }
 
 /** An epoch-ms time as ISO-8601 UTC with milliseconds; empty when unknown. */
-export function timeCell(ms: number | null): string {
-  return ms === null ? "" : isoUtc(ms);
+export function timeCell(ms: number | null): string | null {
+  return ms === null ? null : isoUtc(ms);
 }
 
-/** Milliseconds as seconds, to the millisecond ("15.123", "60"); empty when unknown. */
-export function secondsCell(ms: number | null): string {
-  return ms === null ? "" : numberCell(ms / 1000);
-}
-
-/** One record: the already-encoded fields joined, CRLF-terminated. */
-export function csvRecord(fields: readonly string[]): string {
-  return fields.join(",") + CRLF;
+/** Milliseconds as seconds, to the millisecond (15.123, 60); empty when unknown. */
+export function secondsCell(ms: number | null): number | null {
+  return ms === null ? null : ms / 1000;
 }
 
 export const DISCONNECT_CSV_COLUMNS = [
@@ -118,12 +109,12 @@ export const UTF8_BOM = "\uFEFF";
 export type NameOf = (deviceId: string) => string | null;
 const NO_NAMES: NameOf = () => null;
 
-export function disconnectCsvRecord(d: DisconnectRecord, nameOf: NameOf = NO_NAMES): string {
-  return csvRecord([
-    textCell(d.deviceId),
+function disconnectRow(d: DisconnectRecord, nameOf: NameOf): Cell[] {
+  return [
+    d.deviceId,
     timeCell(d.disconnectedAt),
-    textCell(d.reason),
-    numberCell(d.keepaliveSeconds),
+    d.reason,
+    d.keepaliveSeconds,
     timeCell(d.lastActivityAt),
     secondsCell(d.silenceMs),
     timeCell(d.connectedAt),
@@ -131,15 +122,17 @@ export function disconnectCsvRecord(d: DisconnectRecord, nameOf: NameOf = NO_NAM
     timeCell(d.reconnectedAt),
     secondsCell(d.offlineMs),
     d.inferred ? "true" : "false",
-    textCell(nameOf(d.deviceId)),
-  ]);
+    nameOf(d.deviceId),
+  ];
+}
+
+export function disconnectCsvRecord(d: DisconnectRecord, nameOf: NameOf = NO_NAMES): string {
+  return csvRecord(disconnectRow(d, nameOf));
 }
 
 /** Encodes many records in one string (one page of an export). */
 export function disconnectCsvRecords(records: readonly DisconnectRecord[], nameOf: NameOf = NO_NAMES): string {
-  let out = "";
-  for (const r of records) out += disconnectCsvRecord(r, nameOf);
-  return out;
+  return csvRecords(records.map((r) => disconnectRow(r, nameOf)));
 }
 
 /** A time for a file name: "2026-11-01T00-00Z", with seconds and milliseconds only when not zero. */

@@ -110,7 +110,7 @@ describe("disconnect history on PGlite", () => {
     expect(last.reason).toBe("unknown");
     expect(last).toMatchObject({ sessionMs: 61_250, silenceMs: 31_250, offlineMs: 288_750 });
     expect((await csv(embedded.prisma, hostile)).split("\r\n")[1]).toBe(
-      `"'=cmd|x",2026-11-01T00:31:00.000Z,clean,,,,2026-11-01T00:30:00.000Z,60,,,false,`,
+      `'=cmd|x,2026-11-01T00:31:00.000Z,clean,,,,2026-11-01T00:30:00.000Z,60,,,false,`,
     );
   });
 });
