@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { reasonLabel } from "@/components/fleet/format";
 import type { ActivityDto } from "@/lib/api/activity";
-import { activityQuery, buildTimeline, markerLabels, MAX_SESSIONS_DRAWN, silencesBeforeDrops } from "./timeline";
+import fc from "fast-check";
+import {
+  activityQuery,
+  buildTimeline,
+  labelWidthPx,
+  markerLabels,
+  MAX_SESSIONS_DRAWN,
+  silencesBeforeDrops,
+} from "./timeline";
 
 const T = Date.parse("2026-11-22T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -158,7 +166,7 @@ describe("markerLabels", () => {
     ).toEqual([[0, { text: "2 drops", side: "right" }]]);
     expect(
       labels([
-        { at: at(700), reason: "clean" },
+        { at: at(600), reason: "clean" },
         { at: at(960), reason: "admin" },
       ]),
     ).toEqual([
@@ -167,10 +175,48 @@ describe("markerLabels", () => {
     ]);
   });
 
-  it("measures each cluster from its first marker, so a steady storm gets a label every minPx", () => {
+  it("measures each cluster from its first marker, its room growing with its text, so a steady storm gets evenly spaced labels", () => {
     const storm = Array.from({ length: 50 }, (_, i) => ({ at: at(i * 20), reason: "connection_lost" as const }));
     const got = labels(storm);
-    expect(got.map(([i]) => i)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45]);
-    expect(got.every(([, label]) => label.text === "connection lost ×5")).toBe(true);
+    // "connection lost ×7" needs 124 px: seven markers 20 px apart share it
+    expect(got.map(([i]) => i)).toEqual([0, 7, 14, 21, 28, 35, 42]);
+    expect(got.slice(0, -1).every(([, label]) => label.text === "connection lost ×7")).toBe(true);
+    expect(got[got.length - 1][1].text).toBe("connection lost ×8");
+  });
+
+  it("gives a folded label the room of its longer text: 'keepalive timeout ×15' does not run into the next", () => {
+    const burst = Array.from({ length: 15 }, (_, i) => ({ at: at(i * 4), reason: "keepalive_timeout" as const }));
+    const got = labels([...burst, { at: at(120), reason: "keepalive_timeout" }, { at: at(400), reason: "clean" }]);
+    expect(got).toEqual([
+      [0, { text: "keepalive timeout ×16", side: "right" }],
+      [16, { text: reasonLabel("clean"), side: "right" }],
+    ]);
+  });
+
+  it("never lets two labels' text overlap, whatever the markers (property)", () => {
+    const reasons = ["keepalive_timeout", "connection_lost", "clean", "admin", "taken_over", null] as const;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ px: fc.integer({ min: 0, max: 1000 }), reason: fc.constantFrom(...reasons) }), {
+          maxLength: 80,
+        }),
+        fc.integer({ min: 200, max: 1600 }),
+        (raw, width) => {
+          const markers = raw.map((m) => ({ at: T + m.px * 1000, reason: m.reason })).sort((a, b) => a.at - b.at);
+          const got = [...markerLabels(markers, T, T + 1_000_000, width).entries()];
+          const spans = got
+            .map(([i, l]) => {
+              const x = ((markers[i].at - T) / 1_000_000) * width;
+              const w = labelWidthPx(l.text);
+              return l.side === "right" ? [x, x + w] : [x - w, x];
+            })
+            .sort((a, b) => a[0] - b[0]);
+          for (let k = 1; k < spans.length; k++) expect(spans[k][0]).toBeGreaterThanOrEqual(spans[k - 1][1]);
+          // every cluster starts at a marker and the first marker always has a label
+          if (markers.length > 0) expect(got[0][0]).toBe(0);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

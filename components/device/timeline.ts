@@ -146,8 +146,16 @@ export function buildTimeline(
   };
 }
 
-/** Horizontal room one drop label needs (px at 10 px type: "keepalive timeout ×12"). */
+/** The least horizontal room a drop label takes (px). */
 export const MARKER_LABEL_PX = 110;
+
+/**
+ * Room a label's text takes at 10 px type: a generous 6.2 px a character
+ * (wider than any lowercase letter, digit or "×" in the UI's sans-serif),
+ * plus recharts' 5 px inset and a gap to the next label.
+ */
+export const labelWidthPx = (text: string, minPx = MARKER_LABEL_PX): number =>
+  Math.max(minPx, Math.ceil(text.length * 6.2) + 12);
 
 export interface MarkerLabel {
   text: string;
@@ -156,10 +164,11 @@ export interface MarkerLabel {
 }
 
 /**
- * Labels for the disconnect markers that fit side by side. A label takes
- * `minPx` to the right of its line, or to the left near the plot's right
- * edge; a marker whose label would overlap the one before joins that label
- * instead ("keepalive timeout ×3" when they agree, "5 drops" otherwise).
+ * Labels for the disconnect markers that fit side by side. A label takes the
+ * room of its own text (at least `minPx`) to the right of its line, or to the
+ * left near the plot's right edge; a marker whose label would overlap the one
+ * before joins that label instead ("keepalive timeout ×3" when they agree,
+ * "5 drops" otherwise), and the joined label's room grows with its text.
  * Returns the labels by the index of each cluster's first marker; the other
  * markers are still drawn as lines. `markers` are in time order.
  */
@@ -173,32 +182,40 @@ export function markerLabels(
   const labels = new Map<number, MarkerLabel>();
   if (markers.length === 0 || to <= from || plotWidthPx <= 0) return labels;
   const x = (at: number) => ((at - from) / (to - from)) * plotWidthPx;
-  let cluster: {
+  interface Cluster {
     first: number;
+    /** Where the first marker's line is (px). */
+    at: number;
     reasons: Set<Marker["reason"]>;
     count: number;
-    end: number;
     side: MarkerLabel["side"];
-  } | null = null;
-  const close = () => {
-    if (!cluster) return;
-    const one = reasonLabel(markers[cluster.first].reason);
-    const text =
-      cluster.count === 1 ? one : cluster.reasons.size === 1 ? `${one} ×${cluster.count}` : `${cluster.count} drops`;
-    labels.set(cluster.first, { text, side: cluster.side });
+  }
+  const textOf = (c: Cluster) => {
+    const one = reasonLabel(markers[c.first].reason);
+    return c.count === 1 ? one : c.reasons.size === 1 ? `${one} ×${c.count}` : `${c.count} drops`;
   };
+  const spanOf = (c: Cluster): [number, number] => {
+    const w = labelWidthPx(textOf(c), minPx);
+    return c.side === "right" ? [c.at, c.at + w] : [c.at - w, c.at];
+  };
+  // Clusters in time order, their labels side by side: a new marker's label that
+  // overlaps the one before joins it, and a label that grew left over its
+  // neighbour joins that one in turn.
+  const clusters: Cluster[] = [];
   markers.forEach((m, i) => {
     const at = x(m.at);
-    const side = at + minPx <= plotWidthPx ? "right" : "left";
-    const [start, end] = side === "right" ? [at, at + minPx] : [at - minPx, at];
-    if (cluster && start < cluster.end) {
-      cluster.count++;
-      cluster.reasons.add(m.reason);
-      return;
+    const side = at + labelWidthPx(reasonLabel(m.reason), minPx) <= plotWidthPx ? "right" : "left";
+    clusters.push({ first: i, at, reasons: new Set([m.reason]), count: 1, side });
+    while (
+      clusters.length >= 2 &&
+      spanOf(clusters[clusters.length - 1])[0] < spanOf(clusters[clusters.length - 2])[1]
+    ) {
+      const last = clusters.pop()!;
+      const before = clusters[clusters.length - 1];
+      before.count += last.count;
+      for (const r of last.reasons) before.reasons.add(r);
     }
-    close();
-    cluster = { first: i, reasons: new Set([m.reason]), count: 1, end, side };
   });
-  close();
+  for (const c of clusters) labels.set(c.first, { text: textOf(c), side: c.side });
   return labels;
 }
