@@ -3,24 +3,11 @@
 import Link from "next/link";
 import { useState } from "react";
 import type { InsightsDto } from "@/lib/api/insights";
-import { DISCONNECT_REASONS, type DisconnectReason } from "@/lib/ingest/events";
+import { DISCONNECT_REASONS } from "@/lib/ingest/events";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { describeId, deviceHref, reasonLabel } from "@/components/fleet/format";
 import { usePolled } from "@/components/device/usePolled";
-
-const REASON_COLOR: Record<DisconnectReason, string> = {
-  clean: "bg-zinc-400",
-  keepalive_timeout: "bg-amber-400",
-  connection_lost: "bg-red-500",
-  taken_over: "bg-fuchsia-400",
-  protocol_error: "bg-orange-500",
-  not_authorized: "bg-rose-300",
-  admin: "bg-sky-400",
-  session_expired: "bg-teal-400",
-  will: "bg-violet-400",
-  broker_restart: "bg-indigo-400",
-  unknown: "bg-zinc-600",
-};
+import { DisconnectChart, REASON_COLOR } from "./DisconnectChart";
 
 /** The fleet at a glance: keepalive distribution and disconnect reasons over time, each leading to the devices behind it. */
 export function InsightsPage() {
@@ -29,8 +16,6 @@ export function InsightsPage() {
   const [bucket, setBucket] = useState<string | null>(null);
   const selected = data?.keepalive.find((b) => b.key === bucket) ?? null;
   const maxBucket = Math.max(1, ...(data?.keepalive.map((b) => b.count) ?? [1]));
-  const hourTotals = data?.disconnects.map((h) => Object.values(h.counts).reduce((a, b) => a + (b ?? 0), 0)) ?? [];
-  const maxHour = Math.max(1, ...hourTotals);
 
   return (
     <div className="flex min-h-dvh flex-col">
@@ -110,34 +95,10 @@ export function InsightsPage() {
             ))}
           </div>
           <p className="text-xs text-zinc-500">
-            Disconnects per hour (UTC) by reason; a bar opens that hour in the history.
+            Disconnects per hour (UTC) by reason; point at a bar for its figures, pick it to open that hour in the
+            history.
           </p>
-          <div className="flex h-40 items-end gap-px border-b border-zinc-800">
-            {data?.disconnects.map((h, i) => {
-              const end = new Date(Date.parse(h.hour) + 3_600_000).toISOString();
-              return (
-                <Link
-                  key={h.hour}
-                  href={`/history?from=${encodeURIComponent(h.hour)}&to=${encodeURIComponent(end)}`}
-                  title={`${h.hour.slice(0, 13)}h: ${hourTotals[i]} disconnects\n${Object.entries(h.counts)
-                    .map(([r, n]) => `${reasonLabel(r as DisconnectReason)}: ${n}`)
-                    .join("\n")}`}
-                  data-testid="hour-bar"
-                  data-count={hourTotals[i]}
-                  className="flex min-w-0 flex-1 flex-col-reverse"
-                  style={{ height: `${(hourTotals[i] / maxHour) * 100}%` }}
-                >
-                  {DISCONNECT_REASONS.filter((r) => h.counts[r]).map((r) => (
-                    <span
-                      key={r}
-                      className={REASON_COLOR[r]}
-                      style={{ height: `${((h.counts[r] ?? 0) / Math.max(1, hourTotals[i])) * 100}%` }}
-                    />
-                  ))}
-                </Link>
-              );
-            })}
-          </div>
+          <DisconnectChart hours={data?.disconnects ?? []} />
           <ul className="flex flex-wrap gap-3 text-xs text-zinc-400">
             {DISCONNECT_REASONS.map((r) => (
               <li key={r}>
