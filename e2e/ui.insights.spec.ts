@@ -34,13 +34,15 @@ test.describe("insights page", () => {
     const chart = page.getByTestId("disconnect-chart");
     const bars = chart.getByTestId("hour-bar");
     await expect(bars).toHaveCount(24);
-    const bar = chart.locator(`[data-testid="hour-bar"][href*="${encodeURIComponent(new Date(hour).toISOString())}"]`);
+    const bar = chart.locator(
+      `[data-testid="hour-bar"][href*="from=${encodeURIComponent(new Date(hour).toISOString())}"]`,
+    );
     await expect(bar).toHaveAttribute("data-count", "7");
 
     // The count axis starts at 0 and reaches at least the tallest bar.
     const ticks = (await chart.getByTestId("y-tick").allTextContents()).map((t) => Number(t.replace(/,/g, "")));
     expect(ticks[0]).toBe(0);
-    const counts = (await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-count")))));
+    const counts = await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-count"))));
     expect(ticks[ticks.length - 1]).toBeGreaterThanOrEqual(Math.max(...counts));
     // Every third hour is labelled, as HH:00.
     const labels = await chart.getByTestId("x-label").allTextContents();

@@ -1,7 +1,7 @@
 "use client";
 
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef, type MouseEvent } from "react";
+import { useEffect, useRef, type KeyboardEvent, type MouseEvent } from "react";
 import { COLUMNS, GRID_COLUMNS, HEADER_HEIGHT, ROW_HEIGHT, TABLE_MIN_WIDTH } from "./columns";
 import { DeviceRow } from "./DeviceRow";
 import { EmptyState } from "./EmptyState";
@@ -10,13 +10,16 @@ import { TableHeader } from "./TableHeader";
 
 /** Rows kept in the DOM beyond the visible ones, above and below. */
 const OVERSCAN = 12;
+/** How long a row moved to by keyboard may take to arrive and still take the focus (ms). */
+const FOCUS_WAIT_MS = 3_000;
 /** Size assumed before the scroll container is measured (server render, first paint). */
 const INITIAL_RECT = { width: 1280, height: 720 };
 
 /**
  * A plain click anywhere on a row follows the row's device link, unless it
  * lands on a control or ends a text selection (ids and reasons stay copyable).
- * Keyboard users reach the same link by Tab.
+ * Keyboard users reach the same link by Tab, and move between rows' links
+ * with the arrow keys (see DeviceTable).
  */
 function followRowLink(e: MouseEvent<HTMLDivElement>): void {
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
@@ -80,6 +83,41 @@ export function DeviceTable() {
     showRange(firstShown, lastShown);
   }, [showRange, firstShown, lastShown]);
 
+  // Arrow keys, Page Up/Down, Home and End move the focus from one row's device link to another's.
+  // The row may not be rendered (or in the window) yet: it is scrolled to, and focused once it arrives,
+  // unless that takes so long that the focus would jump under the operator's hands.
+  const focusWanted = useRef<{ index: number; until: number } | null>(null);
+  const focusRow = () => {
+    if (focusWanted.current === null) return;
+    const { index, until } = focusWanted.current;
+    if (Date.now() > until) {
+      focusWanted.current = null;
+      return;
+    }
+    const link = scrollRef.current?.querySelector<HTMLAnchorElement>(
+      `[data-testid="device-row"][aria-rowindex="${index + 2}"] a[href]`,
+    );
+    if (!link) return;
+    focusWanted.current = null;
+    link.focus();
+  };
+  useEffect(focusRow);
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || !(e.target instanceof Element)) return;
+    const row = e.target.closest('[data-testid="device-row"]');
+    if (row === null) return;
+    const index = Number(row.getAttribute("aria-rowindex")) - 2;
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? ROW_HEIGHT) / ROW_HEIGHT) - 1);
+    const steps: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page };
+    const next = e.key === "Home" ? 0 : e.key === "End" ? total - 1 : e.key in steps ? index + steps[e.key] : null;
+    if (next === null || total === 0) return;
+    e.preventDefault();
+    const target = Math.min(total - 1, Math.max(0, next));
+    focusWanted.current = { index: target, until: Date.now() + FOCUS_WAIT_MS };
+    virtualizer.scrollToIndex(target, { align: "auto" });
+    focusRow();
+  };
+
   return (
     <div
       ref={scrollRef}
@@ -89,6 +127,7 @@ export function DeviceTable() {
       aria-colcount={COLUMNS.length}
       data-testid="device-table"
       onClick={followRowLink}
+      onKeyDown={onKeyDown}
       className="relative min-h-0 flex-1 overflow-auto rounded-md border border-zinc-800 bg-zinc-950 [overflow-anchor:none]"
     >
       <TableHeader />
