@@ -1,7 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEVICE_STATUSES, type DeviceState, type DeviceStatus } from "../fleet/types";
-import { compareRows, FleetViews, naturalKey, SORT_KEYS, type Row, type ViewQuery, type ViewSource } from "./views";
+import {
+  compareRows,
+  DEFAULT_VIEW,
+  FleetViews,
+  MAX_FILTERED_VIEWS,
+  naturalKey,
+  SORT_KEYS,
+  type Row,
+  type ViewQuery,
+  type ViewSource,
+} from "./views";
 
 /** A fleet of plain objects the test changes behind the views' back, as the runtime's fleet does. */
 class FakeSource implements ViewSource {
@@ -66,7 +76,8 @@ const device = fc.record({
 });
 const query = fc.record({
   status: fc.constantFrom("all", ...DEVICE_STATUSES),
-  search: fc.constantFrom("", "1", "Dev-2", "pump"),
+  // nested on purpose: a view for "dev-1" may be built from the one for "1", "pump" from "p"
+  search: fc.constantFrom("", "1", "Dev-2", "dev-1", "dev-12", "p", "pump"),
   tag: fc.constantFrom("", "roof"),
   sortKey: fc.constantFrom(...SORT_KEYS),
   sortDir: fc.constantFrom("asc", "desc"),
@@ -90,7 +101,7 @@ describe("FleetViews", () => {
       fc.property(
         fc.array(device, { maxLength: 60 }),
         fc.array(fc.array(device, { maxLength: 15 }), { maxLength: 6 }),
-        fc.array(query, { minLength: 1, maxLength: 4 }),
+        fc.array(query, { minLength: 1, maxLength: 6 }),
         fc.integer({ min: 0, max: 40 }),
         (initial, batches, queries, offset) => {
           const src = new FakeSource();
@@ -111,7 +122,8 @@ describe("FleetViews", () => {
           };
           apply(initial);
           const views = new FleetViews(src);
-          for (const q of queries) views.window(q, 0, 10);
+          // The first view exists before the changes; the others are built between them, from kept ones.
+          views.window(queries[0], 0, 10);
           for (const batch of batches) {
             views.update(apply(batch));
             for (const q of queries) {
@@ -126,6 +138,57 @@ describe("FleetViews", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("builds a view from a narrower kept one only when that one holds every match (one order, many filters)", () => {
+    const oneOrder = fc.record({
+      status: fc.constantFrom("all", "online", "offline"),
+      search: fc.constantFrom("", "1", "dev-1", "dev-12", "p", "pump"),
+      tag: fc.constantFrom("", "roof"),
+      sortKey: fc.constant("id"),
+      sortDir: fc.constant("asc"),
+    }) as fc.Arbitrary<ViewQuery>;
+    fc.assert(
+      fc.property(
+        fc.array(device, { minLength: 20, maxLength: 60 }),
+        fc.array(fc.tuple(fc.array(device, { maxLength: 8 }), oneOrder), { minLength: 2, maxLength: 12 }),
+        (initial, steps) => {
+          const src = new FakeSource();
+          const apply = (ds: typeof initial): string[] =>
+            ds.map((d) => {
+              const id = `dev-${d.n}`;
+              src.set(id, d.status, d.since, d.seen, d.drops, d.keepalive);
+              if (d.n % 7 === 0) src.names.set(id, `Pump ${d.n}`);
+              src.tags.set(id, d.tag ? [d.tag] : []);
+              return id;
+            });
+          apply(initial);
+          const views = new FleetViews(src);
+          const asked: ViewQuery[] = [];
+          for (const [batch, q] of steps) {
+            views.update(apply(batch));
+            asked.push(q);
+            for (const a of asked) expect(views.window(a, 0, 100).ids).toEqual(expected(src, a).slice(0, 100));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps at most MAX_FILTERED_VIEWS filtered views, the least recently used going first", () => {
+    const src = new FakeSource();
+    for (let i = 0; i < 50; i++) src.set(`dev-${i}`, "online", 0, 0, 0, 10);
+    let t = 0;
+    const views = new FleetViews(src, { now: () => ++t });
+    const q = (search: string): ViewQuery => ({ ...DEFAULT_VIEW, search });
+    views.window(q("dev-0"), 0, 10);
+    for (let i = 1; i < MAX_FILTERED_VIEWS + 10; i++) {
+      views.window(q(`dev-${i}`), 0, 10);
+      views.window(q("dev-0"), 0, 10); // kept in use
+    }
+    expect(views.size).toBe(1 + MAX_FILTERED_VIEWS); // the sort and the filtered views
+    expect(views.window(q("dev-0"), 0, 10).ids).toEqual(["dev-0"]);
   });
 
   it("pages by id with a cursor, also past a device that is gone", () => {

@@ -140,6 +140,9 @@ function probe(id: string): Row {
   return { id, nat: naturalKey(id), name: null, tags: [], rank: 0, since: 0, seen: null, drops: 0, keepalive: null };
 }
 
+/** Filtered views kept at most (typing a search makes one per keystroke). */
+export const MAX_FILTERED_VIEWS = 32;
+
 export class FleetViews {
   /** Every device's current row; empty while no view exists. */
   private rows = new Map<string, Row>();
@@ -221,12 +224,43 @@ export class FleetViews {
     const key = keyOf(q, needle);
     let view = this.filtered.get(key);
     if (!view) {
-      const kept = base.list.filter((row) => matches(row, q, needle));
-      view = { list: SortedList.fromSorted(kept, compareRows(q.sortKey, q.sortDir)), query: q, needle, usedAt: 0 };
+      const kept = this.narrowest(q, needle, base).list.filter((row) => matches(row, q, needle));
+      view = {
+        list: SortedList.fromSorted(kept, compareRows(q.sortKey, q.sortDir)),
+        query: q,
+        needle,
+        usedAt: this.now(),
+      };
       this.filtered.set(key, view);
+      this.evictBeyond(MAX_FILTERED_VIEWS);
     }
     view.usedAt = this.now();
     return view;
+  }
+
+  /**
+   * The smallest kept view, in the same order, that holds every match of `q`:
+   * a filtered view whose status and tag are `q`'s or "any" and whose search
+   * is part of `q`'s (typing "dev-12" after "dev-1" filters the 1,111 matches
+   * of "dev-1", not the whole fleet), or else the whole sort.
+   */
+  private narrowest(q: ViewQuery, needle: string, base: View): View {
+    let best = base;
+    for (const v of this.filtered.values()) {
+      const f = v.query;
+      if (f.sortKey !== q.sortKey || f.sortDir !== q.sortDir) continue;
+      if ((f.status !== "all" && f.status !== q.status) || (f.tag !== "" && f.tag !== q.tag)) continue;
+      if (!needle.includes(v.needle) || v.list.size >= best.list.size) continue;
+      best = v;
+    }
+    return best;
+  }
+
+  /** Every kept filtered view is updated on every change: beyond `max`, the least recently used go. */
+  private evictBeyond(max: number): void {
+    if (this.filtered.size <= max) return;
+    const byUse = [...this.filtered].sort((a, b) => a[1].usedAt - b[1].usedAt);
+    for (const [key] of byUse.slice(0, this.filtered.size - max)) this.filtered.delete(key);
   }
 
   private sortIndex(q: ViewQuery): View {
