@@ -368,7 +368,7 @@ export class RuleSet {
 /**
  * Why a rule cannot be fully honoured on this monitor: thresholds based on
  * silence shorter than the broker's own deadline need a source that sees
- * PINGREQs (DESIGN.md). Without one, a connected device that only pings looks
+ * PINGREQs (ARCHITECTURE.md, "Keepalive facts and the status model"). Without one, a connected device that only pings looks
  * silent while healthy, so such verdicts are not made; offline is then known
  * when the broker drops the client.
  */

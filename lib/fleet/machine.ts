@@ -7,7 +7,7 @@
  * A transition that changes nothing returns the very same state object, so the
  * driver can tell "changed" by reference.
  *
- * The rules follow DESIGN.md ("Keepalive facts", "Device status model"). The
+ * The rules follow ARCHITECTURE.md ("Keepalive facts and the status model"). The
  * non-obvious choices, in one place:
  *
  * - Sessions: a connect opens one; its key `connectedAt` is strictly increasing
