@@ -1,19 +1,19 @@
 "use client";
 
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef, type KeyboardEvent, type MouseEvent } from "react";
 import { COLUMNS, GRID_COLUMNS, HEADER_HEIGHT, ROW_HEIGHT, TABLE_MIN_WIDTH } from "./columns";
 import { DeviceRow } from "./DeviceRow";
 import { EmptyState } from "./EmptyState";
 import { useFleet } from "./FleetStoreProvider";
 import { TableHeader } from "./TableHeader";
+import { useRowWindow } from "./useRowWindow";
 
 /** Rows kept in the DOM beyond the visible ones, above and below. */
 const OVERSCAN = 12;
 /** How long a row moved to by keyboard may take to arrive and still take the focus (ms). */
 const FOCUS_WAIT_MS = 3_000;
-/** Size assumed before the scroll container is measured (server render, first paint). */
-const INITIAL_RECT = { width: 1280, height: 720 };
+/** Height assumed before the scroll container is measured (server render, first paint). */
+const INITIAL_HEIGHT = 720;
 
 /**
  * A plain click anywhere on a row follows the row's device link, unless it
@@ -64,21 +64,16 @@ export function DeviceTable() {
     scrollRef.current?.scrollTo({ top: 0 });
   }, [view]);
   const rowAt = (i: number) => rows[i - first];
-  // Not for the React Compiler to memoize (the project does not enable it); rows are memoized by hand.
-  // eslint-disable-next-line react-hooks/incompatible-library
-  const virtualizer = useVirtualizer({
+  const { range, totalSize, scrollToIndex } = useRowWindow({
     count: total,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    getItemKey: (i) => rowAt(i)?.id ?? `pending-${i}`,
+    rowHeight: ROW_HEIGHT,
+    headerHeight: HEADER_HEIGHT,
     overscan: OVERSCAN,
-    scrollMargin: HEADER_HEIGHT,
-    initialRect: INITIAL_RECT,
-    useFlushSync: false,
+    scrollRef,
+    initialHeight: INITIAL_HEIGHT,
   });
-  const items = virtualizer.getVirtualItems();
-  const firstShown = items[0]?.index ?? 0;
-  const lastShown = items[items.length - 1]?.index ?? 0;
+  const firstShown = range.first;
+  const lastShown = Math.max(range.first, range.last);
   useEffect(() => {
     showRange(firstShown, lastShown);
   }, [showRange, firstShown, lastShown]);
@@ -114,7 +109,7 @@ export function DeviceTable() {
     e.preventDefault();
     const target = Math.min(total - 1, Math.max(0, next));
     focusWanted.current = { index: target, until: Date.now() + FOCUS_WAIT_MS };
-    virtualizer.scrollToIndex(target, { align: "auto" });
+    scrollToIndex(target);
     focusRow();
   };
 
@@ -136,14 +131,15 @@ export function DeviceTable() {
           <EmptyState />
         </div>
       ) : (
-        <div role="rowgroup" className={`relative ${TABLE_MIN_WIDTH}`} style={{ height: virtualizer.getTotalSize() }}>
-          {items.map((item) => {
-            const device = rowAt(item.index);
-            const offset = item.start - HEADER_HEIGHT;
+        <div role="rowgroup" className={`relative ${TABLE_MIN_WIDTH}`} style={{ height: totalSize }}>
+          {Array.from({ length: range.last - range.first + 1 }, (_, k) => {
+            const index = range.first + k;
+            const device = rowAt(index);
+            const offset = index * ROW_HEIGHT;
             return device ? (
-              <DeviceRow key={device.id} device={device} index={item.index} offset={offset} />
+              <DeviceRow key={device.id} device={device} index={index} offset={offset} />
             ) : (
-              <PendingRow key={item.key} index={item.index} offset={offset} />
+              <PendingRow key={`pending-${index}`} index={index} offset={offset} />
             );
           })}
         </div>

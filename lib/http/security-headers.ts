@@ -7,7 +7,7 @@
  *   carrying this response's nonce (Next adds it to its own scripts when the
  *   request carries this policy) and what those load;
  * - styles: 'unsafe-inline' is accepted here. Tailwind's CSS files are ours, but
- *   React, recharts and @tanstack/react-virtual write inline `style=` attributes,
+ *   React, recharts and the table's row windowing write inline `style=` attributes,
  *   which a nonce cannot cover; for the same reason style-src carries no nonce
  *   (a nonce in a directive makes browsers ignore its 'unsafe-inline');
  * - fetch and EventSource (`/api/stream`) to this origin only; images from this
