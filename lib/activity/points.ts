@@ -14,6 +14,7 @@
  */
 import type { ActivityEvent, DisconnectReason, SignalSource } from "../ingest/events";
 import type { FleetEffect } from "../fleet/types";
+import { MINUTE_MS } from "../keepalive";
 
 export const ACTIVITY_KINDS = ["connect", "pingreq", "publish", "disconnect", "packet"] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
@@ -39,7 +40,7 @@ export interface MinuteRollup {
   maxGapMs: number | null;
 }
 
-export const MINUTE_MS = 60_000;
+export { MINUTE_MS };
 export const minuteOf = (at: number): number => Math.floor(at / MINUTE_MS) * MINUTE_MS;
 
 /** Two reports of one packet from two sources (a debug log line and a device-topic message) arrive this close. */
