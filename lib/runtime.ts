@@ -7,6 +7,10 @@
  * it runs its own broker on MQTT_PORT and watches it in-process (every PINGREQ
  * visible). With DATABASE_URL it stores in Postgres; without it in the
  * embedded PGlite under KEEPWATCH_DATA_DIR.
+ * This module only wires the parts and runs their lifecycle: decisions live
+ * in their own modules (the debug log's stall, lib/ingest/debug-log-watch.ts;
+ * the health report, lib/health.ts; shutdown on signals, lib/signals.ts), and
+ * every periodic job runs on the registry (lib/jobs/registry.ts).
  * `instrumentation.ts` starts it with the server; route handlers reach it via
  * `getRuntime()`. The singleton lives on globalThis because Next bundles route
  * handlers and instrumentation as separate module graphs in one process.
@@ -164,6 +168,8 @@ export class Runtime {
   readonly inventory = new Inventory();
   /** The background jobs, each on its own timer (lib/jobs/registry.ts); listed in health. */
   readonly jobs = new JobRegistry();
+  /** The jobs the runtime registered itself (the others stop with the parts that own them). */
+  private readonly ownJobs = new Set<string>();
   /** Whether the database takes writes, as the writes show it (lib/health.ts). */
   private readonly database = new DatabaseCondition();
   /** Per-device activity for the device page (lib/store/activity.ts). */
@@ -331,8 +337,9 @@ export class Runtime {
     return this.embeddedBroker || this.debugLogWatch.visible;
   }
 
-  /** A background job on the registry; a failure is logged (and recorded by the registry), the next run goes on. */
+  /** A background job of the runtime's own; a failure is logged (and recorded by the registry), the next run goes on. */
   private job(name: string, intervalMs: number, run: () => void): void {
+    this.ownJobs.add(name);
     this.jobs.register({
       name,
       intervalMs,
@@ -497,7 +504,8 @@ export class Runtime {
 
   /** A standby re-reads the alerts the leader wrote (once registered, the job idles while this instance leads). */
   private followAlertsWhileStandingBy(): void {
-    if (this.jobs.has("standby-alerts")) return;
+    if (this.ownJobs.has("standby-alerts")) return;
+    this.ownJobs.add("standby-alerts");
     this.jobs.register({
       name: "standby-alerts",
       intervalMs: STANDBY_ALERTS_REFRESH_MS,
@@ -1176,15 +1184,7 @@ export class Runtime {
   async stop(): Promise<void> {
     this.stopTicker?.();
     // The runtime's own jobs first; the others stop with their owners below (the hub's last).
-    for (const name of [
-      "broker-state",
-      "database-check",
-      "forget-devices",
-      "debug-log-stall",
-      "debug-log-touch",
-      "standby-alerts",
-    ])
-      void this.jobs.stop(name);
+    for (const name of this.ownJobs) void this.jobs.stop(name);
     try {
       // First: sessions the stopping broker ends must not raise alerts; pending alert writes are flushed.
       await this.alerts?.stop();
