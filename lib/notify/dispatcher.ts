@@ -118,6 +118,8 @@ export class Dispatcher {
   private readonly fetch: SendContext["fetch"];
   private readonly inFlight = new Set<AbortController>();
   private readonly jobs: JobRegistry;
+  /** Whether this dispatcher registered its job (a registry may outlive several dispatchers, one at a time). */
+  private started = false;
   private stopped = false;
   private lastStats = 0;
   private lastPrune = 0;
@@ -137,14 +139,15 @@ export class Dispatcher {
 
   /** Looks at the outbox now, then every pollMs and whenever woken. */
   start(): void {
-    if (this.jobs.has(OUTBOX_JOB)) return;
+    if (this.started) return;
+    this.started = true;
     this.stopped = false;
     this.jobs.register({ name: OUTBOX_JOB, intervalMs: this.o.pollMs, immediate: true, run: () => this.round() });
   }
 
   /** Something was just written to the outbox: look now rather than at the next poll (or again right after this one). */
   wake(): void {
-    if (!this.stopped) this.jobs.trigger(OUTBOX_JOB);
+    if (this.started && !this.stopped) this.jobs.trigger(OUTBOX_JOB);
   }
 
   async stop(graceMs = 5_000): Promise<void> {
@@ -153,7 +156,8 @@ export class Dispatcher {
       for (const c of this.inFlight) c.abort(new Error("keepwatch is stopping"));
     }, graceMs);
     timer.unref?.();
-    await this.jobs.stop(OUTBOX_JOB);
+    if (this.started) await this.jobs.stop(OUTBOX_JOB);
+    this.started = false;
     clearTimeout(timer);
     const db = this.o.db();
     if (db && this.held.size > 0) await releaseClaims(db, [...this.held]).catch(() => undefined);
