@@ -22,3 +22,34 @@ export function backoffCeiling(attempt: number, p: BackoffPolicy): number {
 export function backoffDelay(attempt: number, p: BackoffPolicy, random: () => number = Math.random): number {
   return Math.round(backoffCeiling(attempt, p) * (0.5 + random() / 2));
 }
+
+export interface RetryOptions {
+  policy: BackoffPolicy;
+  /** Gives up once the next wait would end past this long from the start (Infinity: never). */
+  budgetMs: number;
+  /** Told about every failure, before the wait. */
+  onError?(err: unknown): void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs `attempt` until it succeeds, waiting `backoffCeiling` between tries
+ * (no jitter: a loop that retries alone). False when the budget ran out first.
+ */
+export async function retryWithin(attempt: () => Promise<void>, o: RetryOptions): Promise<boolean> {
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = now() + o.budgetMs;
+  for (let failures = 0; ;) {
+    try {
+      await attempt();
+      return true;
+    } catch (err) {
+      o.onError?.(err);
+      const delay = backoffCeiling(failures++, o.policy);
+      if (now() + delay > deadline) return false;
+      await sleep(delay);
+    }
+  }
+}

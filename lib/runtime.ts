@@ -7,12 +7,16 @@
  * it runs its own broker on MQTT_PORT and watches it in-process (every PINGREQ
  * visible). With DATABASE_URL it stores in Postgres; without it in the
  * embedded PGlite under KEEPWATCH_DATA_DIR.
+ * This module only wires the parts and runs their lifecycle: decisions live
+ * in their own modules (the debug log's stall, lib/ingest/debug-log-watch.ts;
+ * the health report, lib/health.ts; shutdown on signals, lib/signals.ts), and
+ * every periodic job runs on the registry (lib/jobs/registry.ts).
  * `instrumentation.ts` starts it with the server; route handlers reach it via
  * `getRuntime()`. The singleton lives on globalThis because Next bundles route
  * handlers and instrumentation as separate module graphs in one process.
  */
 import { Metrics } from "./metrics/prometheus";
-import { backoffCeiling } from "./backoff";
+import { retryWithin } from "./backoff";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { ConfigError, loadConfig, redactUrl, type Config } from "./config";
@@ -26,15 +30,7 @@ import { Fleet, forgettable } from "./fleet/fleet";
 import { LiveHub } from "./live/hub";
 import { FleetViews } from "./live/views";
 import { livePoints } from "./activity/points";
-import {
-  toDeviceDto,
-  iso,
-  type BrokerRestartDto,
-  type ClusterDto,
-  type DeviceDto,
-  type HealthDto,
-  type StatusCounts,
-} from "./api/dto";
+import { toDeviceDto, type DeviceDto, type HealthDto, type StatusCounts } from "./api/dto";
 import { AppError } from "./api/errors";
 import { openConfiguredDatabase, type Database } from "./store/open";
 import { migrate } from "./store/migrate";
@@ -46,6 +42,19 @@ import { ActivityRecorder } from "./store/activity";
 import { startTicker } from "./fleet/ticker";
 
 import { LogTail } from "./ingest/log-tail";
+import { DebugLogWatch } from "./ingest/debug-log-watch";
+import { JobRegistry } from "./jobs/registry";
+import { clusterDto, composeHealth, DatabaseCondition, restartDto } from "./health";
+import { stopOnSignals } from "./signals";
+import {
+  AEDES_CHECK_SLACK_MS,
+  DAY_MS,
+  DEBUG_LOG_LATE_GRACE_MS,
+  DEBUG_LOG_TOUCH_MS,
+  HOUR_MS,
+  LATE_GRACE_MS,
+  MOSQUITTO_CHECK_SLACK_MS,
+} from "./keepalive";
 import { isDebugLine, parseDebugLine, parseLifecycleLine } from "./ingest/adapters/mosquitto-debug";
 import { mosquittoLogAdapter } from "./ingest/adapters/mosquitto-log";
 import { RestartDetector, type RestartDecision } from "./broker/restarts";
@@ -72,30 +81,6 @@ const TICK_BUDGET_MS = 50;
 
 const log = (msg: string) => console.log(`[keepwatch] ${msg}`);
 
-/**
- * Slack before `late` when pings are visible: clients such as MQTT.js send
- * their PINGREQ exactly keepalive seconds after their last packet, so timer
- * and transport delays alone would otherwise make healthy devices flicker late.
- */
-export const LATE_GRACE_MS = 500;
-/** The same slack when PINGREQs come from Mosquitto's debug log (stamped in whole seconds when read late). */
-export const DEBUG_LOG_LATE_GRACE_MS = 1000;
-/**
- * With MOSQUITTO_LOG_FILE the monitor's own connection sends the broker a
- * no-op packet every DEBUG_LOG_TOUCH_MS, so a working debug log never goes
- * DEBUG_LOG_STALL_MS without a line ("Received UNSUBSCRIBE from <monitor>").
- * Past it the log has stalled (logging moved, disk full, rotated without
- * reopening): silence verdicts stop, since every device would look silent.
- */
-export const DEBUG_LOG_TOUCH_MS = 1_000;
-export const DEBUG_LOG_STALL_MS = 12_000;
-/**
- * How late after 1.5 × keepalive a broker may drop a silent client: Mosquitto
- * 2.0 checks keepalives about every 5–6 s (whole seconds), Aedes runs a timer
- * per client. Re-learning deadlines wait this much longer (lib/fleet/machine.ts).
- */
-export const MOSQUITTO_CHECK_SLACK_MS = 6_000;
-export const AEDES_CHECK_SLACK_MS = 1_000;
 /** DEMO_BROKER_OUTAGE_SECONDS: how long the demo's outage refuses connections (long enough for offline alerts). */
 const DEMO_OUTAGE_MS = 90_000;
 /**
@@ -112,6 +97,14 @@ const ADOPTION_CATCH_UP_MS = 2_000;
 const STANDBY_ALERTS_REFRESH_MS = 2_000;
 /** How often restart detection's memory of the broker is saved (lib/broker/restarts.ts). */
 const BROKER_STATE_SAVE_MS = 1_000;
+/** How often whether database writes keep failing is checked (a system alert past ALERT_DATABASE_DOWN_SECONDS). */
+const DATABASE_CHECK_MS = 1_000;
+/** How often devices long gone (FORGET_AFTER_DAYS) leave memory. */
+const FORGET_CHECK_MS = HOUR_MS;
+/** How often the debug log's quiet time is checked (lib/ingest/debug-log-watch.ts). */
+const DEBUG_LOG_CHECK_MS = 1_000;
+/** Migrations and the restore are retried this long at start before the monitor runs without them. */
+const DATABASE_START_BUDGET_MS = 15_000;
 
 const hash10 = (seed: string) => createHash("sha256").update(seed).digest("hex").slice(0, 10);
 
@@ -173,27 +166,22 @@ export class Runtime {
   readonly auth: AuthService;
   /** The operator's names, tags, notes and expected devices (lib/inventory). */
   readonly inventory = new Inventory();
-  /** Since when database writes have been failing (null: they succeed). */
-  private dbFailingSince: number | null = null;
+  /** The background jobs, each on its own timer (lib/jobs/registry.ts); listed in health. */
+  readonly jobs = new JobRegistry();
+  /** The jobs the runtime registered itself (the others stop with the parts that own them). */
+  private readonly ownJobs = new Set<string>();
+  /** Whether the database takes writes, as the writes show it (lib/health.ts). */
+  private readonly database = new DatabaseCondition();
   /** Per-device activity for the device page (lib/store/activity.ts). */
   activity: ActivityRecorder | null = null;
-  /** MOSQUITTO_LOG_FILE being followed, and whether it has shown debug lines yet. */
+  /** MOSQUITTO_LOG_FILE being followed, and whether it shows every PINGREQ (lib/ingest/debug-log-watch.ts). */
   private debugLog: LogTail | null = null;
-  private debugLogSeen = false;
-  private debugLogLastLineAt = 0;
-  private debugLogStalled = false;
-  /** When the debug log last became visible (first debug line, or moving again after a stall). */
-  private pingsVisibleSince = 0;
-  private debugLogTimer: NodeJS.Timeout | null = null;
-  private debugLogTouchTimer: NodeJS.Timeout | null = null;
+  private readonly debugLogWatch: DebugLogWatch;
   private worker: IngestWorker | null = null;
   private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
   /** No MQTT_URL: keepwatch runs the broker itself (lib/broker/embedded.ts). */
   readonly embeddedBroker: boolean;
   private stopTicker: (() => void) | null = null;
-  private dbError: string | null = null;
-  /** When dbError happened: a batch written since means the database is fine again. */
-  private dbErrorAt = 0;
   private gapSince: number | null;
   /** Since when the monitor hears the broker again (null during a gap): re-learning counts from here. */
   private relearnSince: number | null = null;
@@ -201,9 +189,6 @@ export class Runtime {
   private restarts = new RestartDetector();
   /** The last broker restart, and the devices whose session it ended. */
   private lastRestart: (RestartDecision & { devices: string[] }) | null = null;
-  private brokerStateTimer: NodeJS.Timeout | null = null;
-  private forgetTimer: NodeJS.Timeout | null = null;
-  private followTimer: NodeJS.Timeout | null = null;
   /**
    * Joined a running cluster: when the fleet was read, and the states it
    * restored, until the catch-up after the broker link is up (catchUpAdopted).
@@ -224,8 +209,9 @@ export class Runtime {
   constructor(
     readonly config: Config,
     /** Tests shorten the debug-log stall threshold. */
-    private readonly timing: { debugLogStallMs?: number } = {},
+    timing: { debugLogStallMs?: number } = {},
   ) {
+    this.debugLogWatch = new DebugLogWatch(timing.debugLogStallMs);
     this.clientId = monitorClientId(config);
     this.instanceId = instanceIdOf(config);
     this.clustered = Boolean(config.DATABASE_URL && config.MQTT_URL);
@@ -256,7 +242,7 @@ export class Runtime {
     this.fleet = new Fleet({
       now: () => Date.now(),
       pingsVisible: () => this.pingsVisible,
-      pingsVisibleSince: () => this.pingsVisibleSince,
+      pingsVisibleSince: () => this.debugLogWatch.visibleSince,
       observedUntil: () => this.pingsObservedUntil,
       lateGraceMs: this.embeddedBroker
         ? LATE_GRACE_MS
@@ -272,8 +258,8 @@ export class Runtime {
     this.webhookAllow = parseAllowList(config.KEEPWATCH_WEBHOOK_ALLOW);
     this.auth = new AuthService({
       db: () => this.db?.prisma ?? null,
-      idleMs: config.KEEPWATCH_SESSION_IDLE_HOURS * 3_600_000,
-      maxAgeMs: config.KEEPWATCH_SESSION_MAX_DAYS * 86_400_000,
+      idleMs: config.KEEPWATCH_SESSION_IDLE_HOURS * HOUR_MS,
+      maxAgeMs: config.KEEPWATCH_SESSION_MAX_DAYS * DAY_MS,
       anonymousRole: config.KEEPWATCH_ANONYMOUS_ROLE ?? null,
       admin: { username: config.KEEPWATCH_ADMIN_USER, password: config.KEEPWATCH_ADMIN_PASSWORD ?? null },
       log,
@@ -284,23 +270,27 @@ export class Runtime {
       nameOf: (id) => this.inventory.nameOf(id),
       tagsOf: (id) => this.inventory.tagsOf(id),
     });
-    this.hub = new LiveHub({
-      views: this.views,
-      device: (id) => {
-        const d = this.fleet.get(id);
-        return d ? this.deviceDto(d) : null;
+    this.hub = new LiveHub(
+      {
+        views: this.views,
+        device: (id) => {
+          const d = this.fleet.get(id);
+          return d ? this.deviceDto(d) : null;
+        },
+        counts: () => this.counts(),
+        // Without the jobs: their figures move every second, the monitor's state does not.
+        health: () => this.health({ jobs: false }),
+        alerts: () => this.alerts?.feed() ?? null,
       },
-      counts: () => this.counts(),
-      health: () => this.health(),
-      alerts: () => this.alerts?.feed() ?? null,
-    });
+      { jobs: this.jobs },
+    );
     this.metrics = new Metrics(
       {
         counts: () => this.counts(),
         brokerConnected: () => this.broker.connected,
         pendingWrites: () => this.writer?.health().pendingWrites ?? 0,
         rejectedRows: () => this.writer?.health().rejectedRows ?? 0,
-        rejected: () => this.health().ingest.rejected,
+        rejected: () => this.health({ jobs: false }).ingest.rejected,
         firingByKind: () => {
           const byKind: Record<string, number> = {};
           for (const a of this.alerts?.feed().firing ?? []) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
@@ -333,18 +323,35 @@ export class Runtime {
 
   /** The embedded broker sees pings as they happen; the debug log as far as its latest line. */
   get pingsObservedUntil(): number {
-    return this.embeddedBroker ? Date.now() : this.debugLogLastLineAt;
+    return this.embeddedBroker ? Date.now() : this.debugLogWatch.lastLineAt;
   }
 
   /** The debug log was seen, then stopped: silence is not observable, and not "fine" either. */
   get pingsStalled(): boolean {
-    return this.debugLogSeen && this.debugLogStalled;
+    return this.debugLogWatch.stalledAfterSeen;
   }
 
   /** Sources that see every PINGREQ make silence verdicts possible: the embedded broker does. */
   get pingsVisible(): boolean {
     // Mosquitto's debug log counts once it has shown a debug line (log_type all is really on).
-    return this.embeddedBroker || (this.debugLogSeen && !this.debugLogStalled);
+    return this.embeddedBroker || this.debugLogWatch.visible;
+  }
+
+  /** A background job of the runtime's own; a failure is logged (and recorded by the registry), the next run goes on. */
+  private job(name: string, intervalMs: number, run: () => void): void {
+    this.ownJobs.add(name);
+    this.jobs.register({
+      name,
+      intervalMs,
+      run: () => {
+        try {
+          run();
+        } catch (err) {
+          console.error(`[keepwatch] ${name} failed`, err);
+          throw err;
+        }
+      },
+    });
   }
 
   counts(): StatusCounts {
@@ -365,16 +372,9 @@ export class Runtime {
     this.fleet.onEffects((effects) => this.inTick && this.metrics.observeVerdicts(effects));
     await this.startStore();
     await this.startAlerts();
-    this.brokerStateTimer = setInterval(() => {
-      this.saveBrokerState();
-      this.safely("database alert", () => this.checkDatabase(Date.now()));
-    }, BROKER_STATE_SAVE_MS);
-    this.brokerStateTimer.unref?.();
-    this.forgetTimer = setInterval(
-      () => this.safely("forget long-gone devices", () => this.forgetLongGone()),
-      3_600_000,
-    );
-    this.forgetTimer.unref?.();
+    this.job("broker-state", BROKER_STATE_SAVE_MS, () => this.saveBrokerState());
+    this.job("database-check", DATABASE_CHECK_MS, () => this.checkDatabase(Date.now()));
+    this.job("forget-devices", FORGET_CHECK_MS, () => this.forgetLongGone());
     this.hub.start();
     this.stopTicker = startTicker(() => {
       let more = false;
@@ -480,10 +480,7 @@ export class Runtime {
     this.alertsStarted = true;
     if (!this.leads) {
       await this.alerts.follow().catch((e) => log(`alerts: ${e instanceof Error ? e.message : e}`));
-      this.followTimer = setInterval(() => {
-        if (!this.leads) void this.alerts?.follow().catch(() => {});
-      }, STANDBY_ALERTS_REFRESH_MS);
-      this.followTimer.unref?.();
+      this.followAlertsWhileStandingBy();
       return;
     }
     await this.alerts.start();
@@ -501,11 +498,21 @@ export class Runtime {
       log("alerts: deciding and notifying (leader)");
     } else {
       await this.alerts.follow().catch((e) => log(`alerts: ${e instanceof Error ? e.message : e}`));
-      this.followTimer ??= setInterval(() => {
-        if (!this.leads) void this.alerts?.follow().catch(() => {});
-      }, STANDBY_ALERTS_REFRESH_MS);
-      this.followTimer.unref?.();
+      this.followAlertsWhileStandingBy();
     }
+  }
+
+  /** A standby re-reads the alerts the leader wrote (once registered, the job idles while this instance leads). */
+  private followAlertsWhileStandingBy(): void {
+    if (this.ownJobs.has("standby-alerts")) return;
+    this.ownJobs.add("standby-alerts");
+    this.jobs.register({
+      name: "standby-alerts",
+      intervalMs: STANDBY_ALERTS_REFRESH_MS,
+      run: async () => {
+        if (!this.leads) await this.alerts?.follow().catch(() => {});
+      },
+    });
   }
 
   /** What the leader's alerts learn of the monitor itself at their start. */
@@ -523,12 +530,12 @@ export class Runtime {
       db: () => this.db?.prisma ?? null,
       fleet: this.fleet,
       pingsVisible: () => this.pingsVisible,
-      pingsVisibleSince: () => this.pingsVisibleSince,
+      pingsVisibleSince: () => this.debugLogWatch.visibleSince,
       observedUntil: () => this.pingsObservedUntil,
       pingsStalled: () => this.pingsStalled,
       restartWindowSeconds: this.config.ALERT_RESTART_WINDOW_SECONDS,
       labels: this.inventory,
-      expectedGraceMs: this.config.EXPECTED_GRACE_HOURS * 3_600_000,
+      expectedGraceMs: this.config.EXPECTED_GRACE_HOURS * HOUR_MS,
       incidents: {
         minDevices: this.config.INCIDENT_MIN_DEVICES,
         windowMs: this.config.INCIDENT_WINDOW_SECONDS * 1000,
@@ -542,6 +549,7 @@ export class Runtime {
       webhookAllow: this.webhookAllow,
       publicUrl: this.config.KEEPWATCH_PUBLIC_URL ?? null,
       dispatcher: {
+        jobs: this.jobs,
         maxAttempts: this.config.NOTIFY_MAX_ATTEMPTS,
         baseDelayMs: this.config.NOTIFY_RETRY_BASE_SECONDS * 1000,
         maxDelayMs: this.config.NOTIFY_RETRY_MAX_SECONDS * 1000,
@@ -568,12 +576,13 @@ export class Runtime {
     this.activity = new ActivityRecorder({
       db: this.db.prisma,
       sql,
+      jobs: this.jobs,
       rawRetentionHours: this.config.ACTIVITY_RAW_HOURS,
       rollupRetentionDays: this.config.ACTIVITY_ROLLUP_DAYS,
       ignore: this.ownClients,
       onError: (e) => this.noteDbError(e),
     });
-    const ready = await this.prepareDatabase(15_000);
+    const ready = await this.prepareDatabase(DATABASE_START_BUDGET_MS);
     if (!ready) {
       log("database not reachable yet: monitoring without restored state, writes are buffered; nobody can sign in");
       void this.prepareDatabase(Number.POSITIVE_INFINITY).then(async () => {
@@ -713,7 +722,7 @@ export class Runtime {
   }
 
   private forgetBefore(): number {
-    return Date.now() - this.config.FORGET_AFTER_DAYS * 86_400_000;
+    return Date.now() - this.config.FORGET_AFTER_DAYS * DAY_MS;
   }
 
   /**
@@ -747,43 +756,38 @@ export class Runtime {
   }
 
   /** Runs migrations and restores the fleet; retries with backoff until `budgetMs` runs out. */
-  private async prepareDatabase(budgetMs: number): Promise<boolean> {
-    const deadline = Date.now() + budgetMs;
-    const retry = { initialMs: 250, maxMs: 5_000 };
-    let failures = 0;
-    for (;;) {
-      try {
-        await migrate({ db: this.db!.queryable, log });
-        // Restored once; a restore cut short by the database resumes where it stopped.
-        if (this.restoredAfter !== undefined || this.fleet.size === 0) {
-          const brokerState = await loadBrokerState(this.db!.prisma, this.brokerKey);
-          this.inventory.load(await loadLabels(this.db!.prisma));
-          // Joining a running cluster: the leader kept watching, so its statuses stand (no `unknown`).
-          const adopt = this.clustered && (await this.leaderElsewhere());
-          const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt);
-          log(
-            `restored ${kept} devices, ${openSessions} open sessions` +
-              (forgotten > 0
-                ? `; ${forgotten} not heard from for ${this.config.FORGET_AFTER_DAYS} days left in the history only`
-                : ""),
-          );
-          this.restarts = new RestartDetector({
-            saved: brokerState ?? (seenUpAt === null ? null : { uptimeSeconds: null, uptimeAt: null, seenUpAt }),
-          });
-          const expected = [...this.inventory.expected()];
-          for (const r of expected) this.fleet.expect([r.deviceId], r.expectedAt!);
-          // keepwatch was its broker: every session of the run before this one is over.
-          if (this.embeddedBroker) this.applyRestart(this.restarts.embeddedStart(this.startedAt));
-        }
-        this.dbError = null;
-        return true;
-      } catch (err) {
-        this.noteDbError(err);
-        const delay = backoffCeiling(failures++, retry);
-        if (Date.now() + delay > deadline) return false;
-        await new Promise((r) => setTimeout(r, delay));
-      }
+  private prepareDatabase(budgetMs: number): Promise<boolean> {
+    return retryWithin(() => this.migrateAndRestore(), {
+      policy: { initialMs: 250, maxMs: 5_000 },
+      budgetMs,
+      onError: (err) => this.noteDbError(err),
+    });
+  }
+
+  private async migrateAndRestore(): Promise<void> {
+    await migrate({ db: this.db!.queryable, log });
+    // Restored once; a restore cut short by the database resumes where it stopped.
+    if (this.restoredAfter !== undefined || this.fleet.size === 0) {
+      const brokerState = await loadBrokerState(this.db!.prisma, this.brokerKey);
+      this.inventory.load(await loadLabels(this.db!.prisma));
+      // Joining a running cluster: the leader kept watching, so its statuses stand (no `unknown`).
+      const adopt = this.clustered && (await this.leaderElsewhere());
+      const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt);
+      log(
+        `restored ${kept} devices, ${openSessions} open sessions` +
+          (forgotten > 0
+            ? `; ${forgotten} not heard from for ${this.config.FORGET_AFTER_DAYS} days left in the history only`
+            : ""),
+      );
+      this.restarts = new RestartDetector({
+        saved: brokerState ?? (seenUpAt === null ? null : { uptimeSeconds: null, uptimeAt: null, seenUpAt }),
+      });
+      const expected = [...this.inventory.expected()];
+      for (const r of expected) this.fleet.expect([r.deviceId], r.expectedAt!);
+      // keepwatch was its broker: every session of the run before this one is over.
+      if (this.embeddedBroker) this.applyRestart(this.restarts.embeddedStart(this.startedAt));
     }
+    this.database.clear();
   }
 
   /** Whether another instance leads this shard now (a standby joining a running cluster). */
@@ -872,15 +876,11 @@ export class Runtime {
       path: file,
       onLines: (lines, receivedAt) => {
         if (lines.length === 0) return;
-        this.debugLogLastLineAt = receivedAt;
-        if (this.debugLogStalled) this.setDebugLogStalled(false, 0);
+        if (this.debugLogWatch.read(receivedAt, Date.now())) this.debugLogStallChanged(false, 0);
         let events: ActivityEvent[] = [];
         let firstDebugLine = false;
         for (const line of lines) {
-          if (!this.debugLogSeen && isDebugLine(line)) {
-            this.debugLogSeen = firstDebugLine = true;
-            this.pingsVisibleSince = receivedAt;
-          }
+          if (!this.debugLogWatch.seen && isDebugLine(line)) firstDebugLine = this.debugLogWatch.debugLine(receivedAt);
           const lifecycle = parseLifecycleLine(line, { receivedAt });
           if (lifecycle) {
             // In file order: what was read before the start line belongs to the old run.
@@ -908,11 +908,12 @@ export class Runtime {
       },
     });
     this.debugLog.start();
-    this.debugLogLastLineAt = Date.now();
-    this.debugLogTimer = setInterval(() => this.checkDebugLog(Date.now()), 1_000);
-    this.debugLogTouchTimer = setInterval(() => this.worker?.touch(), DEBUG_LOG_TOUCH_MS);
-    this.debugLogTouchTimer.unref?.();
-    this.debugLogTimer.unref?.();
+    this.debugLogWatch.started(Date.now());
+    this.job("debug-log-stall", DEBUG_LOG_CHECK_MS, () => {
+      const quietMs = this.debugLogWatch.check(Date.now(), this.worker?.connected === true);
+      if (quietMs !== null) this.debugLogStallChanged(true, quietMs);
+    });
+    this.job("debug-log-touch", DEBUG_LOG_TOUCH_MS, () => this.worker?.touch());
     log(`debug log: following ${file} (needs log_type all; see README)`);
   }
 
@@ -1003,22 +1004,11 @@ export class Runtime {
   }
 
   /**
-   * The debug log has stalled when it has been quiet for DEBUG_LOG_STALL_MS
-   * while the broker link is up (the monitor's own pings would have shown);
-   * its next line makes it live again (onLines).
+   * The debug log stalled or moves again (lib/ingest/debug-log-watch.ts):
+   * ping visibility changes with it, so late devices and silence deadlines
+   * are redone at once and the system alert follows.
    */
-  private checkDebugLog(now: number): void {
-    const quiet = now - this.debugLogLastLineAt;
-    const stallMs = this.timing.debugLogStallMs ?? DEBUG_LOG_STALL_MS;
-    if (this.debugLogSeen && !this.debugLogStalled && this.worker?.connected && quiet > stallMs)
-      this.setDebugLogStalled(true, quiet);
-  }
-
-  /** Ping visibility changes with it: late devices and silence deadlines are redone at once. */
-  private setDebugLogStalled(stalled: boolean, quietMs: number): void {
-    this.debugLogStalled = stalled;
-    // Pings sent during the stall were not seen, not missing: silence counts from now on.
-    if (!stalled) this.pingsVisibleSince = Date.now();
+  private debugLogStallChanged(stalled: boolean, quietMs: number): void {
     const file = this.config.MOSQUITTO_LOG_FILE;
     if (stalled)
       log(`debug log ${file}: no line for ${Math.round(quietMs / 1000)} s, stalled; silence verdicts suspended`);
@@ -1085,7 +1075,7 @@ export class Runtime {
       // The embedded broker is in-process: no link to lose, no uptime to wait for.
       if (!this.embeddedBroker) this.restarts.linkUp();
       // The log was not expected to move while the link was down: its quiet time counts from now.
-      this.debugLogLastLineAt = Math.max(this.debugLogLastLineAt, now);
+      this.debugLogWatch.linkUp(now);
       this.broker.lastError = null;
       if (this.gapSince !== null) {
         this.writer?.closeGap(now);
@@ -1120,24 +1110,8 @@ export class Runtime {
 
   /** Every second: whether database writes keep failing (a system alert past ALERT_DATABASE_DOWN_SECONDS). */
   private checkDatabase(now: number): void {
-    const w = this.writer?.health();
-    if (!w) return;
-    const recovered = w.lastFlushAt != null && w.lastFlushAt >= this.dbErrorAt;
-    const failing = !w.ok || (this.dbError !== null && !recovered);
-    if (!failing) {
-      if (this.dbFailingSince !== null) {
-        this.dbFailingSince = null;
-        this.alerts?.systemCondition("database", null, "database writes succeed again");
-      }
-      return;
-    }
-    this.dbFailingSince ??= Math.min(now, this.dbErrorAt || now);
-    const detail = (w.lastError ?? this.dbError ?? "writes failing").split("\n").at(-1)!.slice(0, 200);
-    this.alerts?.systemCondition(
-      "database",
-      this.dbFailingSince,
-      `database writes failing since ${new Date(this.dbFailingSince).toISOString()}: ${detail}; ${w.pendingWrites} writes waiting`,
-    );
+    const condition = this.database.check(this.writer?.health(), now);
+    if (condition) this.alerts?.systemCondition("database", condition.since, condition.message);
   }
 
   private noteDbError(err: unknown): void {
@@ -1146,8 +1120,7 @@ export class Runtime {
       this.cluster?.lost("a write was fenced");
       return;
     }
-    this.dbError = err instanceof Error ? err.message : String(err);
-    this.dbErrorAt = Date.now();
+    this.database.noteError(err, Date.now());
   }
 
   private safely(what: string, fn: () => void): void {
@@ -1158,30 +1131,16 @@ export class Runtime {
     }
   }
 
-  health(): HealthDto {
-    const w = this.writer?.health();
-    const recovered = w?.lastFlushAt != null && w.lastFlushAt >= this.dbErrorAt;
-    const dbOk = Boolean(w?.ok) && (this.dbError === null || recovered);
-    return {
-      ok: this.broker.connected && dbOk,
-      broker: {
-        connected: this.broker.connected,
-        kind: this.broker.kind,
-        version: this.broker.version,
-        url: this.broker.url,
-        since: iso(this.broker.since),
-        lastError: this.broker.lastError,
-        stats: this.broker.stats,
-        lastRestart: this.restartDto(),
-      },
-      db: {
-        ok: dbOk,
-        pendingWrites: w?.pendingWrites ?? 0,
-        droppedWrites: w?.droppedWrites ?? 0,
-        rejectedRows: w?.rejectedRows ?? 0,
-        lastError: w?.lastError ?? (recovered ? null : this.dbError),
-        ...(this.db ? { kind: this.db.kind } : {}),
-      },
+  /** The health report (lib/health.ts); `jobs: false` leaves the background jobs out (the live streams). */
+  health(opts: { jobs?: boolean } = {}): HealthDto {
+    const c = this.cluster;
+    const watch = this.debugLogWatch;
+    return composeHealth({
+      broker: this.broker,
+      lastRestart: restartDto(this.lastRestart, (id) => this.fleet.get(id)?.status),
+      writer: this.writer?.health(),
+      database: this.database,
+      dbKind: this.db?.kind ?? null,
       ingest: {
         rejected: {
           ...this.screen.rejected,
@@ -1190,68 +1149,32 @@ export class Runtime {
         forgottenDevices: this.forgotten,
         maxDevices: this.config.MAX_DEVICES,
       },
-      cluster: this.clusterDto(),
-      notifications: this.alerts?.notificationHealth() ?? {
-        pending: 0,
-        dead: 0,
-        oldestPendingSeconds: null,
-        lastError: null,
-      },
+      cluster: clusterDto({
+        instanceId: this.instanceId,
+        clustered: this.clustered,
+        role: this.role,
+        startedAt: this.startedAt,
+        leadership: c,
+      }),
+      notifications: this.alerts?.notificationHealth() ?? null,
       monitor: {
-        startedAt: new Date(this.startedAt).toISOString(),
-        gapSince: iso(this.gapSince),
+        startedAt: this.startedAt,
+        gapSince: this.gapSince,
         pingsVisible: this.pingsVisible,
         deviceTopics: this.deviceTopics.subscriptions,
-        relearning: this.relearningDto(),
-        ...(this.config.MOSQUITTO_LOG_FILE && {
-          debugLog: {
-            file: this.config.MOSQUITTO_LOG_FILE,
-            seen: this.debugLogSeen,
-            stalled: this.debugLogStalled,
-            lastLineAt: iso(this.debugLogLastLineAt || null),
-          },
-        }),
+        relearnSince: this.relearnSince,
+        unknownDevices: this.relearnSince === null ? 0 : this.fleet.counts().unknown,
+        debugLog: this.config.MOSQUITTO_LOG_FILE
+          ? {
+              file: this.config.MOSQUITTO_LOG_FILE,
+              seen: watch.seen,
+              stalled: watch.stalled,
+              lastLineAt: watch.lastLineAt,
+            }
+          : null,
       },
-    };
-  }
-
-  private clusterDto(): ClusterDto {
-    const c = this.cluster;
-    return {
-      instanceId: this.instanceId,
-      role: this.role,
-      epoch: c?.role === "leader" ? c.epoch : null,
-      leaderId: this.clustered ? (c?.leaderId ?? null) : this.instanceId,
-      leaderSince: this.clustered ? iso(c?.leaderSince ?? null) : new Date(this.startedAt).toISOString(),
-      peers: (c?.members ?? [])
-        .filter((m) => m.instanceId !== this.instanceId)
-        .map((m) => ({ instanceId: m.instanceId, role: m.role, lastSeenAt: new Date(m.lastSeenAt).toISOString() })),
-    };
-  }
-
-  private restartDto(): BrokerRestartDto | null {
-    const r = this.lastRestart;
-    if (!r) return null;
-    let notBack = 0;
-    for (const id of r.devices) {
-      const status = this.fleet.get(id)?.status;
-      if (status !== "online" && status !== "late") notBack += 1;
-    }
-    return {
-      detectedAt: new Date(r.detectedAt).toISOString(),
-      downAt: new Date(r.downAt).toISOString(),
-      upAt: new Date(r.upAt).toISOString(),
-      evidence: r.evidence,
-      devices: r.devices.length,
-      notBack,
-    };
-  }
-
-  private relearningDto(): { since: string; devices: number } | null {
-    const devices = this.fleet.counts().unknown;
-    return this.relearnSince === null || devices === 0
-      ? null
-      : { since: new Date(this.relearnSince).toISOString(), devices };
+      ...(opts.jobs !== false && { jobs: this.jobs.list() }),
+    });
   }
 
   /**
@@ -1260,11 +1183,8 @@ export class Runtime {
    */
   async stop(): Promise<void> {
     this.stopTicker?.();
-    if (this.brokerStateTimer) clearInterval(this.brokerStateTimer);
-    if (this.forgetTimer) clearInterval(this.forgetTimer);
-    if (this.debugLogTimer) clearInterval(this.debugLogTimer);
-    if (this.debugLogTouchTimer) clearInterval(this.debugLogTouchTimer);
-    if (this.followTimer) clearInterval(this.followTimer);
+    // The runtime's own jobs first; the others stop with their owners below (the hub's last).
+    for (const name of this.ownJobs) void this.jobs.stop(name);
     try {
       // First: sessions the stopping broker ends must not raise alerts; pending alert writes are flushed.
       await this.alerts?.stop();
@@ -1293,6 +1213,7 @@ export class Runtime {
     } finally {
       // Last: open event streams keep a shutting-down server waiting, so it exits after the writes.
       this.hub.stop();
+      await this.jobs.stopAll();
     }
   }
 }
@@ -1319,31 +1240,6 @@ export async function startOrExit(): Promise<void> {
   } catch (err) {
     console.error(`[keepwatch] failed to start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
-  }
-}
-
-/**
- * Ctrl-C / SIGTERM: the monitor stops first (pending writes flushed, the
- * embedded broker's sessions closed, the database closed), then the
- * listeners registered before it (Next's own shutdown) run as usual. A stop
- * that hangs is given up after 10 s.
- */
-export function stopOnSignals(runtime: Runtime): void {
-  let stopped: Promise<void> | null = null;
-  const stopOnce = () =>
-    (stopped ??= Promise.race([
-      runtime.stop().catch((err) => console.error("[keepwatch] stop failed", err)),
-      new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref()),
-    ]));
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    const earlier = process.listeners(signal);
-    for (const listener of earlier) process.removeListener(signal, listener);
-    process.on(signal, () => {
-      void stopOnce().then(() => {
-        if (earlier.length === 0) process.exit(signal === "SIGINT" ? 130 : 143);
-        for (const listener of earlier) listener(signal);
-      });
-    });
   }
 }
 

@@ -87,6 +87,17 @@ describe("ActivityAccumulator", () => {
     expect(acc.takeRollups(T + 60_000)).toEqual([{ deviceId: "d", minute: T, count: 3, maxGapMs: 200 }]);
   });
 
+  it("keeps every device's memory when the rows grow past their first thousands", () => {
+    const acc = new ActivityAccumulator();
+    const ids = Array.from({ length: 5_000 }, (_, i) => `g-${i}`);
+    expect(acc.events(ids.map((id) => ping(id, T)))).toHaveLength(5_000);
+    // The same packets again: every row still knows its last one, so none is stored twice.
+    expect(acc.events(ids.map((id) => ping(id, T)))).toEqual([]);
+    const rollups = acc.takeRollups(T + 60_000);
+    expect(rollups).toHaveLength(5_000);
+    expect(rollups.every((r) => r.count === 1 && r.minute === T)).toBe(true);
+  });
+
   it("ignores the monitor's own client and broker topics", () => {
     const acc = new ActivityAccumulator(new Set(["keepwatch-1"]));
     expect(acc.events([ping("keepwatch-1", T)])).toEqual([]);

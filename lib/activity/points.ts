@@ -14,6 +14,7 @@
  */
 import type { ActivityEvent, DisconnectReason, SignalSource } from "../ingest/events";
 import type { FleetEffect } from "../fleet/types";
+import { MINUTE_MS } from "../keepalive";
 
 export const ACTIVITY_KINDS = ["connect", "pingreq", "publish", "disconnect", "packet"] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
@@ -39,7 +40,7 @@ export interface MinuteRollup {
   maxGapMs: number | null;
 }
 
-export const MINUTE_MS = 60_000;
+export { MINUTE_MS };
 export const minuteOf = (at: number): number => Math.floor(at / MINUTE_MS) * MINUTE_MS;
 
 /** Two reports of one packet from two sources (a debug log line and a device-topic message) arrive this close. */
@@ -89,6 +90,31 @@ export function livePoints(events: readonly ActivityEvent[], effects: readonly F
 const NONE = Number.NaN;
 const has = (v: number): boolean => v === v;
 const INT4_MAX = 2_147_483_647;
+
+/** A column of DeviceRows: one slot per row. */
+type Column = Float64Array | Uint8Array | Int32Array;
+/** Every column of DeviceRows, grown together (the check below the class keeps the list whole). */
+const COLUMNS = [
+  "lastAt",
+  "closedAt",
+  "dupKind",
+  "dupAt",
+  "dupSource",
+  "windowAt",
+  "windowKinds",
+  "heldKind",
+  "heldAt",
+  "minute",
+  "count",
+  "maxGap",
+] as const;
+
+/** A copy of the column with room for `cap` slots (the same element type). */
+function grown<T extends Column>(column: T, cap: number): T {
+  const copy = new (column.constructor as new (length: number) => T)(cap);
+  copy.set(column);
+  return copy;
+}
 
 /**
  * Per-device memory of the accumulator, one row per device in typed-array
@@ -147,36 +173,20 @@ class DeviceRows {
 
   private grow(): void {
     const cap = Math.max(1024, Math.ceil(this.capacity * 1.5));
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.lastAt = f64(this.lastAt);
-    this.closedAt = f64(this.closedAt);
-    this.dupKind = u8(this.dupKind);
-    this.dupAt = f64(this.dupAt);
-    this.dupSource = u8(this.dupSource);
-    this.windowAt = f64(this.windowAt);
-    this.windowKinds = u8(this.windowKinds);
-    this.heldKind = u8(this.heldKind);
-    this.heldAt = f64(this.heldAt);
-    this.minute = f64(this.minute);
-    this.count = i32(this.count);
-    this.maxGap = i32(this.maxGap);
+    const columns = this as Record<ColumnName, Column>;
+    for (const key of COLUMNS) columns[key] = grown(columns[key], cap);
     this.capacity = cap;
   }
 }
+
+type ColumnName = (typeof COLUMNS)[number];
+/** Fails to compile when a column of DeviceRows is missing from COLUMNS (it would never grow). */
+type Unlisted = Exclude<
+  { [K in keyof DeviceRows]: DeviceRows[K] extends Column ? K : never }[keyof DeviceRows],
+  ColumnName
+>;
+const everyColumnListed: [Unlisted] extends [never] ? true : never = true;
+void everyColumnListed;
 
 /**
  * Turns events and fleet effects into points, and keeps the minute roll-ups

@@ -151,7 +151,7 @@ const inputSchema = z
     flapWindowSeconds: optionalNumber("flapWindowSeconds", 10, 86_400, { int: true }),
     nearMissRatio: optionalNumber("nearMissRatio", 0.1, BROKER_DEADLINE_FACTOR, {}).refine(
       (v) => v === null || v === undefined || v < BROKER_DEADLINE_FACTOR,
-      "nearMissRatio must be below 1.5 (at 1.5 × keepalive the broker drops the client)",
+      `nearMissRatio must be below ${BROKER_DEADLINE_FACTOR} (at ${BROKER_DEADLINE_FACTOR} × keepalive the broker drops the client)`,
     ),
     resolveAfterSeconds: optionalNumber("resolveAfterSeconds", 0, 86_400, { int: true }),
     repeatIntervalSeconds: optionalNumber("repeatIntervalSeconds", 10, 604_800, { int: true }),
@@ -377,7 +377,7 @@ export function ruleWarnings(rule: AlertRuleInput, pingsVisible: boolean): strin
   const out: string[] = [];
   if (rule.offlineSeconds !== null)
     out.push(
-      `offlineSeconds ${rule.offlineSeconds}: this monitor has no source that sees pings, so a connected device is declared offline only when the broker drops it (1.5 × keepalive); the fixed deadline still applies to keepalive-0 devices and to how long a dropped device stays away`,
+      `offlineSeconds ${rule.offlineSeconds}: this monitor has no source that sees pings, so a connected device is declared offline only when the broker drops it (${BROKER_DEADLINE_FACTOR} × keepalive); the fixed deadline still applies to keepalive-0 devices and to how long a dropped device stays away`,
     );
   if (rule.offlineFactor !== null && rule.offlineFactor < BROKER_DEADLINE_FACTOR)
     out.push(

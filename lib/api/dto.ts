@@ -5,6 +5,7 @@
 import type { DisconnectReason, SignalSource } from "../ingest/events";
 import type { DeviceState, DeviceStatus, SessionRecord } from "../fleet/types";
 import type { ActivityKind } from "../activity/points";
+import type { JobDto } from "../jobs/registry";
 
 export interface DeviceDto {
   id: string;
@@ -119,6 +120,8 @@ export interface HealthDto {
     /** With MOSQUITTO_LOG_FILE: whether it has shown debug lines, and whether it stalled since. */
     debugLog?: { file: string; seen: boolean; stalled: boolean; lastLineAt: string | null };
   };
+  /** The background jobs (lib/jobs/registry.ts); in `GET /api/health`, not in the live streams. */
+  jobs?: JobDto[];
 }
 
 export interface BrokerRestartDto {

@@ -26,8 +26,11 @@
  *   delay there is the outage's, not the client's.
  * - keepalive_disabled: keepalive 0, so the broker never checks liveness.
  */
-import { brokerDeadline } from "../keepalive";
+import { BROKER_DEADLINE_FACTOR, brokerDeadline } from "../keepalive";
 import type { DisconnectReason } from "../ingest/events";
+
+/** Without visible PINGREQs, a keepalive drop this soon after the broker's deadline from the connect reads as "never pinged". */
+const QUICK_DROP_SLACK_MS = 10_000;
 
 export type FindingCode =
   "not_sending_pingreq" | "near_miss" | "shared_client_id" | "reconnect_storm" | "keepalive_disabled";
@@ -92,7 +95,7 @@ export function notSendingPingreq(input: DiagnosisInput): Finding | null {
     const published = silent.reduce((n, s) => n + (s.publishes ?? 0), 0);
     const evidence = [
       `${silent.length} of the last ${drops.length} keepalive-timeout drops had no PINGREQ between connect and drop`,
-      `last: connected ${when(last.connectedAt)}, dropped ${seconds(lasted)} later (keepalive ${k} s, deadline ${seconds(k * 1500)})`,
+      `last: connected ${when(last.connectedAt)}, dropped ${seconds(lasted)} later (keepalive ${k} s, deadline ${seconds(brokerDeadline(k * 1000))})`,
     ];
     if (published > 0)
       evidence.push(`it published ${published} message(s) in those sessions, never often enough to keep it alive`);
@@ -103,14 +106,16 @@ export function notSendingPingreq(input: DiagnosisInput): Finding | null {
       evidence,
     };
   }
-  const quick = drops.filter((s) => s.disconnectedAt! - s.connectedAt <= (s.keepaliveSeconds ?? k) * 1500 + 10_000);
+  const quick = drops.filter(
+    (s) => s.disconnectedAt! - s.connectedAt <= brokerDeadline((s.keepaliveSeconds ?? k) * 1000) + QUICK_DROP_SLACK_MS,
+  );
   if (quick.length < 2 || quick[0] !== drops[0]) return null;
   return {
     code: "not_sending_pingreq",
     severity: "problem",
-    message: `The client is most likely not sending PINGREQ: it was dropped for keepalive timeout ${times(quick.length)}, each time right after the ${seconds(k * 1500)} deadline following its connect. ${advice}`,
+    message: `The client is most likely not sending PINGREQ: it was dropped for keepalive timeout ${times(quick.length)}, each time right after the ${seconds(brokerDeadline(k * 1000))} deadline following its connect. ${advice}`,
     evidence: [
-      `${quick.length} sessions ended by keepalive timeout within 1.5 × keepalive + 10 s of their connect`,
+      `${quick.length} sessions ended by keepalive timeout within ${BROKER_DEADLINE_FACTOR} × keepalive + ${QUICK_DROP_SLACK_MS / 1000} s of their connect`,
       "PINGREQs are not visible from this broker's source (set MOSQUITTO_LOG_FILE to see them)",
     ],
   };

@@ -29,6 +29,7 @@ import type {
 import type { ActivityPoint } from "../activity/points";
 import type { AlertFeedMessage } from "../alerts/dto";
 import { DEFAULT_VIEW, type FleetViews, type ViewQuery } from "./views";
+import { JobRegistry } from "../jobs/registry";
 
 export interface HubSource {
   /** The server-side views the windows are read from. */
@@ -77,6 +78,9 @@ interface Subscriber {
 }
 
 const encoder = new TextEncoder();
+/** The hub's names among the background jobs. */
+export const PUBLISH_JOB = "live-publish";
+export const HEARTBEAT_JOB = "live-heartbeat";
 /** A browser this far behind is dropped; it reconnects and gets a fresh snapshot. */
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** Activity points one device stream gets per batch at most (a device publishing thousands a second). */
@@ -100,29 +104,35 @@ export class LiveHub {
   private lastHealth = "";
   private lastCounts = "";
   private alertsDirty = false;
-  private batchTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly jobs: JobRegistry;
 
   constructor(
     private readonly source: HubSource,
-    private readonly opts: { batchMs?: number; heartbeatMs?: number; now?: () => number } = {},
-  ) {}
+    private readonly opts: {
+      batchMs?: number;
+      heartbeatMs?: number;
+      now?: () => number;
+      /** Where the batches and heartbeats run (lib/jobs/registry.ts); its own when not given. */
+      jobs?: JobRegistry;
+    } = {},
+  ) {
+    this.jobs = opts.jobs ?? new JobRegistry();
+  }
 
   start(): void {
-    this.batchTimer ??= setInterval(() => this.publish(), this.opts.batchMs ?? 250);
+    if (this.jobs.has(PUBLISH_JOB)) return;
+    this.jobs.register({ name: PUBLISH_JOB, intervalMs: this.opts.batchMs ?? 250, run: () => this.publish() });
     // A named event (not just a comment) so the browser can tell a stalled stream from a quiet one.
-    this.heartbeatTimer ??= setInterval(
-      () => this.broadcast(sseEvent("heartbeat", { serverTime: new Date().toISOString() })),
-      this.opts.heartbeatMs ?? 15_000,
-    );
-    this.batchTimer.unref?.();
-    this.heartbeatTimer.unref?.();
+    this.jobs.register({
+      name: HEARTBEAT_JOB,
+      intervalMs: this.opts.heartbeatMs ?? 15_000,
+      run: () => this.broadcast(sseEvent("heartbeat", { serverTime: new Date().toISOString() })),
+    });
   }
 
   stop(): void {
-    if (this.batchTimer) clearInterval(this.batchTimer);
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.batchTimer = this.heartbeatTimer = null;
+    void this.jobs.stop(PUBLISH_JOB);
+    void this.jobs.stop(HEARTBEAT_JOB);
     for (const s of this.subscribers) this.close(s);
   }
 

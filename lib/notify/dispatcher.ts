@@ -27,6 +27,7 @@
  * - Stop: waits for requests in flight (bounded), then hands back what it
  *   claimed but did not send, so the next start sends it at once.
  */
+import { JobRegistry } from "../jobs/registry";
 import { createHash } from "node:crypto";
 import { backoffDelay } from "../backoff";
 import type { Db } from "../store/db";
@@ -70,6 +71,8 @@ export interface DispatcherOptions {
   leaseMs?: number;
   /** How often the outbox is looked at when nothing wakes the dispatcher (ms). */
   pollMs?: number;
+  /** Where its polling runs (lib/jobs/registry.ts, job `notification-outbox`); its own when not given. */
+  jobs?: JobRegistry;
   /** Messages in flight at once. */
   concurrency?: number;
   /** Sent notifications are kept this long (ms), then forgotten (the delivery log stays). */
@@ -81,6 +84,9 @@ export interface DispatcherOptions {
 export interface AttemptResult extends SendOutcome {
   durationMs: number;
 }
+
+/** The dispatcher's name among the background jobs. */
+export const OUTBOX_JOB = "notification-outbox";
 
 const DEFAULTS = {
   maxAttempts: 8,
@@ -111,10 +117,10 @@ export class Dispatcher {
   private readonly egress: Egress | null;
   private readonly fetch: SendContext["fetch"];
   private readonly inFlight = new Set<AbortController>();
-  private running: Promise<void> | null = null;
+  private readonly jobs: JobRegistry;
+  /** Whether this dispatcher registered its job (a registry may outlive several dispatchers, one at a time). */
+  private started = false;
   private stopped = false;
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
   private lastStats = 0;
   private lastPrune = 0;
   /** Claimed and not yet settled (handed back on stop). */
@@ -128,72 +134,57 @@ export class Dispatcher {
     this.o = { ...DEFAULTS, ...opts };
     this.egress = opts.fetch ? null : createEgress({ allow: opts.allow ?? EMPTY_ALLOW_LIST });
     this.fetch = opts.fetch ?? this.egress!.fetch;
+    this.jobs = opts.jobs ?? new JobRegistry();
   }
 
+  /** Looks at the outbox now, then every pollMs and whenever woken. */
   start(): void {
-    if (this.running) return;
+    if (this.started) return;
+    this.started = true;
     this.stopped = false;
-    this.running = this.loop();
+    this.jobs.register({ name: OUTBOX_JOB, intervalMs: this.o.pollMs, immediate: true, run: () => this.round() });
   }
 
-  /** Something was just written to the outbox: look now rather than at the next poll. */
+  /** Something was just written to the outbox: look now rather than at the next poll (or again right after this one). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    if (this.started && !this.stopped) this.jobs.trigger(OUTBOX_JOB);
   }
 
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
-    this.wake();
     const timer = setTimeout(() => {
       for (const c of this.inFlight) c.abort(new Error("keepwatch is stopping"));
     }, graceMs);
     timer.unref?.();
-    await this.running;
+    if (this.started) await this.jobs.stop(OUTBOX_JOB);
+    this.started = false;
     clearTimeout(timer);
-    this.running = null;
     const db = this.o.db();
     if (db && this.held.size > 0) await releaseClaims(db, [...this.held]).catch(() => undefined);
     this.held.clear();
     await this.egress?.close().catch(() => undefined);
   }
 
-  private async loop(): Promise<void> {
+  /**
+   * Rounds until the outbox has nothing due. An error is said once per outage
+   * (and again if the reason changes), not at every poll, and rethrown for
+   * the job's figures.
+   */
+  private async round(): Promise<void> {
     while (!this.stopped) {
-      let busy = false;
+      let busy: boolean;
       try {
         busy = await this.once();
         if (this.lastError !== null) this.o.log("notifications: outbox read again");
         this.lastError = null;
       } catch (e) {
         const error = describeError(e);
-        // Said once per outage (and again if the reason changes), not at every poll.
         if (error !== this.lastError) this.o.log(`notifications: outbox not read (${error.split("\n").at(-1)})`);
         this.lastError = error;
+        throw e;
       }
-      if (this.stopped) break;
-      if (!busy) await this.idle(this.o.pollMs);
+      if (!busy) return;
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      t.unref?.();
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        this.woken = false;
-        done();
-      };
-    });
   }
 
   /** One round: claim, send, settle. True when there was something to send. */

@@ -39,6 +39,8 @@
  * bind; the names are built here from dates only (never from input).
  */
 import { backoffCeiling } from "../backoff";
+import { JobRegistry } from "../jobs/registry";
+import { DAY_MS, HOUR_MS } from "../keepalive";
 import {
   ActivityAccumulator,
   kindOfCode,
@@ -54,9 +56,11 @@ import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 export const RAW_TABLE = "device_activity";
 export const ROLLUP_TABLE = "device_activity_minutes";
 export const HOUR_TABLE = "device_activity_hours";
-const DAY_MS = 86_400_000;
 /** A day's minute roll-ups are packed this long after the day ended: late points of the day still land as minutes. */
-export const PACK_AFTER_MS = 3_600_000;
+export const PACK_AFTER_MS = HOUR_MS;
+/** The recorder's names among the background jobs. */
+export const PACKING_JOB = "activity-packing";
+export const RETENTION_JOB = "activity-retention";
 type PartitionedTable = typeof RAW_TABLE | typeof ROLLUP_TABLE | typeof HOUR_TABLE;
 
 export const DEFAULT_RAW_HOURS = 24;
@@ -166,6 +170,8 @@ export interface ActivityRecorderOptions {
   maxPending?: number;
   /** How often partitions are created ahead and old ones dropped (ms). Default 1 h. */
   maintenanceIntervalMs?: number;
+  /** Where packing and retention run (lib/jobs/registry.ts, jobs `activity-packing`, `activity-retention`); its own when not given. */
+  jobs?: JobRegistry;
   /** Client ids never recorded (the monitor's own). */
   ignore?: ReadonlySet<string>;
   now?: () => number;
@@ -281,7 +287,7 @@ export class ActivityRecorder {
   private rollups = new Map<string, MinuteRollup>();
   private readonly partitions = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
-  private maintenanceTimer: NodeJS.Timeout | null = null;
+  private readonly jobs: JobRegistry;
   private chain: Promise<void> = Promise.resolve();
   private running = false;
   private failures = 0;
@@ -296,12 +302,13 @@ export class ActivityRecorder {
     this.sql = opts.sql ?? sqlBatch(opts.db);
     this.acc = new ActivityAccumulator(opts.ignore);
     this.now = opts.now ?? Date.now;
-    this.rawRetentionMs = (opts.rawRetentionHours ?? DEFAULT_RAW_HOURS) * 3_600_000;
+    this.rawRetentionMs = (opts.rawRetentionHours ?? DEFAULT_RAW_HOURS) * HOUR_MS;
     this.rollupRetentionMs = (opts.rollupRetentionDays ?? DEFAULT_ROLLUP_DAYS) * DAY_MS;
     this.flushIntervalMs = opts.flushIntervalMs ?? 500;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 10_000);
     this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
-    this.maintenanceIntervalMs = opts.maintenanceIntervalMs ?? 3_600_000;
+    this.maintenanceIntervalMs = opts.maintenanceIntervalMs ?? HOUR_MS;
+    this.jobs = opts.jobs ?? new JobRegistry();
   }
 
   /** Activity of an ingest batch (PINGREQs, publishes, other packets). Never throws. */
@@ -335,13 +342,26 @@ export class ActivityRecorder {
     this.running = true;
     // Partitions first, writes need them; packing and retention (a while after a long stop) go on behind.
     await this.ensureAhead().catch((e) => this.fail(e));
-    void this.maintain().catch((e) => this.fail(e));
+    for (const [name, step] of [
+      [PACKING_JOB, () => this.pack()],
+      [RETENTION_JOB, () => this.retain()],
+    ] as const)
+      this.jobs.register({
+        name,
+        intervalMs: this.maintenanceIntervalMs,
+        immediate: true,
+        run: () =>
+          this.chained(step).catch((e: unknown) => {
+            this.fail(e);
+            throw e;
+          }),
+      });
     this.schedule(this.flushIntervalMs);
-    this.maintenanceTimer = setInterval(
-      () => void this.maintain().catch((e) => this.fail(e)),
-      this.maintenanceIntervalMs,
-    );
-    this.maintenanceTimer.unref?.();
+  }
+
+  private stopMaintenance(): void {
+    void this.jobs.stop(PACKING_JOB);
+    void this.jobs.stop(RETENTION_JOB);
   }
 
   /**
@@ -351,8 +371,8 @@ export class ActivityRecorder {
   pause(): void {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
-    this.timer = this.maintenanceTimer = null;
+    this.stopMaintenance();
+    this.timer = null;
     this.raw = new RawBuffer();
     this.rollups.clear();
   }
@@ -361,8 +381,8 @@ export class ActivityRecorder {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
-    this.timer = this.maintenanceTimer = null;
+    this.stopMaintenance();
+    this.timer = null;
     await this.flush({ all: true }).catch(() => {});
   }
 
@@ -382,7 +402,15 @@ export class ActivityRecorder {
    * in the write chain, so it never interleaves with a flush.
    */
   maintain(): Promise<void> {
-    const run = this.chain.catch(() => {}).then(() => this.upkeep());
+    return this.chained(async () => {
+      await this.pack();
+      await this.retain();
+    });
+  }
+
+  /** Runs `step` in the write chain, after what is queued there. */
+  private chained(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.catch(() => {}).then(step);
     this.chain = run;
     return run;
   }
@@ -394,7 +422,8 @@ export class ActivityRecorder {
     }
   }
 
-  private async upkeep(): Promise<void> {
+  /** Partitions ahead; the minute roll-ups of days over for PACK_AFTER_MS packed by hour. */
+  private async pack(): Promise<void> {
     await this.ensureAhead(); // hour partitions are made when a day is packed
     const now = this.now();
     for (const day of await listPartitions(this.db, ROLLUP_TABLE)) {
@@ -402,6 +431,11 @@ export class ActivityRecorder {
       this.partitions.delete(`${ROLLUP_TABLE}:${day}`);
       if (await packMinutes(this.db, this.sql, day)) this.packedDays++;
     }
+  }
+
+  /** Partitions past retention dropped; idle devices' accumulators forgotten. */
+  private async retain(): Promise<void> {
+    const now = this.now();
     for (const day of await dropPartitionsBefore(this.db, RAW_TABLE, now - this.rawRetentionMs))
       this.partitions.delete(`${RAW_TABLE}:${day}`);
     for (const table of [ROLLUP_TABLE, HOUR_TABLE] as const)
@@ -632,7 +666,7 @@ export async function getActivityRollups(db: Db, deviceId: string, from: number,
       SELECT h.hour + make_interval(mins => u.m) AS minute, u.c, u.g
         FROM device_activity_hours h,
              unnest(h.minutes, h.counts, h.max_gaps_ms) AS u(m, c, g)
-       WHERE h.device_id = ${deviceId} AND h.hour > ${new Date(from - 3_600_000)} AND h.hour < ${t}
+       WHERE h.device_id = ${deviceId} AND h.hour > ${new Date(from - HOUR_MS)} AND h.hour < ${t}
     ) r
      WHERE minute >= ${f} AND minute < ${t}
      GROUP BY minute

@@ -15,6 +15,7 @@ import type { SystemDecision } from "../alerts/system";
 import type { SystemSource } from "../alerts/dto";
 import type { AlertKind, AlertRule, AlertRuleInput } from "../alerts/rules";
 import type { Db } from "./db";
+import { Prisma } from "./generated/prisma/client";
 import { fenceTx, type Fence } from "./cluster";
 import { ensureWebhookChannel, existingChannelIds, insertNotifications, type OutboxEntry } from "./notifications";
 
@@ -302,28 +303,39 @@ export async function getAlert(db: Db, id: string): Promise<AlertRecord | null> 
   return rows[0] ? toAlert(rows[0]) : null;
 }
 
-/** Acknowledges an alert (`by` null undoes it); null when there is no such alert. */
-/** Sets or clears an acknowledgement; the notifications `notify` derives from the result are written with it. */
-export async function setAlertAck(
+type Ack = { by: string; comment: string | null; at: number } | null;
+
+/**
+ * Sets or clears the acknowledgement of one alert or incident (`by` null
+ * undoes it) and writes the notifications `notify` derives from the result
+ * in the same transaction; only a new acknowledgement is told (acknowledging
+ * again changes the comment, quietly). Null when there is no such row.
+ */
+async function setAck<Row, Rec>(
   db: Db,
-  id: string,
-  ack: { by: string; comment: string | null; at: number } | null,
-  notify: (alert: AlertRecord) => OutboxEntry[] = () => [],
-): Promise<AlertRecord | null> {
+  target: { table: "alerts" | "incidents"; id: Prisma.Sql },
+  ack: Ack,
+  toRecord: (row: Row) => Rec,
+  notify: (record: Rec) => OutboxEntry[],
+): Promise<Rec | null> {
+  const table = Prisma.raw(`"${target.table}"`);
   return db.$transaction(async (tx) => {
     const before = await tx.$queryRaw<{ acknowledged_at: Date | null }[]>`
-      SELECT "acknowledged_at" FROM "alerts" WHERE "id" = ${id}::bigint FOR UPDATE`;
+      SELECT "acknowledged_at" FROM ${table} WHERE "id" = ${target.id} FOR UPDATE`;
     if (!before[0]) return null;
-    const rows = await tx.$queryRaw<AlertRow[]>`
-      UPDATE "alerts" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
+    const rows = await tx.$queryRaw<Row[]>`
+      UPDATE ${table} SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
              "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
-       WHERE "id" = ${id}::bigint RETURNING *`;
-    const alert = toAlert(rows[0]);
-    // Only a new acknowledgement is told (acknowledging again changes the comment, quietly).
-    if (before[0].acknowledged_at === null) await insertNotifications(tx, notify(alert));
-    return alert;
+       WHERE "id" = ${target.id} RETURNING *`;
+    const record = toRecord(rows[0]);
+    if (before[0].acknowledged_at === null) await insertNotifications(tx, notify(record));
+    return record;
   });
 }
+
+/** Sets or clears an alert's acknowledgement (see setAck). */
+export const setAlertAck = (db: Db, id: string, ack: Ack, notify: (a: AlertRecord) => OutboxEntry[] = () => []) =>
+  setAck(db, { table: "alerts", id: Prisma.sql`${id}::bigint` }, ack, toAlert, notify);
 
 export async function listIncidents(
   db: Db,
@@ -342,25 +354,9 @@ export async function getIncident(db: Db, id: string): Promise<IncidentRecord | 
   return rows[0] ? toIncident(rows[0]) : null;
 }
 
-export async function setIncidentAck(
-  db: Db,
-  id: string,
-  ack: { by: string; comment: string | null; at: number } | null,
-  notify: (incident: IncidentRecord) => OutboxEntry[] = () => [],
-): Promise<IncidentRecord | null> {
-  return db.$transaction(async (tx) => {
-    const before = await tx.$queryRaw<{ acknowledged_at: Date | null }[]>`
-      SELECT "acknowledged_at" FROM "incidents" WHERE "id" = ${id} FOR UPDATE`;
-    if (!before[0]) return null;
-    const rows = await tx.$queryRaw<IncidentRow[]>`
-      UPDATE "incidents" SET "acknowledged_at" = ${ack ? iso(ack.at) : null}::timestamptz,
-             "acknowledged_by" = ${ack?.by ?? null}::text, "ack_comment" = ${ack?.comment ?? null}::text
-       WHERE "id" = ${id} RETURNING *`;
-    const incident = toIncident(rows[0]);
-    if (before[0].acknowledged_at === null) await insertNotifications(tx, notify(incident));
-    return incident;
-  });
-}
+/** Sets or clears an incident's acknowledgement (see setAck). */
+export const setIncidentAck = (db: Db, id: string, ack: Ack, notify: (i: IncidentRecord) => OutboxEntry[] = () => []) =>
+  setAck(db, { table: "incidents", id: Prisma.sql`${id}` }, ack, toIncident, notify);
 
 /**
  * Writes the alert service's writes, in order, in one transaction; returns

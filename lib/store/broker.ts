@@ -3,14 +3,18 @@ import type { SavedBrokerState } from "../broker/restarts";
 import type { Db } from "./db";
 import { ms, msOrNull } from "./rows";
 
-export interface BrokerRestartRow {
-  id: string;
+/** A broker restart as recorded (lib/broker/restarts.ts decides it, StoreWriter.recordRestart writes it). */
+export interface RestartRecord {
   broker: string;
   detectedAt: number;
   downAt: number;
   upAt: number;
   evidence: string[];
   sessionsClosed: number;
+}
+
+export interface BrokerRestartRow extends RestartRecord {
+  id: string;
 }
 
 /** What restart detection saved about this broker in an earlier run, or null. */

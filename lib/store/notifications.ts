@@ -23,18 +23,6 @@ import { fenceTx, type Fence } from "./cluster";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0] | Db;
 
-export interface ChannelRecord {
-  id: number;
-  name: string;
-  type: string;
-  config: Record<string, unknown>;
-  enabled: boolean;
-  defaultForSystem: boolean;
-  ratePerMinute: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
 export interface ChannelInput {
   name: string;
   type: string;
@@ -42,6 +30,12 @@ export interface ChannelInput {
   enabled: boolean;
   defaultForSystem: boolean;
   ratePerMinute: number | null;
+}
+
+export interface ChannelRecord extends ChannelInput {
+  id: number;
+  createdAt: number;
+  updatedAt: number;
 }
 
 interface ChannelRow {

@@ -35,6 +35,7 @@
  */
 import { backoffCeiling } from "../backoff";
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
+import type { RestartRecord } from "./broker";
 import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 
 export interface StoreWriterOptions {
@@ -79,16 +80,6 @@ type CloseOp = Extract<SessionOp, { type: "session-close" }>;
 type RefineOp = Extract<SessionOp, { type: "session-refine" }>;
 
 type GapOp = { kind: "open"; at: number; reason: string } | { kind: "close"; at: number };
-
-/** A broker restart to record (lib/broker/restarts.ts). */
-export interface RestartRecord {
-  broker: string;
-  detectedAt: number;
-  downAt: number;
-  upAt: number;
-  evidence: string[];
-  sessionsClosed: number;
-}
 
 /** What restart detection keeps of a broker (lib/broker/restarts.ts SavedBrokerState), keyed by broker. */
 export interface BrokerStateRecord {
@@ -166,6 +157,8 @@ const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v 
 const isOptInt = (v: unknown) => v === null || isCount(v);
 const isText = (v: unknown): v is string => typeof v === "string";
 const isOptText = (v: unknown) => v === null || isText(v);
+/** A device id: text, not empty. */
+const isId = (v: unknown): v is string => isText(v) && v.length > 0;
 
 /** Postgres text cannot hold NUL; every string is cleaned the same way, so ids stay consistent. */
 const clean = (s: string): string => (s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s);
@@ -174,43 +167,31 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOpt = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 function validDevice(d: DeviceState): boolean {
+  const { statusSince, firstSeenAt, lastSeenAt, lastPingAt, lastMessageAt, connectedAt, lastDisconnectAt } = d;
+  const times =
+    isTime(statusSince) &&
+    isTime(firstSeenAt) &&
+    [lastSeenAt, lastPingAt, lastMessageAt, connectedAt, lastDisconnectAt].every(isOptTime);
+  const texts = isId(d.id) && isText(d.status) && [d.lastDisconnectReason, d.address, d.protocol].every(isOptText);
+  const counts = isOptInt(d.keepaliveSeconds) && isCount(d.disconnectCount);
+  // Fields added to DeviceState later may be missing from older producers.
+  const later = [d.connectReportedAt, d.lastConfirmedAt].every((t) => t === undefined || isOptTime(t));
+  const flags = (d.cleanStart === null || typeof d.cleanStart === "boolean") && typeof d.sessionOpen === "boolean";
   return (
-    isText(d.id) &&
-    d.id.length > 0 &&
-    isText(d.status) &&
-    isTime(d.statusSince) &&
-    isTime(d.firstSeenAt) &&
-    isOptInt(d.keepaliveSeconds) &&
-    isOptTime(d.lastSeenAt) &&
-    isOptTime(d.lastPingAt) &&
-    isOptTime(d.lastMessageAt) &&
-    isOptTime(d.connectedAt) &&
-    isOptTime(d.lastDisconnectAt) &&
-    isOptText(d.lastDisconnectReason) &&
-    isCount(d.disconnectCount) &&
-    // Fields added to DeviceState later may be missing from older producers.
-    (d.connectReportedAt === undefined || isOptTime(d.connectReportedAt)) &&
-    (d.lastConfirmedAt === undefined || isOptTime(d.lastConfirmedAt)) &&
+    times &&
+    texts &&
+    counts &&
+    later &&
     (d.takeoverCount === undefined || isCount(d.takeoverCount)) &&
-    isOptText(d.address) &&
-    isOptText(d.protocol) &&
-    (d.cleanStart === null || typeof d.cleanStart === "boolean") &&
-    typeof d.sessionOpen === "boolean" &&
+    flags &&
     Array.isArray(d.sources) &&
     d.sources.every(isText)
   );
 }
 
 function validSession(s: SessionRecord): boolean {
-  return (
-    isText(s.deviceId) &&
-    s.deviceId.length > 0 &&
-    isTime(s.connectedAt) &&
-    isOptTime(s.disconnectedAt) &&
-    isOptText(s.reason) &&
-    isOptInt(s.keepaliveSeconds) &&
-    isOptTime(s.lastActivityAt)
-  );
+  const times = isTime(s.connectedAt) && isOptTime(s.disconnectedAt) && isOptTime(s.lastActivityAt);
+  return isId(s.deviceId) && times && isOptText(s.reason) && isOptInt(s.keepaliveSeconds);
 }
 
 function validClose(c: CloseOp): boolean {

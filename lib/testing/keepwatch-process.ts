@@ -15,7 +15,8 @@
  */
 import { createServer } from "node:http";
 import { createAlertRule } from "../store/alerts";
-import { startRuntime, stopOnSignals } from "../runtime";
+import { startRuntime } from "../runtime";
+import { stopOnSignals } from "../signals";
 import type { AlertRuleInput } from "../alerts/rules";
 
 const runtime = await startRuntime(process.env);

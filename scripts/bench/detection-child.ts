@@ -19,7 +19,7 @@
 import { performance } from "node:perf_hooks";
 import type { ActivityEvent } from "../../lib/ingest/events";
 import { Fleet } from "../../lib/fleet/fleet";
-import { LATE_GRACE_MS } from "../../lib/runtime";
+import { LATE_GRACE_MS } from "../../lib/keepalive";
 import { childMain, median, percentileSorted, send, sleep } from "./common";
 import { feed, flushAll, startBenchRuntime } from "./runtime";
 
