@@ -1,5 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import { QueryProvider } from "@/components/api/QueryProvider";
 import "./globals.css";
 
 // No `title` here: the fleet page renders its own <title> with live counts, which a metadata title would override.
@@ -12,7 +13,9 @@ export const viewport: Viewport = { colorScheme: "dark", themeColor: "#09090b" }
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <QueryProvider>{children}</QueryProvider>
+      </body>
     </html>
   );
 }

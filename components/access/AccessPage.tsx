@@ -1,8 +1,8 @@
 "use client";
 
-import { useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { Brand, TopNav } from "@/components/nav/TopNav";
-import { sendJson } from "./api";
+import { apiJson, errorText, useApi, useInvalidate } from "@/components/api/client";
 
 interface User {
   username: string;
@@ -46,40 +46,31 @@ function Section({ id, title, children }: { id: string; title: string; children:
 
 /** Users, API tokens and the audit log (admin). Every change goes through the API and lands in the audit log. */
 export function AccessPage() {
-  const [users, setUsers] = useState<User[]>([]);
-  const [tokens, setTokens] = useState<Token[]>([]);
-  const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const usersQ = useApi<{ users: User[] }>("/api/users");
+  const tokensQ = useApi<{ tokens: Token[] }>("/api/tokens");
+  const eventsQ = useApi<{ events: AuditEvent[] }>("/api/audit?limit=100");
+  const users = usersQ.data?.users ?? [];
+  const tokens = tokensQ.data?.tokens ?? [];
+  const events = eventsQ.data?.events ?? [];
+  // A failed change is said until the next one; else a list's own failure.
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? usersQ.error ?? tokensQ.error ?? eventsQ.error;
   const [shown, setShown] = useState<string | null>(null);
 
-  const [version, setVersion] = useState(0);
-  const reload = () => setVersion((v) => v + 1);
-
-  useEffect(() => {
-    let live = true;
-    Promise.all([
-      sendJson<{ users: User[] }>("GET", "/api/users"),
-      sendJson<{ tokens: Token[] }>("GET", "/api/tokens"),
-      sendJson<{ events: AuditEvent[] }>("GET", "/api/audit?limit=100"),
-    ])
-      .then(([u, t, a]) => {
-        if (!live) return;
-        setUsers(u.users);
-        setTokens(t.tokens);
-        setEvents(a.events);
-      })
-      .catch((e) => live && setError(e instanceof Error ? e.message : String(e)));
-    return () => {
-      live = false;
-    };
-  }, [version]);
+  // Every change lands in the audit log and may touch users or tokens: all three are read again.
+  const invalidate = useInvalidate();
+  const reload = () => {
+    void invalidate("/api/users");
+    void invalidate("/api/tokens");
+    void invalidate("/api/audit");
+  };
 
   const act = (fn: () => Promise<unknown>) => async () => {
-    setError(null);
+    setActionError(null);
     try {
       await fn();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setActionError(errorText(e));
     }
     reload();
   };
@@ -89,7 +80,7 @@ export function AccessPage() {
     const f = new FormData(e.currentTarget);
     const form = e.currentTarget;
     await act(async () => {
-      await sendJson("POST", "/api/users", {
+      await apiJson("POST", "/api/users", {
         username: String(f.get("username")),
         password: String(f.get("password")),
         role: String(f.get("role")),
@@ -103,7 +94,7 @@ export function AccessPage() {
     const f = new FormData(e.currentTarget);
     const form = e.currentTarget;
     await act(async () => {
-      const r = await sendJson<{ token: string }>("POST", "/api/tokens", {
+      const r = await apiJson<{ token: string }>("POST", "/api/tokens", {
         name: String(f.get("name")),
         role: String(f.get("role")),
       });
@@ -138,7 +129,7 @@ export function AccessPage() {
                         value={u.role}
                         onChange={(e) =>
                           void act(() =>
-                            sendJson("PUT", `/api/users/${encodeURIComponent(u.username)}`, { role: e.target.value }),
+                            apiJson("PUT", `/api/users/${encodeURIComponent(u.username)}`, { role: e.target.value }),
                           )()
                         }
                       >
@@ -150,7 +141,7 @@ export function AccessPage() {
                     <td>
                       <button
                         className={button}
-                        onClick={act(() => sendJson("DELETE", `/api/users/${encodeURIComponent(u.username)}`))}
+                        onClick={act(() => apiJson("DELETE", `/api/users/${encodeURIComponent(u.username)}`))}
                       >
                         Delete
                       </button>
@@ -189,7 +180,7 @@ export function AccessPage() {
                     <td className="pr-4 text-xs text-zinc-400">last used {time(t.lastUsedAt)}</td>
                     <td className="pr-4 text-xs text-zinc-400">expires {time(t.expiresAt)}</td>
                     <td>
-                      <button className={button} onClick={act(() => sendJson("DELETE", `/api/tokens/${t.id}`))}>
+                      <button className={button} onClick={act(() => apiJson("DELETE", `/api/tokens/${t.id}`))}>
                         Revoke
                       </button>
                     </td>

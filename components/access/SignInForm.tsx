@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 import { Brand } from "@/components/nav/TopNav";
-import { sendJson } from "./api";
+import { apiJson } from "@/components/api/client";
 
 const input =
   "w-full rounded-md border border-zinc-700 bg-zinc-900 px-3 py-2 text-sm text-zinc-100 outline-none focus:border-sky-500";
@@ -23,8 +23,8 @@ export function SignInForm({ mode, next, token }: { mode: "login" | "setup"; nex
     setBusy(true);
     setError(null);
     try {
-      if (mode === "login") await sendJson("POST", "/api/auth/login", { username, password });
-      else await sendJson("POST", "/api/setup", { token: token ?? "", username, password });
+      if (mode === "login") await apiJson("POST", "/api/auth/login", { username, password });
+      else await apiJson("POST", "/api/setup", { token: token ?? "", username, password });
       window.location.assign(next);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));

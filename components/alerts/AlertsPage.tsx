@@ -1,13 +1,14 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { AlertDto, IncidentDto } from "@/lib/alerts/dto";
 import { describeId, deviceHref } from "@/components/fleet/format";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { canOperate, useMe, type Me } from "@/components/nav/me";
 import { retainAlertFeed, useAlertFeed } from "./feed";
-import { getJson, KIND_LABEL, KIND_STYLE, SOURCE_LABEL, sendJson, shortTime } from "./format";
+import { apiJson, errorText, useApi } from "@/components/api/client";
+import { KIND_LABEL, KIND_STYLE, SOURCE_LABEL, shortTime } from "./format";
 import { causeLabel, COLLAPSED_ROWS, groupAlerts, visibleRows, type AlertGroup } from "./groups";
 import { MuteButtons } from "./MuteButtons";
 
@@ -20,22 +21,19 @@ export function AlertsPage() {
   useEffect(() => retainAlertFeed(), []);
   const { firing, firingCount, graceUntil, incidents, version, connected } = useAlertFeed();
   const me = useMe();
-  const [resolved, setResolved] = useState<AlertDto[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const recent = useApi<{ alerts: AlertDto[] }>("/api/alerts?state=resolved&limit=50");
+  const resolved = recent.data?.alerts ?? null;
+  const error = recent.error;
   const groups = useMemo(() => groupAlerts(firing, incidents), [firing, incidents]);
 
+  // Every change the feed tells of may have resolved an alert: read the list again.
+  const { refetch } = recent;
+  const readAt = useRef(version);
   useEffect(() => {
-    const ctl = new AbortController();
-    getJson<{ alerts: AlertDto[] }>("/api/alerts?state=resolved&limit=50", ctl.signal)
-      .then((body) => {
-        setResolved(body.alerts);
-        setError(null);
-      })
-      .catch((e) => {
-        if (!ctl.signal.aborted) setError(e instanceof Error ? e.message : String(e));
-      });
-    return () => ctl.abort();
-  }, [version]);
+    if (readAt.current === version) return;
+    readAt.current = version;
+    refetch();
+  }, [version, refetch]);
 
   return (
     <div className="flex min-h-dvh flex-col">
@@ -158,9 +156,9 @@ function IncidentHeader({ incident, count, me }: { incident: IncidentDto; count:
   async function toggle() {
     try {
       setError(null);
-      await sendJson(acked ? "DELETE" : "POST", `/api/incidents/${incident.id}/ack`, acked ? undefined : {});
+      await apiJson(acked ? "DELETE" : "POST", `/api/incidents/${incident.id}/ack`, acked ? undefined : {});
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorText(e));
     }
   }
   return (
@@ -252,14 +250,14 @@ function AlertRow({
     try {
       setError(null);
       const text = comment.trim();
-      await sendJson(
+      await apiJson(
         acked ? "DELETE" : "POST",
         `/api/alerts/${a.id}/ack`,
         acked ? undefined : text ? { comment: text } : {},
       );
       setComment("");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorText(e));
     }
   }
   return (

@@ -1,10 +1,10 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { ChannelDto, DeliveryDto, DeliveryOutcome } from "@/lib/notify/dto";
 import { canOperate, useMe } from "@/components/nav/me";
-import { useApiGet } from "@/components/use-api";
-import { sendJson, shortTime } from "./format";
+import { apiJson, errorText, useApi } from "@/components/api/client";
+import { shortTime } from "./format";
 
 const OUTCOMES: Array<{ value: "" | DeliveryOutcome; label: string }> = [
   { value: "", label: "any outcome" },
@@ -18,7 +18,6 @@ const OUTCOMES: Array<{ value: "" | DeliveryOutcome; label: string }> = [
  * channel and outcome; a dead-lettered notification can be sent again now.
  */
 export function DeliveryLog({ channels }: { channels: ChannelDto[] | null }) {
-  const [tick, setTick] = useState(0);
   const [channel, setChannel] = useState("");
   const [outcome, setOutcome] = useState<"" | DeliveryOutcome>("");
   const [retrying, setRetrying] = useState<string | null>(null);
@@ -26,24 +25,26 @@ export function DeliveryLog({ channels }: { channels: ChannelDto[] | null }) {
   const q = new URLSearchParams({ limit: "50" });
   if (channel) q.set("channel", channel);
   if (outcome) q.set("outcome", outcome);
-  const { data, error, setError } = useApiGet<{ deliveries: DeliveryDto[] }>(`/api/alerts/deliveries?${q}`, tick);
-  const rows = data?.deliveries ?? null;
-
-  useEffect(() => {
-    const t = setInterval(() => setTick((n) => n + 1), 10_000);
-    return () => clearInterval(t);
-  }, []);
+  // Polled every 10 s while the tab is visible; a new filter shows the last rows until its own arrive.
+  const deliveries = useApi<{ deliveries: DeliveryDto[] }>(`/api/alerts/deliveries?${q}`, {
+    pollMs: 10_000,
+    keepPrevious: true,
+  });
+  const rows = deliveries.data?.deliveries ?? null;
+  // A failed retry is said until the next retry; else the log's own failure.
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? deliveries.error;
 
   const retry = async (notificationId: string) => {
     setRetrying(notificationId);
     try {
-      await sendJson("POST", `/api/notifications/${notificationId}/retry`);
-      setError(null);
+      await apiJson("POST", `/api/notifications/${notificationId}/retry`);
+      setActionError(null);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setActionError(errorText(e));
     } finally {
       setRetrying(null);
-      setTick((n) => n + 1);
+      deliveries.refetch();
     }
   };
 
@@ -86,7 +87,7 @@ export function DeliveryLog({ channels }: { channels: ChannelDto[] | null }) {
             ))}
           </select>
         </label>
-        <button type="button" onClick={() => setTick((n) => n + 1)} className="text-xs text-sky-400 hover:underline">
+        <button type="button" onClick={deliveries.refetch} className="text-xs text-sky-400 hover:underline">
           Refresh
         </button>
       </div>

@@ -3,7 +3,8 @@
 import { useState } from "react";
 import type { SilenceDto } from "@/lib/alerts/dto";
 import type { Me } from "@/components/nav/me";
-import { sendJson, shortTime } from "./format";
+import { apiJson } from "@/components/api/client";
+import { shortTime } from "./format";
 import { localInputToMs, MUTE_HOUR_MS, muteRequest } from "./mute";
 
 /**
@@ -42,7 +43,7 @@ export function MuteButtons({
     setBusy(true);
     try {
       onError(null);
-      const { silence } = await sendJson<{ silence: SilenceDto }>("POST", "/api/silences", req.body);
+      const { silence } = await apiJson<{ silence: SilenceDto }>("POST", "/api/silences", req.body);
       setPicking(false);
       setUntil("");
       setComment("");

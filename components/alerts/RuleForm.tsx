@@ -3,6 +3,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import Link from "next/link";
 import type { AlertRuleDto } from "@/lib/alerts/dto";
+import { ApiError, apiJson, errorText } from "@/components/api/client";
 import type { ChannelDto } from "@/lib/notify/dto";
 import { DEFAULT_RULE, ruleWarnings, type AlertRuleInput } from "@/lib/alerts/rules";
 
@@ -113,26 +114,24 @@ export function RuleForm({
     e.preventDefault();
     setBusy(true);
     try {
-      const r = await fetch(rule ? `/api/alert-rules/${rule.id}` : "/api/alert-rules", {
-        method: rule ? "PUT" : "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(toBody(draft)),
-      });
-      if (r.ok) return onSaved();
-      const body = await r.json().catch(() => null);
-      const fields: Record<string, string> = body?.error?.fields ?? {};
-      setErrors(fields);
+      await apiJson(rule ? "PUT" : "POST", rule ? `/api/alert-rules/${rule.id}` : "/api/alert-rules", toBody(draft));
+      onSaved();
+    } catch (err) {
+      if (!(err instanceof ApiError)) {
+        setMessage(errorText(err));
+        return;
+      }
+      const fields = err.fields;
+      setErrors({ ...fields });
       const known = new Set<string>([...FIELDS.map((f) => f.name), "enabled", "channelIds"]);
       const other = Object.entries(fields).filter(([k]) => !known.has(k));
       setMessage(
         other.length > 0
           ? other.map(([, v]) => v).join("; ")
           : Object.keys(fields).length === 0
-            ? (body?.error?.message ?? `HTTP ${r.status}`)
+            ? err.message
             : "Not saved: fix the fields marked in red.",
       );
-    } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
     }

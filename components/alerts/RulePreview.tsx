@@ -2,6 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 import type { AlertRuleDto } from "@/lib/alerts/dto";
+import { apiJson, errorText } from "@/components/api/client";
 
 interface Preview {
   deviceId: string;
@@ -16,7 +17,11 @@ interface Preview {
   } | null;
 }
 
-/** "Which rule applies to device X": the rule, the other matches it wins over, and the resulting thresholds. */
+/**
+ * "Which rule applies to device X": the rule, the other matches it wins over,
+ * and the resulting thresholds. `version`: when the rules were last read
+ * (0 before they are), so an answer given before a change is marked stale.
+ */
 export function RulePreview({ version }: { version: number }) {
   const [device, setDevice] = useState("");
   const [preview, setPreview] = useState<Preview | null>(null);
@@ -28,16 +33,13 @@ export function RulePreview({ version }: { version: number }) {
     if (!device) return;
     setAsked({ device, version });
     try {
-      const r = await fetch(`/api/alert-rules/preview?device=${encodeURIComponent(device)}`);
-      const body = await r.json();
-      if (!r.ok) throw new Error(body?.error?.message ?? `HTTP ${r.status}`);
-      setPreview(body);
+      setPreview(await apiJson<Preview>("GET", `/api/alert-rules/preview?device=${encodeURIComponent(device)}`));
       setError(null);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     }
   };
-  const stale = asked !== null && asked.version !== version;
+  const stale = asked !== null && asked.version !== 0 && asked.version !== version;
 
   return (
     <section aria-labelledby="preview-h" className="flex flex-col gap-2">

@@ -5,7 +5,7 @@ import type { AlertRuleDto } from "@/lib/alerts/dto";
 import type { ChannelDto } from "@/lib/notify/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { DeliveryLog } from "./DeliveryLog";
-import { useApiGet } from "@/components/use-api";
+import { apiJson, errorText, useApi } from "@/components/api/client";
 import { RuleForm } from "./RuleForm";
 import { RulePreview } from "./RulePreview";
 
@@ -21,23 +21,33 @@ interface RulesState {
  */
 export function RulesPage() {
   const [editing, setEditing] = useState<AlertRuleDto | "new" | null>(null);
-  const [version, setVersion] = useState(0);
-  const { data: state, error, setError } = useApiGet<RulesState>("/api/alert-rules", version);
-  const channels = useApiGet<{ channels: ChannelDto[] }>("/api/channels", version).data?.channels ?? null;
+  const rules = useApi<RulesState>("/api/alert-rules");
+  const channelList = useApi<{ channels: ChannelDto[] }>("/api/channels");
+  const state = rules.data;
+  const channels = channelList.data?.channels ?? null;
+  // A failed delete is said until the next one; else the list's own failure.
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? rules.error;
+
+  const reload = () => {
+    rules.refetch();
+    channelList.refetch();
+  };
 
   const saved = () => {
     setEditing(null);
-    setVersion((v) => v + 1);
+    reload();
   };
 
   const remove = async (rule: AlertRuleDto) => {
     if (!window.confirm(`Delete rule "${rule.name}"? Devices it matched fall back to the next matching rule.`)) return;
-    const r = await fetch(`/api/alert-rules/${rule.id}`, { method: "DELETE" });
-    if (!r.ok) {
-      const body = await r.json().catch(() => null);
-      setError(body?.error?.message ?? `HTTP ${r.status}`);
+    setActionError(null);
+    try {
+      await apiJson("DELETE", `/api/alert-rules/${rule.id}`);
+    } catch (e) {
+      setActionError(errorText(e));
     }
-    setVersion((v) => v + 1);
+    reload();
   };
 
   return (
@@ -125,7 +135,7 @@ export function RulesPage() {
             ))}
           </ol>
         </section>
-        <RulePreview version={version} />
+        <RulePreview version={rules.updatedAt} />
         <DeliveryLog channels={channels} />
       </main>
     </div>

@@ -1,11 +1,12 @@
 "use client";
 
-import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
+import { useId, useState, type FormEvent, type ReactNode } from "react";
 import type { SilenceDto } from "@/lib/alerts/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { canOperate, useMe } from "@/components/nav/me";
 import { apiFields, formMessage, placeErrors, type PlacedErrors } from "./field-errors";
-import { getJson, sendJson, shortTime } from "./format";
+import { apiJson, errorText, useApi } from "@/components/api/client";
+import { shortTime } from "./format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const STATES = ["active", "upcoming", "expired"] as const;
@@ -21,32 +22,28 @@ type SilenceState = (typeof STATES)[number];
 /** Silences and maintenance windows: listed by state, created, ended early. */
 export function SilencesPage() {
   const me = useMe();
-  const [silences, setSilences] = useState<Record<SilenceState, SilenceDto[]> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
-  const reload = () => setVersion((v) => v + 1);
-  useEffect(() => {
-    const ctl = new AbortController();
-    Promise.all(
-      STATES.map((state) =>
-        getJson<{ silences: SilenceDto[] }>(`/api/silences?state=${state}`, ctl.signal).then((b) => b.silences),
-      ),
-    )
-      .then(([active, upcoming, expired]) => {
-        setSilences({ active, upcoming, expired });
-        setError(null);
-      })
-      .catch((e) => {
-        if (!ctl.signal.aborted) setError(e instanceof Error ? e.message : String(e));
-      });
-    return () => ctl.abort();
-  }, [version]);
+  const active = useApi<{ silences: SilenceDto[] }>("/api/silences?state=active");
+  const upcoming = useApi<{ silences: SilenceDto[] }>("/api/silences?state=upcoming");
+  const expired = useApi<{ silences: SilenceDto[] }>("/api/silences?state=expired");
+  const silences: Record<SilenceState, SilenceDto[]> | null =
+    active.data && upcoming.data && expired.data
+      ? { active: active.data.silences, upcoming: upcoming.data.silences, expired: expired.data.silences }
+      : null;
+  // A failed "end" is said until the list is read again; else the list's own failure.
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? active.error ?? upcoming.error ?? expired.error;
+  const reload = () => {
+    setActionError(null);
+    active.refetch();
+    upcoming.refetch();
+    expired.refetch();
+  };
   async function end(id: string) {
     try {
-      await sendJson("DELETE", `/api/silences/${id}`);
+      await apiJson("DELETE", `/api/silences/${id}`);
       reload();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setActionError(errorText(e));
     }
   }
   return (
@@ -213,7 +210,7 @@ function SilenceForm({ onCreated }: { onCreated(): void }) {
     e.preventDefault();
     setBusy(true);
     try {
-      await sendJson("POST", "/api/silences", {
+      await apiJson("POST", "/api/silences", {
         match: match.trim() === "" ? null : match.trim(),
         tags: tags
           .split(",")

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ApiError } from "@/components/api/client";
 import { apiFields, formMessage, placeErrors } from "./field-errors";
 
 const SLOTS = ["match", "tags", "recurrence", "recurrence.timeZone", "recurrence.weekly.0", "recurrence.weekly.1"];
@@ -45,9 +46,10 @@ describe("formMessage", () => {
 });
 
 describe("apiFields", () => {
-  it("reads sendJson's errors and anything else thrown", () => {
-    const err = Object.assign(new Error("bad"), { fields: { tags: "no" } });
+  it("reads an ApiError's fields and anything else thrown", () => {
+    const err = new ApiError("bad", 400, "BAD_REQUEST", { tags: "no" });
     expect(apiFields(err)).toEqual({ message: "bad", fields: { tags: "no" } });
+    expect(apiFields(new ApiError("gone", 404, "NOT_FOUND"))).toEqual({ message: "gone", fields: {} });
     expect(apiFields(new Error("down"))).toEqual({ message: "down", fields: {} });
     expect(apiFields("odd")).toEqual({ message: "odd", fields: {} });
   });

@@ -31,7 +31,7 @@ export function formMessage(placed: PlacedErrors, fallback: string): string {
   return Object.keys(placed.at).length > 0 ? "Not saved: fix the fields marked in red." : fallback;
 }
 
-/** An API error thrown by sendJson: its message and its per-field errors, if any. */
+/** An error thrown by apiJson (an ApiError): its message and its per-field errors, if any. */
 export function apiFields(err: unknown): { message: string; fields: Record<string, string> } {
   const fields = (err as { fields?: unknown } | null)?.fields;
   return {

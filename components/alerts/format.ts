@@ -28,31 +28,7 @@ export const SOURCE_LABEL: Record<string, string> = {
   broker_restart: "broker restarted",
 };
 
-/** Sends a change to the API as JSON; an API error becomes an Error with the API's message (and its fields). */
-export async function sendJson<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const r = await fetch(url, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await r.json().catch(() => null);
-  if (!r.ok) {
-    const err = new Error(data?.error?.message ?? `HTTP ${r.status}`) as Error & { fields?: Record<string, string> };
-    err.fields = data?.error?.fields;
-    throw err;
-  }
-  return data as T;
-}
-
 /** "2026-11-22 03:04:05Z" */
 export function shortTime(iso: string | null): string {
   return iso === null ? "—" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
-}
-
-/** GET a JSON body; an API error becomes an Error with the API's message. */
-export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-  const r = await fetch(url, { signal });
-  const body = await r.json().catch(() => null);
-  if (!r.ok) throw new Error(body?.error?.message ?? `HTTP ${r.status}`);
-  return body as T;
 }

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 import type { ChannelDto, ChannelTypeDto } from "@/lib/notify/dto";
 import type { ChannelTypeName } from "@/lib/notify/channels/types";
-import { sendJson } from "@/components/alerts/format";
+import { apiJson } from "@/components/api/client";
 import { apiFields, formMessage, placeErrors } from "@/components/alerts/field-errors";
 import { emptyDraft, toBody, toDraft, TYPE_FIELDS, type ChannelDraft } from "./fields";
 
@@ -51,11 +51,7 @@ export function ChannelForm({
     }
     setBusy(true);
     try {
-      await sendJson(
-        channel ? "PUT" : "POST",
-        channel ? `/api/channels/${channel.id}` : "/api/channels",
-        toBody(draft),
-      );
+      await apiJson(channel ? "PUT" : "POST", channel ? `/api/channels/${channel.id}` : "/api/channels", toBody(draft));
       onSaved();
     } catch (err) {
       const { message: m, fields: f } = apiFields(err);

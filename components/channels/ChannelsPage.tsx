@@ -3,9 +3,8 @@
 import { useState } from "react";
 import type { ChannelDto, ChannelTypeDto, TestAttemptDto } from "@/lib/notify/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
-import { sendJson } from "@/components/alerts/format";
+import { apiJson, errorText, useApi } from "@/components/api/client";
 import { canOperate, useMe } from "@/components/nav/me";
-import { useApiGet } from "@/components/use-api";
 import { ChannelForm } from "./ChannelForm";
 import { targetOf } from "./fields";
 
@@ -23,33 +22,37 @@ type TestResult = { busy: true } | { busy: false; attempt: TestAttemptDto } | { 
  */
 export function ChannelsPage() {
   const [editing, setEditing] = useState<ChannelDto | "new" | null>(null);
-  const [version, setVersion] = useState(0);
-  const { data: state, error, setError } = useApiGet<ChannelsState>("/api/channels", version);
+  const channels = useApi<ChannelsState>("/api/channels");
+  const state = channels.data;
+  // A failed delete is said until the next one; else the list's own failure.
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? channels.error;
   const [tests, setTests] = useState<Record<number, TestResult>>({});
   const operator = canOperate(useMe());
 
   const saved = () => {
     setEditing(null);
-    setVersion((v) => v + 1);
+    channels.refetch();
   };
 
   const remove = async (c: ChannelDto) => {
     if (!window.confirm(`Delete channel "${c.name}"? Rules stop sending to it; what waits for it is dropped.`)) return;
+    setActionError(null);
     try {
-      await sendJson("DELETE", `/api/channels/${c.id}`);
+      await apiJson("DELETE", `/api/channels/${c.id}`);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setActionError(errorText(e));
     }
-    setVersion((v) => v + 1);
+    channels.refetch();
   };
 
   const test = async (c: ChannelDto) => {
     setTests((t) => ({ ...t, [c.id]: { busy: true } }));
     try {
-      const { attempt } = await sendJson<{ attempt: TestAttemptDto }>("POST", `/api/channels/${c.id}/test`);
+      const { attempt } = await apiJson<{ attempt: TestAttemptDto }>("POST", `/api/channels/${c.id}/test`);
       setTests((t) => ({ ...t, [c.id]: { busy: false, attempt } }));
     } catch (e) {
-      setTests((t) => ({ ...t, [c.id]: { busy: false, error: e instanceof Error ? e.message : String(e) } }));
+      setTests((t) => ({ ...t, [c.id]: { busy: false, error: errorText(e) } }));
     }
   };
 

@@ -5,6 +5,7 @@ import Link from "next/link";
 import type { ActivityDto } from "@/lib/api/activity";
 import type { DeviceDto } from "@/lib/api/dto";
 import type { DeviceDetail } from "@/lib/api/devices";
+import { useApi } from "@/components/api/client";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { DeviceHeader } from "./DeviceHeader";
 import { DiagnosisPanel } from "./DiagnosisPanel";
@@ -12,7 +13,6 @@ import { KeepaliveTimeline } from "./KeepaliveTimeline";
 import { mergeLive, type LivePoint } from "./live";
 import { activityQuery, RANGES, type RangeKey } from "./timeline";
 import { useDeviceStream } from "./useDeviceStream";
-import { usePolled } from "./usePolled";
 
 /** A change of these is a new session or verdict: sessions and diagnosis are fetched again. */
 const REFETCH_ON: readonly (keyof DeviceDto)[] = [
@@ -50,12 +50,13 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   );
   const base = `/api/devices/${encodeURIComponent(id.toWellFormed())}`;
   // The server already read the device (null: never seen, shown as such until the stream says otherwise).
-  const device = usePolled<DeviceDetail>(
-    base,
-    null,
-    base,
-    initial && initial.device !== undefined ? { url: base, data: initial.device } : null,
-  );
+  // No polling: fetched again on refresh() (the stream tells when); a 404 is null, a device never seen.
+  const device = useApi<DeviceDetail | null>(base, {
+    nullOn404: true,
+    initial: initial && initial.device !== undefined ? { url: base, data: initial.device } : null,
+  });
+  const notFound = device.data === null;
+  const found = device.data ?? null;
   // The clock the timeline's window moves with (a render a second, no request).
   const [now, setNow] = useState(() => initial?.now ?? Date.now());
   useEffect(() => {
@@ -66,12 +67,14 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   const [fetchedAt, setFetchedAt] = useState(() => initial?.now ?? Date.now());
   const activityUrl = `${base}/activity?${activityQuery(range, fetchedAt)}`;
   const initialActivityUrl = initial ? `${base}/activity?${activityQuery(range, initial.now)}` : "";
-  const activity = usePolled<ActivityDto>(
+  const activity = useApi<ActivityDto>(
     // A device never seen has no activity to read.
-    device.status === 404 ? null : activityUrl,
-    null,
-    `${base}|${range}`,
-    initial?.activity ? { url: initialActivityUrl, data: initial.activity } : null,
+    notFound ? null : activityUrl,
+    {
+      // A window moved by a reconnect keeps showing the last answer until the next arrives; a new range does not.
+      keepPrevious: `${base}|${range}`,
+      initial: initial?.activity ? { url: initialActivityUrl, data: initial.activity } : null,
+    },
   );
   const [live, setLive] = useState<{ url: string; points: LivePoint[] }>({ url: "", points: [] });
   const [state, setState] = useState<DeviceDto | null>(null);
@@ -82,7 +85,7 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   );
   const lastState = useRef<DeviceDto | null>(null);
   const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const refreshDevice = device.refresh;
+  const refreshDevice = device.refetch;
   const refetchSoon = useCallback(() => {
     if (refetchTimer.current) clearTimeout(refetchTimer.current);
     refetchTimer.current = setTimeout(refreshDevice, REFETCH_SETTLE_MS);
@@ -90,7 +93,7 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
   useEffect(() => () => void (refetchTimer.current && clearTimeout(refetchTimer.current)), []);
   useDeviceStream(id, {
     onDevice: (next) => {
-      const held = lastState.current ?? device.data;
+      const held = lastState.current ?? found;
       const changed =
         next === null || held === null
           ? next !== held
@@ -107,17 +110,17 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
     },
   });
   const detail = useMemo(() => {
-    if (!device.data || !state || state.id !== device.data.id) return device.data;
+    if (!found || !state || state.id !== found.id) return found;
     // The last PINGREQ and publish are not part of the live state: the stream's points tell them.
     const newest = (kind: LivePoint["kind"], held: string | null) =>
       points.reduce<string | null>((at, p) => (p.kind === kind && (at === null || p.at > at) ? p.at : at), held);
     return {
-      ...device.data,
+      ...found,
       ...state,
-      lastPingAt: newest("pingreq", device.data.lastPingAt),
-      lastMessageAt: newest("publish", device.data.lastMessageAt),
+      lastPingAt: newest("pingreq", found.lastPingAt),
+      lastMessageAt: newest("publish", found.lastMessageAt),
     };
-  }, [device.data, state, points]);
+  }, [found, state, points]);
 
   const changeRange = (r: RangeKey) => {
     setRange(r);
@@ -134,7 +137,7 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
         <TopNav />
       </header>
       <main className="flex flex-1 flex-col gap-5 p-4">
-        {device.status === 404 ? (
+        {notFound ? (
           <div data-testid="device-not-found" className="flex flex-col gap-2">
             <DeviceHeader id={id} device={null} now={now} />
             <p className="text-sm text-zinc-400">
@@ -149,16 +152,16 @@ export function DevicePage({ id, initialRange, initial }: DevicePageProps) {
           </div>
         ) : (
           <>
-            <DeviceHeader id={id} device={detail} now={now} onChanged={device.refresh} />
+            <DeviceHeader id={id} device={detail} now={now} onChanged={device.refetch} />
             {device.error && <p className="text-xs text-amber-300">Could not refresh the device: {device.error}</p>}
-            <DiagnosisPanel findings={device.data?.diagnosis ?? null} />
+            <DiagnosisPanel findings={found?.diagnosis ?? null} />
             <KeepaliveTimeline
               activity={shown}
               now={now}
               range={range}
               onRange={changeRange}
               keepaliveSeconds={detail?.keepaliveSeconds ?? null}
-              firstSeenAt={device.data ? Date.parse(device.data.firstSeenAt) : null}
+              firstSeenAt={found ? Date.parse(found.firstSeenAt) : null}
               error={activity.error}
             />
           </>

@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from "react";
 import type { DeviceDetail } from "@/lib/api/devices";
 import { MAX_NAME, MAX_NOTES } from "@/lib/inventory/limits";
 import { apiFields, formMessage, placeErrors } from "@/components/alerts/field-errors";
-import { sendJson } from "@/components/alerts/format";
+import { apiJson } from "@/components/api/client";
 
 const FIELDS = ["name", "tags", "notes"] as const;
 
@@ -21,7 +21,7 @@ export function LabelsEditor({ device, onClose, onSaved }: { device: DeviceDetai
     e.preventDefault();
     setBusy(true);
     try {
-      await sendJson("PATCH", `/api/devices/${encodeURIComponent(device.id)}`, {
+      await apiJson("PATCH", `/api/devices/${encodeURIComponent(device.id)}`, {
         name: name.trim() === "" ? null : name,
         tags: tags
           .split(",")

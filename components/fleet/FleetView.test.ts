@@ -3,10 +3,12 @@
  * operator would read, the hooks end-to-end tests rely on, and how hostile
  * ids come out.
  */
+import { QueryClientProvider } from "@tanstack/react-query";
 import { renderToString } from "react-dom/server";
 import { jsx } from "react/jsx-runtime";
 import { describe, expect, it } from "vitest";
 import type { SnapshotMessage } from "@/lib/api/dto";
+import { newQueryClient } from "@/components/api/client";
 import { device, health, HOSTILE_IDS, isoAt, randomFleet, snapshot, T0 } from "./__fixtures__/devices";
 import { FleetStoreProvider } from "./FleetStoreProvider";
 import { FleetView } from "./FleetView";
@@ -14,7 +16,9 @@ import { createFleetStore, type FleetStoreOptions } from "./store";
 
 function render(options: FleetStoreOptions = {}): string {
   const store = createFleetStore({ now: () => T0, ...options });
-  return renderToString(jsx(FleetStoreProvider, { store, children: jsx(FleetView, {}) }));
+  // As in the app: every page sits under the query cache's provider (the layout's).
+  const view = jsx(FleetStoreProvider, { store, children: jsx(FleetView, {}) });
+  return renderToString(jsx(QueryClientProvider, { client: newQueryClient(), children: view }));
 }
 
 const count = (html: string, needle: string) => html.split(needle).length - 1;

@@ -1,6 +1,7 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef } from "react";
+import { useApi } from "@/components/api/client";
 import { DEVICE_STATUSES } from "@/lib/fleet/types";
 import { useFleet } from "./FleetStoreProvider";
 import { formatCount } from "./format";
@@ -98,20 +99,9 @@ function StatusFilterControl() {
 function TagFilter() {
   const tag = useFleet((s) => s.view.tag);
   const setView = useFleet((s) => s.setView);
-  const [tags, setTags] = useState<{ tag: string; total: number }[]>([]);
-  useEffect(() => {
-    let live = true;
-    fetch("/api/tags")
-      .then((r) => (r.ok ? r.json() : { tags: [] }))
-      .then(
-        (b: { tags: { tag: string; counts: { total: number } }[] }) =>
-          live && setTags(b.tags.map((t) => ({ tag: t.tag, total: t.counts.total }))),
-      )
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, []);
+  // Without the list (loading, or the API failed) only a tag already chosen is shown.
+  const listed = useApi<{ tags: { tag: string; counts: { total: number } }[] }>("/api/tags").data;
+  const tags = useMemo(() => listed?.tags.map((t) => ({ tag: t.tag, total: t.counts.total })) ?? [], [listed]);
   const choose = (next: string) => {
     setView({ tag: next });
     window.history.replaceState(window.history.state, "", hrefWithTag(window.location.href, next));

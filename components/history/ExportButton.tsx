@@ -2,7 +2,8 @@
 
 import { useEffect, useRef, useState } from "react";
 import { formatCount } from "@/components/fleet/format";
-import { countLineFeeds, errorMessage, filenameFrom, progressText, type ExportProgress } from "./download";
+import { ApiError } from "@/components/api/client";
+import { countLineFeeds, filenameFrom, progressText, type ExportProgress } from "./download";
 import { formatBytes } from "./format";
 
 type ExportState =
@@ -45,8 +46,9 @@ export function ExportButton({ query, total }: { query: string; total: number | 
     const progress: ExportProgress = { bytes: 0, rows: 0, total };
     setState({ kind: "running", progress: { ...progress } });
     try {
+      // Its own fetch, not the query cache: the CSV is read chunk by chunk as it streams in, for the progress.
       const res = await fetch(href, { signal: controller.signal, cache: "no-store" });
-      if (!res.ok || !res.body) throw new Error(await errorMessage(res));
+      if (!res.ok || !res.body) throw await ApiError.from(res);
       const filename = filenameFrom(res.headers.get("content-disposition"), "keepwatch-disconnects.csv");
       const reader = res.body.getReader();
       const parts: Uint8Array[] = [];

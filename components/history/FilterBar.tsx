@@ -1,6 +1,7 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { useApi } from "@/components/api/client";
 import { DISCONNECT_REASONS, type DisconnectReason } from "@/lib/ingest/events";
 import { DISCONNECT_REASON_LABELS } from "@/components/fleet/format";
 import { inputToIso, isoToInput, RANGE_PRESETS, type HistoryFilters, type ResolvedRange } from "./filters";
@@ -168,17 +169,9 @@ function ReasonFilter({ reasons, onChange }: { reasons: DisconnectReason[]; onCh
 
 /** The tags in use (GET /api/tags), to pick one; the current one stays listed even when no device has it. */
 function TagFilter({ value, onChange }: { value: string; onChange(tag: string): void }) {
-  const [tags, setTags] = useState<string[]>([]);
-  useEffect(() => {
-    let live = true;
-    fetch("/api/tags")
-      .then((r) => (r.ok ? r.json() : { tags: [] }))
-      .then((b: { tags: { tag: string }[] }) => live && setTags(b.tags.map((t) => t.tag)))
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, []);
+  // Without the list (loading, or the API failed) the current tag alone is offered.
+  const listed = useApi<{ tags: { tag: string }[] }>("/api/tags").data;
+  const tags = useMemo(() => listed?.tags.map((t) => t.tag) ?? [], [listed]);
   const options = value && !tags.includes(value) ? [value, ...tags] : tags;
   return (
     <select

@@ -41,14 +41,3 @@ export function progressText(p: ExportProgress): string {
   const share = Math.min(100, (p.rows / p.total) * 100);
   return `${rows} of ${p.total.toLocaleString("en")} rows (${share.toFixed(share < 10 ? 1 : 0)} %)`;
 }
-
-/** The API's error message from a failed response, whatever its body. */
-export async function errorMessage(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { error?: { message?: unknown } };
-    if (typeof body?.error?.message === "string") return body.error.message;
-  } catch {
-    // not JSON
-  }
-  return `the server answered ${res.status}`;
-}

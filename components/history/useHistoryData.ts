@@ -1,37 +1,15 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { DisconnectDto, DisconnectListDto, DisconnectSummaryDto } from "@/lib/api/dto";
-import { errorMessage } from "./download";
+import { useApi } from "@/components/api/client";
 
 export const PAGE_SIZE = 100;
 
-type Loaded<T> = { key: string; data: T; error: null } | { key: string; data: null; error: string };
-
-async function getJson<T>(url: string, signal: AbortSignal): Promise<T> {
-  const res = await fetch(url, { signal, cache: "no-store" });
-  if (!res.ok) throw new Error(await errorMessage(res));
-  return (await res.json()) as T;
-}
-
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const aborted = (err: unknown) => err instanceof DOMException && err.name === "AbortError";
-
-/** Fetches `url` whenever it changes; what is returned always belongs to the current url (else loading). */
+/** `url`'s answer; what is returned always belongs to the current url (else loading). */
 function useFetched<T>(url: string): { data: T | null; error: string | null; loading: boolean } {
-  const [loaded, setLoaded] = useState<Loaded<T> | null>(null);
-  useEffect(() => {
-    const controller = new AbortController();
-    getJson<T>(url, controller.signal).then(
-      (data) => setLoaded({ key: url, data, error: null }),
-      (err: unknown) => {
-        if (!aborted(err)) setLoaded({ key: url, data: null, error: messageOf(err) });
-      },
-    );
-    return () => controller.abort();
-  }, [url]);
-  if (loaded === null || loaded.key !== url) return { data: null, error: null, loading: true };
-  return { data: loaded.data, error: loaded.error, loading: false };
+  const { data, error, loading } = useApi<T>(url);
+  return { data: data ?? null, error, loading };
 }
 
 export function useSummary(query: string) {

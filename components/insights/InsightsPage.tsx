@@ -6,13 +6,14 @@ import type { InsightsDto } from "@/lib/api/insights";
 import { DISCONNECT_REASONS } from "@/lib/ingest/events";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { describeId, deviceHref, reasonLabel } from "@/components/fleet/format";
-import { usePolled } from "@/components/device/usePolled";
+import { useApi } from "@/components/api/client";
 import { DisconnectChart, REASON_COLOR } from "./DisconnectChart";
 
 /** The fleet at a glance: keepalive distribution and disconnect reasons over time, each leading to the devices behind it. */
 export function InsightsPage() {
   const [range, setRange] = useState<"24h" | "7d">("24h");
-  const { data, error } = usePolled<InsightsDto>(`/api/insights?range=${range}`, 30_000);
+  // Polled every 30 s while the tab is visible.
+  const { data, error } = useApi<InsightsDto>(`/api/insights?range=${range}`, { pollMs: 30_000 });
   const [bucket, setBucket] = useState<string | null>(null);
   const selected = data?.keepalive.find((b) => b.key === bucket) ?? null;
   const maxBucket = Math.max(1, ...(data?.keepalive.map((b) => b.count) ?? [1]));

@@ -1,6 +1,7 @@
 "use client";
 
 import Link from "next/link";
+import { ApiError, apiJson } from "@/components/api/client";
 import { useMe } from "./me";
 
 /** Who is signed in, the admin's Access page, and signing out. */
@@ -8,7 +9,10 @@ export function UserMenu() {
   const me = useMe();
   if (!me) return null;
   async function signOut() {
-    await fetch("/api/auth/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    // Whatever the API answers, the page leaves (only an unreachable server keeps it).
+    await apiJson("POST", "/api/auth/logout", {}).catch((err: unknown) => {
+      if (!(err instanceof ApiError)) throw err;
+    });
     // A full load: nothing of the signed-in page (its stream, its store) survives sign-out.
     window.location.replace("/login");
   }

@@ -1,34 +1,30 @@
 /**
- * Who the page is for (GET /api/auth/me), asked once per page load and
- * shared: the user menu shows it, pages hide actions the role may not take
- * (the server refuses them anyway).
+ * Who the page is for (GET /api/auth/me), asked once per tab and shared
+ * through the query cache: the user menu shows it, pages hide actions the
+ * role may not take (the server refuses them anyway).
  */
-import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { apiJson } from "@/components/api/client";
 
 export interface Me {
   user: { username: string; role: string };
   via: "session" | "token" | "anonymous";
 }
 
-let pending: Promise<Me | null> | null = null;
-
-export function fetchMe(): Promise<Me | null> {
-  pending ??= fetch("/api/auth/me")
-    .then((r) => (r.ok ? (r.json() as Promise<Me>) : null))
-    .catch(() => null);
-  return pending;
-}
+const ME_URL = "/api/auth/me";
 
 export function useMe(): Me | null {
-  const [me, setMe] = useState<Me | null>(null);
-  useEffect(() => {
-    let live = true;
-    void fetchMe().then((m) => live && setMe(m));
-    return () => {
-      live = false;
-    };
-  }, []);
-  return me;
+  const { data } = useQuery({
+    queryKey: [ME_URL],
+    // Not signed in, or the API unreachable: nobody, and the page shows no actions.
+    queryFn: ({ signal }) =>
+      apiJson<Me>("GET", ME_URL, undefined, signal).catch((err: unknown) => {
+        if (signal.aborted) throw err;
+        return null;
+      }),
+    staleTime: Infinity,
+  });
+  return data ?? null;
 }
 
 /** Operators and admins handle alerts: acknowledge, mute, label devices. */
