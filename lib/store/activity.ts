@@ -38,7 +38,6 @@
  * Partition DDL needs identifiers, which Prisma's tagged templates cannot
  * bind; the names are built here from dates only (never from input).
  */
-import { backoffCeiling } from "../backoff";
 import { JobRegistry } from "../jobs/registry";
 import { DAY_MS, HOUR_MS } from "../keepalive";
 import {
@@ -52,6 +51,7 @@ import {
 import type { FleetEffect } from "../fleet/types";
 import type { ActivityEvent, DisconnectReason } from "../ingest/events";
 import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
+import { FlushLoop } from "./flush-loop";
 
 export const RAW_TABLE = "device_activity";
 export const ROLLUP_TABLE = "device_activity_minutes";
@@ -286,11 +286,8 @@ export class ActivityRecorder {
   /** Minute roll-ups taken from the accumulator, not yet written. */
   private rollups = new Map<string, MinuteRollup>();
   private readonly partitions = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
   private readonly jobs: JobRegistry;
-  private chain: Promise<void> = Promise.resolve();
-  private running = false;
-  private failures = 0;
+  private readonly loop: FlushLoop;
   private dropped = 0;
   private written = 0;
   private packedDays = 0;
@@ -309,6 +306,12 @@ export class ActivityRecorder {
     this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
     this.maintenanceIntervalMs = opts.maintenanceIntervalMs ?? HOUR_MS;
     this.jobs = opts.jobs ?? new JobRegistry();
+    this.loop = new FlushLoop({
+      intervalMs: this.flushIntervalMs,
+      maxRetryDelayMs: 5_000,
+      drain: () => this.drain(false),
+      full: () => this.raw.length >= this.maxBatch,
+    });
   }
 
   /** Activity of an ingest batch (PINGREQs, publishes, other packets). Never throws. */
@@ -338,8 +341,8 @@ export class ActivityRecorder {
 
   /** Creates partitions ahead, starts the periodic flush, and packs and drops old days behind. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.loop.running) return;
+    this.loop.start();
     // Partitions first, writes need them; packing and retention (a while after a long stop) go on behind.
     await this.ensureAhead().catch((e) => this.fail(e));
     for (const [name, step] of [
@@ -351,12 +354,11 @@ export class ActivityRecorder {
         intervalMs: this.maintenanceIntervalMs,
         immediate: true,
         run: () =>
-          this.chained(step).catch((e: unknown) => {
+          this.loop.chained(step).catch((e: unknown) => {
             this.fail(e);
             throw e;
           }),
       });
-    this.schedule(this.flushIntervalMs);
   }
 
   private stopMaintenance(): void {
@@ -369,20 +371,16 @@ export class ActivityRecorder {
    * buffered, which the leader writes. start() takes up again.
    */
   pause(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.loop.pause();
     this.stopMaintenance();
-    this.timer = null;
     this.raw = new RawBuffer();
     this.rollups.clear();
   }
 
   /** Writes everything, including the current minute's roll-ups, and stops. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.loop.pause();
     this.stopMaintenance();
-    this.timer = null;
     await this.flush({ all: true }).catch(() => {});
   }
 
@@ -391,9 +389,7 @@ export class ActivityRecorder {
    * with `all`). Rejects when the database fails; the rows stay buffered.
    */
   flush(opts: { all?: boolean } = {}): Promise<void> {
-    const run = this.chain.catch(() => {}).then(() => this.drain(opts.all === true));
-    this.chain = run;
-    return run;
+    return this.loop.flush(() => this.drain(opts.all === true));
   }
 
   /**
@@ -402,17 +398,10 @@ export class ActivityRecorder {
    * in the write chain, so it never interleaves with a flush.
    */
   maintain(): Promise<void> {
-    return this.chained(async () => {
+    return this.loop.chained(async () => {
       await this.pack();
       await this.retain();
     });
-  }
-
-  /** Runs `step` in the write chain, after what is queued there. */
-  private chained(step: () => Promise<void>): Promise<void> {
-    const run = this.chain.catch(() => {}).then(step);
-    this.chain = run;
-    return run;
   }
 
   private async ensureAhead(): Promise<void> {
@@ -471,7 +460,7 @@ export class ActivityRecorder {
       this.raw.push(clean(p.deviceId), p.at, KIND_CODE[p.kind], p.reason);
     }
     this.trim();
-    if (this.running && this.failures === 0 && this.raw.length >= this.maxBatch) this.schedule(0);
+    this.loop.nudge();
   }
 
   /** Keeps at most maxPending points, dropping the oldest. */
@@ -481,24 +470,6 @@ export class ActivityRecorder {
       this.raw.drop(excess);
       this.dropped += excess;
     }
-  }
-
-  private schedule(delay: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delay);
-    this.timer.unref?.();
-  }
-
-  private async tick(): Promise<void> {
-    this.timer = null;
-    await this.flush().catch(() => {});
-    if (!this.running || this.timer) return;
-    const delay =
-      this.failures > 0
-        ? backoffCeiling(this.failures, { initialMs: this.flushIntervalMs, maxMs: 5_000 })
-        : this.flushIntervalMs;
-    this.schedule(this.raw.length >= this.maxBatch && this.failures === 0 ? 0 : delay);
   }
 
   private fail(e: unknown): void {
@@ -537,7 +508,6 @@ export class ActivityRecorder {
         this.inFlight = 0;
         this.raw.restore(raw);
         this.trim();
-        this.failures++;
         this.partitions.clear(); // a dropped or missing partition is re-created on the next try
         this.fail(e);
         throw e;
@@ -546,7 +516,6 @@ export class ActivityRecorder {
       for (const r of rollups) this.rollups.delete(`${r.deviceId}\u0000${r.minute}`);
       this.stamp++;
       this.written += raw.ids.length;
-      this.failures = 0;
       this.lastError = null;
     }
   }

@@ -33,10 +33,10 @@
  * current status and since when. Of a DeviceState, the state machine's
  * transient fields (lastClosed, takeoverWillPending) are not stored.
  */
-import { backoffCeiling } from "../backoff";
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
 import type { RestartRecord } from "./broker";
 import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
+import { FlushLoop } from "./flush-loop";
 
 export interface StoreWriterOptions {
   db: Db;
@@ -292,12 +292,7 @@ export class StoreWriter {
   /** Rows of the batch being written (counted as pending). */
   private inFlight = 0;
 
-  private chain: Promise<void> = Promise.resolve();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  /** When the scheduled flush fires (epoch ms). */
-  private timerDue = 0;
-  private running = false;
-  private failures = 0;
+  private readonly loop: FlushLoop;
 
   private droppedWrites = 0;
   private rejectedRows = 0;
@@ -311,6 +306,12 @@ export class StoreWriter {
     this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+    this.loop = new FlushLoop({
+      intervalMs: this.flushIntervalMs,
+      maxRetryDelayMs: this.maxRetryDelayMs,
+      drain: () => this.drain(),
+      full: () => this.ops.length + this.devices.size >= this.maxBatch,
+    });
     const onError = opts.onError;
     this.reportError = (e) => {
       try {
@@ -355,15 +356,7 @@ export class StoreWriter {
       }
       this.pushed += this.ops.length - before;
       this.enforceBound();
-      if (
-        this.running &&
-        this.failures === 0 &&
-        this.inFlight === 0 &&
-        this.timerDue > Date.now() &&
-        this.ops.length + this.devices.size >= this.maxBatch
-      ) {
-        this.schedule(0);
-      }
+      if (this.inFlight === 0) this.loop.nudge();
     } catch (e) {
       this.reportError(e);
     }
@@ -417,9 +410,7 @@ export class StoreWriter {
    * with the database error when a batch fails (the batch stays buffered).
    */
   flush(): Promise<void> {
-    const run = this.chain.catch(() => {}).then(() => this.drain());
-    this.chain = run;
-    return run;
+    return this.loop.flush();
   }
 
   /**
@@ -428,9 +419,7 @@ export class StoreWriter {
    * forgetBefore() while another instance writes it.
    */
   pause(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.loop.pause();
   }
 
   /**
@@ -440,7 +429,7 @@ export class StoreWriter {
    * idempotent). Device states stay: one per device, the newest.
    */
   forgetBefore(at: number, now = Date.now()): void {
-    if (this.running) return;
+    if (this.loop.running) return;
     this.marks.push({ at: now, pushed: this.pushed });
     let until = -1;
     while (this.marks.length > 0 && this.marks[0].at <= at) until = this.marks.shift()!.pushed;
@@ -452,9 +441,7 @@ export class StoreWriter {
 
   /** Starts the periodic flush. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(this.flushIntervalMs);
+    this.loop.start();
   }
 
   /**
@@ -462,16 +449,14 @@ export class StoreWriter {
    * stopTimeoutMs. Never rejects; what could not be written is reported.
    */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.loop.pause();
     const deadline = Date.now() + this.stopTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.flush();
         return;
       } catch {
-        const wait = Math.min(this.retryDelay(attempt), deadline - Date.now());
+        const wait = Math.min(this.loop.retryDelay(attempt), deadline - Date.now());
         if (wait <= 0) break;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
@@ -530,30 +515,6 @@ export class StoreWriter {
     }
   }
 
-  private retryDelay(failures: number): number {
-    return backoffCeiling(failures - 1, { initialMs: this.flushIntervalMs, maxMs: this.maxRetryDelayMs });
-  }
-
-  private schedule(delay: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDue = Date.now() + delay;
-    this.timer = setTimeout(() => void this.tick(), delay);
-    this.timer.unref?.();
-  }
-
-  private async tick(): Promise<void> {
-    this.timer = null;
-    try {
-      await this.flush();
-    } catch {
-      // recorded in health(); the next tick retries
-    }
-    if (!this.running || this.timer) return;
-    if (this.failures > 0) this.schedule(this.retryDelay(this.failures));
-    else this.schedule(this.ops.length + this.devices.size >= this.maxBatch ? 0 : this.flushIntervalMs);
-  }
-
   /** Writes batches until what was pending when it started is written. */
   private async drain(): Promise<void> {
     let rounds = Math.ceil(Math.max(this.ops.length, this.devices.size) / this.maxBatch) + 1;
@@ -570,13 +531,11 @@ export class StoreWriter {
       } catch (e) {
         this.inFlight = 0;
         this.putBack(batch);
-        this.failures++;
         this.lastError = errorMessage(e);
         this.reportError(e);
         throw e;
       }
       this.inFlight = 0;
-      this.failures = 0;
       this.lastError = null;
       this.lastFlushAt = Date.now();
     }
