@@ -29,8 +29,14 @@
 import { brokerDeadline } from "../keepalive";
 import type { DisconnectReason } from "../ingest/events";
 
-export type FindingCode =
-  "not_sending_pingreq" | "near_miss" | "shared_client_id" | "reconnect_storm" | "keepalive_disabled";
+export const FINDING_CODES = [
+  "not_sending_pingreq",
+  "near_miss",
+  "shared_client_id",
+  "reconnect_storm",
+  "keepalive_disabled",
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
 
 export interface Finding {
   code: FindingCode;
