@@ -1,6 +1,7 @@
 /**
- * The contract log: with KEEPWATCH_CONTRACT_LOG=<dir> (the test harness sets
- * it for every server it starts, lib/testing/app.ts), each API answer is
+ * The contract log: with KEEPWATCH_CONTRACT_LOG=<dir> (set for every server the
+ * test harness starts, lib/testing/app.ts, and for the integration tests that
+ * call route handlers in-process, vitest.config.ts), each API answer is
  * appended as one JSON line to `<dir>/<pid>.ndjson`: method, path, status,
  * content type and, for JSON, the body. scripts/contract-check.ts validates
  * every line against the OpenAPI document. Without the variable, routes are
