@@ -84,7 +84,7 @@ function accessText(op: Operation): string {
 
 function buildOperation(op: Operation, responseNames: Map<Operation, Record<number, string>>): JsonSchema {
   const parameters: JsonSchema[] = [];
-  for (const [name, schema] of Object.entries(op.path_params ?? {})) {
+  for (const [name, schema] of Object.entries(op.pathParams ?? {})) {
     const { description, ...s } = inputSchema(schema);
     parameters.push({ name, in: "path", required: true, description, schema: s });
   }

@@ -10,6 +10,7 @@ import type { Role } from "../../auth/roles";
 import { ackBody, alertsQuery, deliveriesQuery, incidentsQuery, previewQuery, silencesQuery } from "../alerts";
 import {
   alertDtoSchema,
+  alertFeedMessageSchema,
   alertRuleDtoSchema,
   incidentDetailDtoSchema,
   incidentDtoSchema,
@@ -36,12 +37,16 @@ import { channelBody } from "../channels";
 import { deviceDetailSchema, deviceListQuery, deviceListSchema, findingSchema } from "../devices";
 import { csvQueryShape, listQueryShape, summaryQueryShape } from "../disconnects";
 import {
+  activityEventMessageSchema,
+  deltaMessageSchema,
   deviceDtoSchema,
+  deviceEventMessageSchema,
   deviceStatusSchema,
   disconnectListDtoSchema,
   disconnectSummaryDtoSchema,
   healthDtoSchema,
   sessionDtoSchema,
+  snapshotMessageSchema,
   statusCountsSchema,
 } from "../dto";
 import { insightsDtoSchema, insightsQuery } from "../insights";
@@ -69,7 +74,7 @@ export interface Operation {
   description?: string;
   /** The least role, or "public" (anyone; some answer more when signed in). */
   access: Role | "public";
-  path_params?: Record<string, z.ZodType>;
+  pathParams?: Record<string, z.ZodType>;
   query?: z.ZodRawShape;
   body?: { schema: z.ZodType; required?: boolean } | { content: string; description: string };
   responses: Record<number, ResponseSpec>;
@@ -96,6 +101,12 @@ export const NAMED_SCHEMAS: Record<string, z.ZodType> = {
   Token: tokenDtoSchema,
   AuditEvent: auditDtoSchema,
   Principal: principalDtoSchema,
+  // The event stream's messages (GET /api/stream), by event name.
+  SnapshotEvent: snapshotMessageSchema,
+  DeltaEvent: deltaMessageSchema,
+  DeviceEvent: deviceEventMessageSchema,
+  ActivityEvent: activityEventMessageSchema,
+  AlertsEvent: alertFeedMessageSchema,
 };
 
 const id = (what: string) => ({ id: z.string().describe(what) });
@@ -145,7 +156,7 @@ export const OPERATIONS: Operation[] = [
     tag: "System",
     summary: "Server-sent events: one window of one fleet view, one device, or the alert feed",
     description:
-      "Events `snapshot`, `delta`, `device`, `activity`, `alerts`, `heartbeat` (see the README). `only` and `device` exclude each other.",
+      "Each event's data is JSON: `snapshot` (SnapshotEvent) then `delta` (DeltaEvent) for a fleet window; `device` (DeviceEvent) and `activity` (ActivityEvent) with `?device=`; `alerts` (AlertsEvent) on every stream, alone with `?only=alerts`; `heartbeat` every 15 s. `only` and `device` exclude each other.",
     access: "viewer",
     query: streamQuery(DOCUMENTED_WINDOW_MAX),
     responses: {
@@ -186,7 +197,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Devices",
     summary: "A device with its recent sessions and diagnosis",
     access: "viewer",
-    path_params: id("the device id, URL-encoded"),
+    pathParams: id("the device id, URL-encoded"),
     responses: { 200: json(deviceDetailSchema, "DeviceDetail") },
     errors: [404],
   },
@@ -197,7 +208,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Devices",
     summary: "Set a device's name, tags and notes",
     access: "operator",
-    path_params: id("the device id, URL-encoded"),
+    pathParams: id("the device id, URL-encoded"),
     body: { schema: labelsPatchSchema },
     responses: { 200: json(z.object({ device: deviceDtoSchema }), "DeviceAnswer") },
     errors: [404],
@@ -209,7 +220,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Devices",
     summary: "A device's keepalive timeline: points, minute roll-ups, sessions",
     access: "viewer",
-    path_params: id("the device id, URL-encoded"),
+    pathParams: id("the device id, URL-encoded"),
     query: activityQuery,
     responses: { 200: json(activityDtoSchema, "Activity") },
     errors: [404],
@@ -317,7 +328,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Alerts",
     summary: "One alert rule",
     access: "viewer",
-    path_params: id("the rule id"),
+    pathParams: id("the rule id"),
     responses: { 200: json(ruleAnswer, "AlertRuleAnswer") },
     errors: [404],
   },
@@ -328,7 +339,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Alerts",
     summary: "Replace an alert rule",
     access: "operator",
-    path_params: id("the rule id"),
+    pathParams: id("the rule id"),
     body: { schema: ruleInputSchema },
     responses: { 200: json(ruleAnswer, "AlertRuleAnswer") },
     errors: [404],
@@ -340,7 +351,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Alerts",
     summary: "Delete an alert rule (not the default one)",
     access: "operator",
-    path_params: id("the rule id"),
+    pathParams: id("the rule id"),
     responses: { 204: noContent },
     errors: [404, 409],
   },
@@ -389,7 +400,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Alerts",
     summary: "Acknowledge an alert: repeat notifications stop",
     access: "operator",
-    path_params: id("the alert id"),
+    pathParams: id("the alert id"),
     body: { schema: ackBody, required: false },
     responses: { 200: json(alertAnswer, "AlertAnswer") },
     errors: [404],
@@ -401,7 +412,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Alerts",
     summary: "Undo an alert's acknowledgement",
     access: "operator",
-    path_params: id("the alert id"),
+    pathParams: id("the alert id"),
     responses: { 200: json(alertAnswer, "AlertAnswer") },
     errors: [404],
   },
@@ -422,7 +433,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Alerts",
     summary: "Put a dead-lettered notification back in the queue",
     access: "operator",
-    path_params: id("the notification id"),
+    pathParams: id("the notification id"),
     responses: {
       200: json(
         z.object({ notification: z.object({ id: z.string(), state: z.literal("pending") }) }),
@@ -449,7 +460,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Incidents",
     summary: "One incident and its devices",
     access: "viewer",
-    path_params: id("the incident id (inc_…)"),
+    pathParams: id("the incident id (inc_…)"),
     responses: { 200: json(incidentDetailDtoSchema, "IncidentDetail") },
     errors: [404],
   },
@@ -460,7 +471,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Incidents",
     summary: "Acknowledge an incident: its updates stop",
     access: "operator",
-    path_params: id("the incident id (inc_…)"),
+    pathParams: id("the incident id (inc_…)"),
     body: { schema: ackBody, required: false },
     responses: { 200: json(incidentAnswer, "IncidentAnswer") },
     errors: [404],
@@ -472,7 +483,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Incidents",
     summary: "Undo an incident's acknowledgement",
     access: "operator",
-    path_params: id("the incident id (inc_…)"),
+    pathParams: id("the incident id (inc_…)"),
     responses: { 200: json(incidentAnswer, "IncidentAnswer") },
     errors: [404],
   },
@@ -504,7 +515,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Silences",
     summary: "End a silence now (it stays listed as expired)",
     access: "operator",
-    path_params: id("the silence id (sil_…)"),
+    pathParams: id("the silence id (sil_…)"),
     responses: { 200: json(silenceAnswer, "SilenceAnswer") },
     errors: [404],
   },
@@ -539,7 +550,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Channels",
     summary: "One channel (secrets masked)",
     access: "viewer",
-    path_params: id("the channel id"),
+    pathParams: id("the channel id"),
     responses: { 200: json(channelAnswer, "ChannelAnswer") },
     errors: [404],
   },
@@ -550,7 +561,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Channels",
     summary: "Replace a channel (changing or clearing a secret needs the admin role)",
     access: "operator",
-    path_params: id("the channel id"),
+    pathParams: id("the channel id"),
     body: { schema: channelBody },
     responses: { 200: json(channelAnswer, "ChannelAnswer") },
     errors: [404],
@@ -562,7 +573,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Channels",
     summary: "Delete a channel with its waiting notifications",
     access: "operator",
-    path_params: id("the channel id"),
+    pathParams: id("the channel id"),
     responses: { 204: noContent },
     errors: [404],
   },
@@ -573,7 +584,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Channels",
     summary: "Send a test message now",
     access: "operator",
-    path_params: id("the channel id"),
+    pathParams: id("the channel id"),
     responses: { 200: json(z.object({ attempt: testAttemptDtoSchema }), "TestAttempt") },
     errors: [404],
   },
@@ -647,7 +658,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Access",
     summary: "Change a user's password or role (its sessions end)",
     access: "admin",
-    path_params: { username: z.string().describe("the user name, URL-encoded") },
+    pathParams: { username: z.string().describe("the user name, URL-encoded") },
     body: { schema: userChangeBody },
     responses: { 200: json(userAnswer, "UserAnswer") },
     errors: [404, 409],
@@ -659,7 +670,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Access",
     summary: "Delete a user (not the last admin)",
     access: "admin",
-    path_params: { username: z.string().describe("the user name, URL-encoded") },
+    pathParams: { username: z.string().describe("the user name, URL-encoded") },
     responses: { 204: noContent },
     errors: [404, 409],
   },
@@ -691,7 +702,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Access",
     summary: "Revoke a token at once (its open streams end)",
     access: "admin",
-    path_params: id("the token id"),
+    pathParams: id("the token id"),
     responses: { 204: noContent },
     errors: [404],
   },
