@@ -35,7 +35,7 @@ function* records(): Generator<ContractRecord> {
 const report = createContractChecker(openApiDocument())(records());
 const documented = report.seen.size + report.unseen.length;
 console.log(
-  `contract: ${report.responses} responses checked, ${report.seen.size} of ${documented} documented operations seen, ${report.violations.length} violations`,
+  `contract: ${report.responses} responses and ${report.events} stream events checked, ${report.seen.size} of ${documented} documented operations seen, ${report.violations.length} violations`,
 );
 if (report.responses === 0) {
   console.error(`contract: no responses recorded in ${dir} (the test servers write there with KEEPWATCH_CONTRACT_LOG)`);

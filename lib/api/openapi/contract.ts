@@ -1,8 +1,8 @@
 /**
  * The contract check: recorded API answers (lib/api/contract-log.ts) against
  * the OpenAPI document. Each answer must belong to a documented operation,
- * with a documented status and content type, and a JSON body valid against
- * that response's schema (ajv, JSON Schema 2020-12). Pure: the records and the
+ * with a documented status and content type, and a JSON body (or, for an
+ * event stream, each recorded event's data) valid against its schema (ajv, JSON Schema 2020-12). Pure: the records and the
  * document in, a report out (scripts/contract-check.ts reads and prints).
  */
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
@@ -24,6 +24,8 @@ export interface Violation {
 
 export interface ContractReport {
   responses: number;
+  /** Server-sent events checked (their streams are counted in `responses`). */
+  events: number;
   /** Answers per documented operation seen (`GET /api/devices`: 12). */
   seen: Map<string, number>;
   /** Documented operations no answer was recorded for. */
@@ -74,12 +76,23 @@ export function createContractChecker(doc: OpenApiDocument) {
     return v;
   };
 
+  const validateBody = (schema: JsonSchema, fail: (problem: string) => void, body: unknown, prefix = "") => {
+    const validate = validatorFor(schema);
+    if (validate(body)) return;
+    const errors = (validate.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || "(body)"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
+    fail(prefix + errors.join("; "));
+  };
+
   return function check(records: Iterable<ContractRecord>): ContractReport {
     const seen = new Map<string, number>();
     const violations: Violation[] = [];
     let responses = 0;
+    let events = 0;
     for (const r of records) {
-      responses++;
+      if (r.event !== undefined) events++;
+      else responses++;
       const template = tpl.find((t) => t.regex.test(r.path))?.path ?? null;
       const method = r.method.toLowerCase();
       const op = template ? (doc.paths[template][method] as JsonSchema | undefined) : undefined;
@@ -93,10 +106,13 @@ export function createContractChecker(doc: OpenApiDocument) {
         continue;
       }
       const name = `${r.method.toUpperCase()} ${template}`;
-      seen.set(name, (seen.get(name) ?? 0) + 1);
+      if (r.event === undefined) seen.set(name, (seen.get(name) ?? 0) + 1);
       const fail = (problem: string) => violations.push({ operation: name, status: r.status, path: r.path, problem });
 
-      const responsesOf = op.responses as Record<string, { content?: Record<string, { schema: JsonSchema }> }>;
+      const responsesOf = op.responses as Record<
+        string,
+        { content?: Record<string, { schema: JsonSchema; "x-keepwatch-events"?: Record<string, JsonSchema> }> }
+      >;
       const response = responsesOf[String(r.status)];
       if (!response) {
         fail(`status ${r.status} is not documented (documented: ${Object.keys(responsesOf).join(", ")})`);
@@ -112,14 +128,14 @@ export function createContractChecker(doc: OpenApiDocument) {
         fail(`content type ${r.contentType ?? "(none)"} is not the documented ${types.join(" or ")}`);
         continue;
       }
-      if (type !== "application/json") continue;
-      const validate = validatorFor(response.content![type].schema);
-      if (!validate(r.body)) {
-        const errors = (validate.errors ?? [])
-          .slice(0, 5)
-          .map((e) => `${e.instancePath || "(body)"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
-        fail(errors.join("; "));
+      if (r.event !== undefined) {
+        const schema = response.content![type]["x-keepwatch-events"]?.[r.event];
+        if (!schema) fail(`event "${r.event}" is not documented`);
+        else validateBody(schema, fail, r.body, `event ${r.event}: `);
+        continue;
       }
+      if (type !== "application/json") continue;
+      validateBody(response.content![type].schema, fail, r.body);
     }
     const unseen: string[] = [];
     for (const [path, methods] of Object.entries(doc.paths))
@@ -127,6 +143,6 @@ export function createContractChecker(doc: OpenApiDocument) {
         const name = `${method.toUpperCase()} ${path}`;
         if (!seen.has(name)) unseen.push(name);
       }
-    return { responses, seen, unseen, violations };
+    return { responses, events, seen, unseen, violations };
   };
 }

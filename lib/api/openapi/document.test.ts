@@ -140,6 +140,24 @@ describe("the contract check", () => {
     ]);
   });
 
+  it("checks each recorded server-sent event against its event's schema", () => {
+    const stream = { method: "GET", path: "/api/stream", status: 200, contentType: "text/event-stream; charset=utf-8" };
+    const at = "2026-11-01T00:00:00.000Z";
+    const report = check([
+      stream,
+      { ...stream, event: "heartbeat", body: { serverTime: at } },
+      { ...stream, event: "device", body: { serverTime: at, device } },
+      { ...stream, event: "device", body: { serverTime: at, device: { ...device, status: "asleep" } } },
+      { ...stream, event: "gossip", body: {} },
+    ]);
+    expect(report.responses).toBe(1);
+    expect(report.events).toBe(4);
+    expect(report.violations.map((v) => v.problem)).toEqual([
+      expect.stringMatching(/^event device: \/device\/status must be equal to one of the allowed values/),
+      'event "gossip" is not documented',
+    ]);
+  });
+
   it("fails undocumented statuses, content types and operations", () => {
     const report = check([
       list({ devices: [], total: 0, nextCursor: null, counts }, 201),

@@ -113,7 +113,18 @@ function buildOperation(op: Operation, responseNames: Map<Operation, Record<numb
     const content = spec.schema
       ? { "application/json": { schema: ref(names[Number(status)]) } }
       : spec.content
-        ? { [spec.content.type]: { schema: { type: "string", description: spec.content.description } } }
+        ? {
+            [spec.content.type]: {
+              schema: { type: "string", description: spec.content.description },
+              ...(spec.events
+                ? {
+                    "x-keepwatch-events": Object.fromEntries(
+                      Object.entries(spec.events).map(([event, name]) => [event, ref(name)]),
+                    ),
+                  }
+                : {}),
+            },
+          }
         : undefined;
     responses[status] = { description: spec.description, ...(content ? { content } : {}) };
   }

@@ -62,6 +62,8 @@ export interface ResponseSpec {
   name?: string;
   /** A body that is not JSON: its content type and a description of it. */
   content?: { type: string; description: string };
+  /** For an event stream: each event's name and the named schema of its JSON data. */
+  events?: Record<string, string>;
 }
 
 export interface Operation {
@@ -107,6 +109,7 @@ export const NAMED_SCHEMAS: Record<string, z.ZodType> = {
   DeviceEvent: deviceEventMessageSchema,
   ActivityEvent: activityEventMessageSchema,
   AlertsEvent: alertFeedMessageSchema,
+  HeartbeatEvent: z.object({ serverTime: z.string().meta({ format: "date-time" }) }),
 };
 
 const id = (what: string) => ({ id: z.string().describe(what) });
@@ -160,7 +163,18 @@ export const OPERATIONS: Operation[] = [
     access: "viewer",
     query: streamQuery(DOCUMENTED_WINDOW_MAX),
     responses: {
-      200: { description: "An event stream", content: { type: "text/event-stream", description: "SSE events" } },
+      200: {
+        description: "An event stream",
+        content: { type: "text/event-stream", description: "Server-sent events, each with JSON data" },
+        events: {
+          snapshot: "SnapshotEvent",
+          delta: "DeltaEvent",
+          device: "DeviceEvent",
+          activity: "ActivityEvent",
+          alerts: "AlertsEvent",
+          heartbeat: "HeartbeatEvent",
+        },
+      },
     },
     errors: [429],
   },
