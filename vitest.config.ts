@@ -19,6 +19,9 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["lib/**/*.int.test.ts", "scripts/**/*.int.test.ts"],
+          // Route handlers called in these tests record their answers for the contract check
+          // (lib/api/contract-log.ts, scripts/contract-check.ts), as the servers they start do.
+          env: { KEEPWATCH_CONTRACT_LOG: process.env.KEEPWATCH_CONTRACT_LOG || ".contract-log" },
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,

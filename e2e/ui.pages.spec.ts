@@ -19,6 +19,7 @@ const ROUTES = [
   "/settings/alerts",
   "/settings/channels",
   "/settings/access",
+  "/docs/api",
   "/devices/pages-dev-1",
   "/devices/never-seen-id",
   "/no-such-page",

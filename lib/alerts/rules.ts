@@ -136,7 +136,7 @@ const optionalNumber = (
     .nullable()
     .optional();
 
-const inputSchema = z
+export const ruleInputSchema = z
   .strictObject({
     name: z
       .string({ error: "name is required" })
@@ -237,7 +237,7 @@ export type ParsedRule = { ok: true; rule: AlertRuleInput } | { ok: false; field
 export function parseRuleInput(body: unknown): ParsedRule {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     return { ok: false, fields: { body: "expected a JSON object with the rule's fields" } };
-  const parsed = inputSchema.safeParse(body);
+  const parsed = ruleInputSchema.safeParse(body);
   if (!parsed.success) {
     const fields: RuleFieldErrors = {};
     for (const issue of parsed.error.issues) {

@@ -151,6 +151,9 @@ const fieldSchemas = {
     .max(MAX_COMMENT, `comment must be at most ${MAX_COMMENT} characters`),
 };
 
+/** The body of `POST /api/silences` as the API documents it; parseSilenceInput checks each field with these. */
+export const silenceInputSchema = z.object(fieldSchemas);
+
 type FieldValues = { [K in keyof typeof fieldSchemas]?: z.output<(typeof fieldSchemas)[K]> };
 
 export type SilenceFieldErrors = Record<string, string>;

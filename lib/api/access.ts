@@ -49,15 +49,35 @@ export async function readBody<S extends z.ZodType>(request: Request, schema: S)
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const isoTime = z.string().meta({ format: "date-time" });
 
-export const userDto = (u: UserRecord) => ({
+export const userDtoSchema = z.object({
+  username: z.string(),
+  role,
+  createdAt: isoTime.nullable(),
+  updatedAt: isoTime.nullable(),
+});
+export type UserDto = z.infer<typeof userDtoSchema>;
+
+export const userDto = (u: UserRecord): UserDto => ({
   username: u.username,
   role: u.role,
   createdAt: iso(u.createdAt),
   updatedAt: iso(u.updatedAt),
 });
 
-export const tokenDto = (t: TokenRecord) => ({
+export const tokenDtoSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  role,
+  createdBy: z.string().nullable(),
+  createdAt: isoTime.nullable(),
+  lastUsedAt: isoTime.nullable(),
+  expiresAt: isoTime.nullable(),
+});
+export type TokenDto = z.infer<typeof tokenDtoSchema>;
+
+export const tokenDto = (t: TokenRecord): TokenDto => ({
   id: t.id,
   name: t.name,
   role: t.role,
@@ -67,7 +87,21 @@ export const tokenDto = (t: TokenRecord) => ({
   expiresAt: iso(t.expiresAt),
 });
 
-export const auditDto = (a: AuditRecord) => ({ ...a, at: iso(a.at) });
+export const auditDtoSchema = z.object({
+  id: z.string(),
+  at: isoTime.nullable(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string().nullable(),
+  ip: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+export type AuditDto = z.infer<typeof auditDtoSchema>;
+
+export const auditDto = (a: AuditRecord): AuditDto => ({ ...a, at: iso(a.at) });
+
+/** `{ username, role }`: who a session or token belongs to (sign-in, setup, `GET /api/auth/me`). */
+export const principalDtoSchema = z.object({ username: z.string(), role });
 
 /** The session cookie: httpOnly, SameSite=Lax, Secure over https. */
 export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {

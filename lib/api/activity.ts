@@ -16,52 +16,55 @@
  */
 import { z } from "zod";
 import { ACTIVITY_KINDS, type ActivityKind, type MinuteRollup } from "../activity/points";
-import type { DisconnectReason } from "../ingest/events";
 import type { Runtime } from "../runtime";
 import { getActivityPoints, getActivityRollups, getSessionsOverlapping } from "../store/activity";
 import { getDevice } from "../store/devices";
 import { parseIsoTime } from "./disconnects";
-import { iso } from "./dto";
+import { activityPointDtoSchema, iso, isoTime, sessionDtoSchema } from "./dto";
 import { AppError } from "./errors";
 import { parseQuery } from "./query";
 
 export const MAX_RANGE_MS = 35 * 86_400_000;
 export const DEFAULT_RANGE_MS = 3_600_000;
 
-export interface ActivityPointDto {
-  at: string;
-  kind: ActivityKind;
-  /** Disconnects only. */
-  reason?: DisconnectReason | null;
-}
+export { type ActivityPointDto } from "./dto";
 
-export interface ActivityRollupDto {
-  minute: string;
-  count: number;
-  /** Largest gap between consecutive activities that ended in the minute; null when none did. */
-  maxGapSeconds: number | null;
-}
+export const activityRollupDtoSchema = z.object({
+  minute: isoTime,
+  count: z.number().int(),
+  maxGapSeconds: z
+    .number()
+    .nullable()
+    .describe("Largest gap between consecutive activities that ended in the minute; null when none did."),
+});
+export type ActivityRollupDto = z.infer<typeof activityRollupDtoSchema>;
 
-export interface ActivitySessionDto {
-  connectedAt: string;
-  disconnectedAt: string | null;
-  reason: DisconnectReason | null;
-  keepaliveSeconds: number | null;
-}
+export const activitySessionDtoSchema = sessionDtoSchema.omit({ inferred: true });
+export type ActivitySessionDto = z.infer<typeof activitySessionDtoSchema>;
 
-export interface ActivityDto {
-  from: string;
-  to: string;
-  points: ActivityPointDto[];
-  rollups: ActivityRollupDto[];
-  sessions: ActivitySessionDto[];
-  truncated: boolean;
-  /** How far back raw points are kept (older ranges have roll-ups and sessions only). */
-  rawRetentionHours: number | null;
-}
+export const activityDtoSchema = z.object({
+  from: isoTime,
+  to: isoTime,
+  points: z.array(activityPointDtoSchema),
+  rollups: z.array(activityRollupDtoSchema),
+  sessions: z.array(activitySessionDtoSchema),
+  truncated: z.boolean(),
+  rawRetentionHours: z
+    .number()
+    .nullable()
+    .describe("How far back raw points are kept (older ranges have roll-ups and sessions only)."),
+});
+export type ActivityDto = z.infer<typeof activityDtoSchema>;
 
 const text = z.string().optional();
-const shape = { from: text, to: text, kinds: text, limit: text, bucketMinutes: text };
+/** `GET /api/devices/{id}/activity` query parameters (checked further by parseActivityQuery). */
+export const activityQuery = {
+  from: text.describe("ISO-8601 time with a zone, or a date; default an hour before `to`"),
+  to: text.describe("ISO-8601 time with a zone, or a date; default now"),
+  kinds: text.describe("comma-separated point kinds: connect, pingreq, publish, disconnect, packet"),
+  limit: text.describe("most points returned, 1–200000 (default 50000)"),
+  bucketMinutes: text.describe("roll-ups merged into buckets of this many minutes, 1–1440"),
+};
 
 export interface ActivityQuery {
   from: number;
@@ -72,7 +75,7 @@ export interface ActivityQuery {
 }
 
 export function parseActivityQuery(url: string, now = Date.now()): ActivityQuery {
-  const q = parseQuery(url, shape);
+  const q = parseQuery(url, activityQuery);
   const to = q.to ? parseIsoTime("to", q.to) : now;
   const from = q.from ? parseIsoTime("from", q.from) : to - DEFAULT_RANGE_MS;
   if (from >= to) throw new AppError("BAD_REQUEST", "from: must be before to");

@@ -103,7 +103,16 @@ export const deliveriesQuery = {
 
 // ---------------------------------------------------------------- acknowledgements, incidents, silences
 
-/** `POST …/ack { comment? }`: an optional comment of at most 1,000 characters. */
+/** `POST …/ack { comment? }`: an optional comment of at most 1,000 characters (an empty body is no comment). */
+export const ackBody = z.object({
+  comment: z
+    .string({ error: "comment must be a string" })
+    .trim()
+    .max(1000, "comment must be at most 1000 characters")
+    .nullable()
+    .optional(),
+});
+
 export async function readAckBody(request: Request): Promise<{ comment: string | null }> {
   const text = await readTextBody(request, MAX_BODY_BYTES);
   if (text.trim() === "") return { comment: null };
@@ -113,16 +122,7 @@ export async function readAckBody(request: Request): Promise<{ comment: string |
   } catch {
     throw new AppError("BAD_REQUEST", "the body is not valid JSON");
   }
-  const parsed = z
-    .object({
-      comment: z
-        .string({ error: "comment must be a string" })
-        .trim()
-        .max(1000, "comment must be at most 1000 characters")
-        .nullable()
-        .optional(),
-    })
-    .safeParse(body ?? {});
+  const parsed = ackBody.safeParse(body ?? {});
   if (!parsed.success) {
     const message = parsed.error.issues[0]?.message ?? "bad body";
     throw new AppError("BAD_REQUEST", message, { comment: message });

@@ -23,7 +23,7 @@ import type { ChannelCounts, ChannelInput, ChannelRecord } from "../store/notifi
 import { readJsonBody } from "./body";
 import { AppError } from "./errors";
 
-const channelBody = z.strictObject({
+export const channelBody = z.strictObject({
   name: z
     .string({ error: "name is required" })
     .trim()

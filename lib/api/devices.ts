@@ -3,28 +3,48 @@
  * current state; session history comes from the database.
  */
 import type { DeviceStatus } from "../fleet/types";
-import { iso, toSessionDto, type DeviceDto, type SessionDto, type StatusCounts } from "./dto";
+import { z } from "zod";
+import {
+  deviceDtoSchema,
+  iso,
+  isoTime,
+  sessionDtoSchema,
+  statusCountsSchema,
+  toSessionDto,
+  type DeviceDto,
+} from "./dto";
 import { AppError } from "./errors";
 import type { Runtime } from "../runtime";
 import { getDevice, getDeviceSessions } from "../store/devices";
-import type { Finding } from "../diagnosis/diagnose";
+import { FINDING_CODES, type Finding } from "../diagnosis/diagnose";
 import { diagnoseDevice } from "./device-diagnosis";
-import { viewOf } from "./view-query";
+import { viewOf, viewParams } from "./view-query";
 
-export interface DeviceList {
-  /** This page, in natural id order. */
-  devices: DeviceDto[];
-  /** Devices matching the filter, across all pages. */
-  total: number;
-  /** Pass as `cursor` for the next page; null on the last one. */
-  nextCursor: string | null;
-  /** Counts over the whole fleet, whatever the filter. */
-  counts: StatusCounts;
-}
+export const deviceListSchema = z.object({
+  devices: z.array(deviceDtoSchema).describe("This page, in natural id order."),
+  total: z.number().int().describe("Devices matching the filter, across all pages."),
+  nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last one."),
+  counts: statusCountsSchema.describe("Counts over the whole fleet, whatever the filter."),
+});
+export type DeviceList = z.infer<typeof deviceListSchema>;
 
 /** Devices per page of `GET /api/devices`: by default, and at most. */
 export const DEVICE_PAGE_DEFAULT = 1_000;
 export const DEVICE_PAGE_MAX = 10_000;
+
+/** `GET /api/devices` query parameters. */
+export const deviceListQuery = {
+  status: viewParams.status,
+  q: viewParams.q,
+  tag: viewParams.tag,
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, "limit must be at least 1")
+    .max(DEVICE_PAGE_MAX, `limit must be at most ${DEVICE_PAGE_MAX}`)
+    .optional(),
+  cursor: z.string().max(12_000, "cursor: not a cursor this API returned").optional(),
+};
 
 /**
  * One page of devices by status, tag, and id or name (`q`, case-insensitive
@@ -67,26 +87,31 @@ function decodeIdCursor(cursor: string): string {
 
 export const SESSION_HISTORY_LIMIT = 50;
 
-export interface DeviceDetail extends DeviceDto {
-  /** The operator's notes (lib/inventory). */
-  notes: string | null;
-  sessions: SessionDto[];
-  /** Last PINGREQ seen (only sources that see pings report them). */
-  lastPingAt: string | null;
-  /** Last publish seen. */
-  lastMessageAt: string | null;
-  /** What the broker said in CONNECT, where it told us. */
-  address: string | null;
-  protocol: string | null;
-  cleanStart: boolean | null;
-  takeoverCount: number;
-  /** When keepwatch first heard of this device. */
-  firstSeenAt: string;
-  /** A source that sees every client's PINGREQs is active (embedded broker, Mosquitto debug log). */
-  pingsVisible: boolean;
-  /** Plain-language findings about why the device drops (lib/diagnosis), problems first. */
-  diagnosis: Finding[];
-}
+export const findingSchema = z.object({
+  code: z.enum(FINDING_CODES),
+  severity: z.enum(["problem", "warning", "info"]),
+  message: z.string(),
+  evidence: z.array(z.string()),
+}) satisfies z.ZodType<Finding>;
+
+export const deviceDetailSchema = deviceDtoSchema.extend({
+  notes: z.string().nullable().describe("The operator's notes (lib/inventory)."),
+  sessions: z.array(sessionDtoSchema),
+  lastPingAt: isoTime.nullable().describe("Last PINGREQ seen (only sources that see pings report them)."),
+  lastMessageAt: isoTime.nullable().describe("Last publish seen."),
+  address: z.string().nullable().describe("What the broker said in CONNECT, where it told us."),
+  protocol: z.string().nullable(),
+  cleanStart: z.boolean().nullable(),
+  takeoverCount: z.number().int(),
+  firstSeenAt: isoTime.describe("When keepwatch first heard of this device."),
+  pingsVisible: z
+    .boolean()
+    .describe("A source that sees every client's PINGREQs is active (embedded broker, Mosquitto debug log)."),
+  diagnosis: z
+    .array(findingSchema)
+    .describe("Plain-language findings about why the device drops (lib/diagnosis), problems first."),
+});
+export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
 
 export async function getDeviceDetail(runtime: Runtime, id: string): Promise<DeviceDetail> {
   let device = runtime.fleet.get(id) ?? null;

@@ -3,22 +3,9 @@
  * with a fitting status. Route handlers throw AppError (or let zod fail) and
  * `handle()` maps it; unexpected errors become a 500 without a stack trace.
  */
-import { ZodError } from "zod";
+import { z, ZodError } from "zod";
 
-export type ErrorCode =
-  | "BAD_REQUEST"
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "DEVICE_NOT_FOUND"
-  | "NOT_FOUND"
-  | "CONFLICT"
-  | "PAYLOAD_TOO_LARGE"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "TOO_MANY_REQUESTS"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL";
-
-const STATUS: Record<ErrorCode, number> = {
+const STATUS = {
   BAD_REQUEST: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -30,7 +17,26 @@ const STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
-};
+} as const;
+
+export type ErrorCode = keyof typeof STATUS;
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[];
+
+/** The HTTP status each error code answers with. */
+export const statusOf = (code: ErrorCode): number => STATUS[code];
+
+/** The one error body: `{ error: { code, message, fields? } }`. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    fields: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Per-field messages for a rejected body, e.g. { match: "…" }.'),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export class AppError extends Error {
   constructor(

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { DeviceState } from "../fleet/types";
 import { DISCONNECT_REASONS, type DisconnectReason } from "../ingest/events";
 import type { Runtime } from "../runtime";
+import { disconnectReasonSchema, isoTime } from "./dto";
 import { AppError } from "./errors";
 import { parseQuery } from "./query";
 
@@ -23,16 +24,22 @@ export const KEEPALIVE_BUCKETS = [
 /** Devices listed per bucket (the count covers all). */
 export const BUCKET_DEVICES = 200;
 
-export interface InsightsDto {
-  range: { from: string; to: string; hours: number };
-  keepalive: Array<{ key: string; label: string; count: number; devices: string[] }>;
-  disconnects: Array<{ hour: string; counts: Partial<Record<DisconnectReason, number>> }>;
-}
+export const insightsDtoSchema = z.object({
+  range: z.object({ from: isoTime, to: isoTime, hours: z.number().int() }),
+  keepalive: z.array(
+    z.object({ key: z.string(), label: z.string(), count: z.number().int(), devices: z.array(z.string()) }),
+  ),
+  disconnects: z.array(z.object({ hour: isoTime, counts: z.partialRecord(disconnectReasonSchema, z.number().int()) })),
+});
+export type InsightsDto = z.infer<typeof insightsDtoSchema>;
 
 const RANGE_HOURS = { "24h": 24, "7d": 168 } as const;
 
+/** `GET /api/insights` query parameters. */
+export const insightsQuery = { range: z.enum(["24h", "7d"]).optional() };
+
 export function parseInsightsQuery(url: string) {
-  const q = parseQuery(url, { range: z.enum(["24h", "7d"]).optional() });
+  const q = parseQuery(url, insightsQuery);
   return { hours: RANGE_HOURS[q.range ?? "24h"] };
 }
 

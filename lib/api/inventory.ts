@@ -3,14 +3,20 @@
  * (`PATCH /api/devices/{id}`), a bulk CSV import (`POST /api/devices/import`)
  * and the tags in use with their status counts (`GET /api/tags`).
  */
+import { z } from "zod";
 import { parseImportCsv, parseLabelsPatch, type ImportError } from "../inventory/labels";
 import type { TagCounts } from "../inventory/inventory";
 import type { Runtime } from "../runtime";
 import { importLabels, patchLabels } from "../store/inventory";
 import { readJsonBody, readTextBody } from "./body";
-import type { DeviceDto } from "./dto";
+import { statusCountsSchema, type DeviceDto } from "./dto";
 import { AppError } from "./errors";
 import { requireDb } from "./runtime-db";
+
+/** `POST /api/devices/import` query parameters. */
+export const importQuery = {
+  dryRun: z.enum(["0", "1", "true", "false"], { error: "dryRun must be 1 or 0" }).optional(),
+};
 
 export async function patchDevice(runtime: Runtime, id: string, request: Request): Promise<DeviceDto> {
   const device = runtime.fleet.get(id);
@@ -26,14 +32,18 @@ export async function patchDevice(runtime: Runtime, id: string, request: Request
   return runtime.deviceDto(state);
 }
 
-export interface ImportResult {
-  dryRun: boolean;
-  /** Ids new to keepwatch (never seen, not in the inventory): they become expected devices. */
-  created: number;
-  /** Ids keepwatch knew: their labels were set. */
-  updated: number;
-  errors: ImportError[];
-}
+const importErrorSchema = z.object({ line: z.number().int(), message: z.string() }) satisfies z.ZodType<ImportError>;
+
+export const importResultSchema = z.object({
+  dryRun: z.boolean(),
+  created: z
+    .number()
+    .int()
+    .describe("Ids new to keepwatch (never seen, not in the inventory): they become expected devices."),
+  updated: z.number().int().describe("Ids keepwatch knew: their labels were set."),
+  errors: z.array(importErrorSchema),
+});
+export type ImportResult = z.infer<typeof importResultSchema>;
 
 /**
  * A CSV `device_id,name,tags,notes` (tags separated by `;`). A file with any
@@ -85,6 +95,16 @@ export function importRefused(result: ImportResult): Response {
     { status: 400 },
   );
 }
+
+export const tagCountsSchema = z.object({ tag: z.string(), counts: statusCountsSchema }) satisfies z.ZodType<TagCounts>;
+
+/** A refused import: the one error shape, with the per-line errors beside it. */
+export const importRefusedSchema = z.object({
+  error: z.object({ code: z.literal("BAD_REQUEST"), message: z.string(), fields: z.record(z.string(), z.string()) }),
+  created: z.literal(0),
+  updated: z.literal(0),
+  errors: z.array(importErrorSchema),
+});
 
 export function tagCounts(runtime: Runtime): TagCounts[] {
   return runtime.inventory.tagCounts((id) => runtime.fleet.get(id)?.status ?? null);

@@ -5,11 +5,13 @@
  *   no credentials → 401 UNAUTHENTICATED, too weak a role → 403 FORBIDDEN,
  *   a state-changing request without a bearer token → the CSRF rules (lib/auth/csrf.ts).
  * `access` is the least role, or "public" (the handler sees the principal, or null).
+ * Under test, every answer is also written to the contract log (contract-log.ts).
  */
 import { checkCsrf, isSafeMethod } from "../auth/csrf";
 import { roleAtLeast, type Role } from "../auth/roles";
 import type { Principal } from "../auth/service";
 import { getRuntime, type Runtime } from "../runtime";
+import { recorded } from "./contract-log";
 import { AppError, handle } from "./errors";
 
 export interface RouteContext<P> {
@@ -62,19 +64,23 @@ async function admit(
 }
 
 export function route<P = Record<string, never>>(access: Role, fn: Handler<P>, opts?: RouteOptions) {
-  return handle(async (request: Request, next?: NextCtx<P>) => {
-    const runtime = getRuntime();
-    const principal = (await admit(request, runtime, access, opts)) as Principal;
-    const params = (next ? await next.params : {}) as P;
-    return fn(request, { principal, runtime, ip: clientAddress(request), params });
-  });
+  return recorded(
+    handle(async (request: Request, next?: NextCtx<P>) => {
+      const runtime = getRuntime();
+      const principal = (await admit(request, runtime, access, opts)) as Principal;
+      const params = (next ? await next.params : {}) as P;
+      return fn(request, { principal, runtime, ip: clientAddress(request), params });
+    }),
+  );
 }
 
 export function publicRoute<P = Record<string, never>>(fn: PublicHandler<P>) {
-  return handle(async (request: Request, next?: NextCtx<P>) => {
-    const runtime = getRuntime();
-    const principal = await admit(request, runtime, "public");
-    const params = (next ? await next.params : {}) as P;
-    return fn(request, { principal, runtime, ip: clientAddress(request), params });
-  });
+  return recorded(
+    handle(async (request: Request, next?: NextCtx<P>) => {
+      const runtime = getRuntime();
+      const principal = await admit(request, runtime, "public");
+      const params = (next ? await next.params : {}) as P;
+      return fn(request, { principal, runtime, ip: clientAddress(request), params });
+    }),
+  );
 }

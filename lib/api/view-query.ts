@@ -16,6 +16,25 @@ export const viewParams = {
   dir: z.enum(["asc", "desc"], { error: "dir must be asc or desc" }).optional(),
 };
 
+/** Longest `device` accepted: ids are bounded by MAX_DEVICE_ID_BYTES (at most 65,535 bytes). */
+const DEVICE_ID_PARAM_MAX = 65_535;
+
+/** `GET /api/stream` query parameters; `limit` is bounded by KEEPWATCH_STREAM_WINDOW_MAX. */
+export const streamQuery = (windowMax: number) => ({
+  ...viewParams,
+  // `?only=alerts`: just the alert feed (the navigation's badge), no fleet window.
+  only: z.literal("alerts", { error: 'only must be "alerts"' }).optional(),
+  // `?device=<id>`: that device's state and activity points as they happen (the device page).
+  device: z.string().min(1).max(DEVICE_ID_PARAM_MAX, "device must be a device id").optional(),
+  offset: z.coerce.number().int().min(0, "offset must be 0 or more").max(100_000_000).optional(),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, "limit must be at least 1")
+    .max(windowMax, `limit must be at most ${windowMax} (KEEPWATCH_STREAM_WINDOW_MAX)`)
+    .optional(),
+});
+
 export function viewOf(p: {
   status?: ViewQuery["status"];
   q?: string;

@@ -32,8 +32,14 @@ import type { DisconnectReason } from "../ingest/events";
 /** Without visible PINGREQs, a keepalive drop this soon after the broker's deadline from the connect reads as "never pinged". */
 const QUICK_DROP_SLACK_MS = 10_000;
 
-export type FindingCode =
-  "not_sending_pingreq" | "near_miss" | "shared_client_id" | "reconnect_storm" | "keepalive_disabled";
+export const FINDING_CODES = [
+  "not_sending_pingreq",
+  "near_miss",
+  "shared_client_id",
+  "reconnect_storm",
+  "keepalive_disabled",
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
 
 export interface Finding {
   code: FindingCode;

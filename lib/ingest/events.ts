@@ -24,14 +24,17 @@ export const DISCONNECT_REASONS = [
 ] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
-/** Where a signal came from. Decides what the monitor may conclude from silence. */
-export type SignalSource =
-  | "mosquitto-log" // $SYS/broker/log/# (connects, disconnects; no pings)
-  | "mosquitto-debug" // tailed debug log file (sees every PINGREQ)
-  | "emqx" // $SYS/brokers/<node>/clients/<id>/(dis)connected
-  | "nanomq" // $SYS/brokers/(dis)connected, client_status
-  | "aedes" // embedded broker events (sees every packet)
-  | "device-topic"; // publishes on configured device topics
+/**
+ * Where a signal came from. Decides what the monitor may conclude from silence.
+ * - `mosquitto-log`: $SYS/broker/log/# (connects, disconnects; no pings)
+ * - `mosquitto-debug`: tailed debug log file (sees every PINGREQ)
+ * - `emqx`: $SYS/brokers/<node>/clients/<id>/(dis)connected
+ * - `nanomq`: $SYS/brokers/(dis)connected, client_status
+ * - `aedes`: embedded broker events (sees every packet)
+ * - `device-topic`: publishes on configured device topics
+ */
+export const SIGNAL_SOURCES = ["mosquitto-log", "mosquitto-debug", "emqx", "nanomq", "aedes", "device-topic"] as const;
+export type SignalSource = (typeof SIGNAL_SOURCES)[number];
 
 /** Sources that observe every PINGREQ: silence from them means the device is silent. */
 export const PING_VISIBLE_SOURCES: ReadonlySet<SignalSource> = new Set(["mosquitto-debug", "aedes"]);

@@ -123,7 +123,7 @@ function checked<T>(check: (v: T) => Checked<unknown>) {
   };
 }
 
-const patchSchema = z.strictObject({
+export const labelsPatchSchema = z.strictObject({
   name: z.string({ error: "name must be a string or null" }).nullable().optional().transform(checked(checkName)),
   tags: z
     .array(z.string({ error: "tags must be an array of strings" }), { error: "tags must be an array of strings" })
@@ -143,7 +143,7 @@ export function parseLabelsPatch(body: unknown): ParsedLabelsPatch {
   const given = ["name", "tags", "notes"].filter((k) => (body as Record<string, unknown>)[k] !== undefined);
   const fields = new Map<string, string>();
   if (given.length === 0) fields.set("body", "expected at least one of name, tags, notes");
-  const parsed = patchSchema.safeParse(body);
+  const parsed = labelsPatchSchema.safeParse(body);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === "unrecognized_keys") {

@@ -4,6 +4,8 @@
  * production build (`next build`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { CONTRACT_LOG_ENV } from "../api/contract-log";
+import { contractLogDir } from "./contract";
 import { freePort } from "./mosquitto";
 
 export interface TestApp {
@@ -27,7 +29,14 @@ export async function startApp(env: Record<string, string>): Promise<TestApp> {
     async start() {
       if (proc) return;
       const child = spawn("node_modules/.bin/next", ["start", "-p", String(port), "-H", "127.0.0.1"], {
-        env: { ...process.env, ...env, PORT: String(port), NODE_ENV: "production" },
+        env: {
+          ...process.env,
+          // Every answer is recorded for the contract check (scripts/contract-check.ts).
+          [CONTRACT_LOG_ENV]: contractLogDir(),
+          ...env,
+          PORT: String(port),
+          NODE_ENV: "production",
+        },
         stdio: ["ignore", "pipe", "pipe"],
         detached: false,
       });

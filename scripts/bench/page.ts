@@ -171,6 +171,8 @@ export async function runPage(o: PageOptions): Promise<PageSummary> {
         DATABASE_URL: db.url,
         KEEPWATCH_ANONYMOUS_ROLE: "viewer",
         MAX_DEVICES: String(Math.max(devices, 1_000_000)),
+        // Measured as in production: no contract log (lib/api/contract-log.ts).
+        KEEPWATCH_CONTRACT_LOG: "",
       });
       res.defer("app", () => app.stop("SIGKILL"));
       await waitForFleet(app.baseURL, devices);

@@ -1,11 +1,8 @@
-import { z } from "zod";
 import { route } from "@/lib/api/route";
-import { importDevices, importRefused } from "@/lib/api/inventory";
+import { importDevices, importQuery, importRefused } from "@/lib/api/inventory";
 import { parseQuery } from "@/lib/api/query";
 
 export const dynamic = "force-dynamic";
-
-const query = { dryRun: z.enum(["0", "1", "true", "false"], { error: "dryRun must be 1 or 0" }).optional() };
 
 /**
  * Bulk import of names, tags and notes: CSV `device_id,name,tags,notes` (tags
@@ -15,7 +12,7 @@ const query = { dryRun: z.enum(["0", "1", "true", "false"], { error: "dryRun mus
 export const POST = route(
   "operator",
   async (request, { runtime, principal, ip }) => {
-    const { dryRun } = parseQuery(request.url, query);
+    const { dryRun } = parseQuery(request.url, importQuery);
     const result = await importDevices(runtime, request, dryRun === "1" || dryRun === "true");
     if (result.errors.length > 0) return importRefused(result);
     if (!result.dryRun)
