@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import { ACTIVITY_KINDS, type ActivityKind, type MinuteRollup } from "../activity/points";
-import type { Runtime } from "../runtime";
+import type { DbPort, FleetPort, ActivityPort } from "./ports";
 import { getActivityPoints, getActivityRollups, getSessionsOverlapping } from "../store/activity";
 import { getDevice } from "../store/devices";
 import { parseIsoTime } from "./disconnects";
@@ -146,7 +146,7 @@ export function bucketRollups(rollups: readonly MinuteRollup[], minutes: number)
 }
 
 /** The device must have been seen (404 otherwise); the database must be there (503 otherwise). */
-async function requireDevice(runtime: Runtime, id: string) {
+async function requireDevice(runtime: DbPort & FleetPort, id: string) {
   const db = runtime.db?.prisma;
   const known = runtime.fleet.get(id) ?? (db ? await getDevice(db, id).catch(() => null) : null);
   if (!known) throw new AppError("DEVICE_NOT_FOUND", "no device with this id has been seen");
@@ -157,7 +157,11 @@ async function requireDevice(runtime: Runtime, id: string) {
 /** Start of the minute holding `ms`: a roll-up covers its whole minute, so one that began before `from` still overlaps. */
 export const minuteOf = (ms: number): number => Math.floor(ms / 60_000) * 60_000;
 
-export async function getDeviceActivity(runtime: Runtime, id: string, q: ActivityQuery): Promise<ActivityDto> {
+export async function getDeviceActivity(
+  runtime: DbPort & FleetPort & ActivityPort,
+  id: string,
+  q: ActivityQuery,
+): Promise<ActivityDto> {
   const db = await requireDevice(runtime, id);
   const rollupsFrom = minuteOf(q.from);
   const recorder = runtime.activity;

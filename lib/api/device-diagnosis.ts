@@ -6,7 +6,7 @@
  */
 import { diagnose, type DiagnosisSession, type Finding } from "../diagnosis/diagnose";
 import type { DeviceState, SessionRecord } from "../fleet/types";
-import type { Runtime } from "../runtime";
+import type { DbPort, FleetPort, ActivityPort } from "./ports";
 import { getActivityRollups, getSessionActivity } from "../store/activity";
 import { mergeRollups } from "./activity";
 
@@ -15,7 +15,7 @@ const DAY_MS = 86_400_000;
 const CHECKED_DROPS = 10;
 
 export async function diagnoseDevice(
-  runtime: Runtime,
+  runtime: DbPort & FleetPort & ActivityPort,
   device: DeviceState,
   sessions: SessionRecord[],
 ): Promise<Finding[]> {

@@ -14,7 +14,7 @@ import {
   type DeviceDto,
 } from "./dto";
 import { AppError } from "./errors";
-import type { Runtime } from "../runtime";
+import type { DbPort, FleetPort, ViewsPort, ActivityPort, InventoryPort } from "./ports";
 import { getDevice, getDeviceSessions } from "../store/devices";
 import { FINDING_CODES, type Finding } from "../diagnosis/diagnose";
 import { diagnoseDevice } from "./device-diagnosis";
@@ -52,7 +52,7 @@ export const deviceListQuery = {
  * to find the page, whatever the fleet size. The cursor is the page's last id.
  */
 export function listDevices(
-  runtime: Runtime,
+  runtime: FleetPort & ViewsPort,
   opts: { status?: DeviceStatus; q?: string; tag?: string; limit?: number; cursor?: string },
 ): DeviceList {
   const { fleet, views } = runtime;
@@ -113,7 +113,10 @@ export const deviceDetailSchema = deviceDtoSchema.extend({
 });
 export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
 
-export async function getDeviceDetail(runtime: Runtime, id: string): Promise<DeviceDetail> {
+export async function getDeviceDetail(
+  runtime: DbPort & FleetPort & ActivityPort & Pick<InventoryPort, "inventory">,
+  id: string,
+): Promise<DeviceDetail> {
   let device = runtime.fleet.get(id) ?? null;
   const db = runtime.db?.prisma;
   if (!device && db) device = await getDevice(db, id).catch(() => null);

@@ -6,10 +6,11 @@
 import { z } from "zod";
 import type { DeviceState } from "../fleet/types";
 import { DISCONNECT_REASONS, type DisconnectReason } from "../ingest/events";
-import type { Runtime } from "../runtime";
+import type { DbPort, FleetPort } from "./ports";
 import { disconnectReasonSchema, isoTime } from "./dto";
 import { AppError } from "./errors";
 import { parseQuery } from "./query";
+import { disconnectsByHour } from "../store/disconnects";
 
 export const KEEPALIVE_BUCKETS = [
   { key: "unknown", label: "not reported", test: (k: number | null) => k === null },
@@ -54,18 +55,14 @@ export function keepaliveDistribution(devices: Iterable<DeviceState>): InsightsD
   return out;
 }
 
-export async function getInsights(runtime: Runtime, hours: number, now = Date.now()): Promise<InsightsDto> {
+export async function getInsights(runtime: DbPort & FleetPort, hours: number, now = Date.now()): Promise<InsightsDto> {
   const db = runtime.db?.prisma;
   if (!db) throw new AppError("SERVICE_UNAVAILABLE", "the database is not available");
   const to = Math.ceil(now / 3_600_000) * 3_600_000;
   const from = to - hours * 3_600_000;
-  let rows: { hour: Date; reason: string | null; n: bigint | number }[];
+  let rows: Awaited<ReturnType<typeof disconnectsByHour>>;
   try {
-    rows = await db.$queryRaw`
-      SELECT date_trunc('hour', disconnected_at) AS hour, reason, count(*) AS n
-        FROM sessions
-       WHERE disconnected_at >= ${new Date(from)} AND disconnected_at < ${new Date(to)}
-       GROUP BY 1, 2 ORDER BY 1`;
+    rows = await disconnectsByHour(db, from, to);
   } catch {
     throw new AppError("SERVICE_UNAVAILABLE", "the database is not available: disconnects cannot be read");
   }
@@ -75,8 +72,8 @@ export async function getInsights(runtime: Runtime, hours: number, now = Date.no
     const reason = (DISCONNECT_REASONS as readonly string[]).includes(r.reason ?? "")
       ? (r.reason as DisconnectReason)
       : "unknown";
-    const counts = byHour.get(new Date(r.hour).getTime());
-    if (counts) counts[reason] = (counts[reason] ?? 0) + Number(r.n);
+    const counts = byHour.get(r.hour);
+    if (counts) counts[reason] = (counts[reason] ?? 0) + r.count;
   }
   return {
     range: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), hours },

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { parseImportCsv, parseLabelsPatch, type ImportError } from "../inventory/labels";
 import type { TagCounts } from "../inventory/inventory";
-import type { Runtime } from "../runtime";
+import type { ConfigPort, DbPort, FleetPort, InventoryPort } from "./ports";
 import { importLabels, patchLabels } from "../store/inventory";
 import { readJsonBody, readTextBody } from "./body";
 import { statusCountsSchema, type DeviceDto } from "./dto";
@@ -18,7 +18,11 @@ export const importQuery = {
   dryRun: z.enum(["0", "1", "true", "false"], { error: "dryRun must be 1 or 0" }).optional(),
 };
 
-export async function patchDevice(runtime: Runtime, id: string, request: Request): Promise<DeviceDto> {
+export async function patchDevice(
+  runtime: DbPort & FleetPort & InventoryPort,
+  id: string,
+  request: Request,
+): Promise<DeviceDto> {
   const device = runtime.fleet.get(id);
   if (!device && !runtime.inventory.get(id)) throw new AppError("DEVICE_NOT_FOUND", "no device with this id is known");
   const parsed = parseLabelsPatch(await readJsonBody(request));
@@ -50,7 +54,11 @@ export type ImportResult = z.infer<typeof importResultSchema>;
  * error changes nothing (the caller answers 400 with every error by line);
  * `dryRun` reports what would happen without writing.
  */
-export async function importDevices(runtime: Runtime, request: Request, dryRun: boolean): Promise<ImportResult> {
+export async function importDevices(
+  runtime: DbPort & FleetPort & InventoryPort & ConfigPort,
+  request: Request,
+  dryRun: boolean,
+): Promise<ImportResult> {
   const { config } = runtime;
   const text = await readTextBody(request, config.MAX_IMPORT_BYTES);
   const parsed = parseImportCsv(text, { maxRows: config.MAX_DEVICES, maxDeviceIdBytes: config.MAX_DEVICE_ID_BYTES });
@@ -106,6 +114,6 @@ export const importRefusedSchema = z.object({
   errors: z.array(importErrorSchema),
 });
 
-export function tagCounts(runtime: Runtime): TagCounts[] {
+export function tagCounts(runtime: FleetPort & InventoryPort): TagCounts[] {
   return runtime.inventory.tagCounts((id) => runtime.fleet.get(id)?.status ?? null);
 }

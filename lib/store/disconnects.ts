@@ -418,3 +418,17 @@ export async function getDisconnectSummary(
     })),
   };
 }
+
+/** Ended sessions per hour (epoch ms of its start) and stored reason, for `disconnected_at` in [from, to). */
+export async function disconnectsByHour(
+  db: Db,
+  from: number,
+  to: number,
+): Promise<Array<{ hour: number; reason: string | null; count: number }>> {
+  const rows = await db.$queryRaw<{ hour: Date; reason: string | null; n: bigint | number }[]>`
+    SELECT date_trunc('hour', disconnected_at) AS hour, reason, count(*) AS n
+      FROM sessions
+     WHERE disconnected_at >= ${new Date(from)} AND disconnected_at < ${new Date(to)}
+     GROUP BY 1, 2 ORDER BY 1`;
+  return rows.map((r) => ({ hour: new Date(r.hour).getTime(), reason: r.reason, count: Number(r.n) }));
+}
