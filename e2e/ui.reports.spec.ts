@@ -113,6 +113,41 @@ test.describe("reports page", () => {
     await expect(page.getByRole("button", { name: "7 d" })).toHaveAttribute("aria-pressed", "true");
   });
 
+  test("the API answers 400 in the one error shape for bad input, and the JSON of the page", async ({ page }) => {
+    const bad = [
+      "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+      "from=2026-11-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+      "from=2020-01-01&to=2026-01-01",
+      "from=tomorrow",
+      "format=xml",
+      "limit=0",
+      "sort=id",
+    ];
+    for (const qs of bad) {
+      const res = await page.request.get(`/api/reports/uptime?${qs}`);
+      expect(res.status(), qs).toBe(400);
+      const body = await res.json();
+      expect(body.error.code, qs).toBe("BAD_REQUEST");
+      expect(typeof body.error.message, qs).toBe("string");
+    }
+    const ok = await page.request.get(
+      "/api/reports/uptime?from=2026-11-01T00:00:00Z&to=2026-11-01T02:00:00Z&device=urp-*&tag=e2e-north",
+    );
+    expect(ok.status()).toBe(200);
+    const report = await ok.json();
+    expect(
+      report.devices.map((d: { deviceId: string; uptimePercent: number }) => [d.deviceId, d.uptimePercent]),
+    ).toEqual([
+      ["urp-a", 75],
+      ["urp-b", 37.5],
+    ]);
+    // The history summary gives the same uptime for the same device and period.
+    const summary = await (
+      await page.request.get("/api/disconnects/summary?from=2026-11-01T00:00:00Z&to=2026-11-01T02:00:00Z&device=urp-a")
+    ).json();
+    expect(summary.topDevices[0]).toMatchObject({ deviceId: "urp-a", uptimePercent: 75, disconnects: 2 });
+  });
+
   test("says what is wrong with a bad period", async ({ page }) => {
     await page.goto("/reports?period=custom&from=2026-11-02T00:00:00.000Z&to=2026-11-01T00:00:00.000Z");
     await expect(page.getByTestId("report-error")).toContainText("must be before to");
