@@ -14,6 +14,7 @@ const ROUTES = [
   "/",
   "/fleet/insights",
   "/history",
+  "/reports",
   "/alerts",
   "/alerts/silences",
   "/settings/alerts",

@@ -134,6 +134,10 @@ const schema = z.object({
   FORGET_AFTER_DAYS: z.coerce.number().positive().max(36_500).default(30),
   /** Devices held at most; new ids beyond are refused and counted. */
   MAX_DEVICES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  /** Longest period an uptime report may cover (days). */
+  KEEPWATCH_REPORT_MAX_DAYS: z.coerce.number().int().min(1).max(3660).default(90),
+  /** Devices one page of an uptime report holds at most. */
+  KEEPWATCH_REPORT_MAX_DEVICES: z.coerce.number().int().min(1).max(100_000).default(500),
   /** CSV exports streaming at once; one more answers 429. */
   MAX_CONCURRENT_EXPORTS: z.coerce.number().int().min(1).max(1000).default(2),
   /**

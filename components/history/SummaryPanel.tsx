@@ -6,7 +6,7 @@ import { DISCONNECT_REASON_LABELS, formatCount } from "@/components/fleet/format
 import { HistoryDeviceId } from "./HistoryDeviceId";
 import { formatPercent, formatSeconds, formatUtcMinute, REASON_BAR } from "./format";
 
-/** The definitions shown on the column headers; lib/store/disconnects.ts computes exactly these. */
+/** The definitions shown on the column headers; lib/reports/uptime.ts computes exactly these. */
 export const METRIC_HELP = {
   disconnects: "Disconnects of this device in the period that match the filter (any session end, takeovers included).",
   uptime:

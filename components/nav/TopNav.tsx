@@ -8,6 +8,7 @@ import { UserMenu } from "./UserMenu";
 const LINKS = [
   { href: "/", label: "Fleet", title: "live status of every device" },
   { href: "/history", label: "History", title: "disconnect history and CSV export" },
+  { href: "/reports", label: "Reports", title: "uptime per device and per tag for a period, to export or print" },
   { href: "/fleet/insights", label: "Insights", title: "keepalive distribution and disconnect reasons over time" },
   { href: "/alerts", label: "Alerts", title: "firing and recent alerts, live" },
   { href: "/alerts/silences", label: "Silences", title: "mute devices for maintenance, once or every week" },

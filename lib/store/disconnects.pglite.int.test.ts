@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDisconnectsCsv } from "../api/disconnects";
+import { buildUptimeReport, parseUptimeQuery } from "../api/reports";
 import { compileDeviceGlob } from "../api/glob";
 import { connectSqlSession, createDb, type Db } from "./db";
 import { getDisconnects, getDisconnectSummary, iterateDisconnects, type DisconnectFilter } from "./disconnects";
@@ -29,6 +30,8 @@ const SEED = `
   INSERT INTO sessions (device_id, connected_at, disconnected_at, reason) VALUES
     ('=cmd|x', '2026-11-01T00:30:00Z', '2026-11-01T00:31:00Z', 'clean'),
     ('dev-0', '2026-11-01T05:00:00Z', NULL, NULL);
+  INSERT INTO device_labels (device_id, tags) VALUES ('dev-0', '{a}'), ('dev-1', '{a,b}'), ('=cmd|x', '{b}');
+  INSERT INTO monitor_gaps (started_at, ended_at, reason) VALUES ('2026-11-01T00:10:00Z', '2026-11-01T00:12:30Z', 'link');
 `;
 
 const dirs: string[] = [];
@@ -112,5 +115,16 @@ describe("disconnect history on PGlite", () => {
     expect((await csv(embedded.prisma, hostile)).split("\r\n")[1]).toBe(
       `'=cmd|x,2026-11-01T00:31:00.000Z,clean,,,,2026-11-01T00:30:00.000Z,60,,,false,`,
     );
+  });
+
+  it("gives the same uptime report as Postgres", async () => {
+    const now = Date.parse("2026-11-01T06:00:00Z");
+    const range = "from=2026-11-01T00:00:00Z&to=2026-11-01T02:00:00Z";
+    for (const qs of [range, `${range}&tag=a&device=dev-*`, `${range}&limit=2`]) {
+      const q = parseUptimeQuery(`http://127.0.0.1/api/reports/uptime?${qs}`, { maxDays: 31, maxDevices: 100 }, now);
+      const fromPg = await buildUptimeReport(pgDb, q);
+      expect(fromPg.devices.length, qs).toBeGreaterThan(0);
+      expect(await buildUptimeReport(embedded.prisma, q), qs).toEqual(fromPg);
+    }
   });
 });

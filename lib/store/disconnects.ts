@@ -27,6 +27,8 @@
 import { DISCONNECT_REASONS, type DisconnectReason } from "../ingest/events";
 import type { Db } from "./db";
 import { Prisma } from "./generated/prisma/client";
+import { meanMsBetweenDisconnects, uptimePercent, type SessionSpan } from "../reports/uptime";
+import { getSessionSpans } from "./reports";
 import { toReason } from "./rows";
 
 /** How device ids are matched (built from a user's glob by lib/api/glob.ts). */
@@ -305,12 +307,11 @@ export interface DeviceDisconnectStats {
   /** Disconnects of the filter in the period. */
   disconnects: number;
   /**
-   * Share of the period (0–100) the device had a session open: the sum over
-   * its sessions of [connected_at, end) clipped to the period, divided by the
-   * period's length. A session's end is its disconnected_at; a session still
-   * open counts until `now`; a session whose end was never recorded counts
-   * until the device's next connect. Every session counts, whatever the
-   * reason filter. Null when the period is empty.
+   * Share of the period (0–100) the device had a session open, as the uptime
+   * reports define it (lib/reports/uptime.ts): its sessions clipped to the
+   * period, each ending at its disconnected_at, at the device's next connect
+   * if that comes first, or at `now` while still open. Every session counts,
+   * whatever the reason filter. Null when the period is empty.
    */
   uptimePercent: number | null;
   /** Mean time between disconnects (ms): the period's length ÷ `disconnects`. */
@@ -339,7 +340,7 @@ interface SummaryRow {
   devices: number;
   period_from: Date | null;
   by_reason: Array<{ reason: string; count: number }> | null;
-  top_devices: Array<{ device_id: string; disconnects: number; up_ms: number | null }> | null;
+  top_devices: Array<{ device_id: string; disconnects: number }> | null;
 }
 
 /**
@@ -375,23 +376,6 @@ export async function getDisconnectSummary(
     ),
     top_devices AS (
       SELECT "device_id", "n" FROM per_device ORDER BY "n" DESC, "device_id" ASC LIMIT ${top}
-    ),
-    uptime AS (
-      SELECT t."device_id",
-             sum(GREATEST(0, EXTRACT(EPOCH FROM (
-               LEAST(COALESCE(s."disconnected_at", ${ts(now)}), nx."connected_at", p."to")
-               - GREATEST(s."connected_at", p."from")))) * 1000)::float8 AS "up_ms"
-      FROM top_devices t
-      CROSS JOIN period p
-      JOIN "sessions" s ON s."device_id" = t."device_id"
-        AND s."connected_at" < p."to"
-        AND (s."disconnected_at" IS NULL OR s."disconnected_at" > p."from")
-      LEFT JOIN LATERAL (
-        SELECT n."connected_at" FROM "sessions" n
-        WHERE n."device_id" = s."device_id" AND n."connected_at" > s."connected_at"
-        ORDER BY n."connected_at" LIMIT 1
-      ) nx ON true
-      GROUP BY t."device_id"
     )
     SELECT
       (SELECT count(*)::int FROM matched) AS "total",
@@ -399,22 +383,28 @@ export async function getDisconnectSummary(
       (SELECT "from" FROM period) AS "period_from",
       (SELECT json_agg(json_build_object('reason', r."reason", 'count', r."n") ORDER BY r."n" DESC, r."reason")
          FROM (SELECT "reason", count(*)::int AS "n" FROM matched GROUP BY "reason") r) AS "by_reason",
-      (SELECT json_agg(json_build_object('device_id', t."device_id", 'disconnects', t."n", 'up_ms', u."up_ms")
+      (SELECT json_agg(json_build_object('device_id', t."device_id", 'disconnects', t."n")
                        ORDER BY t."n" DESC, t."device_id" ASC)
-         FROM top_devices t LEFT JOIN uptime u ON u."device_id" = t."device_id") AS "top_devices"`;
+         FROM top_devices t) AS "top_devices"`;
 
   const from = row.period_from === null ? null : row.period_from.getTime();
   const length = from === null ? null : periodTo - from;
+  const topRows = row.top_devices ?? [];
+  // Uptime as the reports compute it (lib/reports/uptime.ts), from the sessions that touch the period.
+  const spans =
+    from !== null && periodTo > from
+      ? await getSessionSpans(db, { deviceIds: topRows.map((t) => t.device_id), from, to: periodTo })
+      : new Map<string, SessionSpan[]>();
   return {
     period: { from, to: periodTo },
     total: row.total,
     devices: row.devices,
     byReason: (row.by_reason ?? []).map((r) => ({ reason: toReason(r.reason) ?? "unknown", count: r.count })),
-    topDevices: (row.top_devices ?? []).map((t) => ({
+    topDevices: topRows.map((t) => ({
       deviceId: t.device_id,
       disconnects: t.disconnects,
-      uptimePercent: length !== null && length > 0 ? Math.min(100, ((t.up_ms ?? 0) / length) * 100) : null,
-      meanMsBetweenDisconnects: length !== null && length > 0 ? length / t.disconnects : null,
+      uptimePercent: from === null ? null : uptimePercent(spans.get(t.device_id) ?? [], from, periodTo, now),
+      meanMsBetweenDisconnects: length === null ? null : meanMsBetweenDisconnects(length, t.disconnects),
     })),
   };
 }

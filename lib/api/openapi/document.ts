@@ -110,22 +110,23 @@ function buildOperation(op: Operation, responseNames: Map<Operation, Record<numb
   const responses: Record<string, JsonSchema> = {};
   const names = responseNames.get(op) ?? {};
   for (const [status, spec] of Object.entries(op.responses)) {
-    const content = spec.schema
-      ? { "application/json": { schema: ref(names[Number(status)]) } }
-      : spec.content
-        ? {
-            [spec.content.type]: {
-              schema: { type: "string", description: spec.content.description },
-              ...(spec.events
-                ? {
-                    "x-keepwatch-events": Object.fromEntries(
-                      Object.entries(spec.events).map(([event, name]) => [event, ref(name)]),
-                    ),
-                  }
-                : {}),
-            },
-          }
-        : undefined;
+    // JSON, another type, or both (a route that answers JSON or, on request, CSV)
+    const json = spec.schema ? { "application/json": { schema: ref(names[Number(status)]) } } : {};
+    const other = spec.content
+      ? {
+          [spec.content.type]: {
+            schema: { type: "string", description: spec.content.description },
+            ...(spec.events
+              ? {
+                  "x-keepwatch-events": Object.fromEntries(
+                    Object.entries(spec.events).map(([event, name]) => [event, ref(name)]),
+                  ),
+                }
+              : {}),
+          },
+        }
+      : {};
+    const content = spec.schema || spec.content ? { ...json, ...other } : undefined;
     responses[status] = { description: spec.description, ...(content ? { content } : {}) };
   }
   for (const status of errorStatuses(op)) {

@@ -50,6 +50,7 @@ import {
   statusCountsSchema,
 } from "../dto";
 import { insightsDtoSchema, insightsQuery } from "../insights";
+import { UptimeQuerySchema, UptimeReportSchema } from "../reports";
 import { importQuery, importRefusedSchema, importResultSchema, tagCountsSchema } from "../inventory";
 import { streamQuery } from "../view-query";
 
@@ -310,6 +311,25 @@ export const OPERATIONS: Operation[] = [
       },
     },
     errors: [429],
+  },
+  {
+    method: "get",
+    path: "/api/reports/uptime",
+    operationId: "uptimeReport",
+    tag: "History",
+    summary: "Uptime per device and per tag for a period, as JSON or CSV",
+    description:
+      "The period is at most KEEPWATCH_REPORT_MAX_DAYS long; devices are paged by id, at most KEEPWATCH_REPORT_MAX_DEVICES a page (nextCursor, or the x-next-cursor header for CSV).",
+    access: "viewer",
+    query: UptimeQuerySchema.shape,
+    responses: {
+      200: {
+        description: "The report (format=json, the default), or its devices as a CSV attachment (format=csv)",
+        schema: UptimeReportSchema,
+        name: "UptimeReport",
+        content: { type: "text/csv", description: "RFC 4180 CSV with a header line, one record per device" },
+      },
+    },
   },
   // ---------------------------------------------------------------- alerts
   {
