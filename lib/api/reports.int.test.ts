@@ -165,7 +165,7 @@ describe("uptime report", () => {
         "device_id,device_name,tags,period_from,period_to,uptime_percent,disconnects,mean_s_between_disconnects,longest_outage_s,online_s,late_s,offline_s,unknown_s",
         "rp-a,Pump A,site:north,2026-11-01T00:00:00.000Z,2026-11-01T02:00:00.000Z,75,2,3600,1200,5400,,1620,180",
         "rp-b,,pumps site:north,2026-11-01T00:00:00.000Z,2026-11-01T02:00:00.000Z,37.5,1,7200,900,2700,,900,3600",
-        `rp-c,"'=cmd",south,2026-11-01T00:00:00.000Z,2026-11-01T02:00:00.000Z,0,0,,5100,0,,7020,180`,
+        `rp-c,'=cmd,south,2026-11-01T00:00:00.000Z,2026-11-01T02:00:00.000Z,0,0,,5100,0,,7020,180`,
         "",
       ].join("\r\n"),
     );

@@ -179,6 +179,13 @@ export const keyOf = (r: DisconnectRecord): DisconnectKey => ({
   connectedAt: r.connectedAt,
 });
 
+/** Joined to sessions `s`: the same device's next connect after each, as `nx."connected_at"` (null for none). */
+export const NEXT_CONNECT = Prisma.sql`LEFT JOIN LATERAL (
+      SELECT n."connected_at" FROM "sessions" n
+      WHERE n."device_id" = s."device_id" AND n."connected_at" > s."connected_at"
+      ORDER BY n."connected_at" LIMIT 1
+    ) nx ON true`;
+
 /** The disconnects matching `where` (sessions `s`), newest first, with the next connect of each device. */
 async function selectDisconnects(db: Db, where: Prisma.Sql[], limit: number | null): Promise<DisconnectRecord[]> {
   const rows = await db.$queryRaw<DisconnectRow[]>`
@@ -187,11 +194,7 @@ async function selectDisconnects(db: Db, where: Prisma.Sql[], limit: number | nu
            date_part('epoch', s."last_activity_at") AS "last_activity_at", s."inferred",
            date_part('epoch', nx."connected_at") AS "reconnected_at"
     FROM "sessions" s
-    LEFT JOIN LATERAL (
-      SELECT n."connected_at" FROM "sessions" n
-      WHERE n."device_id" = s."device_id" AND n."connected_at" > s."connected_at"
-      ORDER BY n."connected_at" LIMIT 1
-    ) nx ON true
+    ${NEXT_CONNECT}
     WHERE ${Prisma.join(where, " AND ")}
     ORDER BY s."disconnected_at" DESC, s."device_id" DESC, s."connected_at" DESC
     ${limit === null ? Prisma.empty : Prisma.sql`LIMIT ${limit}`}`;

@@ -6,7 +6,7 @@
  */
 import type { SessionSpan } from "../reports/uptime";
 import type { Db } from "./db";
-import type { DeviceMatch } from "./disconnects";
+import { NEXT_CONNECT, type DeviceMatch } from "./disconnects";
 import { Prisma } from "./generated/prisma/client";
 
 export interface ReportDevice {
@@ -64,11 +64,7 @@ export async function getSessionSpans(
            date_part('epoch', s."disconnected_at") AS "disconnected_at",
            date_part('epoch', nx."connected_at") AS "next_connected_at"
     FROM "sessions" s
-    LEFT JOIN LATERAL (
-      SELECT n."connected_at" FROM "sessions" n
-      WHERE n."device_id" = s."device_id" AND n."connected_at" > s."connected_at"
-      ORDER BY n."connected_at" LIMIT 1
-    ) nx ON true
+    ${NEXT_CONNECT}
     WHERE s."device_id" = ANY(${[...opts.deviceIds]}::text[])
       AND s."connected_at" < ${ts(opts.to)}
       AND (s."disconnected_at" IS NULL OR s."disconnected_at" >= ${ts(opts.from)})
