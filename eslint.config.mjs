@@ -25,6 +25,25 @@ const config = [
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // Schemas take `z` from lib/zod.ts, which configures zod before any schema is built (see there).
+    files: ["lib/**/*.ts", "components/**/*.{ts,tsx}", "app/**/*.{ts,tsx}"],
+    ignores: ["lib/zod.ts", "**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "zod",
+              importNames: ["z"],
+              message: "import { z } from lib/zod.ts: it configures zod for the browser's CSP first",
+            },
+          ],
+        },
+      ],
+    },
+  },
 ];
 
 export default config;

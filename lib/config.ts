@@ -2,7 +2,7 @@
  * Configuration from the environment, validated once. A bad value stops
  * start-up with a message naming the variable, instead of failing later.
  */
-import { z } from "zod";
+import { z } from "./zod";
 import { parseAllowList } from "./alerts/egress";
 
 const DEFAULT_DEVICE_TOPICS = "devices/{id}/#";

@@ -2,7 +2,7 @@
  * Wire shapes of alerts: the HTTP API (`/api/alerts`, `/api/alert-rules`)
  * and the SSE `alerts` event. Times are ISO-8601 UTC strings.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import type { AlertRecord, IncidentRecord } from "../store/alerts";
 import type { DeliveryRecord } from "../store/notifications";
 import type { DeliveryDto } from "../notify/dto";

@@ -36,13 +36,9 @@
  *   (one per distinct URL) added to `channelIds` when the rule is saved.
  */
 import { BROKER_DEADLINE_FACTOR } from "../keepalive";
-import { z } from "zod";
+import { z } from "../zod";
 import { globMatcher, tokenizeGlob } from "../api/glob";
 import { MAX_TAGS, TAG_PATTERN } from "../inventory/limits";
-
-// These schemas also run in the browser (the rule editor, the alert badge), under a CSP without
-// 'unsafe-eval': zod's compiled parsers would probe `Function("")` and trip a policy violation.
-z.config({ jitless: true });
 
 export const ALERT_KINDS = ["offline", "late", "flapping", "near-miss", "never_seen"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];

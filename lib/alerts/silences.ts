@@ -29,7 +29,7 @@
  * device quiet forever once forgotten. A recurring one may run indefinitely.
  */
 import { DateTime, IANAZone } from "luxon";
-import { z } from "zod";
+import { z } from "../zod";
 import { MAX_TAGS, TAG_PATTERN } from "../inventory/labels";
 import { globProblem } from "./rules";
 

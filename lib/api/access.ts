@@ -2,7 +2,7 @@
  * Accounts, tokens and the audit log over HTTP: input schemas and DTOs for
  * app/api/auth, app/api/setup, app/api/users, app/api/tokens, app/api/audit.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { ROLES } from "../auth/roles";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../auth/secrets";
 import type { AuditRecord, TokenRecord, UserRecord } from "../store/auth";

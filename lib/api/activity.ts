@@ -14,7 +14,7 @@
  *             default 1): counts add up, the largest gap is kept. A week at
  *             15 minutes is 672 rows instead of 10,080.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { ACTIVITY_KINDS, type ActivityKind, type MinuteRollup } from "../activity/points";
 import type { DbPort, FleetPort, ActivityPort } from "./ports";
 import { getActivityPoints, getActivityRollups, getSessionsOverlapping } from "../store/activity";

@@ -3,7 +3,7 @@
  * and the DTOs (rules in precedence order with their warnings, the preview of
  * which rule applies to a device).
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { RuleSet, parseRuleInput, ruleWarnings, type AlertRule, type AlertRuleInput } from "../alerts/rules";
 import type { AlertRuleDto, SilenceDto } from "../alerts/dto";
 import { mutingAt, silenceState, type Silence } from "../alerts/silences";

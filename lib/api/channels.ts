@@ -11,7 +11,7 @@
  * - Every destination is checked like a webhook URL: no address in the
  *   monitor's own network unless KEEPWATCH_WEBHOOK_ALLOW lists it.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { roleAtLeast, type Role } from "../auth/roles";
 import { allowedAddress, checkWebhookUrl, type AllowList, type Resolver } from "../alerts/egress";
 import { channelType, CHANNEL_REGISTRY } from "../notify/channels";

@@ -3,7 +3,7 @@
  * (lib/store/disconnects.ts DisconnectKey) as base64url JSON. Clients pass it
  * back unchanged; anything that does not decode to a valid key is a 400.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import type { DisconnectKey } from "../store/disconnects";
 import { AppError } from "./errors";
 

@@ -3,7 +3,7 @@
  * current state; session history comes from the database.
  */
 import type { DeviceStatus } from "../fleet/types";
-import { z } from "zod";
+import { z } from "../zod";
 import {
   deviceDtoSchema,
   iso,

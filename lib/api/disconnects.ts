@@ -11,7 +11,7 @@
  *   reason     comma-separated disconnect reasons
  *   tag        only devices with this tag (the operator's inventory)
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { DISCONNECT_REASONS, type DisconnectReason } from "../ingest/events";
 import type { Db } from "../store/db";
 import {

@@ -4,7 +4,7 @@
  * document (lib/api/openapi/document.ts) is generated from them, so the two
  * cannot drift. Times are ISO-8601 UTC strings, null where unknown.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { DISCONNECT_REASONS, SIGNAL_SOURCES } from "../ingest/events";
 import { DEVICE_STATUSES, type DeviceState, type SessionRecord } from "../fleet/types";
 import { ACTIVITY_KINDS } from "../activity/points";

@@ -3,7 +3,8 @@
  * with a fitting status. Route handlers throw AppError (or let zod fail) and
  * `handle()` maps it; unexpected errors become a 500 without a stack trace.
  */
-import { z, ZodError } from "zod";
+import { ZodError } from "zod";
+import { z } from "../zod";
 
 const STATUS = {
   BAD_REQUEST: 400,

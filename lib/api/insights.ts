@@ -3,7 +3,7 @@
  * spread (from the live fleet, with the devices in each bucket) and why
  * devices dropped, hour by hour (from the sessions table).
  */
-import { z } from "zod";
+import { z } from "../zod";
 import type { DeviceState } from "../fleet/types";
 import { DISCONNECT_REASONS, type DisconnectReason } from "../ingest/events";
 import type { DbPort, FleetPort } from "./ports";

@@ -3,7 +3,7 @@
  * (`PATCH /api/devices/{id}`), a bulk CSV import (`POST /api/devices/import`)
  * and the tags in use with their status counts (`GET /api/tags`).
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { parseImportCsv, parseLabelsPatch, type ImportError } from "../inventory/labels";
 import type { TagCounts } from "../inventory/inventory";
 import type { ConfigPort, DbPort, FleetPort, InventoryPort } from "./ports";

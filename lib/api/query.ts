@@ -3,7 +3,7 @@
  * parameters rejected (a typo like `?stauts=` must not silently return
  * everything), repeated parameters rejected.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { AppError } from "./errors";
 
 export function parseQuery<T extends z.ZodRawShape>(url: string, shape: T): z.infer<z.ZodObject<T>> {

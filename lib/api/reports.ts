@@ -14,7 +14,7 @@
  *   cursor     `nextCursor` of the previous page
  *   format     json (default) or csv
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { combineUptime, deviceUptime, type UptimeFigures } from "../reports/uptime";
 import type { Db } from "../store/db";
 import { listGaps } from "../store/gaps";

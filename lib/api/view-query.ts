@@ -2,7 +2,7 @@
  * The fleet view a request asks for (`GET /api/stream`, `GET /api/devices`):
  * status, search, tag and order as query parameters, validated once here.
  */
-import { z } from "zod";
+import { z } from "../zod";
 import { DEVICE_STATUSES } from "../fleet/types";
 import { DEFAULT_SORT_DIR, DEFAULT_VIEW, SORT_KEYS, type ViewQuery } from "../live/views";
 

@@ -18,7 +18,7 @@
  */
 import { parse } from "csv-parse/sync";
 import type { CsvError, Options } from "csv-parse";
-import { z } from "zod";
+import { z } from "../zod";
 import { refuseId } from "../ingest/limits";
 
 import { MAX_NAME, MAX_NOTES, MAX_TAGS, TAG_PATTERN } from "./limits";

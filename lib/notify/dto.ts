@@ -1,5 +1,5 @@
 /** Wire shapes of channels and the delivery log (`/api/channels`, `/api/alerts/deliveries`), as zod schemas. */
-import { z } from "zod";
+import { z } from "../zod";
 import { CHANNEL_TYPES } from "./channels/types";
 
 const isoTime = z.string().meta({ format: "date-time" });

@@ -5,7 +5,7 @@
  * parameters and bodies in input mode. Served at `GET /api/openapi.json`,
  * rendered at `/docs/api`, and used by scripts/contract-check.ts.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import { ERROR_CODES, errorBodySchema, statusOf } from "../errors";
 import { NAMED_SCHEMAS, OPERATIONS, type Operation } from "./operations";
 

@@ -5,7 +5,7 @@
  * under app/api whose exported methods are not listed here fails
  * lib/api/openapi/document.test.ts.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import type { Role } from "../../auth/roles";
 import { ackBody, alertsQuery, deliveriesQuery, incidentsQuery, previewQuery, silencesQuery } from "../alerts";
 import {

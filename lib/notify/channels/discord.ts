@@ -6,7 +6,7 @@
  * a timestamp. Mentions are switched off, so a device name cannot ping
  * anyone. Discord rate-limits webhooks to about 30 messages a minute.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import { DIGEST_ITEMS, digestSummary, facts, headline, type Message, type NotificationEvent } from "../events";
 import { maskUrl } from "../mask";
 import { httpUrl } from "./fields";

@@ -8,7 +8,7 @@
  */
 import { isIP } from "node:net";
 import nodemailer from "nodemailer";
-import { z } from "zod";
+import { z } from "../../zod";
 import { DIGEST_ITEMS, digestSummary, facts, headline, type Message } from "../events";
 import { maskSecret } from "../mask";
 import { describeError } from "./http";

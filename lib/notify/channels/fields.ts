@@ -1,5 +1,5 @@
 /** Config fields several channel types share, validated the same way. */
-import { z } from "zod";
+import { z } from "../../zod";
 
 export const httpUrl = (field: string) =>
   z

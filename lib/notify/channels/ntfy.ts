@@ -5,7 +5,7 @@
  * protected topic. Header values must be ASCII: anything else is sent as an
  * RFC 2047 encoded word (`=?UTF-8?B?…?=`), which ntfy decodes.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import { DIGEST_ITEMS, digestSummary, facts, headline, type Message, type NotificationEvent } from "../events";
 import { maskSecret } from "../mask";
 import { httpUrl } from "./fields";

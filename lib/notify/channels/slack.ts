@@ -6,7 +6,7 @@
  * `&`, `<` and `>` must be escaped as `&amp;`, `&lt;`, `&gt;`. Slack allows
  * one message per second per webhook.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import { DIGEST_ITEMS, digestSummary, facts, headline, type Message } from "../events";
 import { maskUrl } from "../mask";
 import { httpUrl } from "./fields";

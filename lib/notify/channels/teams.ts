@@ -6,7 +6,7 @@
  * version, body, actions } }] }`; the card holds the headline, a FactSet and
  * an Open URL action.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import { DIGEST_ITEMS, digestSummary, facts, headline, type Message } from "../events";
 import { maskUrl } from "../mask";
 import { httpUrl } from "./fields";

@@ -6,7 +6,7 @@
  * second per chat and answers 429 beyond (retried). `apiBase` points
  * elsewhere for a local Bot API server.
  */
-import { z } from "zod";
+import { z } from "../../zod";
 import { DIGEST_ITEMS, digestSummary, facts, headline, type Message } from "../events";
 import { maskSecret } from "../mask";
 import { httpUrl } from "./fields";

@@ -9,7 +9,7 @@
  * `sendHttp` (lib/notify/channels/http.ts); e-mail renders a mail and sends it
  * through nodemailer.
  */
-import type { z } from "zod";
+import type { z } from "../../zod";
 import type { Message } from "../events";
 
 export const CHANNEL_TYPES = ["webhook", "slack", "teams", "discord", "telegram", "ntfy", "email"] as const;

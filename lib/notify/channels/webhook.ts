@@ -9,7 +9,7 @@
  *   X-Keepwatch-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>
  */
 import { createHmac } from "node:crypto";
-import { z } from "zod";
+import { z } from "../../zod";
 import { digestSummary, type Message } from "../events";
 import { maskSecret, maskUrl } from "../mask";
 import { jsonRequest, sendHttp } from "./http";
