@@ -32,19 +32,8 @@
  * - A connect event whose return_code is not 0 was refused: no session, no event.
  */
 import type { ActivityEvent, AdapterResult } from "../events";
-import {
-  booleanField,
-  decodeUtf8,
-  epochMsStrict,
-  failure,
-  type JsonObject,
-  noEvents,
-  numberField,
-  parseJsonObject,
-  protocolFromLevel,
-  stringField,
-  validKeepalive,
-} from "./payload";
+import * as reading from "./payload";
+import type { JsonObject } from "./payload";
 import { fromMqtt5ReasonCode } from "./reason-codes";
 import type { Adapter, AdapterContext } from "./types";
 
@@ -160,16 +149,16 @@ function hexCodeField(obj: JsonObject, key: string): number | null {
 
 function readJson(obj: JsonObject): NanoFields {
   return {
-    status: stringField(obj, "status"),
-    username: username(stringField(obj, "username")),
-    ts: numberField(obj, "ts"),
-    keepalive: numberField(obj, "keepalive"),
+    status: reading.stringField(obj, "status"),
+    username: username(reading.stringField(obj, "username")),
+    ts: reading.numberField(obj, "ts"),
+    keepalive: reading.numberField(obj, "keepalive"),
     returnCode: hexCodeField(obj, "return_code"),
-    protoVer: numberField(obj, "proto_ver"),
-    clientId: stringField(obj, "client_id"),
-    cleanStart: booleanField(obj, "clean_start"),
+    protoVer: reading.numberField(obj, "proto_ver"),
+    clientId: reading.stringField(obj, "client_id"),
+    cleanStart: reading.booleanField(obj, "clean_start"),
     reasonCode: hexCodeField(obj, "reason_code"),
-    address: stringField(obj, "IPv4"),
+    address: reading.stringField(obj, "IPv4"),
   };
 }
 
@@ -180,7 +169,7 @@ function readFields(text: string): FieldsResult {
     const fields = readConnectTemplate(text) ?? readDisconnectTemplate(text);
     if (fields) return { ok: true, fields };
   }
-  const json = parseJsonObject(text);
+  const json = reading.parseJsonObject(text);
   return json.ok ? { ok: true, fields: readJson(json.value) } : json;
 }
 
@@ -193,11 +182,11 @@ function connectEvent(f: NanoFields, deviceId: string, ctx: AdapterContext): Act
     {
       kind: "connect",
       deviceId,
-      at: epochMsStrict(f.ts) ?? ctx.receivedAt,
+      at: reading.epochMsStrict(f.ts) ?? ctx.receivedAt,
       source: SOURCE,
-      keepaliveSeconds: validKeepalive(f.keepalive),
+      keepaliveSeconds: reading.validKeepalive(f.keepalive),
       address: f.address,
-      protocol: protocolFromLevel(f.protoVer),
+      protocol: reading.protocolFromLevel(f.protoVer),
       cleanStart: f.cleanStart,
       username: f.username,
     },
@@ -209,7 +198,9 @@ function disconnectEvent(f: NanoFields, deviceId: string, ctx: AdapterContext): 
     f.reasonCode === null
       ? { reason: "unknown" as const, detail: "no reason code" }
       : fromMqtt5ReasonCode(f.reasonCode);
-  return [{ kind: "disconnect", deviceId, at: epochMsStrict(f.ts) ?? ctx.receivedAt, source: SOURCE, reason, detail }];
+  return [
+    { kind: "disconnect", deviceId, at: reading.epochMsStrict(f.ts) ?? ctx.receivedAt, source: SOURCE, reason, detail },
+  ];
 }
 
 const CUT_STATUS = /^\{\s*"status"\s*:\s*"(online|offline)"/;
@@ -242,23 +233,23 @@ function salvageCutStatus(text: string, topic: NanoTopic, ctx: AdapterContext): 
 
 export function parse(topic: string, payload: Buffer | string, ctx: AdapterContext): AdapterResult {
   const t = parseNanoTopic(topic);
-  if (!t) return noEvents();
-  const strict = decodeUtf8(payload);
+  if (!t) return reading.noEvents();
+  const strict = reading.decodeUtf8(payload);
   // a cut can split a UTF-8 sequence: decode leniently only to look for the leading status
   const text = strict ?? Buffer.from(payload).toString("utf8");
 
   const read = strict === null ? ({ ok: false, error: "payload is not valid UTF-8" } as const) : readFields(text);
-  if (!read.ok) return salvageCutStatus(text, t, ctx) ?? failure(`NanoMQ ${t.event} event: ${read.error}`);
+  if (!read.ok) return salvageCutStatus(text, t, ctx) ?? reading.failure(`NanoMQ ${t.event} event: ${read.error}`);
 
   const f = read.fields;
   // client_status/<id>: NanoMQ builds the topic from the real id; the JSON copy is unescaped printf
   const deviceId = t.clientId ?? (f.clientId || null);
-  if (deviceId === null) return failure(`NanoMQ ${t.event} event without a client id`);
+  if (deviceId === null) return reading.failure(`NanoMQ ${t.event} event without a client id`);
 
   const event = t.event === "status" ? f.status : t.event;
   if (event === "connected" || event === "online") return { events: connectEvent(f, deviceId, ctx) };
   if (event === "disconnected" || event === "offline") return { events: disconnectEvent(f, deviceId, ctx) };
-  return failure(`NanoMQ client_status event with unknown status ${JSON.stringify(f.status)}`);
+  return reading.failure(`NanoMQ client_status event with unknown status ${JSON.stringify(f.status)}`);
 }
 
 export const nanomqAdapter: Adapter = { name, matches, parse };
