@@ -57,16 +57,27 @@ function RangeControl({ filters, range, onChange }: Props) {
   );
 }
 
-function CustomRange({ filters, onChange }: Pick<Props, "filters" | "onChange">) {
+/** From and to as UTC date-time inputs (the history's custom range, the reports' custom period). */
+export function UtcRangeInputs({
+  from,
+  to,
+  onChange,
+  testIdPrefix,
+}: {
+  from: string | null;
+  to: string | null;
+  onChange(change: { from?: string | null; to?: string | null }): void;
+  testIdPrefix: string;
+}) {
   return (
-    <div className="flex items-center gap-1.5 text-xs text-zinc-500">
+    <div className="flex flex-wrap items-center gap-1.5 text-xs text-zinc-500">
       <label className="flex items-center gap-1.5">
         from
         <input
           type="datetime-local"
           step={1}
-          data-testid="range-from"
-          value={isoToInput(filters.from)}
+          data-testid={`${testIdPrefix}-from`}
+          value={isoToInput(from)}
           onChange={(e) => onChange({ from: inputToIso(e.target.value) })}
           className={`${control} px-2 [color-scheme:dark]`}
         />
@@ -76,8 +87,8 @@ function CustomRange({ filters, onChange }: Pick<Props, "filters" | "onChange">)
         <input
           type="datetime-local"
           step={1}
-          data-testid="range-to"
-          value={isoToInput(filters.to)}
+          data-testid={`${testIdPrefix}-to`}
+          value={isoToInput(to)}
           onChange={(e) => onChange({ to: inputToIso(e.target.value) })}
           className={`${control} px-2 [color-scheme:dark]`}
         />
@@ -197,7 +208,9 @@ export function FilterBar({ filters, range, onChange, onRefresh }: Props & { onR
     <section aria-label="Filters" className="flex flex-col gap-2">
       <div className="flex flex-wrap items-center gap-3">
         <RangeControl filters={filters} range={range} onChange={onChange} />
-        {filters.range === "custom" && <CustomRange filters={filters} onChange={onChange} />}
+        {filters.range === "custom" && (
+          <UtcRangeInputs from={filters.from} to={filters.to} onChange={onChange} testIdPrefix="range" />
+        )}
         <DeviceGlob value={filters.device} onCommit={commitDevice} />
         <TagFilter value={filters.tag} onChange={(tag) => onChange({ tag })} />
         <button

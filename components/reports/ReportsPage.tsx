@@ -6,8 +6,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import type { UptimeDeviceDto, UptimeReportDto, UptimeTagDto } from "@/lib/api/reports";
 import { useApi } from "@/components/api/client";
 import { deviceHref, formatCount } from "@/components/fleet/format";
-import { control } from "@/components/history/FilterBar";
-import { inputToIso, isoToInput } from "@/components/history/filters";
+import { control, UtcRangeInputs } from "@/components/history/FilterBar";
 import { formatPercent, formatSeconds, formatUtc } from "@/components/history/format";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { PERIOD_PRESETS, parseView, reportQuery, viewToSearch, type ReportView } from "./period";
@@ -105,31 +104,7 @@ function PeriodPicker({ view, onChange }: { view: ReportView; onChange(next: Par
         )}
       </div>
       {view.period === "custom" && (
-        <div className="flex flex-wrap items-center gap-1.5 text-xs text-zinc-500">
-          <label className="flex items-center gap-1.5">
-            from
-            <input
-              type="datetime-local"
-              step={1}
-              data-testid="report-from"
-              value={isoToInput(view.from)}
-              onChange={(e) => onChange({ from: inputToIso(e.target.value) })}
-              className={`${control} px-2 [color-scheme:dark]`}
-            />
-          </label>
-          <label className="flex items-center gap-1.5">
-            to
-            <input
-              type="datetime-local"
-              step={1}
-              data-testid="report-to"
-              value={isoToInput(view.to)}
-              onChange={(e) => onChange({ to: inputToIso(e.target.value) })}
-              className={`${control} px-2 [color-scheme:dark]`}
-            />
-          </label>
-          <span>UTC</span>
-        </div>
+        <UtcRangeInputs from={view.from} to={view.to} onChange={onChange} testIdPrefix="report" />
       )}
     </div>
   );
