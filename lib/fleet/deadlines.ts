@@ -1,9 +1,10 @@
 /**
  * Per-device deadlines in a binary min-heap keyed by device id.
  *
- * Each device has at most one entry (its next silence deadline). An index map
- * from id to heap slot makes `set` on an existing id an in-place O(log n)
- * update, so the heap never holds stale duplicates and its size is bounded by
+ * Each device has at most one entry (its next silence deadline). Entries
+ * carry their own heap position and a map from id finds the entry, so `set`
+ * on an existing id is an in-place O(log n) update with one hash lookup (not
+ * one per level), so the heap never holds stale duplicates and its size is bounded by
  * the fleet size. `popDue` costs O(k log n) for k due entries, independent of
  * how many devices are not due.
  */
@@ -12,118 +13,119 @@ export interface DeadlineEntry {
   at: number;
 }
 
+/** A heap slot: the entry knows where it sits, so moving it costs no lookup. */
+interface Slot {
+  readonly id: string;
+  at: number;
+  i: number;
+}
+
 export class DeadlineHeap {
-  // Parallel arrays: slot i holds (ids[i], ats[i]); the heap order is on ats.
-  private readonly ids: string[] = [];
-  private readonly ats: number[] = [];
-  private readonly slot = new Map<string, number>();
+  private readonly heap: Slot[] = [];
+  private readonly byId = new Map<string, Slot>();
 
   get size(): number {
-    return this.ids.length;
+    return this.heap.length;
   }
 
   has(id: string): boolean {
-    return this.slot.has(id);
+    return this.byId.has(id);
   }
 
   /** The deadline stored for `id`, if any. */
   get(id: string): number | undefined {
-    const i = this.slot.get(id);
-    return i === undefined ? undefined : this.ats[i];
+    return this.byId.get(id)?.at;
   }
 
   /** Inserts or moves the deadline of `id`. */
   set(id: string, at: number): void {
     // NaN compares false both ways and would silently break the heap order.
     if (!Number.isFinite(at)) throw new RangeError(`deadline for ${id} must be a finite number, got ${at}`);
-    const i = this.slot.get(id);
-    if (i === undefined) {
-      this.ids.push(id);
-      this.ats.push(at);
-      this.slot.set(id, this.ids.length - 1);
-      this.siftUp(this.ids.length - 1);
+    const s = this.byId.get(id);
+    if (s === undefined) {
+      const added: Slot = { id, at, i: this.heap.length };
+      this.heap.push(added);
+      this.byId.set(id, added);
+      this.siftUp(added);
       return;
     }
-    const before = this.ats[i];
-    this.ats[i] = at;
-    if (at < before) this.siftUp(i);
-    else if (at > before) this.siftDown(i);
+    const before = s.at;
+    s.at = at;
+    if (at < before) this.siftUp(s);
+    else if (at > before) this.siftDown(s);
   }
 
   /** Removes the deadline of `id`; returns whether there was one. */
   delete(id: string): boolean {
-    const i = this.slot.get(id);
-    if (i === undefined) return false;
-    this.removeAt(i);
+    const s = this.byId.get(id);
+    if (s === undefined) return false;
+    this.removeAt(s.i);
     return true;
   }
 
   /** The earliest deadline, without removing it. */
   peek(): DeadlineEntry | undefined {
-    return this.ids.length === 0 ? undefined : { id: this.ids[0], at: this.ats[0] };
+    const top = this.heap[0];
+    return top === undefined ? undefined : { id: top.id, at: top.at };
   }
 
   /** Removes and returns every id whose deadline is at or before `now`, earliest first. */
   popDue(now: number, limit = Number.POSITIVE_INFINITY): string[] {
     const due: string[] = [];
-    while (this.ids.length > 0 && this.ats[0] <= now && due.length < limit) {
-      due.push(this.ids[0]);
+    while (this.heap.length > 0 && this.heap[0].at <= now && due.length < limit) {
+      due.push(this.heap[0].id);
       this.removeAt(0);
     }
     return due;
   }
 
   clear(): void {
-    this.ids.length = 0;
-    this.ats.length = 0;
-    this.slot.clear();
+    this.heap.length = 0;
+    this.byId.clear();
   }
 
   private removeAt(i: number): void {
-    const last = this.ids.length - 1;
-    this.slot.delete(this.ids[i]);
-    const movedId = this.ids.pop() as string;
-    const movedAt = this.ats.pop() as number;
-    if (i === last) return;
+    const removed = this.heap[i];
+    this.byId.delete(removed.id);
+    const moved = this.heap.pop() as Slot;
+    if (moved === removed) return;
     // Fill the hole with the former last entry, then restore order in whichever direction it is off.
-    this.place(i, movedId, movedAt);
-    this.siftDown(i);
-    this.siftUp(i);
+    this.place(i, moved);
+    this.siftDown(moved);
+    this.siftUp(moved);
   }
 
-  private place(i: number, id: string, at: number): void {
-    this.ids[i] = id;
-    this.ats[i] = at;
-    this.slot.set(id, i);
+  private place(i: number, s: Slot): void {
+    this.heap[i] = s;
+    s.i = i;
   }
 
-  private siftUp(start: number): void {
-    const id = this.ids[start];
-    const at = this.ats[start];
-    let i = start;
+  private siftUp(s: Slot): void {
+    const heap = this.heap;
+    let i = s.i;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.ats[parent] <= at) break;
-      this.place(i, this.ids[parent], this.ats[parent]);
+      const p = heap[parent];
+      if (p.at <= s.at) break;
+      this.place(i, p);
       i = parent;
     }
-    if (i !== start) this.place(i, id, at);
+    this.place(i, s);
   }
 
-  private siftDown(start: number): void {
-    const n = this.ids.length;
-    const id = this.ids[start];
-    const at = this.ats[start];
-    let i = start;
+  private siftDown(s: Slot): void {
+    const heap = this.heap;
+    const n = heap.length;
+    let i = s.i;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && this.ats[right] < this.ats[left] ? right : left;
-      if (this.ats[child] >= at) break;
-      this.place(i, this.ids[child], this.ats[child]);
-      i = child;
+      const c = left + 1 < n && heap[left + 1].at < heap[left].at ? left + 1 : left;
+      const child = heap[c];
+      if (child.at >= s.at) break;
+      this.place(i, child);
+      i = c;
     }
-    if (i !== start) this.place(i, id, at);
+    this.place(i, s);
   }
 }
