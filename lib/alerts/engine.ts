@@ -142,7 +142,8 @@ type TrackExtra = Omit<Track, "state">;
 
 const MAX_DISCONNECTS_KEPT = 1000;
 const NO_DISCONNECTS: readonly number[] = [];
-const key = (deviceId: string, kind: AlertKind) => `${kind}\u0000${deviceId}`;
+/** A device's firing alerts by kind (a device has at most one of each). */
+type FiringKinds = Partial<Record<AlertKind, FiringAlert>>;
 /** The earlier of `next` and `at`, when `at` is still to come. */
 const sooner = (next: number, at: number | undefined, now: number): number =>
   at !== undefined && at > now && at < next ? at : next;
@@ -157,7 +158,9 @@ export class AlertEngine {
   /** The flapping rule's "stable" message, built once per rule rather than per evaluation. */
   private readonly stableMessages = new WeakMap<AlertRule, string>();
   private readonly extras = new Map<string, TrackExtra>();
-  private readonly firingAlerts = new Map<string, FiringAlert>();
+  /** Firing alerts per device: one lookup per evaluation, whatever the number of kinds. */
+  private readonly firingAlerts = new Map<string, FiringKinds>();
+  private firingTotal = 0;
   private readonly deadlines = new DeadlineHeap();
   /** When the last broker restart was detected (null: none since start). */
   private restartAt: number | null = null;
@@ -177,7 +180,7 @@ export class AlertEngine {
   /** Firing alerts loaded from the database at start: continued, never fired again. */
   restoreFiring(alerts: readonly FiringAlert[], now: number): void {
     for (const a of alerts) {
-      this.firingAlerts.set(key(a.deviceId, a.kind), { ...a });
+      this.setFiring({ ...a });
       this.deadlines.set(a.deviceId, now);
     }
   }
@@ -225,9 +228,7 @@ export class AlertEngine {
 
   /** Whether any alert fires for this device (such a device is not forgotten). */
   hasFiring(deviceId: string): boolean {
-    if (this.firingAlerts.size === 0) return false;
-    for (const kind of ALERT_KINDS) if (this.firingAlerts.has(key(deviceId, kind))) return true;
-    return false;
+    return this.firingAlerts.has(deviceId);
   }
 
   /** Drops what the engine keeps of devices the fleet forgot (none of them has a firing alert). */
@@ -249,11 +250,13 @@ export class AlertEngine {
   // ------------------------------------------------------------------ reads
 
   firing(): FiringAlert[] {
-    return [...this.firingAlerts.values()];
+    const out: FiringAlert[] = [];
+    for (const kinds of this.firingAlerts.values()) for (const a of Object.values(kinds)) out.push(a);
+    return out;
   }
 
   get firingCount(): number {
-    return this.firingAlerts.size;
+    return this.firingTotal;
   }
 
   /** When the last broker restart was detected, or null. */
@@ -291,6 +294,21 @@ export class AlertEngine {
   }
 
   // ------------------------------------------------------------------ evaluation
+
+  private setFiring(a: FiringAlert): void {
+    let kinds = this.firingAlerts.get(a.deviceId);
+    if (!kinds) this.firingAlerts.set(a.deviceId, (kinds = {}));
+    if (!kinds[a.kind]) this.firingTotal++;
+    kinds[a.kind] = a;
+  }
+
+  private dropFiring(id: string, kind: AlertKind): void {
+    const kinds = this.firingAlerts.get(id);
+    if (!kinds?.[kind]) return;
+    delete kinds[kind];
+    this.firingTotal--;
+    if (Object.keys(kinds).length === 0) this.firingAlerts.delete(id);
+  }
 
   private extra(id: string): TrackExtra {
     let x = this.extras.get(id);
@@ -363,7 +381,7 @@ export class AlertEngine {
     if (this.opts.states) for (const d of this.opts.states.all()) ids.add(d.id);
     else for (const id of this.states.keys()) ids.add(id);
     for (const id of this.extras.keys()) ids.add(id);
-    for (const a of this.firingAlerts.values()) ids.add(a.deviceId);
+    for (const id of this.firingAlerts.keys()) ids.add(id);
     for (const id of ids) this.evaluate(id, now, out);
     return out;
   }
@@ -373,6 +391,7 @@ export class AlertEngine {
     const rule = this.ruleFor(id);
     // Runs for every changed device of every fleet batch: no closure, and no key string while nothing fires.
     let next = Number.POSITIVE_INFINITY;
+    let kinds = this.firingTotal === 0 ? undefined : this.firingAlerts.get(id);
     for (const kind of ALERT_KINDS) {
       const cond =
         kind === "never_seen"
@@ -380,14 +399,13 @@ export class AlertEngine {
           : rule
             ? this.condition(kind, t, rule, now)
             : ({ state: "off" } as const);
-      const k = this.firingAlerts.size > 0 ? key(id, kind) : null;
-      const firing = k === null ? undefined : this.firingAlerts.get(k);
+      const firing = kinds?.[kind];
       if (cond.state !== "off") next = sooner(next, cond.next, now);
       switch (cond.state) {
         case "off":
           if (t?.okSince) delete t.okSince[kind];
           if (firing) {
-            this.firingAlerts.delete(k!);
+            this.dropFiring(id, kind);
             out.push({
               type: "resolve",
               deviceId: id,
@@ -414,7 +432,8 @@ export class AlertEngine {
               message: cond.message,
               lastNotifiedAt: now,
             };
-            this.firingAlerts.set(k ?? key(id, kind), alert);
+            this.setFiring(alert);
+            kinds = this.firingAlerts.get(id);
             out.push({ type: "fire", deviceId: id, kind, ruleId: alert.ruleId, at: now, message: cond.message });
           }
           break;
@@ -429,7 +448,7 @@ export class AlertEngine {
             const due = since + (kind === "never_seen" ? 0 : rule!.resolveAfterSeconds) * 1000;
             if (now >= due) {
               delete okSince[kind];
-              this.firingAlerts.delete(k!);
+              this.dropFiring(id, kind);
               out.push({ type: "resolve", deviceId: id, kind, ruleId: firing.ruleId, at: now, message: cond.message });
               continue;
             }
@@ -437,7 +456,7 @@ export class AlertEngine {
           }
           break;
       }
-      const still = this.firingAlerts.size > 0 ? this.firingAlerts.get(k ?? key(id, kind)) : undefined;
+      const still = kinds?.[kind];
       const every = rule?.repeatIntervalSeconds ?? null;
       if (still && every !== null) {
         const due = still.lastNotifiedAt + every * 1000;
