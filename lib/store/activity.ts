@@ -66,6 +66,14 @@ type PartitionedTable = typeof RAW_TABLE | typeof ROLLUP_TABLE | typeof HOUR_TAB
 export const DEFAULT_RAW_HOURS = 24;
 export const DEFAULT_ROLLUP_DAYS = 30;
 
+/** The first `n` values of an iterator (a batch off a large buffer, without copying all of it). */
+function firstOf<T>(values: Iterable<T>, n: number): T[] {
+  const out: T[] = [];
+  if (n <= 0) return out;
+  for (const v of values) if (out.push(v) >= n) break;
+  return out;
+}
+
 export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 
 /** `device_activity_p20261122` for the UTC day starting at `day`. */
@@ -498,7 +506,7 @@ export class ActivityRecorder {
     let rounds = Math.ceil(this.raw.length / this.maxBatch) + 1;
     while (rounds-- > 0 && (this.raw.length > 0 || this.rollups.size > 0)) {
       const raw = this.raw.take(this.maxBatch);
-      const rollups = [...this.rollups.values()].slice(0, this.maxBatch);
+      const rollups = firstOf(this.rollups.values(), this.maxBatch);
       this.inFlight = raw.at.length;
       this.stamp++;
       try {
