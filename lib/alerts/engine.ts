@@ -144,6 +144,9 @@ const MAX_DISCONNECTS_KEPT = 1000;
 const NO_DISCONNECTS: readonly number[] = [];
 /** A device's firing alerts by kind (a device has at most one of each). */
 type FiringKinds = Partial<Record<AlertKind, FiringAlert>>;
+/** An offline rule's threshold in words (for a message only: built when an alert fires). */
+const offlineThreshold = (rule: AlertRule, k: number | null): string =>
+  rule.offlineSeconds !== null ? `${rule.offlineSeconds} s` : `${rule.offlineFactor} × keepalive ${k ?? "?"} s`;
 /** The earlier of `next` and `at`, when `at` is still to come. */
 const sooner = (next: number, at: number | undefined, now: number): number =>
   at !== undefined && at > now && at < next ? at : next;
@@ -516,8 +519,6 @@ export class AlertEngine {
         : k !== null && k > 0 && rule.offlineFactor !== null
           ? rule.offlineFactor * k * 1000
           : null;
-    const what =
-      rule.offlineSeconds !== null ? `${rule.offlineSeconds} s` : `${rule.offlineFactor} × keepalive ${k ?? "?"} s`;
     const lastLife = s.lastConfirmedAt ?? s.lastSeenAt;
     if (s.status === "offline") {
       const window = this.reconnectWindowEnd(s);
@@ -533,7 +534,7 @@ export class AlertEngine {
       if (now < at) return { state: "hold", next: at };
       return {
         state: "active",
-        message: `offline (${s.lastDisconnectReason ?? "unknown"}), no sign of life for ${seconds(now - (lastLife ?? s.statusSince))} (threshold ${what})`,
+        message: `offline (${s.lastDisconnectReason ?? "unknown"}), no sign of life for ${seconds(now - (lastLife ?? s.statusSince))} (threshold ${offlineThreshold(rule, k)})`,
       };
     }
     if (threshold !== null && k !== 0 && this.opts.pingsStalled?.()) return { state: "hold" };
@@ -543,7 +544,7 @@ export class AlertEngine {
       if (silence.state === "active")
         return {
           state: "active",
-          message: `silent for ${seconds(now - lastLife)} while connected (threshold ${what}); the broker has not dropped it yet`,
+          message: `silent for ${seconds(now - lastLife)} while connected (threshold ${offlineThreshold(rule, k)}); the broker has not dropped it yet`,
         };
       if (silence.state === "hold") return silence;
       return { state: "ok", next: silence.next, message: "back: signs of life again" };
