@@ -64,7 +64,7 @@ export function DeviceTable() {
     scrollRef.current?.scrollTo({ top: 0 });
   }, [view]);
   const rowAt = (i: number) => rows[i - first];
-  const { range, totalSize, scrollToIndex } = useRowWindow({
+  const { range, totalSize, offsetOf, scrollToIndex } = useRowWindow({
     count: total,
     rowHeight: ROW_HEIGHT,
     headerHeight: HEADER_HEIGHT,
@@ -135,7 +135,7 @@ export function DeviceTable() {
           {Array.from({ length: range.last - range.first + 1 }, (_, k) => {
             const index = range.first + k;
             const device = rowAt(index);
-            const offset = index * ROW_HEIGHT;
+            const offset = offsetOf(index);
             return device ? (
               <DeviceRow key={device.id} device={device} index={index} offset={offset} />
             ) : (
