@@ -4,23 +4,9 @@
  * production build (`next build`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { CONTRACT_LOG_ENV } from "../api/contract-log";
 import { contractLogDir } from "./contract";
 import { freePort } from "./mosquitto";
-
-/**
- * The Node flags `npm start` runs the server with (package.json
- * `config.serverNodeFlags`; a larger young generation, so the short-lived
- * objects of a verdict burst die there instead of filling the old one).
- * Tests and the benchmark run the server and the runtime with the same.
- */
-export function serverNodeFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    config?: { serverNodeFlags?: string };
-  };
-  return (pkg.config?.serverNodeFlags ?? "").split(/\s+/).filter(Boolean);
-}
 
 export interface TestApp {
   port: number;
@@ -42,23 +28,18 @@ export async function startApp(env: Record<string, string>): Promise<TestApp> {
     output: () => out,
     async start() {
       if (proc) return;
-      const next = "node_modules/next/dist/bin/next";
-      const child = spawn(
-        process.execPath,
-        [...serverNodeFlags(), next, "start", "-p", String(port), "-H", "127.0.0.1"],
-        {
-          env: {
-            ...process.env,
-            // Every answer is recorded for the contract check (scripts/contract-check.ts).
-            [CONTRACT_LOG_ENV]: contractLogDir(),
-            ...env,
-            PORT: String(port),
-            NODE_ENV: "production",
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-          detached: false,
+      const child = spawn("node_modules/.bin/next", ["start", "-p", String(port), "-H", "127.0.0.1"], {
+        env: {
+          ...process.env,
+          // Every answer is recorded for the contract check (scripts/contract-check.ts).
+          [CONTRACT_LOG_ENV]: contractLogDir(),
+          ...env,
+          PORT: String(port),
+          NODE_ENV: "production",
         },
-      );
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: false,
+      });
       const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
       child.stdout?.on("data", keep);
       child.stderr?.on("data", keep);

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { serverNodeFlags } from "../../lib/testing/app";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -102,8 +101,7 @@ export interface ChildMessage {
 
 /**
  * A TypeScript module run in its own Node process (through tsx's loader) with
- * an IPC channel, with the Node flags the server runs with (`npm start`). Its
- * output is kept (last lines) to explain a failure.
+ * an IPC channel. Its output is kept (last lines) to explain a failure.
  */
 export class Child {
   readonly proc: ChildProcess;
@@ -119,7 +117,7 @@ export class Child {
     nodeArgs: string[] = [],
   ) {
     const path = fileURLToPath(new URL(script, import.meta.url));
-    this.proc = spawn(process.execPath, [...serverNodeFlags(), ...nodeArgs, "--import", "tsx", path, ...args], {
+    this.proc = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path, ...args], {
       cwd: PROJECT_ROOT,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: { ...process.env, NODE_ENV: "production" },
