@@ -9,7 +9,9 @@
  * - `database`: writes have been failing for longer than its threshold.
  * - `debug_log`: the followed Mosquitto debug log stalled (the runtime
  *   already waited DEBUG_LOG_STALL_MS before calling it stalled).
- * - `broker_restart`: an event, fired and resolved at once.
+ * - `broker_restart`: an event, fired and resolved at once. Every instance
+ *   that watches the broker sees it (shards each see their own devices'
+ *   share): the store keeps one event per source within EVENT_SAME_MS.
  *
  * A condition fires once it has held for its threshold without a break, and
  * resolves as soon as it is over.
@@ -21,7 +23,12 @@ export interface SystemDecision {
   source: SystemSource;
   at: number;
   message: string;
+  /** Something that happened once (fired and resolved at once), not a condition. */
+  event?: true;
 }
+
+/** Events of one source this close together are one (seen by several instances). */
+export const EVENT_SAME_MS = 60_000;
 
 interface Condition {
   since: number;
@@ -62,8 +69,8 @@ export class SystemWatch {
   /** Something that happened once (a broker restart): fired and resolved at once. */
   event(source: SystemSource, message: string, at: number): SystemDecision[] {
     return [
-      { type: "fire", source, at, message },
-      { type: "resolve", source, at, message: "an event: resolved when it fired" },
+      { type: "fire", source, at, message, event: true },
+      { type: "resolve", source, at, message: "an event: resolved when it fired", event: true },
     ];
   }
 

@@ -11,7 +11,7 @@
  */
 import type { AlertDecision, FiringAlert } from "../alerts/engine";
 import type { IncidentCause, IncidentView } from "../alerts/incidents";
-import type { SystemDecision } from "../alerts/system";
+import { EVENT_SAME_MS, type SystemDecision } from "../alerts/system";
 import type { SystemSource } from "../alerts/dto";
 import type { AlertKind, AlertRule, AlertRuleInput } from "../alerts/rules";
 import type { Db } from "./db";
@@ -457,8 +457,27 @@ function writeStatement(db: Tx, w: AlertWrite) {
   }
 }
 
-/** A system alert's fire (idempotent against "alerts_one_firing_system_idx") or resolve. */
-function systemStatement(db: Tx, d: SystemDecision) {
+/**
+ * A system alert's fire (idempotent against "alerts_one_firing_system_idx") or
+ * resolve. An event (a broker restart) is fired and resolved at once, so the
+ * index does not hold it: instances that saw the same one (shards) take a
+ * lock on its source and store it once (none of the same source within
+ * EVENT_SAME_MS); the others' fire and resolve then change nothing, and
+ * nothing is notified twice.
+ */
+async function systemStatement(db: Tx, d: SystemDecision) {
+  if (d.type === "fire" && d.event) {
+    await db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`keepwatch system event ${d.source}`}))`;
+    return db.$queryRaw<AlertRow[]>`
+      INSERT INTO "alerts" ("device_id", "rule_id", "kind", "source", "state", "fired_at", "message", "last_notified_at")
+      SELECT NULL, NULL, 'system', ${d.source}, 'firing', ${iso(d.at)}::timestamptz, ${clean(d.message)},
+             ${iso(d.at)}::timestamptz
+       WHERE NOT EXISTS (
+         SELECT 1 FROM "alerts" WHERE "device_id" IS NULL AND "source" = ${d.source}
+            AND "fired_at" BETWEEN ${iso(d.at - EVENT_SAME_MS)}::timestamptz AND ${iso(d.at + EVENT_SAME_MS)}::timestamptz)
+      ON CONFLICT ("source") WHERE "state" = 'firing' AND "device_id" IS NULL DO NOTHING
+      RETURNING *, true AS changed`;
+  }
   if (d.type === "fire")
     return db.$queryRaw<AlertRow[]>`
       WITH ins AS (
