@@ -36,8 +36,8 @@ describe("SystemWatch", () => {
   it("an event fires and resolves at once; restored alerts are not fired again", () => {
     const w = new SystemWatch({ broker: 30_000 });
     expect(w.event("broker_restart", "restarted", 5)).toEqual([
-      { type: "fire", source: "broker_restart", at: 5, message: "restarted" },
-      { type: "resolve", source: "broker_restart", at: 5, message: "an event: resolved when it fired" },
+      { type: "fire", source: "broker_restart", at: 5, message: "restarted", event: true },
+      { type: "resolve", source: "broker_restart", at: 5, message: "an event: resolved when it fired", event: true },
     ]);
     w.restore(["broker"]);
     expect(w.set("broker", 0, "down", 100_000)).toEqual([]);
