@@ -565,7 +565,7 @@ export class Runtime {
 
   /** Migrates and restores state; a database that is down does not stop the monitor. */
   private async startStore(): Promise<void> {
-    this.db = await openConfiguredDatabase(this.config);
+    this.db = await openConfiguredDatabase(this.config, this.instanceId);
     log(
       this.db.kind === "pglite"
         ? `database: embedded PGlite in ${this.db.location} (set DATABASE_URL to use Postgres)`

@@ -28,6 +28,7 @@ import {
   leaveCluster,
   listMembers,
   readLeader,
+  endLapsedTerm,
   releaseLease,
   renewLease,
   reportMember,
@@ -153,6 +154,7 @@ export class Leadership {
           this.lost("the lease was taken");
         }
       } else if (!this.stopped) {
+        if (!this.otherLeads) await this.endLapsedTerm(c);
         const term = await tryLead(c, this.o.shard, this.o.instanceId, this.leaseMs);
         if (term) {
           this.leaderSince = term.since;
@@ -183,6 +185,16 @@ export class Leadership {
       const broken = this.client;
       this.client = null;
       await broken?.end().catch(() => {});
+    }
+  }
+
+  /** Ends a lapsed leader's open transactions before taking over; a refusal (privileges) leaves the server's timeout to do it. */
+  private async endLapsedTerm(c: pg.Client): Promise<void> {
+    try {
+      const ended = await endLapsedTerm(c, this.o.shard, this.o.instanceId);
+      if (ended > 0) this.o.log(`cluster: ended ${ended} open transaction(s) of the lapsed leader`);
+    } catch (e) {
+      this.o.log(`cluster: could not end the lapsed leader's transactions (${errorText(e)})`);
     }
   }
 

@@ -2,12 +2,23 @@
  * The lease and the fence on a real Postgres, with two connections standing
  * for two instances: a term ends only by lapsing or by hand-over, a newer
  * epoch refuses the old one's writes, and a takeover waits for the old
- * term's open transaction instead of overtaking it.
+ * term's open transaction instead of overtaking it, unless the old leader
+ * left it idle past its lease (paused), when the takeover ends it.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool, sqlBatch } from "./db";
-import { WHOLE_FLEET, fencedBatch, isFenced, readLeader, releaseLease, renewLease, tryLead } from "./cluster";
+import {
+  WHOLE_FLEET,
+  endLapsedTerm,
+  fencedBatch,
+  isFenced,
+  readLeader,
+  releaseLease,
+  renewLease,
+  sessionName,
+  tryLead,
+} from "./cluster";
 import { createTestDatabase, type TestDatabase } from "./testing";
 
 const F = WHOLE_FLEET;
@@ -100,5 +111,30 @@ describe("leadership lease and epoch fence", () => {
     // b restarts (same instance id) while its lease is valid: a new term, the old one fenced.
     expect((await tryLead(b, F, "b", 5_000))?.epoch).toBe(5);
     expect(isFenced(await b.query(`SELECT keepwatch_fence('1/1', 4)`).catch((e: unknown) => e))).toBe(true);
+  });
+
+  it("a leader paused inside a transaction past its lease: the takeover ends that transaction instead of waiting", async () => {
+    // b leads (epoch 6) on a short lease; one of its sessions is paused inside a write.
+    expect((await tryLead(b, F, "b", 400))?.epoch).toBe(6);
+    const paused = new pg.Client({ connectionString: database.url, application_name: sessionName("b") });
+    paused.on("error", () => {});
+    await paused.connect();
+    await paused.query("BEGIN");
+    await paused.query(`SELECT keepwatch_fence('1/1', 6)`);
+    await paused.query(insert("paused-write").text, insert("paused-write").values);
+    // While the lease holds, nothing is ended.
+    expect(await endLapsedTerm(a, F, "a")).toBe(0);
+    await sleep(500);
+    const started = Date.now();
+    expect(await endLapsedTerm(a, F, "a")).toBe(1);
+    const term = await tryLead(a, F, "a", 5_000);
+    const waited = Date.now() - started;
+    console.log(`takeover past a paused transaction: ${waited} ms`);
+    expect(term?.epoch).toBe(7);
+    // Without the end, tryLead would wait for the lock until the transaction ended.
+    expect(waited).toBeLessThan(1_000);
+    expect(await exists("paused-write")).toBe(false);
+    expect(await paused.query("COMMIT").catch((e: unknown) => e)).toBeInstanceOf(Error);
+    await paused.end().catch(() => {});
   });
 });

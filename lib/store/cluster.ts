@@ -76,6 +76,37 @@ export async function tryLead(
   return row ? { epoch: Number(row.epoch), since: ms(row.leader_since)! } : null;
 }
 
+/** How an instance's Postgres sessions are named (application_name, at most 63 bytes). */
+export function sessionName(instanceId: string): string {
+  let name = `keepwatch ${instanceId}`;
+  while (Buffer.byteLength(name) > 63) name = name.slice(0, -1);
+  return name;
+}
+
+/**
+ * Once a shard's lease has lapsed, ends the transactions its last leader
+ * left open: a leader paused mid-transaction would otherwise hold the row
+ * lock a takeover waits for until the server's idle-in-transaction timeout.
+ * Its writes would be refused by the fence anyway. Returns how many sessions ended.
+ */
+export async function endLapsedTerm(s: SqlSession, shard: string, instanceId: string): Promise<number> {
+  const { rows } = await s.query(
+    `SELECT "leader_id" FROM "cluster_leader"
+      WHERE "shard" = $1 AND "leader_id" IS NOT NULL AND "leader_id" <> $2
+        AND ("lease_until" IS NULL OR "lease_until" < now())`,
+    [shard, instanceId],
+  );
+  const lapsed = (rows[0] as { leader_id: string } | undefined)?.leader_id;
+  if (lapsed === undefined) return 0;
+  const ended = await s.query(
+    `SELECT pg_terminate_backend("pid") AS ended FROM pg_stat_activity
+      WHERE "datname" = current_database() AND "application_name" = $1
+        AND "state" LIKE 'idle in transaction%' AND "pid" <> pg_backend_pid()`,
+    [sessionName(lapsed)],
+  );
+  return (ended.rows as { ended: boolean }[]).filter((r) => r.ended).length;
+}
+
 /** Extends this term's lease; false when the term is over (another instance took the lease). */
 export async function renewLease(s: SqlSession, term: Term, instanceId: string, leaseMs: number): Promise<boolean> {
   const { rows } = await s.query(

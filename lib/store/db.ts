@@ -39,6 +39,12 @@ export function databaseUrl(): string {
   return url;
 }
 
+export interface PoolOptions {
+  statementTimeoutMs?: number;
+  idleInTransactionMs?: number;
+  applicationName?: string;
+}
+
 /**
  * Pool settings that keep a database outage from hanging callers: a connect
  * attempt gives up after 5 s and TCP keepalive notices dead peers.
@@ -47,11 +53,13 @@ export function databaseUrl(): string {
  * `idleInTransactionMs`: the server ends a session that sits inside a
  * transaction this long, so a paused process cannot hold its locks (and a
  * takeover waiting on them, lib/cluster) for ever.
+ * `applicationName`: how the sessions show in pg_stat_activity; a takeover
+ * ends the expired leader's open transactions by it (lib/store/cluster.ts).
  */
 export function createPool(
   connectionString: string,
   max = 10,
-  opts: { statementTimeoutMs?: number; idleInTransactionMs?: number } = {},
+  opts: PoolOptions = {},
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
@@ -63,6 +71,7 @@ export function createPool(
     ...(opts.idleInTransactionMs !== undefined && {
       idle_in_transaction_session_timeout: opts.idleInTransactionMs,
     }),
+    ...(opts.applicationName !== undefined && { application_name: opts.applicationName }),
   });
   // An idle client whose server went away emits "error"; unhandled, that
   // would crash the process. Queries report their own failures.

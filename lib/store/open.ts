@@ -11,7 +11,8 @@
  * on both.
  */
 import { redactUrl } from "../config";
-import { createDb, createPool, sqlBatch, type Db, type SqlBatch, type SqlSession } from "./db";
+import { sessionName } from "./cluster";
+import { createDb, createPool, sqlBatch, type Db, type PoolOptions, type SqlBatch, type SqlSession } from "./db";
 import type { SqlSessionPool } from "./migrate";
 import { openPGlite } from "./pglite";
 
@@ -36,12 +37,9 @@ export interface Database {
 /** Connections of the writers' own pool (batched fleet and activity writes). */
 export const WRITER_POOL_SIZE = 3;
 
-export function openDatabase(
-  url: string,
-  opts: { statementTimeoutMs?: number; idleInTransactionMs?: number } = {},
-): Database {
+export function openDatabase(url: string, opts: PoolOptions = {}): Database {
   const pool = createPool(url, 10, opts);
-  const writers = createPool(url, WRITER_POOL_SIZE, { idleInTransactionMs: opts.idleInTransactionMs });
+  const writers = createPool(url, WRITER_POOL_SIZE, { ...opts, statementTimeoutMs: undefined });
   const prisma = createDb({ pool });
   let closed: Promise<void> | null = null;
   return {
@@ -72,15 +70,18 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<Database> {
   };
 }
 
-/** DATABASE_URL when set, the embedded database otherwise. */
-export async function openConfiguredDatabase(config: {
-  DATABASE_URL?: string;
-  KEEPWATCH_DATA_DIR: string;
-  DB_STATEMENT_TIMEOUT_SECONDS?: number;
-  /** With an outside broker, several instances may share Postgres (lib/cluster). */
-  MQTT_URL?: string;
-  KEEPWATCH_FAILOVER_SECONDS?: number;
-}): Promise<Database> {
+/** DATABASE_URL when set, the embedded database otherwise; `instanceId` names the Postgres sessions. */
+export async function openConfiguredDatabase(
+  config: {
+    DATABASE_URL?: string;
+    KEEPWATCH_DATA_DIR: string;
+    DB_STATEMENT_TIMEOUT_SECONDS?: number;
+    /** With an outside broker, several instances may share Postgres (lib/cluster). */
+    MQTT_URL?: string;
+    KEEPWATCH_FAILOVER_SECONDS?: number;
+  },
+  instanceId?: string,
+): Promise<Database> {
   const statementTimeoutMs =
     config.DB_STATEMENT_TIMEOUT_SECONDS === undefined ? undefined : config.DB_STATEMENT_TIMEOUT_SECONDS * 1000;
   // A paused leader's open transaction would hold back a takeover (lib/store/cluster.ts tryLead).
@@ -88,6 +89,10 @@ export async function openConfiguredDatabase(config: {
     ? Math.max(5_000, (config.KEEPWATCH_FAILOVER_SECONDS ?? 5) * 1000)
     : undefined;
   return config.DATABASE_URL
-    ? openDatabase(config.DATABASE_URL, { statementTimeoutMs, idleInTransactionMs })
+    ? openDatabase(config.DATABASE_URL, {
+        statementTimeoutMs,
+        idleInTransactionMs,
+        applicationName: instanceId === undefined ? undefined : sessionName(instanceId),
+      })
     : openEmbeddedDatabase(config.KEEPWATCH_DATA_DIR);
 }
