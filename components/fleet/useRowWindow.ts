@@ -36,12 +36,22 @@ export function bodyScale(count: number, rowHeight: number, height: number): num
 /** The body's height in pixels. */
 export const bodySize = (count: number, rowHeight: number): number => Math.min(count * rowHeight, MAX_BODY_PX);
 
-/** Where the rows are scrolled to (row pixels), for a container scrolled to `top`. */
-function rowsTop(top: number, headerHeight: number, scale: number): number {
-  return top <= headerHeight ? top : headerHeight + (top - headerHeight) * scale;
+/**
+ * Where the rows are scrolled to (`at`, row pixels) for a container `height`
+ * tall scrolled to `top`, and the scale that maps one onto the other.
+ */
+function scrolledRows(
+  top: number,
+  height: number,
+  count: number,
+  rowHeight: number,
+  headerHeight: number,
+): { at: number; scale: number } {
+  const scale = bodyScale(count, rowHeight, height);
+  return { at: top <= headerHeight ? top : headerHeight + (top - headerHeight) * scale, scale };
 }
 
-/** The container's scroll position that puts the rows at `rowsAt` (the inverse of rowsTop). */
+/** The container's scroll position that puts the rows at `rowsAt` (the inverse of scrolledRows). */
 function scrollTopFor(rowsAt: number, headerHeight: number, scale: number): number {
   return rowsAt <= headerHeight ? rowsAt : headerHeight + (rowsAt - headerHeight) / scale;
 }
@@ -55,8 +65,7 @@ export function rowOffset(
   rowHeight: number,
   headerHeight: number,
 ): number {
-  const scale = bodyScale(count, rowHeight, height);
-  return index * rowHeight - (rowsTop(top, headerHeight, scale) - top);
+  return index * rowHeight - (scrolledRows(top, height, count, rowHeight, headerHeight).at - top);
 }
 
 export interface RowRange {
@@ -76,7 +85,7 @@ export function rowRange(
   overscan: number,
 ): RowRange {
   if (count <= 0) return { first: 0, last: -1 };
-  const body = Math.max(0, rowsTop(top, headerHeight, bodyScale(count, rowHeight, height)) - headerHeight);
+  const body = Math.max(0, scrolledRows(top, height, count, rowHeight, headerHeight).at - headerHeight);
   const first = Math.max(0, Math.floor(body / rowHeight) - overscan);
   const last = Math.min(count - 1, Math.ceil((body + Math.max(0, height)) / rowHeight) - 1 + overscan);
   return { first: Math.min(first, count - 1), last: Math.max(last, Math.min(first, count - 1)) };
@@ -91,8 +100,7 @@ export function scrollFor(
   rowHeight: number,
   headerHeight: number,
 ): number | null {
-  const scale = bodyScale(count, rowHeight, height);
-  const at = rowsTop(top, headerHeight, scale);
+  const { at, scale } = scrolledRows(top, height, count, rowHeight, headerHeight);
   const rowTop = headerHeight + index * rowHeight;
   // The sticky header covers the container's top `headerHeight` pixels.
   if (rowTop < at + headerHeight) return scrollTopFor(rowTop - headerHeight, headerHeight, scale);
