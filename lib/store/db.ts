@@ -56,11 +56,7 @@ export interface PoolOptions {
  * `applicationName`: how the sessions show in pg_stat_activity; a takeover
  * ends the expired leader's open transactions by it (lib/store/cluster.ts).
  */
-export function createPool(
-  connectionString: string,
-  max = 10,
-  opts: PoolOptions = {},
-): pg.Pool {
+export function createPool(connectionString: string, max = 10, opts: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
