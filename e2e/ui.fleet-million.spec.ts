@@ -6,49 +6,23 @@
  * of the scroll is the middle of the fleet.
  */
 import { test, expect } from "@playwright/test";
-import pg from "pg";
-import { startApp, type TestApp } from "../lib/testing/app";
-import { startMosquitto, type TestBroker } from "../lib/testing/mosquitto";
-import { createTestDatabase, type TestDatabase } from "../lib/store/testing";
+import type { TestApp } from "../lib/testing/app";
+import { startSeededFleet, type SeededFleet } from "./fixtures/seeded-fleet";
 
 const FLEET = 1_000_000;
-let broker: TestBroker;
-let database: TestDatabase;
+let fleet: SeededFleet;
 let app: TestApp;
 
 test.describe.configure({ timeout: 300_000 });
 
 test.beforeAll(async () => {
   test.setTimeout(400_000);
-  broker = await startMosquitto();
-  database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    await client.query(
-      `INSERT INTO devices (id, status, status_since, keepalive_seconds, last_seen_at, first_seen_at, session_open,
-                            last_disconnect_at, last_disconnect_reason, disconnect_count, sources)
-       SELECT 'fleet-' || lpad(g::text, 7, '0'), 'offline', now() - g * interval '1 second', 30,
-              now() - g * interval '1 second', now() - interval '1 day', false,
-              now() - g * interval '1 second', 'keepalive_timeout', g % 7, ARRAY['mosquitto-log']
-         FROM generate_series(1, $1) g`,
-      [FLEET],
-    );
-  } finally {
-    await client.end();
-  }
-  app = await startApp({
-    MQTT_URL: broker.url,
-    DATABASE_URL: database.url,
-    // This test is about the fleet page at scale; access control has its own tests on the defaults.
-    KEEPWATCH_ANONYMOUS_ROLE: "viewer",
-  });
+  fleet = await startSeededFleet(FLEET, 7);
+  app = fleet.app;
 });
 
 test.afterAll(async () => {
-  await app?.stop("SIGKILL");
-  await broker?.stop();
-  await database?.drop();
+  await fleet?.stop();
 });
 
 test("a million rows: the body stays under the height cap and every row is reachable", async ({ page }) => {

@@ -7,50 +7,23 @@
  */
 import { test, expect } from "@playwright/test";
 import mqtt from "mqtt";
-import pg from "pg";
-import { startApp, type TestApp } from "../lib/testing/app";
-import { startMosquitto, type TestBroker } from "../lib/testing/mosquitto";
-import { createTestDatabase, type TestDatabase } from "../lib/store/testing";
+import type { TestApp } from "../lib/testing/app";
+import { startSeededFleet, type SeededFleet } from "./fixtures/seeded-fleet";
 
 const FLEET = 100_000;
-let broker: TestBroker;
-let database: TestDatabase;
+let fleet: SeededFleet;
 let app: TestApp;
 
 test.describe.configure({ timeout: 120_000 });
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  broker = await startMosquitto();
-  database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    // Offline devices that dropped at different times, with drop counts 0…6.
-    await client.query(
-      `INSERT INTO devices (id, status, status_since, keepalive_seconds, last_seen_at, first_seen_at, session_open,
-                            last_disconnect_at, last_disconnect_reason, disconnect_count, sources)
-       SELECT 'fleet-' || lpad(g::text, 6, '0'), 'offline', now() - g * interval '1 second', 30,
-              now() - g * interval '1 second', now() - interval '1 day', false,
-              now() - g * interval '1 second', 'keepalive_timeout', g % 7, ARRAY['mosquitto-log']
-         FROM generate_series(1, $1) g`,
-      [FLEET],
-    );
-  } finally {
-    await client.end();
-  }
-  app = await startApp({
-    MQTT_URL: broker.url,
-    DATABASE_URL: database.url,
-    // This test is about the fleet page at scale; access control has its own tests on the defaults.
-    KEEPWATCH_ANONYMOUS_ROLE: "viewer",
-  });
+  fleet = await startSeededFleet(FLEET, 6);
+  app = fleet.app;
 });
 
 test.afterAll(async () => {
-  await app?.stop("SIGKILL");
-  await broker?.stop();
-  await database?.drop();
+  await fleet?.stop();
 });
 
 test("the fleet page over 100,000 devices shows, filters, sorts, scrolls and follows its window", async ({ page }) => {
@@ -111,7 +84,11 @@ test("the fleet page over 100,000 devices shows, filters, sorts, scrolls and fol
   // Back to problems first: a device that drops now goes to the top of the window, live.
   await page.getByRole("button", { name: "Status", exact: true }).click();
   await expect(rows.first()).toContainText("unknown");
-  const device = await mqtt.connectAsync(broker.url, { clientId: "fleet-live", keepalive: 30, reconnectPeriod: 0 });
+  const device = await mqtt.connectAsync(fleet.broker.url, {
+    clientId: "fleet-live",
+    keepalive: 30,
+    reconnectPeriod: 0,
+  });
   await expect(page.getByTestId("count-total")).toHaveAttribute("data-count", String(FLEET + 1));
   await device.endAsync();
   await expect(rows.first()).toHaveAttribute("data-device-id", "fleet-live", { timeout: 10_000 });
