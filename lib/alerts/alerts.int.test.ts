@@ -14,6 +14,7 @@ import {
   listAlertRules,
   listAlerts,
   updateAlertRule,
+  type AlertWrite,
 } from "../store/alerts";
 import { createTestDatabase, type TestDatabase } from "../store/testing";
 import { eventually } from "../testing/clients";
@@ -116,6 +117,45 @@ describe("writing decisions", () => {
       db.$executeRaw`INSERT INTO "alerts" ("device_id", "kind", "state", "fired_at", "message")
                      VALUES ('w-1', 'offline', 'firing', now(), 'dup')`,
     ).rejects.toThrow(/alerts_one_firing_idx|unique/i);
+  });
+
+  it("a run of fires is written at once: one row each, in order, new ones changed, one already firing kept", async () => {
+    const t = Date.parse("2026-11-22T04:00:00Z");
+    const at = (device: string, ms: number, extra: Partial<Extract<AlertWrite, { type: "fire" }>> = {}) => ({
+      ...fire(ms),
+      deviceId: device,
+      message: `${device} offline`,
+      ...extra,
+    });
+    const [before] = await applyAlertWrites(db, [at("run-2", t)]);
+    const rule = await createAlertRule(db, { ...DEFAULT_RULE, name: "gone soon", match: "run-*" });
+    await deleteAlertRule(db, rule.id);
+    const run = [
+      at("run-1", t + 1_000),
+      at("run-2", t + 1_000),
+      // Its rule was deleted meanwhile and its incident never stored: kept without them.
+      at("run-3", t + 1_000, { ruleId: rule.id, meta: { notified: false, silenceId: null, incidentId: "no-such" } }),
+      at("run-4\u0000x", t + 1_000, { kind: "flapping", meta: { notified: true, silenceId: "s-1", incidentId: null } }),
+    ];
+    const applied = await applyAlertWrites(db, run);
+    expect(applied.map((a) => [a.write, a.changed])).toEqual(run.map((w, i) => [w, i !== 1]));
+    expect(applied[1].alert).toEqual(before.alert);
+    expect(applied[0].alert).toMatchObject({ deviceId: "run-1", state: "firing", firedAt: t + 1_000, notified: true });
+    expect(applied[2].alert).toMatchObject({ deviceId: "run-3", ruleId: null, incidentId: null, notified: false });
+    expect(applied[2].alert!.lastNotifiedAt).toBeNull();
+    expect(applied[3].alert).toMatchObject({
+      deviceId: "run-4\uFFFDx",
+      kind: "flapping",
+      silenced: true,
+      silenceId: "s-1",
+    });
+    const ids = [0, 2, 3].map((i) => BigInt(applied[i].alert!.id));
+    expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
+    expect(await listAlerts(db, { deviceId: "run-2" })).toHaveLength(1);
+    // A device firing twice in one batch: the second finds the first.
+    const twice = await applyAlertWrites(db, [at("run-5", t), at("run-5", t + 1)]);
+    expect(twice.map((a) => a.changed)).toEqual([true, false]);
+    expect(twice[1].alert!.id).toBe(twice[0].alert!.id);
   });
 });
 
