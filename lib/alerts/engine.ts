@@ -239,7 +239,7 @@ export class AlertEngine {
     for (const id of ids) {
       this.extras.delete(id);
       this.states.delete(id);
-      this.deadlines.delete(id);
+      this.deadlines.forget(id);
     }
   }
 

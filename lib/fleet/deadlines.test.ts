@@ -83,6 +83,24 @@ describe("DeadlineHeap", () => {
     expect(h.popDue(100)).toEqual(["b", "c", "d"]);
   });
 
+  it("keeps an id's slot across pops and deletes; forget frees it for another id", () => {
+    const h = new DeadlineHeap();
+    h.set("a", 1);
+    h.set("b", 2);
+    expect(h.popDue(1)).toEqual(["a"]);
+    h.set("a", 5); // the popped id back, on its old slot
+    expect(h.delete("b")).toBe(true);
+    h.forget("a");
+    expect(h.has("a")).toBe(false);
+    expect(h.size).toBe(0);
+    h.set("c", 3);
+    h.set("d", 1);
+    expect(h.peek()).toEqual({ id: "d", at: 1 });
+    expect(h.popDue(10)).toEqual(["d", "c"]);
+    h.forget("never-set");
+    expect(h.size).toBe(0);
+  });
+
   it("rejects non-finite deadlines", () => {
     const h = new DeadlineHeap();
     expect(() => h.set("a", Number.NaN)).toThrow(RangeError);
@@ -94,7 +112,7 @@ describe("DeadlineHeap", () => {
     const random = rng(20240611);
     const h = new DeadlineHeap();
     const model = new Map<string, number>();
-    const ids = Array.from({ length: 500 }, (_, i) => `dev-${i}`);
+    const ids = Array.from({ length: 2_000 }, (_, i) => `dev-${i}`);
     let now = 0;
     for (let op = 0; op < 100_000; op++) {
       const r = random();
@@ -103,9 +121,14 @@ describe("DeadlineHeap", () => {
         const at = now + Math.floor(random() * 10_000);
         h.set(id, at);
         model.set(id, at);
-      } else if (r < 0.75) {
+      } else if (r < 0.7) {
         const [got, want] = [h.delete(id), model.delete(id)];
         if (got !== want) expect({ op, delete: id, got }).toEqual({ op, delete: id, got: want });
+      } else if (r < 0.75) {
+        // Forgotten: its slot goes to another id later.
+        h.forget(id);
+        model.delete(id);
+        if (h.has(id) || h.get(id) !== undefined) expect({ op, forgotten: id }).toEqual({ op, gone: id });
       } else if (r < 0.95) {
         now += Math.floor(random() * 400);
         const got = h.popDue(now);
@@ -117,6 +140,7 @@ describe("DeadlineHeap", () => {
         expect({ op, peek: h.peek()?.at }).toEqual({ op, peek: naiveMin(model) });
       }
       if (h.size !== model.size) expect({ op, size: h.size }).toEqual({ op, size: model.size });
+      if (h.get(id) !== model.get(id)) expect({ op, id, at: h.get(id) }).toEqual({ op, id, at: model.get(id) });
     }
     // Drain: everything comes out in non-decreasing time order and matches the model.
     const order: number[] = [];

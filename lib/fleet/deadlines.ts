@@ -1,131 +1,186 @@
 /**
  * Per-device deadlines in a binary min-heap keyed by device id.
  *
- * Each device has at most one entry (its next silence deadline). Entries
- * carry their own heap position and a map from id finds the entry, so `set`
- * on an existing id is an in-place O(log n) update with one hash lookup (not
- * one per level), so the heap never holds stale duplicates and its size is bounded by
- * the fleet size. `popDue` costs O(k log n) for k due entries, independent of
- * how many devices are not due.
+ * Each device has at most one entry (its next silence deadline), so the heap
+ * never holds stale duplicates and its size is bounded by the fleet size.
+ * `set` on an existing id is an in-place O(log n) update, `popDue` costs
+ * O(k log n) for k due entries, independent of how many devices are not due.
+ *
+ * Layout: an id gets a slot number once, kept until `forget`; the slot's
+ * deadline and heap position live in typed arrays and the heap is an array
+ * of slot numbers. A deadline that is popped or deleted frees no slot, so the
+ * common cycle (a device's deadline fires, the next one is set) never touches
+ * the id map: at a million devices, deleting and re-adding ids made the map
+ * rehash all its entries every few hundred thousand verdicts, stalling the
+ * tick for hundreds of milliseconds. No object per entry, either.
  */
 export interface DeadlineEntry {
   id: string;
   at: number;
 }
 
-/** A heap slot: the entry knows where it sits, so moving it costs no lookup. */
-interface Slot {
-  readonly id: string;
-  at: number;
-  i: number;
-}
+const NONE = -1;
 
 export class DeadlineHeap {
-  private readonly heap: Slot[] = [];
-  private readonly byId = new Map<string, Slot>();
+  private readonly slots = new Map<string, number>();
+  /** Slot → id ("" for a free slot). */
+  private ids: string[] = [];
+  private readonly free: number[] = [];
+  /** Slot → deadline (valid while pos ≥ 0). */
+  private at = new Float64Array(64);
+  /** Slot → heap position, NONE without a deadline. */
+  private pos = new Int32Array(64).fill(NONE);
+  /** Heap order: slot numbers. */
+  private heap = new Int32Array(64);
+  private n = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.n;
   }
 
   has(id: string): boolean {
-    return this.byId.has(id);
+    const s = this.slots.get(id);
+    return s !== undefined && this.pos[s] !== NONE;
   }
 
   /** The deadline stored for `id`, if any. */
   get(id: string): number | undefined {
-    return this.byId.get(id)?.at;
+    const s = this.slots.get(id);
+    return s !== undefined && this.pos[s] !== NONE ? this.at[s] : undefined;
   }
 
   /** Inserts or moves the deadline of `id`. */
   set(id: string, at: number): void {
     // NaN compares false both ways and would silently break the heap order.
     if (!Number.isFinite(at)) throw new RangeError(`deadline for ${id} must be a finite number, got ${at}`);
-    const s = this.byId.get(id);
-    if (s === undefined) {
-      const added: Slot = { id, at, i: this.heap.length };
-      this.heap.push(added);
-      this.byId.set(id, added);
-      this.siftUp(added);
+    const s = this.slots.get(id) ?? this.newSlot(id);
+    const p = this.pos[s];
+    if (p === NONE) {
+      if (this.n === this.heap.length) this.heap = grown(this.heap, this.n * 2);
+      this.at[s] = at;
+      this.heap[this.n] = s;
+      this.pos[s] = this.n;
+      this.n++;
+      this.siftUp(this.n - 1);
       return;
     }
-    const before = s.at;
-    s.at = at;
-    if (at < before) this.siftUp(s);
-    else if (at > before) this.siftDown(s);
+    const before = this.at[s];
+    this.at[s] = at;
+    if (at < before) this.siftUp(p);
+    else if (at > before) this.siftDown(p);
   }
 
-  /** Removes the deadline of `id`; returns whether there was one. */
+  /** Removes the deadline of `id` (its slot stays for the next one); returns whether there was one. */
   delete(id: string): boolean {
-    const s = this.byId.get(id);
-    if (s === undefined) return false;
-    this.removeAt(s.i);
+    const s = this.slots.get(id);
+    if (s === undefined || this.pos[s] === NONE) return false;
+    this.removeAt(this.pos[s]);
     return true;
+  }
+
+  /** Removes `id` altogether: its deadline and its slot (a device forgotten). */
+  forget(id: string): void {
+    const s = this.slots.get(id);
+    if (s === undefined) return;
+    if (this.pos[s] !== NONE) this.removeAt(this.pos[s]);
+    this.slots.delete(id);
+    this.ids[s] = "";
+    this.free.push(s);
   }
 
   /** The earliest deadline, without removing it. */
   peek(): DeadlineEntry | undefined {
-    const top = this.heap[0];
-    return top === undefined ? undefined : { id: top.id, at: top.at };
+    if (this.n === 0) return undefined;
+    const s = this.heap[0];
+    return { id: this.ids[s], at: this.at[s] };
   }
 
   /** Removes and returns every id whose deadline is at or before `now`, earliest first. */
   popDue(now: number, limit = Number.POSITIVE_INFINITY): string[] {
     const due: string[] = [];
-    while (this.heap.length > 0 && this.heap[0].at <= now && due.length < limit) {
-      due.push(this.heap[0].id);
+    while (this.n > 0 && this.at[this.heap[0]] <= now && due.length < limit) {
+      due.push(this.ids[this.heap[0]]);
       this.removeAt(0);
     }
     return due;
   }
 
   clear(): void {
-    this.heap.length = 0;
-    this.byId.clear();
+    this.slots.clear();
+    this.ids = [];
+    this.free.length = 0;
+    this.pos.fill(NONE);
+    this.n = 0;
+  }
+
+  private newSlot(id: string): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.ids.length;
+      this.ids.push(id);
+      if (s === this.at.length) {
+        this.at = grown(this.at, s * 2);
+        const pos = new Int32Array(s * 2).fill(NONE);
+        pos.set(this.pos);
+        this.pos = pos;
+      }
+    } else this.ids[s] = id;
+    this.slots.set(id, s);
+    return s;
   }
 
   private removeAt(i: number): void {
-    const removed = this.heap[i];
-    this.byId.delete(removed.id);
-    const moved = this.heap.pop() as Slot;
-    if (moved === removed) return;
-    // Fill the hole with the former last entry, then restore order in whichever direction it is off.
-    this.place(i, moved);
-    this.siftDown(moved);
-    this.siftUp(moved);
-  }
-
-  private place(i: number, s: Slot): void {
-    this.heap[i] = s;
-    s.i = i;
-  }
-
-  private siftUp(s: Slot): void {
     const heap = this.heap;
-    let i = s.i;
+    const removed = heap[i];
+    this.pos[removed] = NONE;
+    this.n--;
+    if (i === this.n) return;
+    // Fill the hole with the former last entry, then restore order in whichever direction it is off.
+    const moved = heap[this.n];
+    heap[i] = moved;
+    this.pos[moved] = i;
+    this.siftDown(i);
+    this.siftUp(this.pos[moved]);
+  }
+
+  private siftUp(i: number): void {
+    const { heap, at, pos } = this;
+    const s = heap[i];
+    const t = at[s];
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = heap[parent];
-      if (p.at <= s.at) break;
-      this.place(i, p);
+      if (at[p] <= t) break;
+      heap[i] = p;
+      pos[p] = i;
       i = parent;
     }
-    this.place(i, s);
+    heap[i] = s;
+    pos[s] = i;
   }
 
-  private siftDown(s: Slot): void {
-    const heap = this.heap;
-    const n = heap.length;
-    let i = s.i;
+  private siftDown(i: number): void {
+    const { heap, at, pos } = this;
+    const n = this.n;
+    const s = heap[i];
+    const t = at[s];
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
-      const c = left + 1 < n && heap[left + 1].at < heap[left].at ? left + 1 : left;
+      const c = left + 1 < n && at[heap[left + 1]] < at[heap[left]] ? left + 1 : left;
       const child = heap[c];
-      if (child.at >= s.at) break;
-      this.place(i, child);
+      if (at[child] >= t) break;
+      heap[i] = child;
+      pos[child] = i;
       i = c;
     }
-    this.place(i, s);
+    heap[i] = s;
+    pos[s] = i;
   }
+}
+
+function grown<T extends Float64Array | Int32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
 }

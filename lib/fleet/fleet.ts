@@ -248,7 +248,7 @@ export class Fleet {
       const d = this.devices.get(id);
       if (!d) continue;
       this.devices.delete(id);
-      this.deadlines.delete(id);
+      this.deadlines.forget(id);
       this.tally[d.status] -= 1;
       dropped.push(id);
     }
