@@ -359,6 +359,29 @@ export const setIncidentAck = (db: Db, id: string, ack: Ack, notify: (i: Inciden
   setAck(db, { table: "incidents", id: Prisma.sql`${id}` }, ack, toIncident, notify);
 
 /**
+ * The writes without an incident's count-only updates that a later write of
+ * the same incident supersedes (it carries the newer view). A mass outage
+ * alternates "fire, incident counts" per device; this leaves the fires in
+ * one run (fireRun) and the counts written once.
+ */
+export function withoutStaleCounts(writes: readonly AlertWrite[]): readonly AlertWrite[] {
+  const later = new Set<string>();
+  const keep: boolean[] = new Array(writes.length);
+  let dropped = false;
+  for (let i = writes.length - 1; i >= 0; i--) {
+    const w = writes[i];
+    keep[i] = true;
+    if (w.type !== "incident") continue;
+    if (w.event === null && later.has(w.incident.id)) {
+      keep[i] = false;
+      dropped = true;
+    }
+    later.add(w.incident.id);
+  }
+  return dropped ? writes.filter((_, i) => keep[i]) : writes;
+}
+
+/**
  * Writes the alert service's writes, in order, in one transaction; returns
  * what each did, with the notifications `plan` derives from it written in
  * the same transaction (the outbox). Foreign keys: a fire whose rule was deleted meanwhile is
@@ -371,6 +394,7 @@ export async function applyAlertWrites(
   fence?: Fence,
 ): Promise<AppliedWrite[]> {
   if (writes.length === 0) return [];
+  writes = withoutStaleCounts(writes);
   return db.$transaction(
     async (tx) => {
       await fenceTx(tx, fence);
