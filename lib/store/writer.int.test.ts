@@ -180,6 +180,33 @@ describe("StoreWriter batching", () => {
     expect(await count(`SELECT count(*) AS n FROM sessions`)).toBe(3_000);
   });
 
+  it("writes a backlog of device states maxBatch at a time, newer states enqueued meanwhile last", async () => {
+    const w = writer({ maxBatch: 1_000 });
+    const states = (status: "online" | "late", at: number) =>
+      Array.from({ length: 3_500 }, (_, i) => device(`back-${i}`, { status, statusSince: at }));
+    w.enqueue([], states("online", T0));
+    expect(w.health().pendingWrites).toBe(3_500);
+    // While the backlog is written, a third of the devices change again.
+    const flushing = w.flush();
+    while (!verbs().includes("INSERT")) await new Promise((r) => setImmediate(r));
+    w.enqueue([], states("late", T0 + 5_000).slice(0, 1_200));
+    await flushing;
+    await w.flush();
+    const inserts = verbs().filter((v) => v === "INSERT").length;
+    // The backlog in 4 batches (the superseded states of back-1000…1199 skipped), then the newer states in 2.
+    expect(inserts).toBe(6);
+    const { devices } = await loadFleet(db);
+    expect(devices).toHaveLength(3_500);
+    expect(
+      devices
+        .filter((d) => d.status === "late")
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(Array.from({ length: 1_200 }, (_, i) => `back-${i}`).sort());
+    expect(devices.filter((d) => d.status === "online")).toHaveLength(2_300);
+    expect(w.health()).toMatchObject({ pendingWrites: 0, droppedWrites: 0 });
+  });
+
   it("keeps only the latest state of a device between flushes", async () => {
     const w = writer();
     w.enqueue([], [device("c-1", { status: "online" })]);

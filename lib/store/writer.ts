@@ -279,8 +279,18 @@ export class StoreWriter {
   private readonly stopTimeoutMs: number;
   private readonly reportError: (e: unknown) => void;
 
-  /** Latest state per device id, not yet written. */
+  /** Latest state per device id, enqueued since the last batch was taken. */
   private devices = new Map<string, DeviceState>();
+  /**
+   * States taken out of `devices` as a whole and written maxBatch at a time
+   * from `backlogAt` on (one superseded by a newer state in `devices` is
+   * skipped). Taking a batch never deletes from the map: deleting a few
+   * thousand ids from the front of a map of hundreds of thousands leaves
+   * tombstones that every later batch walks over, and the map's rehash
+   * stalled the fleet's tick for hundreds of milliseconds.
+   */
+  private backlog: DeviceState[] = [];
+  private backlogAt = 0;
   private ops = new Queue<SessionOp>();
   /** Session changes ever enqueued, and that count at moments while paused (forgetBefore). */
   private pushed = 0;
@@ -310,7 +320,7 @@ export class StoreWriter {
       intervalMs: this.flushIntervalMs,
       maxRetryDelayMs: this.maxRetryDelayMs,
       drain: () => this.drain(),
-      full: () => this.ops.length + this.devices.size >= this.maxBatch,
+      full: () => this.ops.length + this.pendingDevices() >= this.maxBatch,
     });
     const onError = opts.onError;
     this.reportError = (e) => {
@@ -481,9 +491,13 @@ export class StoreWriter {
 
   // -------------------------------------------------------------------------
 
+  private pendingDevices(): number {
+    return this.devices.size + this.backlog.length - this.backlogAt;
+  }
+
   private pendingCount(): number {
     return (
-      this.devices.size +
+      this.pendingDevices() +
       this.ops.length +
       this.gaps.length +
       this.statusMarks.length +
@@ -517,7 +531,7 @@ export class StoreWriter {
 
   /** Writes batches until what was pending when it started is written. */
   private async drain(): Promise<void> {
-    let rounds = Math.ceil(Math.max(this.ops.length, this.devices.size) / this.maxBatch) + 1;
+    let rounds = Math.ceil(Math.max(this.ops.length, this.pendingDevices()) / this.maxBatch) + 1;
     while (rounds-- > 0 && this.pendingCount() > 0) {
       const batch = this.takeBatch();
       this.inFlight =
@@ -542,13 +556,20 @@ export class StoreWriter {
   }
 
   private takeBatch(): Batch {
+    if (this.backlogAt >= this.backlog.length) {
+      this.backlog = Array.from(this.devices.values());
+      this.backlogAt = 0;
+      this.devices = new Map();
+    }
     const devices: DeviceState[] = [];
-    for (const [id, state] of this.devices) {
-      if (devices.length >= this.maxBatch) break;
-      this.devices.delete(id);
+    while (devices.length < this.maxBatch && this.backlogAt < this.backlog.length) {
+      const state = this.backlog[this.backlogAt++];
+      if (this.devices.has(clean(state.id))) continue; // a newer state follows
       if (validDevice(state)) devices.push(state);
       else this.invalid("device state", state);
     }
+    if (this.backlogAt >= this.backlog.length) this.backlog = [];
+    this.backlogAt = Math.min(this.backlogAt, this.backlog.length);
     const ops = this.ops.take(this.maxBatch);
     const { statusMarks: marks, gaps, restarts, brokerState } = this;
     this.statusMarks = [];
@@ -559,10 +580,9 @@ export class StoreWriter {
   }
 
   private putBack(batch: Batch): void {
-    for (const d of batch.devices) {
-      // A newer state enqueued meanwhile wins.
-      if (!this.devices.has(clean(d.id))) this.devices.set(clean(d.id), d);
-    }
+    // Back in front of the backlog; a newer state enqueued meanwhile still wins (takeBatch skips the older).
+    this.backlog = batch.devices.concat(this.backlog.slice(this.backlogAt));
+    this.backlogAt = 0;
     this.ops.restore(batch.ops);
     this.enforceBound();
     this.statusMarks = batch.marks.concat(this.statusMarks);
