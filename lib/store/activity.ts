@@ -66,14 +66,6 @@ type PartitionedTable = typeof RAW_TABLE | typeof ROLLUP_TABLE | typeof HOUR_TAB
 export const DEFAULT_RAW_HOURS = 24;
 export const DEFAULT_ROLLUP_DAYS = 30;
 
-/** The first `n` values of an iterator (a batch off a large buffer, without copying all of it). */
-function firstOf<T>(values: Iterable<T>, n: number): T[] {
-  const out: T[] = [];
-  if (n <= 0) return out;
-  for (const v of values) if (out.push(v) >= n) break;
-  return out;
-}
-
 export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 
 /** `device_activity_p20261122` for the UTC day starting at `day`. */
@@ -503,10 +495,14 @@ export class ActivityRecorder {
         if (r.maxGapMs !== null) held.maxGapMs = Math.max(held.maxGapMs ?? 0, r.maxGapMs);
       }
     }
-    let rounds = Math.ceil(this.raw.length / this.maxBatch) + 1;
-    while (rounds-- > 0 && (this.raw.length > 0 || this.rollups.size > 0)) {
+    // The roll-ups held now, in slices: taking each slice off the front of the map (up to one per device at a
+    // minute's end) would walk over the entries deleted before it, every time.
+    const queue = Array.from(this.rollups.values());
+    let queued = 0;
+    let rounds = Math.ceil(Math.max(this.raw.length, queue.length) / this.maxBatch) + 1;
+    while (rounds-- > 0 && (this.raw.length > 0 || queued < queue.length)) {
       const raw = this.raw.take(this.maxBatch);
-      const rollups = firstOf(this.rollups.values(), this.maxBatch);
+      const rollups = queue.slice(queued, queued + this.maxBatch);
       this.inFlight = raw.at.length;
       this.stamp++;
       try {
@@ -521,6 +517,7 @@ export class ActivityRecorder {
         throw e;
       }
       this.inFlight = 0;
+      queued += rollups.length;
       for (const r of rollups) this.rollups.delete(`${r.deviceId}\u0000${r.minute}`);
       this.stamp++;
       this.written += raw.ids.length;
