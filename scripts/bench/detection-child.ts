@@ -16,7 +16,8 @@
  * when none is due, and when exactly k are due, plus the idle cost at 1k
  * devices: the cost must follow k, not the fleet size.
  */
-import { performance } from "node:perf_hooks";
+import { constants as perfConstants, performance, PerformanceObserver } from "node:perf_hooks";
+import pg from "pg";
 import type { ActivityEvent } from "../../lib/ingest/events";
 import { Fleet } from "../../lib/fleet/fleet";
 import { LATE_GRACE_MS } from "../../lib/keepalive";
@@ -61,6 +62,30 @@ export interface TickCosts {
   timerLateMax: number;
 }
 
+/** Garbage collection while verdicts were due (from the first silence deadline to the end). */
+export interface GcCosts {
+  /** Mark-compact collections: how many, their total and longest pause (ms). */
+  majorCount: number;
+  majorTotalMs: number;
+  majorMaxMs: number;
+  /** Scavenges and the rest: how many and their total pause (ms). */
+  minorCount: number;
+  minorTotalMs: number;
+  /** All pauses over the window's wall time (0…1). */
+  share: number;
+}
+
+/** The alert writes of the verdicts (one offline alert per silent device, grouped into incidents). */
+export interface AlertLag {
+  /** Alert writes still pending when the last verdict came, and dropped (the service's bound) by then. */
+  pendingAtEnd: number;
+  dropped: number;
+  /** From the last verdict until every alert write was stored (ms), or null if not within 120 s. */
+  caughtUpMs: number | null;
+  /** Offline alerts stored in the end. */
+  stored: number;
+}
+
 export interface MicroTick {
   fleetSize: number;
   due: number;
@@ -78,6 +103,8 @@ export interface DetectionResult {
   expected: number;
   falseVerdicts: number;
   ticks: TickCosts;
+  gc: GcCosts;
+  alerts: AlertLag;
   micro: MicroTick[];
 }
 
@@ -115,10 +142,24 @@ async function realClock(plan: DetectionPlan) {
 
   // What the benchmark observes, registered after the runtime's own listeners: it sees a verdict when they have it.
   const lateness = { late: [] as number[], offline: [] as number[] };
+  const pauses: Array<{ at: number; ms: number; major: boolean }> = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      pauses.push({
+        at: performance.timeOrigin + e.startTime,
+        ms: e.duration,
+        major: kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR,
+      });
+    }
+  });
+  gcObserver.observe({ entryTypes: ["gc"] });
   let falseVerdicts = 0;
   let inTick = false;
   let tickDue = 0;
+  let measuring = true;
   fleet.onEffects((effects, changed) => {
+    if (!measuring) return;
     const now = Date.now();
     if (inTick) tickDue += changed.length;
     for (const e of effects) {
@@ -223,7 +264,28 @@ async function realClock(plan: DetectionPlan) {
   while (lateness.late.length + lateness.offline.length < expected && Date.now() < giveUp) await sleep(50);
   clearInterval(pinger);
   clearInterval(feeder);
+  const windowEnd = Date.now();
+  // From here the active devices stop pinging too: nothing after this is a verdict of the scenario.
+  measuring = false;
+  const service = runtime.alerts!;
+  const pendingAtEnd = service.pendingWrites;
+  while (service.pendingWrites > 0 && Date.now() - windowEnd < 120_000) await sleep(50);
+  const caughtUpMs = service.pendingWrites === 0 ? Date.now() - windowEnd : null;
   await runtime.stop();
+  const stored = await countOfflineAlerts(plan.databaseUrl);
+  gcObserver.disconnect();
+  const inWindow = pauses.filter((p) => p.at >= firstDeadline && p.at <= windowEnd);
+  const major = inWindow.filter((p) => p.major);
+  const minor = inWindow.filter((p) => !p.major);
+  const total = (ps: typeof pauses) => ps.reduce((n, p) => n + p.ms, 0);
+  const gc: GcCosts = {
+    majorCount: major.length,
+    majorTotalMs: total(major),
+    majorMaxMs: Math.max(0, ...major.map((p) => p.ms)),
+    minorCount: minor.length,
+    minorTotalMs: total(minor),
+    share: total(inWindow) / Math.max(1, windowEnd - firstDeadline),
+  };
 
   // Nothing due: the ticks after the set-up and before the first silence deadline, while the heap fills up.
   const idle = ticks.filter((t) => t.due === 0 && t.at >= connectStart && t.at < firstDeadline);
@@ -251,7 +313,19 @@ async function realClock(plan: DetectionPlan) {
     expected,
     falseVerdicts,
     ticks: tickCosts,
+    gc,
+    alerts: { pendingAtEnd, dropped: service.droppedDecisions, caughtUpMs, stored },
   };
+}
+
+async function countOfflineAlerts(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query(`SELECT count(*) AS n FROM "alerts" WHERE "kind" = 'offline'`)).rows[0].n);
+  } finally {
+    await client.end();
+  }
 }
 
 /** tick() cost with a simulated clock: devices' `late` deadlines 1 ms apart, so advancing the clock by k ms makes k due. */

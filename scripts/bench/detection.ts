@@ -79,7 +79,11 @@ export async function runDetection(o: DetectionOptions): Promise<DetectionSummar
         ` offline p99 ${fmt(r.offline.p99)}); missed ${missed}, false ${r.falseVerdicts};` +
         ` tick idle ${fmt(r.ticks.idleUs)} µs (${r.ticks.idleTicks} ticks, ${fmt(r.ticks.idlePending)} pending),` +
         ` busy ${fmt(r.ticks.busyUs)} µs` +
-        ` for ${fmt(r.ticks.busyDue)} due; set-up ${fmt(r.setupSeconds, 1)} s`,
+        ` for ${fmt(r.ticks.busyDue)} due; GC ${fmt(r.gc.share * 100, 1)} % of the time` +
+        ` (${r.gc.majorCount} major, longest ${fmt(r.gc.majorMaxMs)} ms); alert writes pending at the end` +
+        ` ${fmt(r.alerts.pendingAtEnd)}, dropped ${fmt(r.alerts.dropped)}, stored ${fmt(r.alerts.stored)} offline,` +
+        ` caught up after ${r.alerts.caughtUpMs === null ? "more than 120 s" : `${fmt(r.alerts.caughtUpMs)} ms`};` +
+        ` set-up ${fmt(r.setupSeconds, 1)} s`,
     );
   }
   const micro = runs[0].micro.map((m, i) => ({ ...m, us: median(runs.map((r) => r.micro[i].us)) }));

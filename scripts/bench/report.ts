@@ -245,6 +245,14 @@ function rows(r: Results): Row[] {
       target: "0 / 0",
       met: yes(dl.missed === 0 && dl.falseVerdicts === 0),
     });
+    const a = dl.runs[0].alerts;
+    const silent = Math.round(dl.options.devices * (1 - dl.options.activeShare));
+    out.push({
+      figure: `Detection at ${fmt(dl.options.devices)}: offline alerts stored / alert writes dropped, and when the last was stored`,
+      value: `${fmt(a.stored)} / ${fmt(a.dropped)}, ${a.caughtUpMs === null ? "over 120 s" : `${fmt(a.caughtUpMs / 1000, 1)} s`} after the last verdict`,
+      target: `${fmt(silent)} / 0`,
+      met: yes(a.stored === silent && a.dropped === 0),
+    });
   }
   const d = r.detection;
   if (d) {
@@ -539,6 +547,8 @@ const detectionRow = (x: DetectionSummary["runs"][number]) => [
   `${fmt(x.ticks.idleUs)} µs (${fmt(x.ticks.idlePending)} pending)`,
   `${fmt(x.ticks.busyUs / 1000, 1)} ms for ${fmt(x.ticks.busyDue)} (worst ${fmt(x.ticks.worstUs / 1000, 1)} ms for ${fmt(x.ticks.worstDue)})`,
   `${fmt(x.ticks.timerLateP50, 1)} / ${fmt(x.ticks.timerLateP99, 1)} / ${fmt(x.ticks.timerLateMax, 1)}`,
+  `${fmt(x.gc.share * 100, 1)} % (${x.gc.majorCount} major, longest ${fmt(x.gc.majorMaxMs)} ms)`,
+  `${fmt(x.alerts.stored)} / ${fmt(x.alerts.dropped)} / ${x.alerts.caughtUpMs === null ? "> 120 s" : `${fmt(x.alerts.caughtUpMs / 1000, 1)} s`}`,
   x.setupSeconds.toFixed(1),
 ];
 const DETECTION_COLUMNS = [
@@ -550,6 +560,8 @@ const DETECTION_COLUMNS = [
   "tick, nothing due",
   "tick with verdicts: median (worst)",
   "interval firing late p50 / p99 / max (ms)",
+  "GC pauses (share of the time)",
+  "offline alerts stored / alert writes dropped / stored after the last verdict",
   "set-up (s)",
 ];
 
@@ -573,7 +585,10 @@ deadlines keep moving in the heap); the other ${fmt(silent)} connect evenly over
 stamped with its planned time, as a broker stamps its log) and then stay silent, so their \`late\` deadlines
 (keepalive later) are spread over ${o.windowMs / 1000} s, and their \`offline\` deadlines (1.5 × keepalive) over
 another ${o.windowMs / 1000} s, while the heap holds the whole fleet. Lateness = when the fleet's listeners receive
-the status-change − its true deadline (the change's own time, stamped at the deadline). p50 / p99 / max per round;
+the status-change − its true deadline (the change's own time, stamped at the deadline). GC pauses are those from the first
+deadline to the last verdict (\`PerformanceObserver\` on \`gc\`). Every silent device's offline verdict fires the default
+rule's offline alert, grouped into mass-disconnect incidents: the alert writes left when the last verdict came are
+waited for (up to 120 s), then the offline alerts in the database are counted. p50 / p99 / max per round;
 the median over rounds (worst single verdict of all rounds: ${fmt(d.maxOverall)} ms).
 
 ${mdTable(DETECTION_COLUMNS, runs)}
