@@ -588,7 +588,8 @@ another ${o.windowMs / 1000} s, while the heap holds the whole fleet. Lateness =
 the status-change − its true deadline (the change's own time, stamped at the deadline). GC pauses are those from the first
 deadline to the last verdict (\`PerformanceObserver\` on \`gc\`). Every silent device's offline verdict fires the default
 rule's offline alert, grouped into mass-disconnect incidents: the alert writes left when the last verdict came are
-waited for (up to 120 s), then the offline alerts in the database are counted. p50 / p99 / max per round;
+waited for (up to 120 s, the active devices still pinging), then the silent devices' offline alerts in the database
+are counted. p50 / p99 / max per round;
 the median over rounds (worst single verdict of all rounds: ${fmt(d.maxOverall)} ms).
 
 ${mdTable(DETECTION_COLUMNS, runs)}
