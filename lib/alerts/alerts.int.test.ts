@@ -119,7 +119,7 @@ describe("writing decisions", () => {
     ).rejects.toThrow(/alerts_one_firing_idx|unique/i);
   });
 
-  it("a run of fires is written at once: one row each, in order, new ones changed, one already firing kept", async () => {
+  it("a batch of fires: one row each, in order, new ones changed, one already firing kept", async () => {
     const t = Date.parse("2026-11-22T04:00:00Z");
     const at = (device: string, ms: number, extra: Partial<Extract<AlertWrite, { type: "fire" }>> = {}) => ({
       ...fire(ms),

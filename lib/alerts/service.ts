@@ -64,13 +64,7 @@ import { eventLink, newEventId, type EventType, type NotificationEvent } from ".
 import { FEED_LIMIT, toAlertDto, toIncidentDto, type AlertFeedMessage, type SystemSource } from "./dto";
 import type { AllowList } from "./egress";
 import { AlertEngine, type AlertDecision } from "./engine";
-import {
-  IncidentTracker,
-  type IncidentAction,
-  type IncidentCause,
-  type IncidentOptions,
-  type IncidentView,
-} from "./incidents";
+import { IncidentTracker, type IncidentAction, type IncidentCause, type IncidentOptions } from "./incidents";
 import { DEFAULT_RULE, RuleSet, type AlertKind, type AlertRule } from "./rules";
 import { SilenceIndex, type Silence } from "./silences";
 import { SystemWatch, type SystemDecision } from "./system";
@@ -123,8 +117,6 @@ const NO_LABELS: Labels = { nameOf: () => null, tagsOf: () => [], expectedSince:
 
 /** Writes waiting for the database beyond this are dropped (oldest first) and reported. */
 const MAX_PENDING_WRITES = 100_000;
-/** Alert writes per transaction (a run of fires in it is one statement, lib/store/alerts.ts). */
-const WRITE_BATCH = 1_000;
 const key = (deviceId: string, kind: string) => `${kind}\u0000${deviceId}`;
 const systemKey = (source: string) => `system\u0000\u0000${source}`;
 const recordKey = (a: AlertRecord) => (a.deviceId === null ? systemKey(a.source ?? "") : key(a.deviceId, a.kind));
@@ -168,13 +160,6 @@ export class AlertService {
   /** The channels as last read: where the database's own outage is sent. */
   private channels: ChannelRecord[] = [];
   private pending: PendingWrite[] = [];
-  /**
-   * An incident's count-only write still waiting in `pending` (not taken by a
-   * batch, no event of the incident queued after it): a member joining
-   * updates it instead of queueing another, so a mass outage queues one
-   * write per device, not two.
-   */
-  private readonly pendingCounts = new Map<string, Extract<AlertWrite, { type: "incident" }>>();
   private draining: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopTicker: (() => void) | null = null;
@@ -498,7 +483,6 @@ export class AlertService {
     const excess = this.pending.length - MAX_PENDING_WRITES;
     if (excess > 0) {
       this.pending.splice(0, excess);
-      this.pendingCounts.clear();
       this.droppedDecisions += excess;
       this.opts.log(`alerts: database away too long, dropped the ${excess} oldest alert writes`);
     }
@@ -581,37 +565,23 @@ export class AlertService {
         case "join": {
           const channels = this.incidentChannels.get(a.incident.id);
           if (channels) for (const id of this.ruleChannels(splitKey(a.key).deviceId)) channels.add(id);
-          this.queueCounts(a.incident);
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
           if (a.key !== skip) this.pending.push(markWrite(a.key, { incidentId: a.incident.id, notified: false }));
           break;
         }
         case "changed":
-          this.queueCounts(a.incident);
+          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
           break;
         case "update":
-          this.pendingCounts.delete(a.incident.id);
           this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "update" });
           break;
         case "resolve":
-          this.pendingCounts.delete(a.incident.id);
           this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "resolved" });
           for (const k of a.keys) this.pending.push(markWrite(k, { notified: true }));
           break;
       }
     }
     if (actions.length > 0 && skip === undefined) this.take([]);
-  }
-
-  /** An incident's new counts: into its waiting count-only write, or a new one. */
-  private queueCounts(incident: IncidentView): void {
-    const waiting = this.pendingCounts.get(incident.id);
-    if (waiting) {
-      waiting.incident = incident;
-      return;
-    }
-    const write = { type: "incident" as const, incident, notifiedAt: null, event: null };
-    this.pendingCounts.set(incident.id, write);
-    this.pending.push(write);
   }
 
   private takeSystem(decisions: SystemDecision[]): void {
@@ -630,9 +600,7 @@ export class AlertService {
     let failures = 0;
     while (this.pending.length > 0) {
       const db = this.opts.db();
-      const batch = this.pending.slice(0, WRITE_BATCH);
-      // Writes taken are no longer changed in place (a retry must write what the first try planned).
-      this.pendingCounts.clear();
+      const batch = this.pending.slice(0, 500);
       try {
         if (!db) throw new Error("database not open");
         const applied = await applyAlertWrites(db, batch, (a) => this.plan(a), this.opts.fence);

@@ -359,29 +359,6 @@ export const setIncidentAck = (db: Db, id: string, ack: Ack, notify: (i: Inciden
   setAck(db, { table: "incidents", id: Prisma.sql`${id}` }, ack, toIncident, notify);
 
 /**
- * The writes without an incident's count-only updates that a later write of
- * the same incident supersedes (it carries the newer view). A mass outage
- * alternates "fire, incident counts" per device; this leaves the fires in
- * one run (fireRun) and the counts written once.
- */
-export function withoutStaleCounts(writes: readonly AlertWrite[]): readonly AlertWrite[] {
-  const later = new Set<string>();
-  const keep: boolean[] = new Array(writes.length);
-  let dropped = false;
-  for (let i = writes.length - 1; i >= 0; i--) {
-    const w = writes[i];
-    keep[i] = true;
-    if (w.type !== "incident") continue;
-    if (w.event === null && later.has(w.incident.id)) {
-      keep[i] = false;
-      dropped = true;
-    }
-    later.add(w.incident.id);
-  }
-  return dropped ? writes.filter((_, i) => keep[i]) : writes;
-}
-
-/**
  * Writes the alert service's writes, in order, in one transaction; returns
  * what each did, with the notifications `plan` derives from it written in
  * the same transaction (the outbox). Foreign keys: a fire whose rule was deleted meanwhile is
@@ -394,25 +371,11 @@ export async function applyAlertWrites(
   fence?: Fence,
 ): Promise<AppliedWrite[]> {
   if (writes.length === 0) return [];
-  writes = withoutStaleCounts(writes);
   return db.$transaction(
     async (tx) => {
       await fenceTx(tx, fence);
       const out: AppliedWrite[] = [];
-      for (let i = 0; i < writes.length;) {
-        const w = writes[i];
-        if (w.type === "fire") {
-          // A run of fires is one statement: a mass outage fires thousands at once.
-          const run = fireRun(writes, i);
-          const rows = await fireStatement(tx, run);
-          run.forEach((f, j) => {
-            const row = rows[j];
-            if (row) out.push({ write: f, alert: toAlert(row), incident: null, changed: Boolean(row.changed) });
-          });
-          i += run.length;
-          continue;
-        }
-        i++;
+      for (const w of writes) {
         const rows = (await writeStatement(tx, w)) as (AlertRow | IncidentRow)[];
         const row = rows[0];
         if (!row) continue;
@@ -427,71 +390,27 @@ export async function applyAlertWrites(
   );
 }
 
-type FireWrite = Extract<AlertWrite, { type: "fire" }>;
-
-/** The fires from `from` on, up to the first other write or the first device and kind already in the run. */
-function fireRun(writes: readonly AlertWrite[], from: number): FireWrite[] {
-  const run: FireWrite[] = [];
-  const keys = new Set<string>();
-  for (let i = from; i < writes.length; i++) {
-    const w = writes[i];
-    if (w.type !== "fire") break;
-    const k = `${w.kind}\0${w.deviceId}`;
-    if (keys.has(k)) break;
-    keys.add(k);
-    run.push(w);
-  }
-  return run;
-}
-
-/**
- * Fires alerts, idempotent against "alerts_one_firing_idx": one row per
- * fire, in order, either the new alert (`changed`) or the one already firing
- * for its device and kind. A fire whose rule or incident is gone is stored
- * without it. The run's devices and kinds are distinct (fireRun).
- */
-async function fireStatement(db: Tx, run: readonly FireWrite[]): Promise<(AlertRow | undefined)[]> {
-  const meta = (w: FireWrite) => w.meta ?? { notified: true, silenceId: null, incidentId: null };
-  const rows = await db.$queryRaw<(AlertRow & { ord: bigint })[]>`
-    WITH input AS (
-      SELECT * FROM unnest(
-        ${run.map((w) => clean(w.deviceId))}::text[], ${run.map((w) => w.ruleId)}::int4[], ${run.map((w) => w.kind)}::text[],
-        ${run.map((w) => iso(w.at))}::timestamptz[], ${run.map((w) => clean(w.message))}::text[],
-        ${run.map((w) => (meta(w).notified ? iso(w.at) : null))}::timestamptz[], ${run.map((w) => meta(w).notified)}::bool[],
-        ${run.map((w) => meta(w).silenceId)}::text[], ${run.map((w) => meta(w).incidentId)}::text[])
-        WITH ORDINALITY AS t("device_id", "rule_id", "kind", "fired_at", "message", "last_notified_at", "notified",
-                             "silence_id", "incident_id", "ord")),
-    ins AS (
-      INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at",
-                            "notified", "silenced", "silence_id", "incident_id")
-      SELECT i."device_id", r."id", i."kind", 'firing', i."fired_at", i."message", i."last_notified_at",
-             i."notified", i."silence_id" IS NOT NULL, i."silence_id", n."id"
-        FROM input i
-        LEFT JOIN "alert_rules" r ON r."id" = i."rule_id"
-        LEFT JOIN "incidents" n ON n."id" = i."incident_id"
-       ORDER BY i."ord"
-      ON CONFLICT ("device_id", "kind") WHERE "state" = 'firing' DO NOTHING
-      RETURNING *)
-    SELECT i."ord", x.*
-      FROM input i
-      JOIN (SELECT *, true AS "changed" FROM ins
-            UNION ALL
-            SELECT a.*, false AS "changed" FROM "alerts" a
-              JOIN input j ON a."device_id" = j."device_id" AND a."kind" = j."kind"
-             WHERE a."state" = 'firing'
-               AND NOT EXISTS (SELECT 1 FROM ins WHERE ins."device_id" = a."device_id" AND ins."kind" = a."kind")) x
-        ON x."device_id" = i."device_id" AND x."kind" = i."kind"
-     ORDER BY i."ord"`;
-  const byOrd: (AlertRow | undefined)[] = new Array(run.length);
-  for (const { ord, ...row } of rows) byOrd[Number(ord) - 1] = row;
-  return byOrd;
-}
-
 function writeStatement(db: Tx, w: AlertWrite) {
   {
     switch (w.type) {
-      case "fire":
-        return fireStatement(db, [w]);
+      case "fire": {
+        const device = clean(w.deviceId);
+        const meta = w.meta ?? { notified: true, silenceId: null, incidentId: null };
+        return db.$queryRaw<AlertRow[]>`
+          WITH ins AS (
+            INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at",
+                                  "notified", "silenced", "silence_id", "incident_id")
+            SELECT ${device}, (SELECT "id" FROM "alert_rules" WHERE "id" = ${w.ruleId}::int4), ${w.kind}, 'firing',
+                   ${iso(w.at)}::timestamptz, ${clean(w.message)}, ${meta.notified ? iso(w.at) : null}::timestamptz,
+                   ${meta.notified}, ${meta.silenceId !== null}, ${meta.silenceId}::text,
+                   (SELECT "id" FROM "incidents" WHERE "id" = ${meta.incidentId}::text)
+            ON CONFLICT ("device_id", "kind") WHERE "state" = 'firing' DO NOTHING
+            RETURNING *)
+          SELECT *, true AS changed FROM ins
+          UNION ALL
+          SELECT *, false AS changed FROM "alerts"
+           WHERE "device_id" = ${device} AND "kind" = ${w.kind} AND "state" = 'firing' AND NOT EXISTS (SELECT 1 FROM ins)`;
+      }
       case "resolve":
         return db.$queryRaw<AlertRow[]>`
           UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = GREATEST("fired_at", ${iso(w.at)}::timestamptz),
