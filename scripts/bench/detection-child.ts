@@ -76,11 +76,14 @@ export interface GcCosts {
 }
 
 /** The alert writes of the verdicts (one offline alert per silent device, grouped into incidents). */
+/** How long the alert writes are waited for after the last verdict. */
+export const ALERT_CATCH_UP_MS = 30_000;
+
 export interface AlertLag {
   /** Alert writes still pending when the last verdict came, and dropped (the service's bound) by then. */
   pendingAtEnd: number;
   dropped: number;
-  /** From the last verdict until every alert write was stored (ms), or null if not within 120 s. */
+  /** From the last verdict until every alert write was stored (ms), or null if not within ALERT_CATCH_UP_MS. */
   caughtUpMs: number | null;
   /** Offline alerts of the silent devices stored in the end. */
   stored: number;
@@ -267,7 +270,7 @@ async function realClock(plan: DetectionPlan) {
   measuring = false;
   const service = runtime.alerts!;
   const pendingAtEnd = service.pendingWrites;
-  while (service.pendingWrites > 0 && Date.now() - windowEnd < 120_000) await sleep(50);
+  while (service.pendingWrites > 0 && Date.now() - windowEnd < ALERT_CATCH_UP_MS) await sleep(50);
   const caughtUpMs = service.pendingWrites === 0 ? Date.now() - windowEnd : null;
   clearInterval(pinger);
   await runtime.stop();

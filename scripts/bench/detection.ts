@@ -5,7 +5,7 @@
  */
 import { createTestDatabase } from "../../lib/store/testing";
 import { Child, fmt, median, using } from "./common";
-import type { DetectionPlan, DetectionResult, MicroTick } from "./detection-child";
+import { ALERT_CATCH_UP_MS, type DetectionPlan, type DetectionResult, type MicroTick } from "./detection-child";
 
 export interface DetectionOptions {
   rounds: number;
@@ -67,7 +67,12 @@ export async function runDetection(o: DetectionOptions): Promise<DetectionSummar
       const child = new Child("detection", "./detection-child.ts", [JSON.stringify(plan)]);
       res.defer("detection", () => child.close());
       // Setting up the fleet grows with it (about 2 minutes per 100k devices allowed).
-      const timeout = o.leadMs + o.windowMs + o.keepaliveSeconds * 1500 + 120_000 * Math.max(1, o.devices / 100_000);
+      const timeout =
+        o.leadMs +
+        o.windowMs +
+        o.keepaliveSeconds * 1500 +
+        ALERT_CATCH_UP_MS +
+        120_000 * Math.max(1, o.devices / 100_000);
       return child.next<DetectionResult>("result", timeout);
     });
     const { type: _type, ...rest } = r;
@@ -82,7 +87,7 @@ export async function runDetection(o: DetectionOptions): Promise<DetectionSummar
         ` for ${fmt(r.ticks.busyDue)} due; GC ${fmt(r.gc.share * 100, 1)} % of the time` +
         ` (${r.gc.majorCount} major, longest ${fmt(r.gc.majorMaxMs)} ms); alert writes pending at the end` +
         ` ${fmt(r.alerts.pendingAtEnd)}, dropped ${fmt(r.alerts.dropped)}, stored ${fmt(r.alerts.stored)} offline,` +
-        ` caught up after ${r.alerts.caughtUpMs === null ? "more than 120 s" : `${fmt(r.alerts.caughtUpMs)} ms`};` +
+        ` caught up after ${r.alerts.caughtUpMs === null ? `more than ${ALERT_CATCH_UP_MS / 1000} s` : `${fmt(r.alerts.caughtUpMs)} ms`};` +
         ` set-up ${fmt(r.setupSeconds, 1)} s`,
     );
   }
