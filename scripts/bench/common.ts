@@ -188,6 +188,9 @@ export class Child {
   }
 }
 
+/** Detection: how long the alert writes are waited for after the last verdict (the child waits, the parent allows it). */
+export const ALERT_CATCH_UP_MS = 30_000;
+
 // ---------------------------------------------------------------- child side
 
 /**

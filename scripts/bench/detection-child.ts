@@ -21,7 +21,7 @@ import pg from "pg";
 import type { ActivityEvent } from "../../lib/ingest/events";
 import { Fleet } from "../../lib/fleet/fleet";
 import { LATE_GRACE_MS } from "../../lib/keepalive";
-import { childMain, median, percentileSorted, send, sleep } from "./common";
+import { ALERT_CATCH_UP_MS, childMain, median, percentileSorted, send, sleep } from "./common";
 import { feed, flushAll, startBenchRuntime } from "./runtime";
 
 export interface DetectionPlan {
@@ -76,9 +76,6 @@ export interface GcCosts {
 }
 
 /** The alert writes of the verdicts (one offline alert per silent device, grouped into incidents). */
-/** How long the alert writes are waited for after the last verdict. */
-export const ALERT_CATCH_UP_MS = 30_000;
-
 export interface AlertLag {
   /** Alert writes still pending when the last verdict came, and dropped (the service's bound) by then. */
   pendingAtEnd: number;

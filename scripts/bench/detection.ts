@@ -4,8 +4,8 @@
  * database.
  */
 import { createTestDatabase } from "../../lib/store/testing";
-import { Child, fmt, median, using } from "./common";
-import { ALERT_CATCH_UP_MS, type DetectionPlan, type DetectionResult, type MicroTick } from "./detection-child";
+import { ALERT_CATCH_UP_MS, Child, fmt, median, using } from "./common";
+import type { DetectionPlan, DetectionResult, MicroTick } from "./detection-child";
 
 export interface DetectionOptions {
   rounds: number;
