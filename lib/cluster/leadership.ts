@@ -104,6 +104,10 @@ export class Leadership {
     if (this.role !== "leader") return;
     this.o.log(`cluster: leadership epoch ${this.epoch} ended (${reason}); standing by`);
     this.become("standby", null);
+    // Who leads now is read afresh, not left as this instance.
+    this.leaderId = null;
+    this.leaderSince = null;
+    if (!this.stopped) void this.runRound();
   }
 
   /** Tells the other instances (they get it through onMessage; this one does not). */
@@ -133,11 +137,16 @@ export class Leadership {
     this.client = null;
   }
 
-  private schedule(): void {
+  /** Rounds start every roundMs (at once when one ran longer): a slow database does not stretch the lease renewals apart. */
+  private schedule(lastStart = Date.now()): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.runRound().finally(() => this.schedule());
-    }, this.roundMs);
+    this.timer = setTimeout(
+      () => {
+        const start = Date.now();
+        void this.runRound().finally(() => this.schedule(start));
+      },
+      Math.max(0, lastStart + this.roundMs - Date.now()),
+    );
     this.timer.unref?.();
   }
 
