@@ -194,6 +194,8 @@ export class Runtime {
    * restored, until the catch-up after the broker link is up (catchUpAdopted).
    */
   private adoption: { readAt: number; states: Map<string, DeviceState> } | null = null;
+  /** Stopping as leader with a live standby: its own link closing is no monitor gap. */
+  private handingOver = false;
   /** A restore under way: the last device id restored (undefined: none under way). */
   private restoredAfter: string | undefined = undefined;
   /** Devices forgotten since start (FORGET_AFTER_DAYS). */
@@ -790,6 +792,20 @@ export class Runtime {
     this.database.clear();
   }
 
+  /** Whether a standby of this shard reported within the last two leases (it takes over when this leader stops). */
+  private standbyPeerAlive(): boolean {
+    const c = this.cluster;
+    if (!c) return false;
+    const now = Date.now();
+    return c.members.some(
+      (m) =>
+        m.instanceId !== this.instanceId &&
+        m.shard === this.shard.key &&
+        m.role === "standby" &&
+        now - m.lastSeenAt < 2 * c.leaseMs,
+    );
+  }
+
   /** Whether another instance leads this shard now (a standby joining a running cluster). */
   private async leaderElsewhere(): Promise<boolean> {
     const view = await readLeader(this.db!.queryable, this.shard.key);
@@ -1092,6 +1108,8 @@ export class Runtime {
     log(`broker link down${error ? `: ${error}` : ""}`);
     if (!this.embeddedBroker) this.restarts.linkDown(now);
     this.relearnSince = null;
+    // A leader stopping with a standby to take over: the cluster keeps watching, no gap to record.
+    if (this.handingOver) return;
     if (this.gapSince === null) {
       // We stop hearing the broker: every device becomes unknown, none offline.
       this.gapSince = now;
@@ -1183,6 +1201,7 @@ export class Runtime {
    */
   async stop(): Promise<void> {
     this.stopTicker?.();
+    this.handingOver = this.leads && this.standbyPeerAlive();
     // The runtime's own jobs first; the others stop with their owners below (the hub's last).
     for (const name of this.ownJobs) void this.jobs.stop(name);
     try {

@@ -271,12 +271,18 @@ describe("leader and hot standbys on one Postgres", () => {
   it("SIGTERM hands leadership over within a second", async () => {
     const others = [...instances.keys()].filter((id) => id !== leader);
     await eventually(async () => (await roles(others)).toString() !== "", 5_000, "standbys up");
+    const gapsBefore = await db.monitorGap.count();
     const stoppedAt = Date.now();
     const stopping = kill(leader, "SIGTERM");
     const next = await timeToLeader(others, stoppedAt);
     await stopping;
     console.log(`SIGTERM of leader ${leader}: ${next.id} leads after ${next.ms} ms`);
     expect(next.ms).toBeLessThan(1_000);
+    // The standby kept watching: the old leader's own link closing is no gap, and no device became unknown.
+    const rows = await db.$queryRaw<{ id: string; status: string }[]>`
+      SELECT "id", "status" FROM "devices" WHERE "id" LIKE 'ha-%' AND "status" = 'unknown'`;
+    expect(rows).toEqual([]);
+    expect(await db.monitorGap.count()).toBe(gapsBefore);
     const old = leader;
     leader = next.id;
     await startInstance(old);
@@ -305,7 +311,10 @@ describe("leader and hot standbys on one Postgres", () => {
     await eventually(async () => (await health(paused.id)).cluster.role === "standby", 10_000, "old leader stands by");
     expect(paused.out).toMatch(new RegExp(`leadership epoch ${oldEpoch} ended`));
     expect(await leaderOf([...instances.keys()])).toBe(next.id);
+    // Its view of the leader is read afresh within a round.
+    await eventually(async () => (await health(paused.id)).cluster.leaderId !== null, 2_000, "old leader reads the lease");
     expect((await health(paused.id)).cluster.leaderId).toBe(next.id);
+    expect(await leaderOf([...instances.keys()])).toBe(next.id);
     const sessions = await getDeviceSessions(db, "ha-6");
     expect(sessions).toHaveLength(1);
     leader = next.id;
