@@ -312,7 +312,11 @@ describe("leader and hot standbys on one Postgres", () => {
     expect(paused.out).toMatch(new RegExp(`leadership epoch ${oldEpoch} ended`));
     expect(await leaderOf([...instances.keys()])).toBe(next.id);
     // Its view of the leader is read afresh within a round.
-    await eventually(async () => (await health(paused.id)).cluster.leaderId !== null, 2_000, "old leader reads the lease");
+    await eventually(
+      async () => (await health(paused.id)).cluster.leaderId !== null,
+      2_000,
+      "old leader reads the lease",
+    );
     expect((await health(paused.id)).cluster.leaderId).toBe(next.id);
     expect(await leaderOf([...instances.keys()])).toBe(next.id);
     const sessions = await getDeviceSessions(db, "ha-6");
