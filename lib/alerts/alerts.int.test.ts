@@ -239,3 +239,69 @@ describe("the alert service across a restart", () => {
     expect(byDevice["rs-3"].state).toBe("firing");
   });
 });
+
+describe("the alert service in a mass outage", () => {
+  it("one incident for 600 devices dropped at once: every member stored in it, its row written per batch, not per member", async () => {
+    await createAlertRule(db, {
+      ...DEFAULT_RULE,
+      name: "mass",
+      match: "mo-*",
+      offlineFactor: null,
+      offlineSeconds: 1,
+      resolveAfterSeconds: 1,
+    });
+    // Counts every statement that writes an incident row.
+    await db.$executeRawUnsafe(`CREATE TABLE "incident_writes" ("n" int NOT NULL)`);
+    await db.$executeRawUnsafe(`INSERT INTO "incident_writes" VALUES (0)`);
+    await db.$executeRawUnsafe(`CREATE FUNCTION count_incident_write() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN UPDATE "incident_writes" SET "n" = "n" + 1; RETURN NEW; END $$`);
+    await db.$executeRawUnsafe(`CREATE TRIGGER count_incident_write AFTER INSERT OR UPDATE ON "incidents"
+      FOR EACH ROW EXECUTE FUNCTION count_incident_write()`);
+
+    let now = Date.now();
+    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
+    const service = new AlertService({
+      db: () => db,
+      fleet,
+      pingsVisible: () => true,
+      onFeedChange: () => {},
+      log: () => {},
+      now: () => now,
+      tickMs: 20,
+      incidents: { groupWaitMs: 0 },
+    });
+    await service.start();
+    const ids = Array.from({ length: 600 }, (_, i) => `mo-${i}`);
+    for (const id of ids)
+      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 60 });
+    now += 100;
+    for (const id of ids)
+      fleet.apply({ kind: "disconnect", deviceId: id, at: now, source: "aedes", reason: "connection_lost" });
+    now += 1_500;
+    await eventually(
+      async () => {
+        await service.flush();
+        const n = (await listAlerts(db, { state: "firing", limit: 1000 })).filter((a) => a.deviceId?.startsWith("mo-"));
+        return n.length === ids.length;
+      },
+      10_000,
+      "600 alerts stored",
+    );
+    await service.flush();
+    await service.stop();
+
+    const alerts = (await listAlerts(db, { state: "firing", limit: 1000 })).filter((a) =>
+      a.deviceId?.startsWith("mo-"),
+    );
+    const incidentIds = new Set(alerts.map((a) => a.incidentId));
+    expect(incidentIds.size).toBe(1);
+    const [incident] = await db.$queryRaw<{ id: string; device_count: number; still_offline: number }[]>`
+      SELECT "id", "device_count", "still_offline" FROM "incidents" WHERE "id" = ${[...incidentIds][0]}`;
+    expect(incident).toMatchObject({ device_count: 600, still_offline: 600 });
+    // 600 members in batches of at most 500 writes: a handful of incident writes, where one per member was 600.
+    const [{ n }] = await db.$queryRaw<{ n: number }[]>`SELECT "n" FROM "incident_writes"`;
+    console.log(`incident row written ${n} times for ${ids.length} members`);
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(5);
+  });
+});

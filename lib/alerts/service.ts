@@ -160,6 +160,8 @@ export class AlertService {
   /** The channels as last read: where the database's own outage is sent. */
   private channels: ChannelRecord[] = [];
   private pending: PendingWrite[] = [];
+  /** Each incident's write still in `pending` (not yet in a batch): where later counts go. */
+  private readonly queuedIncidents = new Map<string, IncidentWrite>();
   private draining: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopTicker: (() => void) | null = null;
@@ -482,7 +484,7 @@ export class AlertService {
     if (this.pending.length === 0) return;
     const excess = this.pending.length - MAX_PENDING_WRITES;
     if (excess > 0) {
-      this.pending.splice(0, excess);
+      this.dequeued(this.pending.splice(0, excess));
       this.droppedDecisions += excess;
       this.opts.log(`alerts: database away too long, dropped the ${excess} oldest alert writes`);
     }
@@ -558,30 +560,58 @@ export class AlertService {
           const channels = new Set<number>();
           for (const k of a.keys) for (const id of this.ruleChannels(splitKey(k).deviceId)) channels.add(id);
           this.incidentChannels.set(a.incident.id, channels);
-          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "opened" });
+          this.pushIncident(a.incident, this.now(), "opened");
           for (const k of a.keys) if (k !== skip) this.pending.push(markWrite(k, { incidentId: a.incident.id }));
           break;
         }
         case "join": {
           const channels = this.incidentChannels.get(a.incident.id);
           if (channels) for (const id of this.ruleChannels(splitKey(a.key).deviceId)) channels.add(id);
-          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
+          this.pushIncident(a.incident, null, null);
           if (a.key !== skip) this.pending.push(markWrite(a.key, { incidentId: a.incident.id, notified: false }));
           break;
         }
         case "changed":
-          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: null, event: null });
+          this.pushIncident(a.incident, null, null);
           break;
         case "update":
-          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "update" });
+          this.pushIncident(a.incident, this.now(), "update");
           break;
         case "resolve":
-          this.pending.push({ type: "incident", incident: a.incident, notifiedAt: this.now(), event: "resolved" });
+          this.pushIncident(a.incident, this.now(), "resolved");
           for (const k of a.keys) this.pending.push(markWrite(k, { notified: true }));
           break;
       }
     }
     if (actions.length > 0 && skip === undefined) this.take([]);
+  }
+
+  /**
+   * An incident's row write. Counts alone (no event) go into the write of
+   * the same incident still queued, if any: a mass outage joins thousands of
+   * devices to one incident, and its row is written once per batch, not once
+   * per member.
+   */
+  private pushIncident(
+    incident: IncidentWrite["incident"],
+    notifiedAt: number | null,
+    event: IncidentWrite["event"],
+  ): void {
+    const queued = this.queuedIncidents.get(incident.id);
+    if (queued && event === null) {
+      queued.incident = incident;
+      return;
+    }
+    const w: IncidentWrite = { type: "incident", incident, notifiedAt, event };
+    this.pending.push(w);
+    this.queuedIncidents.set(incident.id, w);
+  }
+
+  /** Writes leaving the queue (taken into a batch, or dropped): later counts get a write of their own. */
+  private dequeued(writes: readonly PendingWrite[]): void {
+    for (const w of writes)
+      if (w.type === "incident" && this.queuedIncidents.get(w.incident.id) === w)
+        this.queuedIncidents.delete(w.incident.id);
   }
 
   private takeSystem(decisions: SystemDecision[]): void {
@@ -601,6 +631,7 @@ export class AlertService {
     while (this.pending.length > 0) {
       const db = this.opts.db();
       const batch = this.pending.slice(0, 500);
+      this.dequeued(batch);
       try {
         if (!db) throw new Error("database not open");
         const applied = await applyAlertWrites(db, batch, (a) => this.plan(a), this.opts.fence);
@@ -837,6 +868,7 @@ export class AlertService {
 }
 
 type PendingWrite = AlertWrite;
+type IncidentWrite = Extract<AlertWrite, { type: "incident" }>;
 
 function markWrite(k: string, set: Extract<AlertWrite, { type: "mark" }>["set"]): AlertWrite {
   const { deviceId, kind } = splitKey(k);
