@@ -132,6 +132,10 @@ const schema = z.object({
   MAX_DEVICE_ID_BYTES: z.coerce.number().int().min(16).max(65_535).default(256),
   /** Devices not heard from for this many days (offline or unknown) are dropped from memory; their history stays. */
   FORGET_AFTER_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  /** Session writes (connects, disconnects) waiting for the database at most; the oldest beyond are dropped and counted. */
+  DB_MAX_PENDING_WRITES: z.coerce.number().int().min(1_000).max(100_000_000).default(1_000_000),
+  /** Alert writes (fires, resolutions, incident changes) waiting for the database at most; the oldest beyond are dropped and counted. */
+  ALERT_MAX_PENDING_WRITES: z.coerce.number().int().min(1_000).max(100_000_000).default(1_000_000),
   /** Devices held at most; new ids beyond are refused and counted. */
   MAX_DEVICES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   /** Longest period an uptime report may cover (days). */

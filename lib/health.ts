@@ -115,6 +115,8 @@ export function clusterDto(p: ClusterParts): ClusterDto {
 }
 
 export interface HealthParts {
+  /** The alert service's writes: waiting, and dropped since start. */
+  alertWrites?: { pending: number; dropped: number };
   broker: {
     connected: boolean;
     kind: string;
@@ -157,6 +159,7 @@ export function composeHealth(p: HealthParts): HealthDto {
       pendingWrites: w?.pendingWrites ?? 0,
       droppedWrites: w?.droppedWrites ?? 0,
       rejectedRows: w?.rejectedRows ?? 0,
+      alertWrites: p.alertWrites ?? { pending: 0, dropped: 0 },
       lastError: db.lastError,
       ...(p.dbKind ? { kind: p.dbKind } : {}),
     },

@@ -292,6 +292,7 @@ export class Runtime {
         brokerConnected: () => this.broker.connected,
         pendingWrites: () => this.writer?.health().pendingWrites ?? 0,
         rejectedRows: () => this.writer?.health().rejectedRows ?? 0,
+        alertWrites: () => ({ pending: this.alerts?.pendingWrites ?? 0, dropped: this.alerts?.droppedWrites ?? 0 }),
         rejected: () => this.health({ jobs: false }).ingest.rejected,
         firingByKind: () => {
           const byKind: Record<string, number> = {};
@@ -548,6 +549,7 @@ export class Runtime {
         broker: this.config.ALERT_BROKER_DOWN_SECONDS * 1000,
         database: this.config.ALERT_DATABASE_DOWN_SECONDS * 1000,
       },
+      maxPendingWrites: this.config.ALERT_MAX_PENDING_WRITES,
       webhookAllow: this.webhookAllow,
       publicUrl: this.config.KEEPWATCH_PUBLIC_URL ?? null,
       dispatcher: {
@@ -574,7 +576,12 @@ export class Runtime {
         : `database: Postgres ${this.db.location}`,
     );
     const sql = this.clustered ? fencedBatch(this.db.batch, () => this.term) : this.db.batch;
-    this.writer = new StoreWriter({ db: this.db.prisma, sql, onError: (e) => this.noteDbError(e) });
+    this.writer = new StoreWriter({
+      db: this.db.prisma,
+      sql,
+      maxPending: this.config.DB_MAX_PENDING_WRITES,
+      onError: (e) => this.noteDbError(e),
+    });
     this.activity = new ActivityRecorder({
       db: this.db.prisma,
       sql,
@@ -1157,6 +1164,7 @@ export class Runtime {
       broker: this.broker,
       lastRestart: restartDto(this.lastRestart, (id) => this.fleet.get(id)?.status),
       writer: this.writer?.health(),
+      alertWrites: this.alerts ? { pending: this.alerts.pendingWrites, dropped: this.alerts.droppedWrites } : undefined,
       database: this.database,
       dbKind: this.db?.kind ?? null,
       ingest: {

@@ -305,3 +305,42 @@ describe("the alert service in a mass outage", () => {
     expect(n).toBeLessThanOrEqual(5);
   });
 });
+
+describe("alert writes while the database is away", () => {
+  it("holds ALERT_MAX_PENDING_WRITES of them, drops and counts the oldest beyond, and writes the rest once it is back", async () => {
+    let now = Date.now();
+    let open = false;
+    const logs: string[] = [];
+    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
+    const service = new AlertService({
+      db: () => (open ? db : null),
+      fleet,
+      pingsVisible: () => true,
+      onFeedChange: () => {},
+      log: (m) => logs.push(m),
+      now: () => now,
+      tickMs: 20,
+      maxPendingWrites: 1_000,
+      incidents: { groupWaitMs: 0 },
+    });
+    await service.start();
+    const ids = Array.from({ length: 1_500 }, (_, i) => `away-${String(i).padStart(4, "0")}`);
+    // Silent, not disconnected: 1,500 offline alerts of their own, no incident.
+    for (const id of ids)
+      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 10 });
+    now += 20_000;
+    service.tick(now);
+    expect(service.pendingWrites).toBe(1_000);
+    expect(service.droppedWrites).toBe(500);
+    expect(logs.filter((l) => l.includes("ALERT_MAX_PENDING_WRITES"))).toHaveLength(1);
+
+    open = true;
+    await eventually(() => service.pendingWrites === 0, 30_000, "the held writes stored");
+    await service.stop();
+    const stored = (await listAlerts(db, { state: "firing", limit: 2_000 })).filter((a) =>
+      a.deviceId?.startsWith("away-"),
+    );
+    expect(stored).toHaveLength(1_000);
+    expect(service.droppedWrites).toBe(500);
+  });
+});

@@ -102,6 +102,8 @@ export interface AlertServiceOptions {
   dispatcher?: Partial<Omit<DispatcherOptions, "db" | "log" | "allow">>;
   /** KEEPWATCH_PUBLIC_URL: links in notifications. */
   publicUrl?: string | null;
+  /** Writes waiting for the database beyond this are dropped (oldest first), counted and logged (ALERT_MAX_PENDING_WRITES). */
+  maxPendingWrites?: number;
   /** With several instances: the leader's epoch on every write, so a superseded leader cannot write (lib/store/cluster.ts). */
   fence?: Fence;
 }
@@ -115,8 +117,6 @@ export interface Labels {
 
 const NO_LABELS: Labels = { nameOf: () => null, tagsOf: () => [], expectedSince: () => null };
 
-/** Writes waiting for the database beyond this are dropped (oldest first) and reported. */
-const MAX_PENDING_WRITES = 100_000;
 const key = (deviceId: string, kind: string) => `${kind}\u0000${deviceId}`;
 const systemKey = (source: string) => `system\u0000\u0000${source}`;
 const recordKey = (a: AlertRecord) => (a.deviceId === null ? systemKey(a.source ?? "") : key(a.deviceId, a.kind));
@@ -170,7 +170,9 @@ export class AlertService {
   private loaded = false;
   /** A standby's service: shows the database's alerts, decides nothing (follow()). */
   private following = false;
-  droppedDecisions = 0;
+  /** Alert writes dropped since start: the database was away while more than maxPendingWrites waited. */
+  droppedWrites = 0;
+  private droppedLoggedAt = -Infinity;
 
   /** Alert writes decided and not stored yet. */
   get pendingWrites(): number {
@@ -482,11 +484,19 @@ export class AlertService {
       }
     }
     if (this.pending.length === 0) return;
-    const excess = this.pending.length - MAX_PENDING_WRITES;
+    const max = this.opts.maxPendingWrites ?? 1_000_000;
+    const excess = this.pending.length - max;
     if (excess > 0) {
       this.dequeued(this.pending.splice(0, excess));
-      this.droppedDecisions += excess;
-      this.opts.log(`alerts: database away too long, dropped the ${excess} oldest alert writes`);
+      this.droppedWrites += excess;
+      const now = this.now();
+      if (now - this.droppedLoggedAt >= 10_000) {
+        this.droppedLoggedAt = now;
+        this.opts.log(
+          `alerts: more than ${max} writes waiting for the database (ALERT_MAX_PENDING_WRITES): ` +
+            `dropped the oldest, ${this.droppedWrites} since start`,
+        );
+      }
     }
     this.draining ??= this.drain().finally(() => {
       this.draining = null;

@@ -132,6 +132,11 @@ export const healthDtoSchema = z.object({
     rejectedRows: count.describe(
       "Rows the database refused for what they hold, isolated and dropped (the rest was written).",
     ),
+    alertWrites: z
+      .object({ pending: count, dropped: count })
+      .describe(
+        "Alert writes (fires, resolutions, incident changes) waiting for the database, and dropped since start past ALERT_MAX_PENDING_WRITES.",
+      ),
     lastError: z.string().nullable(),
     kind: z
       .enum(["postgres", "pglite"])

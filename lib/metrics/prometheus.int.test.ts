@@ -96,6 +96,8 @@ const FAMILIES: Array<[string, string]> = [
   ["keepwatch_verdict_lateness_seconds", "histogram"],
   ["keepwatch_db_pending_writes", "gauge"],
   ["keepwatch_db_rejected_rows", "counter"],
+  ["keepwatch_alert_pending_writes", "gauge"],
+  ["keepwatch_alert_dropped_writes", "counter"],
   ["keepwatch_alerts_firing", "gauge"],
   ["keepwatch_notifications", "counter"],
   ["keepwatch_sse_streams", "gauge"],

@@ -21,6 +21,8 @@ export interface MetricsSource {
   brokerConnected(): boolean;
   pendingWrites(): number;
   rejectedRows(): number;
+  /** The alert service's writes waiting, and dropped since start. */
+  alertWrites(): { pending: number; dropped: number };
   /** Events refused at ingest since start, by cause. */
   rejected(): Partial<Record<string, number>>;
   /** Firing alerts by kind. */
@@ -110,6 +112,24 @@ export class Metrics {
       registers,
       collect() {
         this.set(source.pendingWrites());
+      },
+    });
+    new Gauge({
+      name: "keepwatch_alert_pending_writes",
+      help: "Alert writes (fires, resolutions, incident changes) waiting for the database.",
+      registers,
+      collect() {
+        this.set(source.alertWrites().pending);
+      },
+    });
+    new Counter({
+      name: "keepwatch_alert_dropped_writes_total",
+      help: "Alert writes dropped since start: more than ALERT_MAX_PENDING_WRITES were waiting.",
+      registers,
+      collect() {
+        this.reset();
+        const n = source.alertWrites().dropped;
+        if (n) this.inc(n);
       },
     });
     new Counter({

@@ -313,7 +313,7 @@ async function realClock(plan: DetectionPlan) {
     falseVerdicts,
     ticks: tickCosts,
     gc,
-    alerts: { pendingAtEnd, dropped: service.droppedDecisions, caughtUpMs, stored },
+    alerts: { pendingAtEnd, dropped: service.droppedWrites, caughtUpMs, stored },
   };
 }
 

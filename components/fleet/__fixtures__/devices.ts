@@ -51,6 +51,7 @@ export function health(
     pendingWrites: 0,
     droppedWrites: 0,
     rejectedRows: 0,
+    alertWrites: { pending: 0, dropped: 0 },
     lastError: null,
     ...patch.db,
   };
