@@ -375,7 +375,20 @@ export async function applyAlertWrites(
     async (tx) => {
       await fenceTx(tx, fence);
       const out: AppliedWrite[] = [];
-      for (const w of writes) {
+      for (let i = 0; i < writes.length;) {
+        const w = writes[i];
+        if (w.type === "fire") {
+          // A run of fires is one statement: a mass outage fires thousands at once.
+          const run = fireRun(writes, i);
+          const rows = await fireStatement(tx, run);
+          run.forEach((f, j) => {
+            const row = rows[j];
+            if (row) out.push({ write: f, alert: toAlert(row), incident: null, changed: Boolean(row.changed) });
+          });
+          i += run.length;
+          continue;
+        }
+        i++;
         const rows = (await writeStatement(tx, w)) as (AlertRow | IncidentRow)[];
         const row = rows[0];
         if (!row) continue;
@@ -390,27 +403,71 @@ export async function applyAlertWrites(
   );
 }
 
+type FireWrite = Extract<AlertWrite, { type: "fire" }>;
+
+/** The fires from `from` on, up to the first other write or the first device and kind already in the run. */
+function fireRun(writes: readonly AlertWrite[], from: number): FireWrite[] {
+  const run: FireWrite[] = [];
+  const keys = new Set<string>();
+  for (let i = from; i < writes.length; i++) {
+    const w = writes[i];
+    if (w.type !== "fire") break;
+    const k = `${w.kind}\0${w.deviceId}`;
+    if (keys.has(k)) break;
+    keys.add(k);
+    run.push(w);
+  }
+  return run;
+}
+
+/**
+ * Fires alerts, idempotent against "alerts_one_firing_idx": one row per
+ * fire, in order, either the new alert (`changed`) or the one already firing
+ * for its device and kind. A fire whose rule or incident is gone is stored
+ * without it. The run's devices and kinds are distinct (fireRun).
+ */
+async function fireStatement(db: Tx, run: readonly FireWrite[]): Promise<(AlertRow | undefined)[]> {
+  const meta = (w: FireWrite) => w.meta ?? { notified: true, silenceId: null, incidentId: null };
+  const rows = await db.$queryRaw<(AlertRow & { ord: bigint })[]>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${run.map((w) => clean(w.deviceId))}::text[], ${run.map((w) => w.ruleId)}::int4[], ${run.map((w) => w.kind)}::text[],
+        ${run.map((w) => iso(w.at))}::timestamptz[], ${run.map((w) => clean(w.message))}::text[],
+        ${run.map((w) => (meta(w).notified ? iso(w.at) : null))}::timestamptz[], ${run.map((w) => meta(w).notified)}::bool[],
+        ${run.map((w) => meta(w).silenceId)}::text[], ${run.map((w) => meta(w).incidentId)}::text[])
+        WITH ORDINALITY AS t("device_id", "rule_id", "kind", "fired_at", "message", "last_notified_at", "notified",
+                             "silence_id", "incident_id", "ord")),
+    ins AS (
+      INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at",
+                            "notified", "silenced", "silence_id", "incident_id")
+      SELECT i."device_id", r."id", i."kind", 'firing', i."fired_at", i."message", i."last_notified_at",
+             i."notified", i."silence_id" IS NOT NULL, i."silence_id", n."id"
+        FROM input i
+        LEFT JOIN "alert_rules" r ON r."id" = i."rule_id"
+        LEFT JOIN "incidents" n ON n."id" = i."incident_id"
+       ORDER BY i."ord"
+      ON CONFLICT ("device_id", "kind") WHERE "state" = 'firing' DO NOTHING
+      RETURNING *)
+    SELECT i."ord", x.*
+      FROM input i
+      JOIN (SELECT *, true AS "changed" FROM ins
+            UNION ALL
+            SELECT a.*, false AS "changed" FROM "alerts" a
+              JOIN input j ON a."device_id" = j."device_id" AND a."kind" = j."kind"
+             WHERE a."state" = 'firing'
+               AND NOT EXISTS (SELECT 1 FROM ins WHERE ins."device_id" = a."device_id" AND ins."kind" = a."kind")) x
+        ON x."device_id" = i."device_id" AND x."kind" = i."kind"
+     ORDER BY i."ord"`;
+  const byOrd: (AlertRow | undefined)[] = new Array(run.length);
+  for (const { ord, ...row } of rows) byOrd[Number(ord) - 1] = row;
+  return byOrd;
+}
+
 function writeStatement(db: Tx, w: AlertWrite) {
   {
     switch (w.type) {
-      case "fire": {
-        const device = clean(w.deviceId);
-        const meta = w.meta ?? { notified: true, silenceId: null, incidentId: null };
-        return db.$queryRaw<AlertRow[]>`
-          WITH ins AS (
-            INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at",
-                                  "notified", "silenced", "silence_id", "incident_id")
-            SELECT ${device}, (SELECT "id" FROM "alert_rules" WHERE "id" = ${w.ruleId}::int4), ${w.kind}, 'firing',
-                   ${iso(w.at)}::timestamptz, ${clean(w.message)}, ${meta.notified ? iso(w.at) : null}::timestamptz,
-                   ${meta.notified}, ${meta.silenceId !== null}, ${meta.silenceId}::text,
-                   (SELECT "id" FROM "incidents" WHERE "id" = ${meta.incidentId}::text)
-            ON CONFLICT ("device_id", "kind") WHERE "state" = 'firing' DO NOTHING
-            RETURNING *)
-          SELECT *, true AS changed FROM ins
-          UNION ALL
-          SELECT *, false AS changed FROM "alerts"
-           WHERE "device_id" = ${device} AND "kind" = ${w.kind} AND "state" = 'firing' AND NOT EXISTS (SELECT 1 FROM ins)`;
-      }
+      case "fire":
+        return fireStatement(db, [w]);
       case "resolve":
         return db.$queryRaw<AlertRow[]>`
           UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = GREATEST("fired_at", ${iso(w.at)}::timestamptz),
