@@ -344,3 +344,39 @@ describe("alert writes while the database is away", () => {
     expect(service.droppedWrites).toBe(500);
   });
 });
+
+describe("verdicts before alert writes", () => {
+  it("holds the alert writes back while the fleet's deadlines are overdue, and writes them once verdicts catch up", async () => {
+    let now = Date.now();
+    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
+    const service = new AlertService({
+      db: () => db,
+      fleet,
+      pingsVisible: () => true,
+      onFeedChange: () => {},
+      log: () => {},
+      now: () => now,
+      tickMs: 20,
+      incidents: { groupWaitMs: 0 },
+    });
+    await service.start();
+    // "vb-late" will be overdue (keepalive 10 s, nobody ticks the fleet); "vb-0..2" go silent on a shorter rule.
+    await createAlertRule(db, { ...DEFAULT_RULE, name: "vb", match: "vb-?", offlineFactor: null, offlineSeconds: 1 });
+    await service.reloadRules();
+    for (const id of ["vb-0", "vb-1", "vb-2", "vb-late"])
+      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 10 });
+    now += 20_000;
+    await eventually(() => service.pendingWrites > 0, 2_000, "alert writes decided");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(service.pendingWrites).toBeGreaterThan(0);
+    expect((await listAlerts(db, { limit: 100 })).filter((a) => a.deviceId?.startsWith("vb-"))).toEqual([]);
+    // The verdicts run: nothing overdue any more, the writes go.
+    while (fleet.tick()) {
+      /* every due deadline */
+    }
+    await eventually(() => service.pendingWrites === 0, 5_000, "alert writes stored");
+    await service.stop();
+    const stored = (await listAlerts(db, { limit: 100 })).filter((a) => a.deviceId?.startsWith("vb-"));
+    expect(stored.length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -117,6 +117,10 @@ export interface Labels {
 
 const NO_LABELS: Labels = { nameOf: () => null, tagsOf: () => [], expectedSince: () => null };
 
+/** Verdicts this late (a deadline overdue by more) hold the alert writes back ... */
+const VERDICTS_BEHIND_MS = 200;
+/** ... for this long at most per batch. */
+const VERDICTS_FIRST_MAX_WAIT_MS = 1_000;
 const key = (deviceId: string, kind: string) => `${kind}\u0000${deviceId}`;
 const systemKey = (source: string) => `system\u0000\u0000${source}`;
 const recordKey = (a: AlertRecord) => (a.deviceId === null ? systemKey(a.source ?? "") : key(a.deviceId, a.kind));
@@ -639,6 +643,7 @@ export class AlertService {
   private async drain(): Promise<void> {
     let failures = 0;
     while (this.pending.length > 0) {
+      await this.yieldToVerdicts();
       const db = this.opts.db();
       const batch = this.pending.slice(0, 500);
       this.dequeued(batch);
@@ -655,6 +660,20 @@ export class AlertService {
         if (this.stopped && failures >= 3) return;
         await new Promise((r) => setTimeout(r, backoffCeiling(failures, { initialMs: 100, maxMs: 5_000 })));
       }
+    }
+  }
+
+  /**
+   * Verdicts first: while the fleet's deadlines are overdue (a mass outage on
+   * a busy machine), the next batch of alert writes waits, for a second at
+   * most, so the alert path never starves.
+   */
+  private async yieldToVerdicts(): Promise<void> {
+    const giveUpAt = Date.now() + VERDICTS_FIRST_MAX_WAIT_MS;
+    while (!this.stopped && Date.now() < giveUpAt) {
+      const due = this.opts.fleet.nextDeadline();
+      if (due === null || due > this.now() - VERDICTS_BEHIND_MS) return;
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
