@@ -648,6 +648,10 @@ export class Runtime {
   }
 
   /** Whether this instance writes, records activity, decides alerts and sends notifications. */
+  viewsNow(): FleetViews {
+    return this.hub.currentViews();
+  }
+
   get leads(): boolean {
     return !this.clustered || this.cluster?.role === "leader";
   }

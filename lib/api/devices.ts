@@ -55,7 +55,8 @@ export function listDevices(
   runtime: FleetPort & ViewsPort,
   opts: { status?: DeviceStatus; q?: string; tag?: string; limit?: number; cursor?: string },
 ): DeviceList {
-  const { fleet, views } = runtime;
+  const { fleet } = runtime;
+  const views = runtime.viewsNow();
   const limit = opts.limit ?? DEVICE_PAGE_DEFAULT;
   const after = opts.cursor === undefined ? null : decodeIdCursor(opts.cursor);
   const page = views.idsAfter(viewOf(opts), after, limit + 1);

@@ -28,7 +28,8 @@ export interface FleetPort {
 
 /** The fleet page's server-side views (filter, sort, cursor paging). */
 export interface ViewsPort {
-  readonly views: Pick<FleetViews, "idsAfter">;
+  /** The views with every change so far in them (the live hub otherwise applies changes per publish). */
+  viewsNow(): Pick<FleetViews, "idsAfter">;
 }
 
 /** Activity not yet written, and how long raw points are kept; null without a database. */

@@ -240,4 +240,20 @@ describe("LiveHub", () => {
     await reader.cancel();
     expect(hub.watching).toBe(false);
   });
+
+  it("reads see every change at once: the views used between publishes include changes not yet published", () => {
+    const devices = new Map([
+      ["a", dto("a")],
+      ["b", dto("b")],
+    ]);
+    hub = new LiveHub(source(devices), { batchMs: 1_000_000, heartbeatMs: 1_000_000 });
+    const offline = { ...DEFAULT_VIEW, status: "offline" as const, sortKey: "id" as const };
+    // A view in use, as a tab or an earlier API call left it.
+    expect(hub.currentViews().idsAfter(offline, null, 10).ids).toEqual([]);
+    devices.set("b", dto("b", "offline"));
+    devices.set("c", dto("c", "offline"));
+    hub.markChanged(["b", "c"]);
+    // No publish yet: the views still get both.
+    expect(hub.currentViews().idsAfter(offline, null, 10)).toEqual({ ids: ["b", "c"], total: 2 });
+  });
 });

@@ -241,11 +241,15 @@ export class LiveHub {
     );
   }
 
+  /** The views with the changes not yet published in them: what a read must see. */
+  currentViews(): FleetViews {
+    this.source.views.update(this.dirty);
+    return this.source.views;
+  }
+
   /** A window as a stream's first message has it (also what the fleet page is first rendered with). */
   snapshot(window: WindowRequest = DEFAULT_WINDOW): SnapshotMessage {
-    // Changes not yet published must reach the views before a window is read from them.
-    this.source.views.update(this.dirty);
-    const w = this.source.views.window(window.query, window.offset, window.limit);
+    const w = this.currentViews().window(window.query, window.offset, window.limit);
     return {
       serverTime: new Date().toISOString(),
       window: w,
