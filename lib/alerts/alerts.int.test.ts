@@ -20,7 +20,7 @@ import { createTestDatabase, type TestDatabase } from "../store/testing";
 import { eventually } from "../testing/clients";
 import type { AlertDecision } from "./engine";
 import { DEFAULT_RULE } from "./rules";
-import { AlertService } from "./service";
+import { AlertService, type AlertServiceOptions } from "./service";
 
 let testDb: TestDatabase;
 let db: Db;
@@ -240,6 +240,25 @@ describe("the alert service across a restart", () => {
   });
 });
 
+/** An alert service on a fleet, both on a clock the test moves (`clock.now`). */
+async function serviceOnClock(opts: Partial<AlertServiceOptions> = {}) {
+  const clock = { now: Date.now() };
+  const fleet = new Fleet({ now: () => clock.now, pingsVisible: () => true });
+  const service = new AlertService({
+    db: () => db,
+    fleet,
+    pingsVisible: () => true,
+    onFeedChange: () => {},
+    log: () => {},
+    now: () => clock.now,
+    tickMs: 20,
+    incidents: { groupWaitMs: 0 },
+    ...opts,
+  });
+  await service.start();
+  return { clock, fleet, service };
+}
+
 describe("the alert service in a mass outage", () => {
   it("one incident for 600 devices dropped at once: every member stored in it, its row written per batch, not per member", async () => {
     await createAlertRule(db, {
@@ -258,26 +277,14 @@ describe("the alert service in a mass outage", () => {
     await db.$executeRawUnsafe(`CREATE TRIGGER count_incident_write AFTER INSERT OR UPDATE ON "incidents"
       FOR EACH ROW EXECUTE FUNCTION count_incident_write()`);
 
-    let now = Date.now();
-    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
-    const service = new AlertService({
-      db: () => db,
-      fleet,
-      pingsVisible: () => true,
-      onFeedChange: () => {},
-      log: () => {},
-      now: () => now,
-      tickMs: 20,
-      incidents: { groupWaitMs: 0 },
-    });
-    await service.start();
+    const { clock, fleet, service } = await serviceOnClock();
     const ids = Array.from({ length: 600 }, (_, i) => `mo-${i}`);
     for (const id of ids)
-      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 60 });
-    now += 100;
+      fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 60 });
+    clock.now += 100;
     for (const id of ids)
-      fleet.apply({ kind: "disconnect", deviceId: id, at: now, source: "aedes", reason: "connection_lost" });
-    now += 1_500;
+      fleet.apply({ kind: "disconnect", deviceId: id, at: clock.now, source: "aedes", reason: "connection_lost" });
+    clock.now += 1_500;
     await eventually(
       async () => {
         await service.flush();
@@ -308,28 +315,19 @@ describe("the alert service in a mass outage", () => {
 
 describe("alert writes while the database is away", () => {
   it("holds ALERT_MAX_PENDING_WRITES of them, drops and counts the oldest beyond, and writes the rest once it is back", async () => {
-    let now = Date.now();
     let open = false;
     const logs: string[] = [];
-    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
-    const service = new AlertService({
+    const { clock, fleet, service } = await serviceOnClock({
       db: () => (open ? db : null),
-      fleet,
-      pingsVisible: () => true,
-      onFeedChange: () => {},
       log: (m) => logs.push(m),
-      now: () => now,
-      tickMs: 20,
       maxPendingWrites: 1_000,
-      incidents: { groupWaitMs: 0 },
     });
-    await service.start();
     const ids = Array.from({ length: 1_500 }, (_, i) => `away-${String(i).padStart(4, "0")}`);
     // Silent, not disconnected: 1,500 offline alerts of their own, no incident.
     for (const id of ids)
-      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 10 });
-    now += 20_000;
-    service.tick(now);
+      fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 10 });
+    clock.now += 20_000;
+    service.tick(clock.now);
     expect(service.pendingWrites).toBe(1_000);
     expect(service.droppedWrites).toBe(500);
     expect(logs.filter((l) => l.includes("ALERT_MAX_PENDING_WRITES"))).toHaveLength(1);
@@ -347,25 +345,13 @@ describe("alert writes while the database is away", () => {
 
 describe("verdicts before alert writes", () => {
   it("holds the alert writes back while the fleet's deadlines are overdue, and writes them once verdicts catch up", async () => {
-    let now = Date.now();
-    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
-    const service = new AlertService({
-      db: () => db,
-      fleet,
-      pingsVisible: () => true,
-      onFeedChange: () => {},
-      log: () => {},
-      now: () => now,
-      tickMs: 20,
-      incidents: { groupWaitMs: 0 },
-    });
-    await service.start();
+    const { clock, fleet, service } = await serviceOnClock();
     // "vb-late" will be overdue (keepalive 10 s, nobody ticks the fleet); "vb-0..2" go silent on a shorter rule.
     await createAlertRule(db, { ...DEFAULT_RULE, name: "vb", match: "vb-?", offlineFactor: null, offlineSeconds: 1 });
     await service.reloadRules();
     for (const id of ["vb-0", "vb-1", "vb-2", "vb-late"])
-      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 10 });
-    now += 20_000;
+      fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 10 });
+    clock.now += 20_000;
     await eventually(() => service.pendingWrites > 0, 2_000, "alert writes decided");
     await new Promise((r) => setTimeout(r, 300));
     expect(service.pendingWrites).toBeGreaterThan(0);
