@@ -293,12 +293,9 @@ export class Runtime {
         pendingWrites: () => this.writer?.health().pendingWrites ?? 0,
         rejectedRows: () => this.writer?.health().rejectedRows ?? 0,
         alertWrites: () => ({ pending: this.alerts?.pendingWrites ?? 0, dropped: this.alerts?.droppedWrites ?? 0 }),
+        alertEvaluationLagMs: () => this.alerts?.evaluationLagMs ?? 0,
         rejected: () => this.health({ jobs: false }).ingest.rejected,
-        firingByKind: () => {
-          const byKind: Record<string, number> = {};
-          for (const a of this.alerts?.feed().firing ?? []) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-          return byKind;
-        },
+        firingByKind: () => this.alerts?.firingByKind() ?? {},
         notificationOutcomes: () => this.alerts?.dispatcher.outcomes.values() ?? [],
         streams: () => this.hub.subscriberCount,
         devices: () => this.fleet.all(),

@@ -112,6 +112,28 @@ describe("ActivityAccumulator", () => {
   });
 });
 
+describe("ActivityAccumulator roll-ups in slices", () => {
+  it("takes a minute's end a slice at a time: every roll-up once, none of the current minute", () => {
+    const acc = new ActivityAccumulator();
+    const ids = Array.from({ length: 25 }, (_, i) => `s${i}`);
+    acc.events(ids.map((id, i) => ping(id, T + i)));
+    acc.events([ping("s0", T + 60_500)]); // s0 spills its first minute, and has the current one inline
+    const slices: number[] = [];
+    const taken = [];
+    for (;;) {
+      const slice = acc.takeRollups(T + 60_000, 10);
+      slices.push(slice.length);
+      taken.push(...slice);
+      if (slice.length < 10) break;
+    }
+    expect(slices).toEqual([10, 10, 5]);
+    expect(taken.map((r) => r.deviceId).sort()).toEqual([...ids].sort());
+    expect(taken.every((r) => r.minute === T && r.count === 1)).toBe(true);
+    expect(acc.takeRollups(T + 60_000, 10)).toEqual([]);
+    expect(acc.takeRollups(T + 120_000)).toEqual([{ deviceId: "s0", minute: T + 60_000, count: 1, maxGapMs: 60_500 }]);
+  });
+});
+
 describe("ActivityAccumulator thinning", () => {
   const pub = (deviceId: string, at: number): ActivityEvent => ({
     kind: "publish",

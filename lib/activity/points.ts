@@ -216,6 +216,8 @@ export class ActivityAccumulator {
   private readonly byMinute = new Map<number, number[]>();
   /** Roll-ups no longer inline (the device moved on to a later minute, or a late point): minute → device → roll-up. */
   private readonly spilled = new Map<number, Map<string, MinuteRollup>>();
+  /** How far takeRollups has got in a minute's list, while it takes it in slices. */
+  private readonly byMinuteTaken = new Map<number, number>();
   private pendingCount = 0;
 
   constructor(private readonly ignore: ReadonlySet<string> = new Set()) {}
@@ -262,11 +264,17 @@ export class ActivityAccumulator {
     return out;
   }
 
-  /** Roll-ups of minutes that ended before `before` (epoch ms), removed from the accumulator. */
-  takeRollups(before: number): MinuteRollup[] {
+  /**
+   * Roll-ups of minutes that ended before `before` (epoch ms), removed from
+   * the accumulator: about `limit` at most (a minute's spilled devices are
+   * taken whole), so a minute's end with a million devices is taken in
+   * slices; fewer than `limit` means none is left.
+   */
+  takeRollups(before: number, limit = Number.POSITIVE_INFINITY): MinuteRollup[] {
     const out: MinuteRollup[] = [];
     for (const [minute, byDevice] of this.spilled) {
       if (minute + MINUTE_MS > before) continue;
+      if (out.length >= limit) return out;
       for (const r of byDevice.values()) out.push(r);
       this.pendingCount -= byDevice.size;
       this.spilled.delete(minute);
@@ -274,7 +282,13 @@ export class ActivityAccumulator {
     const r = this.rows;
     for (const [minute, list] of this.byMinute) {
       if (minute + MINUTE_MS > before) continue;
-      for (const i of list) {
+      let at = this.byMinuteTaken.get(minute) ?? 0;
+      for (; at < list.length; at++) {
+        if (out.length >= limit) {
+          this.byMinuteTaken.set(minute, at);
+          return out;
+        }
+        const i = list[at];
         if (r.count[i] === 0 || r.minute[i] !== minute) continue;
         out.push(this.inline(i));
         r.count[i] = 0;
@@ -282,6 +296,7 @@ export class ActivityAccumulator {
         this.pendingCount--;
       }
       this.byMinute.delete(minute);
+      this.byMinuteTaken.delete(minute);
     }
     return out;
   }

@@ -295,6 +295,8 @@ describe("the alert service in a mass outage", () => {
       "600 alerts stored",
     );
     await service.flush();
+    // All of them counted (keepwatch_alerts_firing), not the feed's newest 200.
+    expect(service.firingByKind().offline).toBeGreaterThanOrEqual(600);
     await service.stop();
 
     const alerts = (await listAlerts(db, { state: "firing", limit: 1000 })).filter((a) =>
@@ -352,7 +354,8 @@ describe("verdicts before alert writes", () => {
     for (const id of ["vb-0", "vb-1", "vb-2", "vb-late"])
       fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 10 });
     clock.now += 20_000;
-    await eventually(() => service.pendingWrites > 0, 2_000, "alert writes decided");
+    // The alert tick itself waits for the late verdicts, 5 s at most.
+    await eventually(() => service.pendingWrites > 0, 7_000, "alert writes decided");
     await new Promise((r) => setTimeout(r, 300));
     expect(service.pendingWrites).toBeGreaterThan(0);
     expect((await listAlerts(db, { limit: 100 })).filter((a) => a.deviceId?.startsWith("vb-"))).toEqual([]);
@@ -364,5 +367,47 @@ describe("verdicts before alert writes", () => {
     await service.stop();
     const stored = (await listAlerts(db, { limit: 100 })).filter((a) => a.deviceId?.startsWith("vb-"));
     expect(stored.length).toBeGreaterThanOrEqual(3);
+  });
+  it("keeps fleet changes from the engine while verdicts are overdue: judged once they catch up, or after 5 s", async () => {
+    const { clock, fleet, service } = await serviceOnClock();
+    // "ve-late" will be overdue (keepalive 10 s, nobody ticks the fleet); "ve-0" drops on a 1 s rule.
+    await createAlertRule(db, { ...DEFAULT_RULE, name: "ve", match: "ve-?", offlineFactor: null, offlineSeconds: 1 });
+    await service.reloadRules();
+    for (const id of ["ve-0", "ve-late"])
+      fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 10 });
+    clock.now += 20_000;
+    const stored = async (id: string) => (await listAlerts(db, { limit: 100 })).some((a) => a.deviceId === id);
+
+    // Verdicts are 10 s behind: the disconnect waits for the engine, nothing is decided.
+    fleet.apply({ kind: "disconnect", deviceId: "ve-0", at: clock.now, source: "aedes", reason: "connection_lost" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(service.evaluationLagMs).toBeGreaterThanOrEqual(250);
+    expect(service.pendingWrites).toBe(0);
+    // The verdicts run: the engine takes the change, its alert is stored.
+    while (fleet.tick()) {
+      /* every due deadline */
+    }
+    await eventually(() => stored("ve-0"), 5_000, "ve-0's offline alert stored");
+    expect(service.evaluationLagMs).toBe(0);
+
+    // Verdicts behind for good (the next deadline overdue, nobody ticks): the change still reaches the engine.
+    for (const id of ["ve-2", "ve-3"])
+      fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 10 });
+    clock.now += 20_000;
+    const dropped = Date.now();
+    fleet.apply({ kind: "disconnect", deviceId: "ve-3", at: clock.now, source: "aedes", reason: "connection_lost" });
+    let worstLag = 0;
+    await eventually(
+      async () => {
+        worstLag = Math.max(worstLag, service.evaluationLagMs);
+        return stored("ve-3");
+      },
+      10_000,
+      "ve-3's offline alert stored",
+    );
+    await service.stop();
+    expect(worstLag).toBeGreaterThanOrEqual(4_000);
+    expect(worstLag).toBeLessThan(6_000);
+    expect(Date.now() - dropped).toBeGreaterThanOrEqual(5_000);
   });
 });

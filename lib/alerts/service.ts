@@ -41,7 +41,7 @@
 import { randomBytes } from "node:crypto";
 import { backoffCeiling } from "../backoff";
 import type { Fleet } from "../fleet/fleet";
-import type { DeviceState } from "../fleet/types";
+import type { DeviceState, FleetEffect } from "../fleet/types";
 import { startTicker } from "../fleet/ticker";
 import type { Db } from "../store/db";
 import { globMatcher } from "../api/glob";
@@ -119,8 +119,25 @@ const NO_LABELS: Labels = { nameOf: () => null, tagsOf: () => [], expectedSince:
 
 /** Verdicts this late (a deadline overdue by more) hold the alert writes back ... */
 const VERDICTS_BEHIND_MS = 200;
-/** ... for this long at most per batch. */
+/** ... for this long at most per batch ... */
 const VERDICTS_FIRST_MAX_WAIT_MS = 1_000;
+/**
+ * ... and hold the engine back (fleet changes not judged yet, thresholds not
+ * ticked) for this long at most: about half an incident's group wait, so a
+ * mass outage's incident is still announced in the time it would have been.
+ */
+const ALERTS_HELD_MAX_MS = 5_000;
+/** ... looking again this often. */
+const VERDICTS_WAIT_STEP_MS = 20;
+/** The engine takes queued fleet changes for this long, then lets I/O and verdicts run. */
+const CATCH_UP_SLICE_MS = 20;
+
+interface ObservedChange {
+  effects: readonly FleetEffect[];
+  changed: readonly DeviceState[];
+  /** When the fleet made the change (Date.now()). */
+  at: number;
+}
 const key = (deviceId: string, kind: string) => `${kind}\u0000${deviceId}`;
 const systemKey = (source: string) => `system\u0000\u0000${source}`;
 const recordKey = (a: AlertRecord) => (a.deviceId === null ? systemKey(a.source ?? "") : key(a.deviceId, a.kind));
@@ -167,6 +184,12 @@ export class AlertService {
   /** Each incident's write still in `pending` (not yet in a batch): where later counts go. */
   private readonly queuedIncidents = new Map<string, IncidentWrite>();
   private draining: Promise<void> | null = null;
+  /** Fleet changes the engine has not looked at yet (verdicts first: see observe()), oldest first from `observedHead`. */
+  private observed: Array<ObservedChange | undefined> = [];
+  private observedHead = 0;
+  private observeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Since when the alert tick has waited for late verdicts. */
+  private tickHeldSince: number | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopTicker: (() => void) | null = null;
   private loadTimer: ReturnType<typeof setTimeout> | null = null;
@@ -177,6 +200,12 @@ export class AlertService {
   /** Alert writes dropped since start: the database was away while more than maxPendingWrites waited. */
   droppedWrites = 0;
   private droppedLoggedAt = -Infinity;
+
+  /** How long the oldest fleet change has waited for the engine (ms): 0 unless verdicts were behind. */
+  get evaluationLagMs(): number {
+    const oldest = this.observed[this.observedHead];
+    return oldest ? Math.max(0, Date.now() - oldest.at) : 0;
+  }
 
   /** Alert writes decided and not stored yet. */
   get pendingWrites(): number {
@@ -216,14 +245,14 @@ export class AlertService {
   /** Loads rules, silences, firing alerts and open incidents, then follows the fleet. */
   async start(): Promise<void> {
     this.engine.seed(this.opts.fleet.all());
-    this.unsubscribe = this.opts.fleet.onEffects((effects, changed) => {
-      this.take(this.engine.observe(effects, changed, this.now()));
-      this.devicesBack(changed);
-    });
+    this.unsubscribe = this.opts.fleet.onEffects((effects, changed) => this.observe(effects, changed));
     this.take(this.engine.setRules(this.rules, this.now()));
     await this.load();
     this.dispatcher.start();
     this.stopTicker = startTicker(() => {
+      // Verdicts first, as for fleet changes: thresholds wait while the fleet judges late, 5 s at most.
+      if (this.verdictsBehind() && Date.now() - (this.tickHeldSince ??= Date.now()) < ALERTS_HELD_MAX_MS) return;
+      this.tickHeldSince = null;
       try {
         this.tick(this.now());
       } catch (e) {
@@ -439,6 +468,13 @@ export class AlertService {
     return this.labels.nameOf(deviceId);
   }
 
+  /** Firing alerts by kind, all of them (the feed shows the newest FEED_LIMIT). */
+  firingByKind(): Record<string, number> {
+    const byKind: Record<string, number> = {};
+    for (const a of this.firing.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+    return byKind;
+  }
+
   feed(): AlertFeedMessage {
     const firing = newest(this.firing.values(), FEED_LIMIT, (a, b) => b.firedAt - a.firedAt || (b.id < a.id ? -1 : 1));
     const grace = this.engine.restartWindowEndsAt;
@@ -465,13 +501,72 @@ export class AlertService {
     this.stopTicker?.();
     this.stopTicker = null;
     if (this.loadTimer) clearTimeout(this.loadTimer);
+    if (this.observeTimer) clearTimeout(this.observeTimer);
+    this.observeTimer = null;
     await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
     await this.dispatcher.stop();
   }
 
-  /** Resolves once every decision taken so far is written (or the database failed). */
+  /** Resolves once every fleet change so far is judged and its decisions written (or the database failed). */
   async flush(): Promise<void> {
+    this.catchUp(true);
     while (this.draining) await this.draining;
+  }
+
+  // ---------------------------------------------------------------- fleet changes
+
+  /**
+   * The fleet's changes, to the engine: at once, unless the fleet's verdicts
+   * are behind (a mass outage on a busy machine) or earlier changes still
+   * wait. Then they queue, in order, and the engine takes them once the
+   * verdicts have caught up, or after 5 s at most: judging devices never
+   * waits for judging alerts, and alerts are never starved.
+   */
+  private observe(effects: readonly FleetEffect[], changed: readonly DeviceState[]): void {
+    if (this.observedHead === this.observed.length && !this.verdictsBehind()) {
+      this.observeNow(effects, changed);
+      return;
+    }
+    this.observed.push({ effects, changed, at: Date.now() });
+    this.scheduleCatchUp(0);
+  }
+
+  private observeNow(effects: readonly FleetEffect[], changed: readonly DeviceState[]): void {
+    this.take(this.engine.observe(effects, changed, this.now()));
+    this.devicesBack(changed);
+  }
+
+  private scheduleCatchUp(ms: number): void {
+    if (this.observeTimer !== null || this.stopped) return;
+    this.observeTimer = setTimeout(() => {
+      this.observeTimer = null;
+      this.catchUp(false);
+    }, ms);
+  }
+
+  /** Works the queue off in slices behind I/O; `all`: now and whole (flush, stop). */
+  private catchUp(all: boolean): void {
+    const until = performance.now() + CATCH_UP_SLICE_MS;
+    while (this.observedHead < this.observed.length) {
+      const next = this.observed[this.observedHead]!;
+      if (!all && this.verdictsBehind() && Date.now() - next.at < ALERTS_HELD_MAX_MS) {
+        this.scheduleCatchUp(VERDICTS_WAIT_STEP_MS);
+        return;
+      }
+      this.observed[this.observedHead++] = undefined;
+      this.observeNow(next.effects, next.changed);
+      if (!all && performance.now() >= until) break;
+    }
+    if (this.observedHead === this.observed.length) {
+      this.observed = [];
+      this.observedHead = 0;
+    } else this.scheduleCatchUp(0);
+  }
+
+  /** A fleet deadline overdue by more than VERDICTS_BEHIND_MS: the fleet is judging late. */
+  private verdictsBehind(): boolean {
+    const due = this.opts.fleet.nextDeadline();
+    return due !== null && due <= this.now() - VERDICTS_BEHIND_MS;
   }
 
   // ---------------------------------------------------------------- routing
@@ -670,11 +765,8 @@ export class AlertService {
    */
   private async yieldToVerdicts(): Promise<void> {
     const giveUpAt = Date.now() + VERDICTS_FIRST_MAX_WAIT_MS;
-    while (!this.stopped && Date.now() < giveUpAt) {
-      const due = this.opts.fleet.nextDeadline();
-      if (due === null || due > this.now() - VERDICTS_BEHIND_MS) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    while (!this.stopped && Date.now() < giveUpAt && this.verdictsBehind())
+      await new Promise((r) => setTimeout(r, VERDICTS_WAIT_STEP_MS));
   }
 
   /**
@@ -711,16 +803,16 @@ export class AlertService {
       if (alert.deviceId === null) continue;
       switch (write.type) {
         case "fire":
-          if (alert.notified) out.push(this.alertEntry(alert, "fired", null));
+          if (alert.notified) out.push(...this.alertEntry(alert, "fired", null));
           break;
         case "mark":
           // Released from a group, after an incident, or at a silence's end: its own notification now.
           if (write.set.notified === true && (!prior || !prior.notified))
-            out.push(this.alertEntry(alert, "fired", null));
+            out.push(...this.alertEntry(alert, "fired", null));
           break;
         case "resolve":
           if (alert.notified && this.mutedBy(alert.deviceId) === null)
-            out.push(this.alertEntry(alert, "resolved", write.message));
+            out.push(...this.alertEntry(alert, "resolved", write.message));
           break;
         case "repeat":
           if (
@@ -729,7 +821,7 @@ export class AlertService {
             (alert.incidentId === null || !this.incidentRecords.has(alert.incidentId)) &&
             this.mutedBy(alert.deviceId) === null
           )
-            out.push(this.alertEntry(alert, "repeat", null));
+            out.push(...this.alertEntry(alert, "repeat", null));
           break;
       }
     }
@@ -806,10 +898,14 @@ export class AlertService {
     };
   }
 
-  /** A device alert goes to its rule's channels. */
-  private alertEntry(alert: AlertRecord, event: EventType, note: string | null): OutboxEntry {
+  /**
+   * A device alert goes to its rule's channels; a rule without channels gets
+   * no event at all (a mass outage under the default rule builds none).
+   */
+  private alertEntry(alert: AlertRecord, event: EventType, note: string | null): OutboxEntry[] {
     const rule = this.ruleOf(alert);
-    return this.entry(this.event(event, alert, null, note, rule), rule?.channelIds ?? [], false);
+    if (!rule || rule.channelIds.length === 0) return [];
+    return [this.entry(this.event(event, alert, null, note, rule), rule.channelIds, false)];
   }
 
   /** System alerts go to the channels marked default for system alerts. */
@@ -830,7 +926,7 @@ export class AlertService {
     if (alert.acknowledgedAt === null || alert.state !== "firing" || !alert.notified || alert.silenced) return [];
     if (alert.deviceId === null)
       return [this.entry(this.event("acknowledged", alert, null, alert.ackComment, null), [], true)];
-    return [this.alertEntry(alert, "acknowledged", alert.ackComment)];
+    return this.alertEntry(alert, "acknowledged", alert.ackComment);
   }
 
   incidentAckEntries(incident: IncidentRecord): OutboxEntry[] {

@@ -98,6 +98,7 @@ const FAMILIES: Array<[string, string]> = [
   ["keepwatch_db_rejected_rows", "counter"],
   ["keepwatch_alert_pending_writes", "gauge"],
   ["keepwatch_alert_dropped_writes", "counter"],
+  ["keepwatch_alert_evaluation_lag_seconds", "gauge"],
   ["keepwatch_alerts_firing", "gauge"],
   ["keepwatch_notifications", "counter"],
   ["keepwatch_sse_streams", "gauge"],

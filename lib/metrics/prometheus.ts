@@ -23,6 +23,8 @@ export interface MetricsSource {
   rejectedRows(): number;
   /** The alert service's writes waiting, and dropped since start. */
   alertWrites(): { pending: number; dropped: number };
+  /** How long the oldest fleet change has waited for the alert engine (ms). */
+  alertEvaluationLagMs(): number;
   /** Events refused at ingest since start, by cause. */
   rejected(): Partial<Record<string, number>>;
   /** Firing alerts by kind. */
@@ -120,6 +122,14 @@ export class Metrics {
       registers,
       collect() {
         this.set(source.alertWrites().pending);
+      },
+    });
+    new Gauge({
+      name: "keepwatch_alert_evaluation_lag_seconds",
+      help: "How long the oldest fleet change has waited for the alert engine: 0 unless verdicts ran late and alerts were held back.",
+      registers,
+      collect() {
+        this.set(source.alertEvaluationLagMs() / 1000);
       },
     });
     new Counter({

@@ -486,14 +486,20 @@ export class ActivityRecorder {
 
   private async drain(all: boolean): Promise<void> {
     const now = this.now();
-    for (const r of this.acc.takeRollups(all ? Number.POSITIVE_INFINITY : now - 5_000)) {
-      const key = `${r.deviceId}\u0000${r.minute}`;
-      const held = this.rollups.get(key);
-      if (!held) this.rollups.set(key, { ...r, deviceId: clean(r.deviceId) });
-      else {
-        held.count += r.count;
-        if (r.maxGapMs !== null) held.maxGapMs = Math.max(held.maxGapMs ?? 0, r.maxGapMs);
+    // A minute's end holds a roll-up per active device: taken in slices, with I/O and verdicts between them.
+    for (;;) {
+      const taken = this.acc.takeRollups(all ? Number.POSITIVE_INFINITY : now - 5_000, this.maxBatch);
+      for (const r of taken) {
+        const key = `${r.deviceId}\u0000${r.minute}`;
+        const held = this.rollups.get(key);
+        if (!held) this.rollups.set(key, { ...r, deviceId: clean(r.deviceId) });
+        else {
+          held.count += r.count;
+          if (r.maxGapMs !== null) held.maxGapMs = Math.max(held.maxGapMs ?? 0, r.maxGapMs);
+        }
       }
+      if (taken.length < this.maxBatch) break;
+      await new Promise((resolve) => setImmediate(resolve));
     }
     // The roll-ups held now, in slices: taking each slice off the front of the map (up to one per device at a
     // minute's end) would walk over the entries deleted before it, every time.
