@@ -558,3 +558,31 @@ describe("never_seen (devices the inventory expects)", () => {
     ]);
   });
 });
+
+describe("the engine's tick in slices", () => {
+  it("evaluates `limit` devices per tick, nextDeadline() says more are due, and every alert fires once", () => {
+    let now = T0;
+    const fleet = new Fleet({ now: () => now, pingsVisible: () => true, lateGraceMs: 500 });
+    const engine = new AlertEngine({ pingsVisible: () => true, states: fleet });
+    const decisions: AlertDecision[] = [];
+    decisions.push(...engine.setRules([rule(1, { match: "*", offlineFactor: null, offlineSeconds: 5 })], now));
+    fleet.onEffects((effects, changed) => decisions.push(...engine.observe(effects, changed, now)));
+    const ids = Array.from({ length: 25 }, (_, i) => `slice-${i}`);
+    for (const id of ids)
+      fleet.apply({ kind: "connect", deviceId: id, at: now, source: "aedes", keepaliveSeconds: 60 });
+    now += 1_000;
+    for (const id of ids)
+      fleet.apply({ kind: "disconnect", deviceId: id, at: now, source: "aedes", reason: "connection_lost" });
+    expect(decisions.filter((d) => d.type === "fire")).toEqual([]);
+    now += 10_000;
+    const slices: number[] = [];
+    const fired: string[] = [];
+    while ((engine.nextDeadline() ?? Infinity) <= now) {
+      const out = engine.tick(now, 10).filter((d) => d.type === "fire");
+      slices.push(out.length);
+      fired.push(...out.map((d) => d.deviceId));
+    }
+    expect(slices).toEqual([10, 10, 5]);
+    expect(fired.sort()).toEqual([...ids].sort());
+  });
+});

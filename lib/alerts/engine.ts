@@ -243,10 +243,10 @@ export class AlertEngine {
     }
   }
 
-  /** Evaluates the devices whose deadline has come. */
-  tick(now: number): AlertDecision[] {
+  /** Evaluates the devices whose deadline has come (`limit` of them at most: nextDeadline() says if more are due). */
+  tick(now: number, limit = Number.POSITIVE_INFINITY): AlertDecision[] {
     const out: AlertDecision[] = [];
-    for (const id of this.deadlines.popDue(now)) this.evaluate(id, now, out);
+    for (const id of this.deadlines.popDue(now, limit)) this.evaluate(id, now, out);
     return out;
   }
 

@@ -129,6 +129,8 @@ const VERDICTS_FIRST_MAX_WAIT_MS = 1_000;
 const ALERTS_HELD_MAX_MS = 5_000;
 /** ... looking again this often. */
 const VERDICTS_WAIT_STEP_MS = 20;
+/** Devices whose alert deadline came evaluated per slice of the alert tick (about 10–20 ms). */
+const ENGINE_TICK_SLICE = 2_000;
 /** The engine takes queued fleet changes for this long, then lets I/O and verdicts run. */
 const CATCH_UP_SLICE_MS = 20;
 
@@ -249,15 +251,20 @@ export class AlertService {
     this.take(this.engine.setRules(this.rules, this.now()));
     await this.load();
     this.dispatcher.start();
+    let chained = false;
     this.stopTicker = startTicker(() => {
-      // Verdicts first, as for fleet changes: thresholds wait while the fleet judges late, 5 s at most.
-      if (this.verdictsBehind() && Date.now() - (this.tickHeldSince ??= Date.now()) < ALERTS_HELD_MAX_MS) return;
+      // Verdicts first, as for fleet changes: thresholds wait while the fleet judges late, 5 s at most; a run
+      // that has started goes on, a slice at a time, behind I/O.
+      if (!chained && this.verdictsBehind() && Date.now() - (this.tickHeldSince ??= Date.now()) < ALERTS_HELD_MAX_MS)
+        return false;
       this.tickHeldSince = null;
       try {
-        this.tick(this.now());
+        chained = this.tick(this.now(), ENGINE_TICK_SLICE);
       } catch (e) {
+        chained = false;
         this.opts.log(`alert tick failed: ${e instanceof Error ? e.message : String(e)}`);
       }
+      return chained;
     }, this.opts.tickMs ?? 100);
   }
 
@@ -286,13 +293,19 @@ export class AlertService {
     this.opts.onFeedChange();
   }
 
-  /** Everything time alone decides: device deadlines, system thresholds, incidents, silences starting or ending. */
-  tick(now: number): void {
-    this.take(this.engine.tick(now));
+  /**
+   * Everything time alone decides: device deadlines (`limit` devices at
+   * most), system thresholds, incidents, silences starting or ending. True
+   * when device deadlines are still due (the ticker goes on behind I/O).
+   */
+  tick(now: number, limit = Number.POSITIVE_INFINITY): boolean {
+    this.take(this.engine.tick(now, limit));
     this.takeSystem(this.system.tick(now));
     const incidentDue = this.incidents.nextDeadline();
     if (incidentDue !== null && incidentDue <= now) this.takeIncidentActions(this.incidents.tick(now));
     if (this.silenceChangeAt !== null && this.silenceChangeAt <= now) this.silencesChanged(now);
+    const due = this.engine.nextDeadline();
+    return due !== null && due <= now;
   }
 
   private async load(): Promise<void> {
