@@ -59,4 +59,30 @@ describe("LiveHub alerts", () => {
     hub.publish();
     expect(await read(reader, 1)).toEqual(["alerts:3"]);
   });
+
+  it("builds a feed that is costly to build less often: 20 times its cost apart, so under 5 % of the time", async () => {
+    let clock = 0;
+    let builds = 0;
+    // Each build takes 50 ms (of the hub's clock): the next may come 1 s later.
+    const costly: HubSource = { ...source, alerts: () => (builds++, (clock += 50), feed) };
+    hub = new LiveHub(costly, { batchMs: 1_000_000, now: () => clock });
+    const reader = hub.subscribe(undefined, { only: "alerts" }).getReader();
+    await read(reader, 1);
+    builds = 0;
+    feed = { ...feed, firingCount: 4 };
+    hub.markAlertsChanged();
+    hub.publish();
+    expect(builds).toBe(1);
+    feed = { ...feed, firingCount: 5 };
+    hub.markAlertsChanged();
+    clock += 500;
+    hub.publish();
+    expect(builds).toBe(1); // 550 ms after the last build began: not yet
+    clock += 500;
+    hub.publish();
+    expect(builds).toBe(2); // still changed, and 1,050 ms on: sent
+    hub.publish();
+    expect(builds).toBe(2); // nothing new
+    expect(await read(reader, 2)).toEqual(["alerts:4", "alerts:5"]);
+  });
 });
