@@ -43,6 +43,7 @@ import { backoffCeiling } from "../backoff";
 import type { Fleet } from "../fleet/fleet";
 import type { DeviceState, FleetEffect } from "../fleet/types";
 import { startTicker } from "../fleet/ticker";
+import { Queue } from "../queue";
 import type { Db } from "../store/db";
 import { globMatcher } from "../api/glob";
 import {
@@ -186,9 +187,8 @@ export class AlertService {
   /** Each incident's write still in `pending` (not yet in a batch): where later counts go. */
   private readonly queuedIncidents = new Map<string, IncidentWrite>();
   private draining: Promise<void> | null = null;
-  /** Fleet changes the engine has not looked at yet (verdicts first: see observe()), oldest first from `observedHead`. */
-  private observed: Array<ObservedChange | undefined> = [];
-  private observedHead = 0;
+  /** Fleet changes the engine has not looked at yet (verdicts first: see observe()). */
+  private readonly observed = new Queue<ObservedChange>();
   private observeTimer: ReturnType<typeof setTimeout> | null = null;
   /** Since when the alert tick has waited for late verdicts. */
   private tickHeldSince: number | null = null;
@@ -205,7 +205,7 @@ export class AlertService {
 
   /** How long the oldest fleet change has waited for the engine (ms): 0 unless verdicts were behind. */
   get evaluationLagMs(): number {
-    const oldest = this.observed[this.observedHead];
+    const oldest = this.observed.peek();
     return oldest ? Math.max(0, Date.now() - oldest.at) : 0;
   }
 
@@ -255,8 +255,7 @@ export class AlertService {
     this.stopTicker = startTicker(() => {
       // Verdicts first, as for fleet changes: thresholds wait while the fleet judges late, 5 s at most; a run
       // that has started goes on, a slice at a time, behind I/O.
-      if (!chained && this.verdictsBehind() && Date.now() - (this.tickHeldSince ??= Date.now()) < ALERTS_HELD_MAX_MS)
-        return false;
+      if (!chained && this.heldForVerdicts((this.tickHeldSince ??= Date.now()))) return false;
       this.tickHeldSince = null;
       try {
         chained = this.tick(this.now(), ENGINE_TICK_SLICE);
@@ -536,7 +535,7 @@ export class AlertService {
    * waits for judging alerts, and alerts are never starved.
    */
   private observe(effects: readonly FleetEffect[], changed: readonly DeviceState[]): void {
-    if (this.observedHead === this.observed.length && !this.verdictsBehind()) {
+    if (this.observed.length === 0 && !this.verdictsBehind()) {
       this.observeNow(effects, changed);
       return;
     }
@@ -560,20 +559,21 @@ export class AlertService {
   /** Works the queue off in slices behind I/O; `all`: now and whole (flush, stop). */
   private catchUp(all: boolean): void {
     const until = performance.now() + CATCH_UP_SLICE_MS;
-    while (this.observedHead < this.observed.length) {
-      const next = this.observed[this.observedHead]!;
-      if (!all && this.verdictsBehind() && Date.now() - next.at < ALERTS_HELD_MAX_MS) {
+    for (let next = this.observed.peek(); next; next = this.observed.peek()) {
+      if (!all && this.heldForVerdicts(next.at)) {
         this.scheduleCatchUp(VERDICTS_WAIT_STEP_MS);
         return;
       }
-      this.observed[this.observedHead++] = undefined;
+      this.observed.shift();
       this.observeNow(next.effects, next.changed);
       if (!all && performance.now() >= until) break;
     }
-    if (this.observedHead === this.observed.length) {
-      this.observed = [];
-      this.observedHead = 0;
-    } else this.scheduleCatchUp(0);
+    if (this.observed.length > 0) this.scheduleCatchUp(0);
+  }
+
+  /** Alerting waiting since `since` waits on: verdicts are late, and it has not waited ALERTS_HELD_MAX_MS yet. */
+  private heldForVerdicts(since: number): boolean {
+    return Date.now() - since < ALERTS_HELD_MAX_MS && this.verdictsBehind();
   }
 
   /** A fleet deadline overdue by more than VERDICTS_BEHIND_MS: the fleet is judging late. */

@@ -37,6 +37,7 @@ import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
 import type { RestartRecord } from "./broker";
 import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 import { FlushLoop } from "./flush-loop";
+import { Queue } from "../queue";
 
 export interface StoreWriterOptions {
   db: Db;
@@ -103,46 +104,6 @@ interface Batch {
   gaps: GapOp[];
   restarts: RestartRecord[];
   brokerState: BrokerStateRecord | null;
-}
-
-/** FIFO with cheap removal from the front. */
-class Queue<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(item: T): void {
-    this.items.push(item);
-  }
-  /** Removes and returns up to n items from the front. */
-  take(n: number): T[] {
-    const out = this.items.slice(this.head, this.head + n);
-    this.head += out.length;
-    this.compact();
-    return out;
-  }
-  /** Puts items back in front (a failed batch), keeping their order. */
-  restore(front: T[]): void {
-    if (front.length === 0) return;
-    this.items = front.concat(this.items.slice(this.head));
-    this.head = 0;
-  }
-  /** Drops the n oldest items. */
-  drop(n: number): void {
-    this.head += Math.min(n, this.length);
-    this.compact();
-  }
-  private compact(): void {
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
 }
 
 // Postgres timestamps accept far more, but ISO strings only go to year 9999.
