@@ -1,9 +1,14 @@
 /** The process-wide Prisma client and the migrator's SQL session. */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb, connectSqlSession, databaseUrl, getDb } from "./db";
 import { openDatabase } from "./open";
 import { migrate } from "./migrate";
-import { createTestDatabase, MIGRATIONS_DIR, type TestDatabase } from "./testing";
+import { createTestDatabase, MIGRATIONS_DIR, withAdmin, type TestDatabase } from "./testing";
 
 let testDb: TestDatabase;
 const savedUrl = process.env.DATABASE_URL;
@@ -76,6 +81,53 @@ describe("db", () => {
       await database.close();
     }
   });
+
+  it("a pool's checked-out connection that the server ends does not crash the process", async () => {
+    // A separate process: an unhandled "error" event would end it with an uncaught exception.
+    const dir = await mkdtemp(path.join(tmpdir(), "kw-db-"));
+    const script = path.join(dir, "checkout.mts");
+    const db = fileURLToPath(new URL("./db.ts", import.meta.url));
+    await writeFile(
+      script,
+      `import { createPool } from ${JSON.stringify(db)};
+       const pool = createPool(process.env.URL!, 2);
+       const client = await pool.connect();
+       await client.query("BEGIN");
+       const pid = (await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+       const ended = new Promise((r) => client.once("end", r));
+       console.log("pid " + pid);
+       await ended;
+       await new Promise((r) => setTimeout(r, 300));
+       await client.query("COMMIT").catch((e) => console.log("commit refused: " + e.message));
+       client.release(true);
+       await pool.end();
+       console.log("still running");`,
+    );
+    try {
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
+        env: { ...process.env, URL: testDb.url },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      let err = "";
+      child.stderr.on("data", (d) => (err += d));
+      const exited = new Promise<number | null>((r) => child.on("exit", r));
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.stdout.on("data", (d) => {
+          out += d;
+          const m = /pid (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on("exit", () => reject(new Error(`child ended before its query: ${err}`)));
+      });
+      await withAdmin((admin) => admin.query("SELECT pg_terminate_backend($1)", [pid]));
+      expect(await exited, err).toBe(0);
+      expect(out).toMatch(/commit refused: .+/);
+      expect(out).toContain("still running");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it("openDatabase() shares one pool between Prisma and the migrator, and closes both", async () => {
     const database = openDatabase(testDb.url);

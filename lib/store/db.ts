@@ -69,9 +69,13 @@ export function createPool(connectionString: string, max = 10, opts: PoolOptions
     }),
     ...(opts.applicationName !== undefined && { application_name: opts.applicationName }),
   });
-  // An idle client whose server went away emits "error"; unhandled, that
-  // would crash the process. Queries report their own failures.
+  // A client whose server went away emits "error"; unhandled, that would
+  // crash the process. The pool forwards an idle client's to its own "error";
+  // a checked-out one (a transaction of sqlBatch, the migrator's session) has
+  // no listener of the pool's while it is out, so each client gets one for
+  // life. Queries report their own failures.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
