@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb, connectSqlSession, databaseUrl, getDb } from "./db";
+import { arrayLiteral, closeDb, connectSqlSession, createPool, databaseUrl, getDb, sqlBatch } from "./db";
 import { openDatabase } from "./open";
 import { migrate } from "./migrate";
 import { createTestDatabase, MIGRATIONS_DIR, withAdmin, type TestDatabase } from "./testing";
@@ -128,6 +128,47 @@ describe("db", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it("batched statements send arrays as literals that Postgres reads back exactly", async () => {
+    const pool = createPool(testDb.url, 2);
+    try {
+      await pool.query(`CREATE TABLE array_check (n int4, at timestamptz, s text, f float8, b bool)`);
+      const s = ["dev-1", "", "NULL", "null", 'say "hi"', "back\\slash", "a,b", "{x}", " padded ", "ünï", null, "x y"];
+      const at = s.map((_, i) => (i === 3 ? null : new Date(Date.UTC(2026, 11, 5, 1, 2, 3, i)).toISOString()));
+      const f = s.map((_, i) => (i === 4 ? null : i / 3 - 2));
+      const b = s.map((_, i) => (i === 5 ? null : i % 2 === 0));
+      const insert = (from: number, to: number) => ({
+        text: `INSERT INTO array_check SELECT * FROM unnest($1::int4[], $2::timestamptz[], $3::text[], $4::float8[], $5::bool[])`,
+        values: [
+          s.map((_, i) => i).slice(from, to),
+          at.slice(from, to),
+          s.slice(from, to),
+          f.slice(from, to),
+          b.slice(from, to),
+        ],
+      });
+      const batch = sqlBatch(pool);
+      await batch([insert(0, 6)]); // one statement: the pool's own query
+      await batch([insert(6, 9), insert(9, s.length)]); // a transaction on a checked-out connection
+      const rows = (await pool.query(`SELECT n, at, s, f, b FROM array_check ORDER BY n`)).rows;
+      expect(rows.map((r) => r.s)).toEqual(s);
+      expect(rows.map((r) => (r.at === null ? null : (r.at as Date).toISOString()))).toEqual(at);
+      expect(rows.map((r) => r.f)).toEqual(f);
+      expect(rows.map((r) => r.b)).toEqual(b);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("arrayLiteral() joins plain elements, quotes the rest, and leaves what it cannot write to pg", () => {
+    expect(arrayLiteral(["esp32-01", "2026-12-05T01:02:03.456Z", 7, -1.5, true])).toBe(
+      "{esp32-01,2026-12-05T01:02:03.456Z,7,-1.5,true}",
+    );
+    expect(arrayLiteral(["a b", null, "Null", 'q"', "\\", ""])).toBe('{"a b",NULL,"Null","q\\"","\\\\",""}');
+    expect(arrayLiteral([])).toBe("{}");
+    expect(arrayLiteral([new Date(0)])).toBeNull();
+    expect(arrayLiteral([["nested"]])).toBeNull();
+  });
 
   it("openDatabase() shares one pool between Prisma and the migrator, and closes both", async () => {
     const database = openDatabase(testDb.url);
