@@ -1,7 +1,8 @@
 /**
  * A FIFO with cheap removal from the front (an array and a head index,
  * compacted now and then), for queues that grow to hundreds of thousands:
- * the store writer's session changes, the alert engine's waiting fleet changes.
+ * the store writer's session changes, the alert engine's waiting fleet changes
+ * and the alert service's writes waiting for the database.
  */
 /** FIFO with cheap removal from the front. */
 export class Queue<T> {
@@ -25,6 +26,10 @@ export class Queue<T> {
     this.head++;
     this.compact();
     return item;
+  }
+  /** Up to n items from the front, left in place. */
+  front(n: number): T[] {
+    return this.items.slice(this.head, this.head + n);
   }
   /** Removes and returns up to n items from the front. */
   take(n: number): T[] {

@@ -183,7 +183,7 @@ export class AlertService {
   private readonly incidentChannels = new Map<string, Set<number>>();
   /** The channels as last read: where the database's own outage is sent. */
   private channels: ChannelRecord[] = [];
-  private pending: PendingWrite[] = [];
+  private readonly pending = new Queue<PendingWrite>();
   /** Each incident's write still in `pending` (not yet in a batch): where later counts go. */
   private readonly queuedIncidents = new Map<string, IncidentWrite>();
   private draining: Promise<void> | null = null;
@@ -599,7 +599,7 @@ export class AlertService {
     const max = this.opts.maxPendingWrites ?? 1_000_000;
     const excess = this.pending.length - max;
     if (excess > 0) {
-      this.dequeued(this.pending.splice(0, excess));
+      this.dequeued(this.pending.take(excess));
       this.droppedWrites += excess;
       const now = this.now();
       if (now - this.droppedLoggedAt >= 10_000) {
@@ -753,12 +753,12 @@ export class AlertService {
     while (this.pending.length > 0) {
       await this.yieldToVerdicts();
       const db = this.opts.db();
-      const batch = this.pending.slice(0, 500);
+      const batch = this.pending.front(500);
       this.dequeued(batch);
       try {
         if (!db) throw new Error("database not open");
         const applied = await applyAlertWrites(db, batch, (a) => this.plan(a), this.opts.fence);
-        this.pending.splice(0, batch.length);
+        this.pending.drop(batch.length);
         failures = 0;
         this.lastError = null;
         this.remember(applied);
