@@ -6,16 +6,18 @@
  * left it idle past its lease (paused), when the takeover ends it.
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createPool, sqlBatch } from "./db";
 import {
   WHOLE_FLEET,
   endLapsedTerm,
   fencedBatch,
   isFenced,
+  listMembers,
   readLeader,
   releaseLease,
   renewLease,
+  reportMember,
   sessionName,
   tryLead,
 } from "./cluster";
@@ -136,5 +138,26 @@ describe("leadership lease and epoch fence", () => {
     expect(await exists("paused-write")).toBe(false);
     expect(await paused.query("COMMIT").catch((e: unknown) => e)).toBeInstanceOf(Error);
     await paused.end().catch(() => {});
+  });
+});
+
+describe("cluster members", () => {
+  it("a member's last report is placed on this process's clock, whatever the database's clock says", async () => {
+    const member = { instanceId: "m1", shard: F, role: "standby", clientId: "kw-m1", startedAt: Date.now() };
+    await reportMember(a, member);
+    await a.query(
+      `UPDATE "cluster_members" SET "last_seen_at" = now() - interval '3 seconds' WHERE "instance_id" = 'm1'`,
+    );
+    const real = Date.now.bind(Date);
+    // This process's clock an hour ahead of the database's.
+    const skew = vi.spyOn(Date, "now").mockImplementation(() => real() + 3_600_000);
+    try {
+      const [m] = (await listMembers(a, 10_000)).filter((x) => x.instanceId === "m1");
+      const age = Date.now() - m.lastSeenAt;
+      expect(age).toBeGreaterThanOrEqual(3_000);
+      expect(age).toBeLessThan(4_000);
+    } finally {
+      skew.mockRestore();
+    }
   });
 });

@@ -30,6 +30,7 @@ export interface MemberView {
   role: string;
   clientId: string;
   startedAt: number;
+  /** On this process's clock: the database says how long ago, so a skew between the two clocks does not matter. */
   lastSeenAt: number;
 }
 
@@ -155,21 +156,27 @@ export async function reportMember(
   );
 }
 
-/** Members heard from within `withinMs`; older reports are deleted after a day. */
+/**
+ * Members heard from within `withinMs` (by the database's clock, as their
+ * reports are stamped); older reports are deleted after a day.
+ */
 export async function listMembers(s: SqlSession, withinMs: number): Promise<MemberView[]> {
   await s.query(`DELETE FROM "cluster_members" WHERE "last_seen_at" < now() - interval '1 day'`);
   const { rows } = await s.query(
-    `SELECT "instance_id", "shard", "role", "client_id", "started_at", "last_seen_at" FROM "cluster_members"
+    `SELECT "instance_id", "shard", "role", "client_id", "started_at",
+            (extract(epoch FROM now() - "last_seen_at") * 1000)::float8 AS "age_ms"
+       FROM "cluster_members"
       WHERE "last_seen_at" >= now() - $1 * interval '1 millisecond' ORDER BY "instance_id"`,
     [withinMs],
   );
+  const readAt = Date.now();
   type Row = {
     instance_id: string;
     shard: string;
     role: string;
     client_id: string;
     started_at: Date;
-    last_seen_at: Date;
+    age_ms: number;
   };
   return (rows as Row[]).map((r) => ({
     instanceId: r.instance_id,
@@ -177,7 +184,7 @@ export async function listMembers(s: SqlSession, withinMs: number): Promise<Memb
     role: r.role,
     clientId: r.client_id,
     startedAt: ms(r.started_at)!,
-    lastSeenAt: ms(r.last_seen_at)!,
+    lastSeenAt: readAt - Math.max(0, r.age_ms),
   }));
 }
 
