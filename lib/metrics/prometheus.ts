@@ -50,6 +50,8 @@ export class Metrics {
   private readonly messages: Counter<"source">;
   private readonly lag: Histogram;
   private readonly lateness: Histogram<"verdict">;
+  /** Bound once: observing through the histogram itself builds a closure and a label object per verdict. */
+  private readonly latenessOf: Record<"late" | "offline", { observe(value: number): void }>;
   private readonly restarts: Counter;
 
   constructor(source: MetricsSource, opts: MetricsOptions) {
@@ -108,6 +110,10 @@ export class Metrics {
       buckets: LATENESS_BUCKETS,
       registers,
     });
+    this.latenessOf = {
+      late: this.lateness.labels({ verdict: "late" }),
+      offline: this.lateness.labels({ verdict: "offline" }),
+    };
     new Gauge({
       name: "keepwatch_db_pending_writes",
       help: "Writes waiting for the database.",
@@ -225,7 +231,7 @@ export class Metrics {
   observeVerdicts(effects: readonly FleetEffect[], now = Date.now()): void {
     for (const e of effects)
       if (e.type === "status-change" && e.from !== null && (e.to === "late" || e.to === "offline"))
-        this.lateness.observe({ verdict: e.to }, Math.max(0, now - e.at) / 1000);
+        this.latenessOf[e.to].observe(Math.max(0, now - e.at) / 1000);
   }
 
   brokerRestarted(): void {
