@@ -343,6 +343,86 @@ describe("alert writes while the database is away", () => {
     expect(stored).toHaveLength(1_000);
     expect(service.droppedWrites).toBe(500);
   });
+  it("past the limit while a batch is being written, drops the oldest waiting writes and keeps later incident counts", async () => {
+    await createAlertRule(db, { ...DEFAULT_RULE, name: "ovf", match: "ovf-*", offlineFactor: null, offlineSeconds: 1 });
+    const { clock, fleet, service } = await serviceOnClock({ maxPendingWrites: 1_000 });
+    const verdicts = () => {
+      while (fleet.tick()) {
+        /* every due deadline: the engine judges changes at once */
+      }
+      service.tick(clock.now);
+    };
+    const drop = (ids: string[]) => {
+      for (const id of ids)
+        fleet.apply({ kind: "connect", deviceId: id, at: clock.now, source: "aedes", keepaliveSeconds: 60 });
+      clock.now += 100;
+      for (const id of ids)
+        fleet.apply({ kind: "disconnect", deviceId: id, at: clock.now, source: "aedes", reason: "clean" });
+      clock.now += 1_500;
+      verdicts();
+    };
+    // This test's incident: the one for clean disconnects (the silent devices form one for missed keepalives).
+    const earlier = new Set(service.incidents.incidents().map((i) => i.id));
+    const incident = () =>
+      service.incidents.incidents().find((i) => !earlier.has(i.id) && i.state === "open" && i.cause.reason === "clean");
+
+    // Another transaction holds the alerts table: the first batch waits inside its write.
+    let unlock!: () => void;
+    const held = new Promise<void>((r) => (unlock = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = db.$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe(`LOCK TABLE "alerts" IN EXCLUSIVE MODE`);
+        locked();
+        await held;
+      },
+      { timeout: 60_000 },
+    );
+    try {
+      await isLocked;
+      // 600 silent devices: 600 fires, the first 500 go into a batch, which waits for the lock.
+      for (let i = 0; i < 600; i++)
+        fleet.apply({ kind: "connect", deviceId: `ovs-${i}`, at: clock.now, source: "aedes", keepaliveSeconds: 10 });
+      clock.now += 20_000;
+      verdicts();
+      await eventually(
+        async () =>
+          (
+            await db.$queryRawUnsafe<{ n: number }[]>(
+              `SELECT count(*)::int AS "n" FROM pg_locks WHERE NOT "granted" AND "relation" = '"alerts"'::regclass`,
+            )
+          )[0].n > 0,
+        5_000,
+        "the first batch waiting for the lock",
+      );
+      // 750 devices drop at once: one incident. Its row's write is queued early among 750 fires and more, and
+      // that many over the limit drops it while the batch is still being written.
+      drop(Array.from({ length: 750 }, (_, i) => `ovf-${i}`));
+      await eventually(() => incident()?.deviceCount === 750, 5_000, "one incident for the 750");
+      expect(service.droppedWrites).toBeGreaterThan(0);
+      expect(service.pendingWrites).toBe(1_000);
+    } finally {
+      unlock();
+      await holder;
+    }
+    await eventually(() => service.pendingWrites === 0, 30_000, "the held writes stored");
+    // The batch that was being written landed.
+    const [{ n }] = await db.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS "n" FROM "alerts" WHERE "device_id" LIKE 'ovs-%' AND "state" = 'firing'`;
+    expect(n).toBeGreaterThan(0);
+
+    // Later members of the incident: their counts reach its row.
+    drop(Array.from({ length: 50 }, (_, i) => `ovf-late-${i}`));
+    await eventually(() => incident()?.deviceCount === 800, 5_000, "the later members joined");
+    await service.flush();
+    await service.stop();
+    const rows = await db.$queryRaw<{ device_count: number }[]>`
+      SELECT "device_count" FROM "incidents" WHERE "id" = ${incident()!.id}`;
+    expect(rows).toEqual([{ device_count: 800 }]);
+    // Its rows, dated ahead of the wall clock, would be the newest for the tests that follow.
+    await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'ov%'`;
+  });
 });
 
 describe("verdicts before alert writes", () => {

@@ -184,6 +184,8 @@ export class AlertService {
   /** The channels as last read: where the database's own outage is sent. */
   private channels: ChannelRecord[] = [];
   private readonly pending = new Queue<PendingWrite>();
+  /** The batch being written: out of `pending`, put back in front if its transaction fails. */
+  private writing: PendingWrite[] = [];
   /** Each incident's write still in `pending` (not yet in a batch): where later counts go. */
   private readonly queuedIncidents = new Map<string, IncidentWrite>();
   private draining: Promise<void> | null = null;
@@ -211,7 +213,7 @@ export class AlertService {
 
   /** Alert writes decided and not stored yet. */
   get pendingWrites(): number {
-    return this.pending.length;
+    return this.pending.length + this.writing.length;
   }
   lastError: string | null = null;
 
@@ -597,7 +599,8 @@ export class AlertService {
     }
     if (this.pending.length === 0) return;
     const max = this.opts.maxPendingWrites ?? 1_000_000;
-    const excess = this.pending.length - max;
+    // The oldest not yet in a batch: the batch being written may still land.
+    const excess = Math.min(this.pendingWrites - max, this.pending.length);
     if (excess > 0) {
       this.dequeued(this.pending.take(excess));
       this.droppedWrites += excess;
@@ -753,16 +756,18 @@ export class AlertService {
     while (this.pending.length > 0) {
       await this.yieldToVerdicts();
       const db = this.opts.db();
-      const batch = this.pending.front(500);
+      const batch = (this.writing = this.pending.take(500));
       this.dequeued(batch);
       try {
         if (!db) throw new Error("database not open");
         const applied = await applyAlertWrites(db, batch, (a) => this.plan(a), this.opts.fence);
-        this.pending.drop(batch.length);
+        this.writing = [];
         failures = 0;
         this.lastError = null;
         this.remember(applied);
       } catch (e) {
+        if (this.writing === batch) this.pending.restore(batch);
+        this.writing = [];
         this.lastError = e instanceof Error ? e.message.split("\n").at(-1)! : String(e);
         failures++;
         if (this.stopped && failures >= 3) return;
