@@ -320,6 +320,36 @@ describe("StoreWriter correctness", () => {
     expect(devices.map((d) => [d.id, d.status])).toEqual([["orphan-1", "unknown"]]);
   });
 
+  it("writes every field of a device row as it is: quotes, braces, NULL-like text, nulls and several sources", async () => {
+    const w = writer();
+    const odd = device('odd "1", {x}\\', {
+      status: "offline",
+      statusSince: T0 + 123,
+      keepaliveSeconds: null,
+      lastSeenAt: null,
+      lastPingAt: T0 + 7,
+      lastMessageAt: null,
+      connectedAt: null,
+      sessionOpen: false,
+      lastDisconnectAt: T0 + 99,
+      lastDisconnectReason: "keepalive_timeout",
+      disconnectCount: 2_147_483_647,
+      takeoverCount: 3,
+      address: '[::1]:1883 "a,b" {c} \\ NULL',
+      protocol: "NULL",
+      cleanStart: false,
+      sources: ["aedes", "device-topic", "mosquitto-debug"],
+      connectReportedAt: null,
+      lastConfirmedAt: null,
+    });
+    const plain = device("plain-1", { address: null, protocol: null, sources: [] });
+    w.enqueue([], [odd, plain]);
+    await w.flush();
+    const byId = new Map((await loadFleet(db)).devices.map((d) => [d.id, d]));
+    expect(byId.get(odd.id)).toEqual(odd);
+    expect(byId.get("plain-1")).toEqual(plain);
+  });
+
   it("does not overwrite a known device with a placeholder", async () => {
     const w = writer();
     w.enqueue([], [device("known-1", { status: "late" })]);

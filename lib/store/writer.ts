@@ -124,6 +124,47 @@ const isId = (v: unknown): v is string => isText(v) && v.length > 0;
 /** Postgres text cannot hold NUL; every string is cleaned the same way, so ids stay consistent. */
 const clean = (s: string): string => (s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s);
 const cleanOpt = (s: string | null): string | null => (s === null ? null : clean(s));
+
+/** A device's sources as one text[] literal, once per shared list (the fleet shares them: sourceSet). */
+const SOURCES_LITERAL = new WeakMap<readonly string[], string>();
+function sourcesLiteral(sources: readonly string[]): string {
+  let lit = SOURCES_LITERAL.get(sources);
+  if (lit === undefined) {
+    lit = `{${sources.map((s) => `"${clean(s).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+    SOURCES_LITERAL.set(sources, lit);
+  }
+  return lit;
+}
+
+/** The device upsert's columns, in its unnest() order. */
+function deviceColumns(devices: readonly DeviceState[]): unknown[][] {
+  const n = devices.length;
+  const cols = Array.from({ length: 20 }, () => new Array<unknown>(n));
+  for (let i = 0; i < n; i++) {
+    const d = devices[i];
+    cols[0][i] = clean(d.id);
+    cols[1][i] = clean(d.status);
+    cols[2][i] = d.statusSince;
+    cols[3][i] = d.keepaliveSeconds;
+    cols[4][i] = d.lastSeenAt;
+    cols[5][i] = d.lastPingAt;
+    cols[6][i] = d.lastMessageAt;
+    cols[7][i] = d.lastConfirmedAt ?? null;
+    cols[8][i] = d.connectedAt;
+    cols[9][i] = d.connectReportedAt ?? null;
+    cols[10][i] = d.sessionOpen;
+    cols[11][i] = d.lastDisconnectAt;
+    cols[12][i] = cleanOpt(d.lastDisconnectReason);
+    cols[13][i] = d.disconnectCount;
+    cols[14][i] = d.takeoverCount ?? 0;
+    cols[15][i] = cleanOpt(d.address);
+    cols[16][i] = cleanOpt(d.protocol);
+    cols[17][i] = d.cleanStart;
+    cols[18][i] = sourcesLiteral(d.sources);
+    cols[19][i] = d.firstSeenAt;
+  }
+  return cols;
+}
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOpt = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
@@ -587,30 +628,10 @@ export class StoreWriter {
       });
 
     if (batch.devices.length > 0) {
-      // Times go as epoch milliseconds (exact through float8 and to_timestamp), not as an ISO
-      // string each: a busy fleet rewrites thousands of device rows per flush.
-      const rows = batch.devices.map((d) => ({
-        id: clean(d.id),
-        status: clean(d.status),
-        status_since: d.statusSince,
-        keepalive_seconds: d.keepaliveSeconds,
-        last_seen_at: d.lastSeenAt,
-        last_ping_at: d.lastPingAt,
-        last_message_at: d.lastMessageAt,
-        last_confirmed_at: d.lastConfirmedAt ?? null,
-        connected_at: d.connectedAt,
-        connect_reported_at: d.connectReportedAt ?? null,
-        session_open: d.sessionOpen,
-        last_disconnect_at: d.lastDisconnectAt,
-        last_disconnect_reason: cleanOpt(d.lastDisconnectReason),
-        disconnect_count: d.disconnectCount,
-        takeover_count: d.takeoverCount ?? 0,
-        address: cleanOpt(d.address),
-        protocol: cleanOpt(d.protocol),
-        clean_start: d.cleanStart,
-        sources: d.sources.map(clean),
-        first_seen_at: d.firstSeenAt,
-      }));
+      // One array per column (unnest), not a JSON document of row objects: a busy fleet rewrites tens of
+      // thousands of device rows a second, and the columns are a fraction of the JSON's size (no keys) and
+      // short-lived. Times go as epoch milliseconds (exact through float8 and to_timestamp).
+      const c = deviceColumns(batch.devices);
       statements.push({
         text: `
         INSERT INTO "devices" ("id", "status", "status_since", "keepalive_seconds", "last_seen_at", "last_ping_at",
@@ -622,13 +643,15 @@ export class StoreWriter {
           to_timestamp(r.last_message_at / 1000), to_timestamp(r.last_confirmed_at / 1000),
           to_timestamp(r.connected_at / 1000), to_timestamp(r.connect_reported_at / 1000), r.session_open,
           to_timestamp(r.last_disconnect_at / 1000), r.last_disconnect_reason, r.disconnect_count, r.takeover_count,
-          r.address, r.protocol, r.clean_start, COALESCE(r.sources, '{}'), to_timestamp(r.first_seen_at / 1000), now()
-        FROM jsonb_to_recordset($1::jsonb) AS r(
-          id text, status text, status_since float8, keepalive_seconds int4, last_seen_at float8,
-          last_ping_at float8, last_message_at float8, last_confirmed_at float8,
-          connected_at float8, connect_reported_at float8, session_open boolean,
-          last_disconnect_at float8, last_disconnect_reason text, disconnect_count int4, takeover_count int4,
-          address text, protocol text, clean_start boolean, sources text[], first_seen_at float8)
+          r.address, r.protocol, r.clean_start, COALESCE(r.sources::text[], '{}'), to_timestamp(r.first_seen_at / 1000),
+          now()
+        FROM unnest($1::text[], $2::text[], $3::float8[], $4::int4[], $5::float8[], $6::float8[], $7::float8[],
+          $8::float8[], $9::float8[], $10::float8[], $11::boolean[], $12::float8[], $13::text[], $14::int4[],
+          $15::int4[], $16::text[], $17::text[], $18::boolean[], $19::text[], $20::float8[]) AS r(
+          id, status, status_since, keepalive_seconds, last_seen_at, last_ping_at, last_message_at,
+          last_confirmed_at, connected_at, connect_reported_at, session_open, last_disconnect_at,
+          last_disconnect_reason, disconnect_count, takeover_count, address, protocol, clean_start, sources,
+          first_seen_at)
         ON CONFLICT ("id") DO UPDATE SET
           "status" = EXCLUDED."status",
           "status_since" = EXCLUDED."status_since",
@@ -650,7 +673,7 @@ export class StoreWriter {
           "sources" = EXCLUDED."sources",
           "first_seen_at" = LEAST("devices"."first_seen_at", EXCLUDED."first_seen_at"),
           "updated_at" = EXCLUDED."updated_at"`,
-        values: [JSON.stringify(rows)],
+        values: c,
       });
     }
 
