@@ -211,8 +211,11 @@ export class AlertEngine {
     for (const e of effects) {
       // Takeovers are not disconnects; a broker restart is not the device's doing.
       if (e.type !== "session-close" || e.reason === "taken_over" || e.reason === "broker_restart") continue;
-      const list = (this.extra(e.deviceId).disconnects ??= []);
-      list.push(e.disconnectedAt);
+      const x = this.extra(e.deviceId);
+      // Most devices drop once: a one-element list, not an empty one grown to room for sixteen.
+      if (x.disconnects === null) x.disconnects = [e.disconnectedAt];
+      else x.disconnects.push(e.disconnectedAt);
+      const list = x.disconnects;
       if (list.length > 1 && list[list.length - 2] > e.disconnectedAt) list.sort((a, b) => a - b);
       if (list.length > MAX_DISCONNECTS_KEPT) list.splice(0, list.length - MAX_DISCONNECTS_KEPT);
       touched.add(e.deviceId);

@@ -853,7 +853,7 @@ export class AlertService {
   /** After the commit: memory and the feed follow what was written; the dispatcher is told. */
   private remember(applied: AppliedWrite[]): void {
     let feedChanged = false;
-    for (const { alert, incident, changed } of applied) {
+    for (const { write, alert, incident, changed } of applied) {
       if (incident) {
         feedChanged = true;
         if (incident.state === "open") this.incidentRecords.set(incident.id, incident);
@@ -868,6 +868,13 @@ export class AlertService {
       const before = this.firing.get(k);
       if (alert.state === "firing") {
         if (!before || changed) feedChanged = true;
+        // The decision's strings, which the engine and the fleet already hold, rather than the row's copies.
+        if (write.type === "fire" || write.type === "mark") {
+          if (alert.deviceId === write.deviceId) alert.deviceId = write.deviceId;
+          if (write.type === "fire" && alert.message === write.message) alert.message = write.message;
+          const incidentId = write.type === "fire" ? write.meta?.incidentId : write.set.incidentId;
+          if (incidentId && alert.incidentId === incidentId) alert.incidentId = incidentId;
+        }
         this.firing.set(k, alert);
       } else if (this.firing.delete(k)) feedChanged = true;
     }

@@ -222,13 +222,27 @@ interface IncidentRow {
 
 const ms = (d: Date | string | null): number | null => (d === null ? null : new Date(d).getTime());
 
+/**
+ * One string per kind, state and source for every alert held in memory: a
+ * row's text is a fresh string each time, and a mass outage keeps hundreds of
+ * thousands of firing alerts.
+ */
+const SHARED = new Map<string, string>();
+const shared = <T extends string | null>(s: T): T => {
+  if (s === null) return s;
+  const known = SHARED.get(s);
+  if (known !== undefined) return known as T;
+  if (SHARED.size < 64) SHARED.set(s, s); // a handful of enumerated values; never unbounded
+  return s;
+};
+
 const toAlert = (r: AlertRow): AlertRecord => ({
   id: String(r.id),
   deviceId: r.device_id,
   ruleId: r.rule_id === null ? null : Number(r.rule_id),
-  kind: r.kind as AlertKind,
-  source: r.source as SystemSource | null,
-  state: r.state as AlertState,
+  kind: shared(r.kind as AlertKind),
+  source: shared(r.source as SystemSource | null),
+  state: shared(r.state as AlertState),
   firedAt: ms(r.fired_at)!,
   resolvedAt: ms(r.resolved_at),
   message: r.message,
