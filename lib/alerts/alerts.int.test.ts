@@ -17,6 +17,7 @@ import {
   type AlertWrite,
 } from "../store/alerts";
 import { createTestDatabase, type TestDatabase } from "../store/testing";
+import { StoreWriter } from "../store/writer";
 import { eventually } from "../testing/clients";
 import type { AlertDecision } from "./engine";
 import { DEFAULT_RULE } from "./rules";
@@ -258,6 +259,75 @@ async function serviceOnClock(opts: Partial<AlertServiceOptions> = {}) {
   await service.start();
   return { clock, fleet, service };
 }
+
+describe("flapping across a restart", () => {
+  it("counts the disconnects stored before the start: a flapping alert does not resolve early, then resolves on time", async () => {
+    await createAlertRule(db, {
+      ...DEFAULT_RULE,
+      name: "flap",
+      match: "fl-*",
+      offlineFactor: null,
+      offlineSeconds: 3_600,
+      flapDisconnects: 5,
+      flapWindowSeconds: 60,
+      resolveAfterSeconds: 30,
+    });
+    const t0 = Date.now();
+    let now = t0;
+    const start = async (fleet: Fleet) => {
+      const service = new AlertService({
+        db: () => db,
+        fleet,
+        pingsVisible: () => true,
+        onFeedChange: () => {},
+        log: () => {},
+        now: () => now,
+        tickMs: 20,
+      });
+      await service.start();
+      return service;
+    };
+    const flapping = async () =>
+      (await listAlerts(db, { deviceId: "fl-1" })).filter((a) => a.kind === "flapping").map((a) => [a.id, a.state]);
+
+    // First life: five drops in 24 s, written by the store writer as in the runtime; the flapping alert fires.
+    const fleet1 = new Fleet({ now: () => now, pingsVisible: () => true });
+    const writer = new StoreWriter({ db, flushIntervalMs: 20 });
+    fleet1.onEffects((effects, changed) => writer.enqueue(effects, changed));
+    const s1 = await start(fleet1);
+    fleet1.apply({ kind: "connect", deviceId: "fl-1", at: now, source: "aedes", keepaliveSeconds: 60 });
+    for (let i = 0; i < 5; i++) {
+      now += 5_000;
+      fleet1.apply({ kind: "disconnect", deviceId: "fl-1", at: now, source: "aedes", reason: "connection_lost" });
+      now += 1_000;
+      fleet1.apply({ kind: "connect", deviceId: "fl-1", at: now, source: "aedes", keepaliveSeconds: 60 });
+    }
+    await eventually(async () => (await flapping()).length === 1, 5_000, "the flapping alert stored");
+    const [[id]] = await flapping();
+    await s1.stop();
+    await writer.stop();
+
+    // Restart at t0 + 30 s: the device is connected. Its first drop (t0 + 5 s) leaves the 60 s window at t0 + 65 s.
+    const fleet2 = new Fleet({ now: () => now, pingsVisible: () => true });
+    fleet2.apply({ kind: "connect", deviceId: "fl-1", at: now, source: "aedes", keepaliveSeconds: 60 });
+    const s2 = await start(fleet2);
+    // 45 s later: forgetting the stored drops would have resolved it (30 s after the start); it is still flapping.
+    now = t0 + 75_000;
+    s2.tick(now);
+    await s2.flush();
+    expect(await flapping()).toEqual([[id, "firing"]]);
+    // 30 s after it turned stable: resolved, on the same row.
+    now = t0 + 110_000;
+    s2.tick(now);
+    await eventually(
+      async () => (await s2.flush(), (await flapping())[0]?.[1] === "resolved"),
+      5_000,
+      "the flapping alert resolved",
+    );
+    expect(await flapping()).toEqual([[id, "resolved"]]);
+    await s2.stop();
+  });
+});
 
 describe("the alert service in a mass outage", () => {
   it("one incident for 600 devices dropped at once: every member stored in it, its row written per batch, not per member", async () => {

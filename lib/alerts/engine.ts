@@ -188,6 +188,20 @@ export class AlertEngine {
     }
   }
 
+  /**
+   * Disconnects stored before this start (the flapping memory across a
+   * restart or a takeover), merged with those seen since; nothing is decided
+   * until the next evaluation.
+   */
+  restoreDisconnects(lists: ReadonlyMap<string, readonly number[]>): void {
+    for (const [id, times] of lists) {
+      const x = this.extra(id);
+      const all = x.disconnects === null ? [...times] : [...new Set([...times, ...x.disconnects])];
+      all.sort((a, b) => a - b);
+      x.disconnects = all.length > MAX_DISCONNECTS_KEPT ? all.slice(-MAX_DISCONNECTS_KEPT) : all;
+    }
+  }
+
   /** Devices the fleet already holds (restored at start); nothing is decided for them yet. */
   seed(devices: Iterable<DeviceState>): void {
     if (this.opts.states) return; // read from there

@@ -57,6 +57,7 @@ import {
   type AppliedWrite,
   type IncidentRecord,
 } from "../store/alerts";
+import { recentDisconnects } from "../store/sessions";
 import { listSilences } from "../store/silences";
 import { listChannels, type ChannelRecord, type OutboxEntry } from "../store/notifications";
 import { Dispatcher, type DispatcherOptions } from "../notify/dispatcher";
@@ -314,9 +315,16 @@ export class AlertService {
     try {
       if (!db) throw new Error("database not open");
       const [rules, firing, open, silences, channels] = await readStored(db);
+      // Flapping counts disconnects over a window: the ones stored before this start count too.
+      const flapWindowMs = Math.max(
+        0,
+        ...rules.filter((r) => r.enabled && r.flapWindowSeconds !== null).map((r) => r.flapWindowSeconds! * 1000),
+      );
+      const disconnects = flapWindowMs > 0 ? await recentDisconnects(db, this.now() - flapWindowMs) : null;
       this.channels = channels;
       if (this.stopped) return;
       const now = this.now();
+      if (disconnects) this.engine.restoreDisconnects(disconnects);
       this.setSilences(silences, now);
       for (const a of firing) this.firing.set(recordKey(a), a);
       this.engine.restoreFiring(

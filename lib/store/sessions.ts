@@ -11,3 +11,23 @@ export async function getDeviceSessions(db: Db, deviceId: string, limit = 50): P
   const rows = await db.session.findMany({ where: { deviceId }, orderBy: { connectedAt: "desc" }, take });
   return rows.map(toSessionRecord);
 }
+
+/**
+ * Devices that dropped at least twice since `since` (epoch ms), with those
+ * disconnect times ascending: the alert engine's flapping memory when a
+ * leader starts (a restart, or a standby taking over). Takeovers and broker
+ * restarts are not the device's own disconnects. A device's lone drop is
+ * left out: it cannot be flapping yet, and after a mass outage (one drop per
+ * device) the read stays small.
+ */
+export async function recentDisconnects(db: Db, since: number): Promise<Map<string, number[]>> {
+  const rows = await db.$queryRaw<{ device_id: string; at: number[] }[]>`
+    SELECT "device_id",
+           array_agg((extract(epoch FROM "disconnected_at") * 1000)::float8 ORDER BY "disconnected_at") AS "at"
+      FROM "sessions"
+     WHERE "disconnected_at" > to_timestamp(${since}::float8 / 1000)
+       AND ("reason" IS NULL OR "reason" NOT IN ('taken_over', 'broker_restart'))
+     GROUP BY "device_id"
+    HAVING count(*) >= 2`;
+  return new Map(rows.map((r) => [r.device_id, r.at.map(Number)]));
+}
