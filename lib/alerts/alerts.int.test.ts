@@ -377,7 +377,7 @@ describe("the alert service in a mass outage", () => {
     const [incident] = await db.$queryRaw<{ id: string; device_count: number; still_offline: number }[]>`
       SELECT "id", "device_count", "still_offline" FROM "incidents" WHERE "id" = ${[...incidentIds][0]}`;
     expect(incident).toMatchObject({ device_count: 600, still_offline: 600 });
-    // 600 members in batches of at most 500 writes: a handful of incident writes, where one per member was 600.
+    // 600 members in batches of at most 1,000 writes: a handful of incident writes, where one per member was 600.
     const [{ n }] = await db.$queryRaw<{ n: number }[]>`SELECT "n" FROM "incident_writes"`;
     console.log(`incident row written ${n} times for ${ids.length} members`);
     expect(n).toBeGreaterThanOrEqual(1);
@@ -415,7 +415,7 @@ describe("alert writes while the database is away", () => {
   });
   it("past the limit while a batch is being written, drops the oldest waiting writes and keeps later incident counts", async () => {
     await createAlertRule(db, { ...DEFAULT_RULE, name: "ovf", match: "ovf-*", offlineFactor: null, offlineSeconds: 1 });
-    const { clock, fleet, service } = await serviceOnClock({ maxPendingWrites: 1_000 });
+    const { clock, fleet, service } = await serviceOnClock({ maxPendingWrites: 1_000, writeBatch: 500 });
     const verdicts = () => {
       while (fleet.tick()) {
         /* every due deadline: the engine judges changes at once */
