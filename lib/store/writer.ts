@@ -35,7 +35,7 @@
  */
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
 import type { RestartRecord } from "./broker";
-import { sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
+import { arrayLiteral, sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 import { FlushLoop } from "./flush-loop";
 import { Queue } from "../queue";
 
@@ -130,7 +130,7 @@ const SOURCES_LITERAL = new WeakMap<readonly string[], string>();
 function sourcesLiteral(sources: readonly string[]): string {
   let lit = SOURCES_LITERAL.get(sources);
   if (lit === undefined) {
-    lit = `{${sources.map((s) => `"${clean(s).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+    lit = arrayLiteral(sources.map(clean))!; // strings only: never left to pg
     SOURCES_LITERAL.set(sources, lit);
   }
   return lit;
