@@ -173,20 +173,12 @@ describe("the alert service across a restart", () => {
     const rsFiring = (s: AlertService) => s.feed().firing.filter((a) => a.deviceId?.startsWith("rs-"));
     let now = Date.now();
     const logs: string[] = [];
-    const start = async (fleet: Fleet) => {
-      const service = new AlertService({
-        db: () => db,
+    const start = (fleet: Fleet) =>
+      startOn(
         fleet,
-        pingsVisible: () => true,
-
-        onFeedChange: () => {},
-        log: (m) => logs.push(m),
-        now: () => now,
-        tickMs: 20,
-      });
-      await service.start();
-      return service;
-    };
+        () => now,
+        (m) => logs.push(m),
+      );
 
     // First life: three devices go silent; their alerts fire.
     const fleet1 = new Fleet({ now: () => now, pingsVisible: () => true });
@@ -242,6 +234,21 @@ describe("the alert service across a restart", () => {
 });
 
 /** An alert service on a fleet, both on a clock the test moves (`clock.now`). */
+/** An alert service on this fleet and clock, started. */
+async function startOn(fleet: Fleet, now: () => number, log: (m: string) => void = () => {}): Promise<AlertService> {
+  const service = new AlertService({
+    db: () => db,
+    fleet,
+    pingsVisible: () => true,
+    onFeedChange: () => {},
+    log,
+    now,
+    tickMs: 20,
+  });
+  await service.start();
+  return service;
+}
+
 async function serviceOnClock(opts: Partial<AlertServiceOptions> = {}) {
   const clock = { now: Date.now() };
   const fleet = new Fleet({ now: () => clock.now, pingsVisible: () => true });
@@ -274,19 +281,7 @@ describe("flapping across a restart", () => {
     });
     const t0 = Date.now();
     let now = t0;
-    const start = async (fleet: Fleet) => {
-      const service = new AlertService({
-        db: () => db,
-        fleet,
-        pingsVisible: () => true,
-        onFeedChange: () => {},
-        log: () => {},
-        now: () => now,
-        tickMs: 20,
-      });
-      await service.start();
-      return service;
-    };
+    const start = (fleet: Fleet) => startOn(fleet, () => now);
     const flapping = async () =>
       (await listAlerts(db, { deviceId: "fl-1" })).filter((a) => a.kind === "flapping").map((a) => [a.id, a.state]);
 
