@@ -97,6 +97,9 @@ function matchesOne(t: Token, ch: string): boolean {
   }
 }
 
+/** A UTF-16 surrogate: the id has a character outside the BMP. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /**
  * A glob as a matcher that takes time linear in the glob times the id at
  * worst (a two-pointer walk that only ever goes back to the last `*`), never
@@ -110,8 +113,11 @@ export function globMatcher(glob: string): (id: string) => boolean {
     const exact = tokens.map((t) => (t as { ch: string }).ch).join("");
     return (id) => id === exact;
   }
+  // `*` (the default rule): every id, without looking at it.
+  if (tokens.every((t) => t.kind === "any")) return () => true;
   return (id) => {
-    const s = Array.from(id);
+    // Code points; an id without surrogates (nearly every one) is walked as it is, without a copy.
+    const s: ArrayLike<string> = SURROGATE.test(id) ? Array.from(id) : id;
     let i = 0; // in tokens
     let j = 0; // in s
     let star = -1; // the last `*` seen, and where in s it started to match

@@ -169,7 +169,9 @@ function bare(v: unknown): v is string | number | boolean {
  */
 export function arrayLiteral(values: readonly unknown[]): string | null {
   let plain = true;
-  for (const v of values) {
+  // Indexed loops: no iterator results, however the function is compiled.
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (bare(v)) continue;
     if (v !== null && v !== undefined && typeof v !== "string") return null;
     plain = false;
