@@ -493,7 +493,8 @@ export class Runtime {
     await old?.stop();
     this.alerts = this.newAlertService();
     if (this.leads) {
-      await this.alerts.start();
+      // A standby taking over: the disconnects it saw count toward flapping, stored by the old leader or not.
+      await this.alerts.start(old?.handOver());
       this.alertsFollowSystem();
       log("alerts: deciding and notifying (leader)");
     } else {

@@ -202,6 +202,33 @@ export class AlertEngine {
     }
   }
 
+  /**
+   * The flapping memory alone: session closes that are the device's own
+   * disconnects are remembered, nothing is evaluated. A standby keeps it this
+   * way, so the leader it becomes counts what it saw (disconnectLists()).
+   */
+  noteDisconnects(effects: readonly FleetEffect[], touched?: Set<string>): void {
+    for (const e of effects) {
+      // Takeovers are not disconnects; a broker restart is not the device's doing.
+      if (e.type !== "session-close" || e.reason === "taken_over" || e.reason === "broker_restart") continue;
+      const x = this.extra(e.deviceId);
+      // Most devices drop once: a one-element list, not an empty one grown to room for sixteen.
+      if (x.disconnects === null) x.disconnects = [e.disconnectedAt];
+      else x.disconnects.push(e.disconnectedAt);
+      const list = x.disconnects;
+      if (list.length > 1 && list[list.length - 2] > e.disconnectedAt) list.sort((a, b) => a - b);
+      if (list.length > MAX_DISCONNECTS_KEPT) list.splice(0, list.length - MAX_DISCONNECTS_KEPT);
+      touched?.add(e.deviceId);
+    }
+  }
+
+  /** Every device's remembered disconnect times (copies, ascending). */
+  disconnectLists(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [id, x] of this.extras) if (x.disconnects !== null) out.set(id, [...x.disconnects]);
+    return out;
+  }
+
   /** Devices the fleet already holds (restored at start); nothing is decided for them yet. */
   seed(devices: Iterable<DeviceState>): void {
     if (this.opts.states) return; // read from there
@@ -222,18 +249,7 @@ export class AlertEngine {
   /** What the fleet listener hands over: effects and changed devices of one batch. */
   observe(effects: readonly FleetEffect[], changed: readonly DeviceState[], now: number): AlertDecision[] {
     const touched = new Set<string>();
-    for (const e of effects) {
-      // Takeovers are not disconnects; a broker restart is not the device's doing.
-      if (e.type !== "session-close" || e.reason === "taken_over" || e.reason === "broker_restart") continue;
-      const x = this.extra(e.deviceId);
-      // Most devices drop once: a one-element list, not an empty one grown to room for sixteen.
-      if (x.disconnects === null) x.disconnects = [e.disconnectedAt];
-      else x.disconnects.push(e.disconnectedAt);
-      const list = x.disconnects;
-      if (list.length > 1 && list[list.length - 2] > e.disconnectedAt) list.sort((a, b) => a - b);
-      if (list.length > MAX_DISCONNECTS_KEPT) list.splice(0, list.length - MAX_DISCONNECTS_KEPT);
-      touched.add(e.deviceId);
-    }
+    this.noteDisconnects(effects, touched);
     for (const next of changed) {
       if (!this.opts.states || this.nearMissWatched) {
         this.noteGap(this.states.get(next.id) ?? null, next);

@@ -210,6 +210,10 @@ export class AlertService {
   private loaded = false;
   /** A standby's service: shows the database's alerts, decides nothing (follow()). */
   private following = false;
+  /** A standby's flapping memory: from when it noted disconnects, and until when (its stop). */
+  private noting: { from: number; to: number | null } | null = null;
+  /** What the standby this leader was handed (start()). */
+  private handedOver: DisconnectHandOver | null = null;
   /** Alert writes dropped since start: the database was away while more than maxPendingWrites waited. */
   droppedWrites = 0;
   private droppedLoggedAt = -Infinity;
@@ -255,8 +259,13 @@ export class AlertService {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Loads rules, silences, firing alerts and open incidents, then follows the fleet. */
-  async start(): Promise<void> {
+  /**
+   * Loads rules, silences, firing alerts and open incidents, then follows the
+   * fleet. `handedOver`: the flapping memory of the standby service this
+   * instance ran until it took over (handOver()).
+   */
+  async start(handedOver?: DisconnectHandOver | null): Promise<void> {
+    this.handedOver = handedOver ?? null;
     this.engine.seed(this.opts.fleet.all());
     this.unsubscribe = this.opts.fleet.onEffects((effects, changed) => this.observe(effects, changed));
     this.take(this.engine.setRules(this.rules, this.now()));
@@ -287,6 +296,11 @@ export class AlertService {
    */
   async follow(): Promise<void> {
     this.following = true;
+    if (this.noting === null && this.unsubscribe === null && !this.stopped) {
+      // Flapping counts what this instance saw itself, should it take over (handOver()); nothing is evaluated.
+      this.noting = { from: this.now(), to: null };
+      this.unsubscribe = this.opts.fleet.onEffects((effects) => this.engine.noteDisconnects(effects));
+    }
     const db = this.opts.db();
     if (!db || this.stopped) return;
     const [rules, firing, open, silences, channels] = await readStored(db);
@@ -328,11 +342,16 @@ export class AlertService {
         0,
         ...rules.filter((r) => r.enabled && r.flapWindowSeconds !== null).map((r) => r.flapWindowSeconds! * 1000),
       );
-      const disconnects = flapWindowMs > 0 ? await recentDisconnects(db, this.now() - flapWindowMs) : null;
+      const stored = flapWindowMs > 0 ? await recentDisconnects(db, this.now() - flapWindowMs) : null;
       this.channels = channels;
       if (this.stopped) return;
       const now = this.now();
-      if (disconnects) this.engine.restoreDisconnects(disconnects);
+      if (stored) {
+        // What the standby saw itself stands for its stretch; the database for the rest (no drop counted twice).
+        const h = this.handedOver;
+        this.engine.restoreDisconnects(h ? outside(stored, h.from, h.to) : stored);
+        if (h) this.engine.restoreDisconnects(h.lists);
+      }
       this.setSilences(silences, now);
       for (const a of firing) this.firing.set(recordKey(a), a);
       this.engine.restoreFiring(
@@ -528,6 +547,7 @@ export class AlertService {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    if (this.noting && this.noting.to === null) this.noting.to = this.now();
     this.stopTicker?.();
     this.stopTicker = null;
     if (this.loadTimer) clearTimeout(this.loadTimer);
@@ -535,6 +555,16 @@ export class AlertService {
     this.observeTimer = null;
     await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5_000).unref?.())]);
     await this.dispatcher.stop();
+  }
+
+  /**
+   * A stopped standby's flapping memory, for the leader service that follows
+   * it in this instance (start()); null for a service that did not stand by.
+   */
+  handOver(): DisconnectHandOver | null {
+    const n = this.noting;
+    if (!this.following || n === null || n.to === null) return null;
+    return { from: n.from, to: n.to, lists: this.engine.disconnectLists() };
   }
 
   /** Resolves once every fleet change so far is judged and its decisions written (or the database failed). */
@@ -1034,6 +1064,27 @@ export class AlertService {
 }
 
 type PendingWrite = AlertWrite;
+
+/** A standby's flapping memory: the disconnects it saw itself between `from` and `to` (epoch ms). */
+export interface DisconnectHandOver {
+  from: number;
+  to: number;
+  lists: ReadonlyMap<string, readonly number[]>;
+}
+
+/** The stored disconnect times outside [from, to), devices left without any dropped. */
+function outside(
+  lists: ReadonlyMap<string, readonly number[]>,
+  from: number,
+  to: number,
+): Map<string, readonly number[]> {
+  const out = new Map<string, readonly number[]>();
+  for (const [id, times] of lists) {
+    const kept = times.filter((t) => t < from || t >= to);
+    if (kept.length > 0) out.set(id, kept);
+  }
+  return out;
+}
 type IncidentWrite = Extract<AlertWrite, { type: "incident" }>;
 
 function markWrite(k: string, set: Extract<AlertWrite, { type: "mark" }>["set"]): AlertWrite {
