@@ -24,6 +24,8 @@ test.describe("fleet page by keyboard", () => {
     try {
       await page.goto("/");
       await expect(page.getByTestId("device-table")).toBeVisible();
+      // The rows come with the server's HTML; the shortcuts once the page is hydrated and its stream open.
+      await expect(page.getByTestId("stream-state")).toHaveAttribute("data-state", "live");
 
       // "/" jumps to the search box; typing filters on the server; Escape clears it.
       await page.locator("body").press("/");

@@ -372,6 +372,15 @@ describe("flapping across a takeover", () => {
     connect(leaderFleet, "tk-2");
     const standby = new AlertService(options(standbyFleet));
     await standby.follow();
+    // tk-4 drops twice, both seen and stored; the first is stamped before the standby began, but seen after.
+    connect(standbyFleet, "tk-4", t0 + 4_000);
+    connect(leaderFleet, "tk-4", t0 + 4_000);
+    for (const dt of [4_500, 7_000]) {
+      drop(standbyFleet, "tk-4", t0 + dt);
+      connect(standbyFleet, "tk-4", t0 + dt + 100);
+      drop(leaderFleet, "tk-4", t0 + dt + 3);
+      connect(leaderFleet, "tk-4", t0 + dt + 103);
+    }
     for (const dt of [6_000, 8_000]) {
       // tk-1 drops twice; the old leader dies before storing them.
       drop(standbyFleet, "tk-1", t0 + dt);
@@ -397,11 +406,13 @@ describe("flapping across a takeover", () => {
     drop(standbyFleet, "tk-1"); // its third drop
     standbyFleet.apply({ kind: "ping", deviceId: "tk-2", at: now, source: "aedes" }); // looked at again: 2 drops
     standbyFleet.apply({ kind: "ping", deviceId: "tk-3", at: now, source: "aedes" }); // 2 stored + 1 seen
+    standbyFleet.apply({ kind: "ping", deviceId: "tk-4", at: now, source: "aedes" }); // 2 drops
     await leader.flush();
     await eventually(async () => (await flapping("tk-1")) === 1, 5_000, "tk-1 flapping");
     await eventually(async () => (await flapping("tk-3")) === 1, 5_000, "tk-3 flapping");
-    // tk-2's drops, seen here and stored by the old leader, count once: 2 of 3.
+    // tk-2's and tk-4's drops, seen here and stored by the old leader, count once: 2 of 3.
     expect(await flapping("tk-2")).toBe(0);
+    expect(await flapping("tk-4")).toBe(0);
     await leader.stop();
     await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'tk-%'`;
   });

@@ -349,7 +349,7 @@ export class AlertService {
       if (stored) {
         // What the standby saw itself stands for its stretch; the database for the rest (no drop counted twice).
         const h = this.handedOver;
-        this.engine.restoreDisconnects(h ? outside(stored, h.from, h.to) : stored);
+        this.engine.restoreDisconnects(h ? unseen(stored, h) : stored);
         if (h) this.engine.restoreDisconnects(h.lists);
       }
       this.setSilences(silences, now);
@@ -1072,15 +1072,23 @@ export interface DisconnectHandOver {
   lists: ReadonlyMap<string, readonly number[]>;
 }
 
-/** The stored disconnect times outside [from, to), devices left without any dropped. */
-function outside(
-  lists: ReadonlyMap<string, readonly number[]>,
-  from: number,
-  to: number,
-): Map<string, readonly number[]> {
+/**
+ * Two stamps of one drop this close are one drop: a broker stamps whole
+ * seconds, and the standby may note a drop stamped just before it began.
+ */
+const SAME_DROP_MS = 1_000;
+
+/**
+ * The stored disconnect times the standby did not see itself: outside
+ * [from, to), and for a device it noted, before its first noted drop by more
+ * than SAME_DROP_MS. Devices left without any are dropped.
+ */
+function unseen(stored: ReadonlyMap<string, readonly number[]>, h: DisconnectHandOver): Map<string, readonly number[]> {
   const out = new Map<string, readonly number[]>();
-  for (const [id, times] of lists) {
-    const kept = times.filter((t) => t < from || t >= to);
+  for (const [id, times] of stored) {
+    const first = h.lists.get(id)?.[0];
+    const from = first === undefined ? h.from : Math.min(h.from, first - SAME_DROP_MS);
+    const kept = times.filter((t) => t < from || t >= h.to);
     if (kept.length > 0) out.set(id, kept);
   }
   return out;
