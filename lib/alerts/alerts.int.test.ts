@@ -17,6 +17,7 @@ import {
   type AlertWrite,
 } from "../store/alerts";
 import { createTestDatabase, type TestDatabase } from "../store/testing";
+import { loadFleet } from "../store/devices";
 import { recentDisconnects } from "../store/sessions";
 import { StoreWriter } from "../store/writer";
 import { eventually } from "../testing/clients";
@@ -325,6 +326,62 @@ describe("flapping across a restart", () => {
   });
 });
 
+describe("a lone stored drop across a restart", () => {
+  it("counts toward flapping once the device drops again: the restored fleet holds it", async () => {
+    await createAlertRule(db, {
+      ...DEFAULT_RULE,
+      name: "lone drop",
+      match: "ld-*",
+      offlineFactor: null,
+      offlineSeconds: 3_600,
+      flapDisconnects: 3,
+      flapWindowSeconds: 60,
+    });
+    const t0 = Date.now();
+    let now = t0;
+    const flapping = async (id: string) =>
+      (await listAlerts(db, { deviceId: id })).filter((a) => a.kind === "flapping").length;
+    const event = (fleet: Fleet, kind: "connect" | "disconnect", id: string) =>
+      fleet.apply(
+        kind === "connect"
+          ? { kind, deviceId: id, at: now, source: "aedes", keepaliveSeconds: 60 }
+          : { kind, deviceId: id, at: now, source: "aedes", reason: "connection_lost" },
+      );
+
+    // First life: ld-1 drops once, ld-2 never; the store writer stores sessions and rows as in the runtime.
+    const fleet1 = new Fleet({ now: () => now, pingsVisible: () => true });
+    const writer = new StoreWriter({ db, flushIntervalMs: 20 });
+    fleet1.onEffects((effects, changed) => writer.enqueue(effects, changed));
+    for (const id of ["ld-1", "ld-2"]) event(fleet1, "connect", id);
+    now += 5_000;
+    event(fleet1, "disconnect", "ld-1");
+    now += 1_000;
+    event(fleet1, "connect", "ld-1");
+    await writer.stop();
+
+    // Restart at t0 + 10 s, the fleet read back from its rows (sessions open); each device then drops twice more.
+    now = t0 + 10_000;
+    const saved = await loadFleet(db);
+    const fleet2 = new Fleet({ now: () => now, pingsVisible: () => true });
+    fleet2.restore(
+      saved.devices.filter((d) => d.id.startsWith("ld-")),
+      saved.openSessions,
+    );
+    const s2 = await startOn(fleet2, () => now);
+    for (const dt of [15_000, 20_000]) {
+      now = t0 + dt;
+      for (const id of ["ld-1", "ld-2"]) event(fleet2, "disconnect", id);
+      now += 1_000;
+      for (const id of ["ld-1", "ld-2"]) event(fleet2, "connect", id);
+    }
+    await s2.flush();
+    await eventually(async () => (await flapping("ld-1")) === 1, 5_000, "ld-1 flapping (1 stored + 2 seen)");
+    expect(await flapping("ld-2")).toBe(0); // 2 of 3
+    await s2.stop();
+    await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'ld-%'`;
+  });
+});
+
 describe("flapping across a takeover", () => {
   it("counts what the standby saw itself, stored or not, and each stored drop once", async () => {
     await createAlertRule(db, {
@@ -415,6 +472,64 @@ describe("flapping across a takeover", () => {
     expect(await flapping("tk-4")).toBe(0);
     await leader.stop();
     await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'tk-%'`;
+  });
+});
+
+describe("an alert across a takeover", () => {
+  it("resolves when the old leader would have: the standby knew how long the device had been fine", async () => {
+    await createAlertRule(db, {
+      ...DEFAULT_RULE,
+      name: "takeover resolve",
+      match: "hk-*",
+      offlineFactor: null,
+      offlineSeconds: 3,
+      resolveAfterSeconds: 20,
+    });
+    const t0 = Date.now();
+    let now = t0;
+    const options = (fleet: Fleet): AlertServiceOptions => ({
+      db: () => db,
+      fleet,
+      pingsVisible: () => true,
+      onFeedChange: () => {},
+      log: () => {},
+      now: () => now,
+      tickMs: 20,
+    });
+    const fleets = [0, 1].map(() => new Fleet({ now: () => now, pingsVisible: () => true }));
+    const [leaderFleet, standbyFleet] = fleets;
+    const each = (f: (fleet: Fleet) => void) => fleets.forEach(f);
+    const rows = () => listAlerts(db, { deviceId: "hk-1" });
+
+    // The old leader fires hk-1 offline (silent past 3 s); this instance follows what it stored.
+    const oldLeader = new AlertService(options(leaderFleet));
+    await oldLeader.start();
+    each((f) => f.apply({ kind: "connect", deviceId: "hk-1", at: now, source: "aedes", keepaliveSeconds: 60 }));
+    const standby = new AlertService(options(standbyFleet));
+    await standby.follow();
+    now = t0 + 4_000;
+    await eventually(async () => (await rows()).some((a) => a.state === "firing"), 5_000, "hk-1 fired");
+    await oldLeader.stop(); // it dies before the device is fine for 20 s
+    await standby.follow(); // the periodic re-read: the stored alert
+
+    // hk-1 is fine again from t0 + 10 s; both would resolve at t0 + 30 s.
+    for (let t = 10; t <= 34; t += 2) {
+      now = t0 + t * 1_000;
+      standbyFleet.apply({ kind: "ping", deviceId: "hk-1", at: now, source: "aedes" });
+      await new Promise((r) => setTimeout(r, 30)); // the standby's ticker runs
+    }
+    expect((await rows()).map((a) => a.state)).toEqual(["firing"]);
+
+    // Takeover at t0 + 34 s: the leader resolves at once, on the same row.
+    await standby.stop();
+    const leader = new AlertService(options(standbyFleet));
+    await leader.start(standby.handOver());
+    await eventually(async () => (await rows()).every((a) => a.state === "resolved"), 5_000, "hk-1 resolved");
+    const [row] = await rows();
+    expect(row.resolvedAt).toBe(t0 + 34_000);
+    expect(await rows()).toHaveLength(1);
+    await leader.stop();
+    await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'hk-%'`;
   });
 });
 

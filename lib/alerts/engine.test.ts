@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { ActivityEvent, SignalSource } from "../ingest/events";
 import { Fleet } from "../fleet/fleet";
 import { T0, sec } from "../fleet/testing";
-import { AlertEngine, type AlertDecision } from "./engine";
+import { AlertEngine, type AlertDecision, type FiringAlert } from "./engine";
 import { DEFAULT_RULE, type AlertRule } from "./rules";
 
 const defaultRule: AlertRule = { ...DEFAULT_RULE, id: 1, isDefault: true };
@@ -487,6 +487,108 @@ describe("restart", () => {
     for (let t = 22; t <= 25; t++) h.send(ping("d", sec(t)));
     expect(h.fired()).toEqual([]);
     expect(h.resolved().map((d) => d.at)).toEqual([sec(23)]);
+  });
+});
+
+describe("a standby's engine and the leader it becomes", () => {
+  /** The leader's engine on the standby's fleet, from `at`: the stored alerts, and the standby's memory or none. */
+  function takeOver(h: Harness, rules: AlertRule[], firing: FiringAlert[], memory: boolean) {
+    const engine = new AlertEngine({ pingsVisible: () => true, states: h.fleet });
+    const decisions: AlertDecision[] = [];
+    if (memory) engine.restoreMemory(h.engine.memory());
+    engine.restoreFiring(firing, h.now());
+    decisions.push(...engine.setRules(rules, h.now()));
+    h.fleet.onEffects((effects, changed) => decisions.push(...engine.observe(effects, changed, h.now())));
+    const resolvedAt = () => decisions.filter((d) => d.type === "resolve").map((d) => d.at);
+    return {
+      decisions,
+      resolvedAt,
+      /** Pings every `every` s up to `to` s, ticking this engine as the harness does. */
+      pingUntil(id: string, to: number, every: number) {
+        let next = h.now() + every * 1000;
+        while (h.now() < sec(to)) {
+          h.until(Math.min(sec(to), h.now() + 100));
+          decisions.push(...engine.tick(h.now()));
+          if (h.now() >= next) {
+            h.fleet.apply(ping(id, h.now()));
+            next += every * 1000;
+          }
+        }
+      },
+    };
+  }
+  const stored = (deviceId: string, kind: FiringAlert["kind"], firedAt: number): FiringAlert => ({
+    deviceId,
+    kind,
+    ruleId: 1,
+    firedAt,
+    message: "stored",
+    lastNotifiedAt: firedAt,
+  });
+
+  it("decides nothing while following, yet knows how long a stored alert has been fine: the leader resolves on time", () => {
+    const rules = [
+      rule(1, {
+        isDefault: true,
+        match: "*",
+        offlineSeconds: 3,
+        offlineFactor: null,
+        resolveAfterSeconds: 20,
+        repeatIntervalSeconds: 5,
+      }),
+    ];
+    const run = (memory: boolean) => {
+      const h = harness({ rules, shared: true });
+      h.engine.mirrorFiring([], h.now());
+      h.send(connect("d", sec(0), 60));
+      h.until(sec(8)); // silent past 3 s: the leader fires, this engine does not
+      h.engine.mirrorFiring([stored("d", "offline", sec(3))], h.now()); // what the leader stored
+      for (let t = 10; t <= 34; t += 2) h.send(ping("d", sec(t))); // fine since 10 s: due at 30 s
+      expect(h.decisions).toEqual([]); // no fire, no repeat, no resolution while following
+      const leader = takeOver(h, rules, [stored("d", "offline", sec(3))], memory);
+      leader.pingUntil("d", 60, 2);
+      return leader.resolvedAt();
+    };
+    expect(run(true)).toEqual([sec(34)]); // at the takeover: fine for 24 s already
+    expect(run(false)).toEqual([sec(54)]); // without the memory: 20 s after the takeover
+  });
+
+  it("hands over near misses: the leader keeps the stored alert for 2 × keepalive after the gap", () => {
+    const rules = [rule(1, { isDefault: true, match: "*", nearMissRatio: 0.8, resolveAfterSeconds: 0 })];
+    const run = (memory: boolean) => {
+      const h = harness({ rules, shared: true });
+      h.engine.mirrorFiring([], h.now());
+      h.send(connect("nm", sec(0), 10));
+      h.send(ping("nm", sec(5)));
+      h.send(ping("nm", sec(10)));
+      h.send(ping("nm", sec(19))); // 9 s gap: the leader fires near-miss
+      h.engine.mirrorFiring([stored("nm", "near-miss", sec(19))], sec(19));
+      h.send(ping("nm", sec(24)));
+      expect(h.decisions).toEqual([]);
+      const leader = takeOver(h, rules, [stored("nm", "near-miss", sec(19))], memory);
+      leader.pingUntil("nm", 60, 5);
+      return leader.resolvedAt();
+    };
+    expect(run(true)).toEqual([sec(39)]); // as an engine that never stopped: two clean intervals after the gap
+    expect(run(false)[0]).toBeLessThan(sec(30)); // without the memory: at the first look
+  });
+
+  it("judges a device again when the stored alerts change, and forgets how long a resolved one was fine", () => {
+    const rules = [
+      rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null, resolveAfterSeconds: 5 }),
+    ];
+    const h = harness({ rules, shared: true });
+    h.engine.mirrorFiring([], h.now());
+    h.send(connect("d", sec(0), 60));
+    h.until(sec(4));
+    h.engine.mirrorFiring([stored("d", "offline", sec(3))], h.now());
+    for (let t = 5; t <= 12; t++) h.send(ping("d", sec(t)));
+    expect(h.engine.memory().devices.get("d")?.okSince).toEqual({ offline: sec(5) });
+    h.engine.mirrorFiring([], h.now()); // the leader resolved it
+    h.until(sec(13));
+    expect(h.engine.memory().devices.has("d")).toBe(false);
+    expect(h.engine.firingCount).toBe(0);
+    expect(h.decisions).toEqual([]);
   });
 });
 

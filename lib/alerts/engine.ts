@@ -39,6 +39,12 @@
  * nothing trustworthy is known (status `unknown`: monitor gap, restart) an
  * alert neither fires nor resolves, and a streak of "fine again" restarts.
  *
+ * A standby's engine follows (mirrorFiring): its firing alerts are the ones
+ * the leader stored, and it decides nothing, but it judges every device as
+ * the leader does. So it knows near misses, disconnects and since when each
+ * firing alert has been fine (memory()), and the leader it becomes resolves
+ * and fires on the same times the old one would have.
+ *
  * Grace is per device, never fleet-wide. A device being re-learned after a
  * gap or a restart of the monitor is `unknown` and held (above); one whose
  * connect or fresh sign of life the monitor has seen since is judged at once
@@ -140,6 +146,29 @@ interface Track {
 
 type TrackExtra = Omit<Track, "state">;
 
+/** A device's memory besides its disconnects, as a standby hands it to the leader it becomes. */
+export interface DeviceMemory {
+  lastNearMissAt: number | null;
+  lastNearMissGap: number | null;
+  okSince: Partial<Record<AlertKind, number>> | null;
+}
+
+/** What an engine remembers of the fleet besides disconnects (memory()). */
+export interface EngineMemory {
+  devices: Map<string, DeviceMemory>;
+  /** Previous states, kept while a near-miss rule needs them. */
+  previous: Map<string, DeviceState>;
+}
+
+/** A disconnect that counts toward flapping: takeovers are not disconnects, a broker restart is not the device's doing. */
+const ownDisconnect = (reason: string | null): boolean => reason !== "taken_over" && reason !== "broker_restart";
+
+/** Whether two devices' firing alerts are the same ones (same kinds, same fire times). */
+function sameAlerts(a: FiringKinds, b: FiringKinds): boolean {
+  for (const k of ALERT_KINDS) if (a[k]?.firedAt !== b[k]?.firedAt) return false;
+  return true;
+}
+
 const MAX_DISCONNECTS_KEPT = 1000;
 const NO_DISCONNECTS: readonly number[] = [];
 /** A device's firing alerts by kind (a device has at most one of each). */
@@ -167,6 +196,11 @@ export class AlertEngine {
   private readonly deadlines = new DeadlineHeap();
   /** When the last broker restart was detected (null: none since start). */
   private restartAt: number | null = null;
+  /**
+   * Following (a standby): the firing alerts are the database's (mirrorFiring()),
+   * and the engine judges and remembers as a leader would but decides nothing.
+   */
+  private mirrored = false;
 
   constructor(private readonly opts: AlertEngineOptions) {}
 
@@ -203,14 +237,34 @@ export class AlertEngine {
   }
 
   /**
+   * Each device's last disconnect as the fleet holds it (restored from its
+   * row), when later than `since`: the database read leaves a device's lone
+   * stored drop out (it keeps the read small after a mass outage), yet it
+   * counts toward flapping once the device drops again. A time already
+   * remembered (within 1 ms) is not added twice.
+   */
+  restoreLastDisconnects(since: number): void {
+    const states = this.opts.states ? this.opts.states.all() : this.states.values();
+    for (const s of states) {
+      const at = s.lastDisconnectAt;
+      if (at === null || at <= since || !ownDisconnect(s.lastDisconnectReason)) continue;
+      const x = this.extra(s.id);
+      if (x.disconnects === null) x.disconnects = [at];
+      else if (!x.disconnects.some((t) => Math.abs(t - at) < 1)) {
+        x.disconnects.push(at);
+        x.disconnects.sort((a, b) => a - b);
+      }
+    }
+  }
+
+  /**
    * The flapping memory alone: session closes that are the device's own
    * disconnects are remembered, nothing is evaluated. A standby keeps it this
    * way, so the leader it becomes counts what it saw (disconnectLists()).
    */
   noteDisconnects(effects: readonly FleetEffect[], touched?: Set<string>): void {
     for (const e of effects) {
-      // Takeovers are not disconnects; a broker restart is not the device's doing.
-      if (e.type !== "session-close" || e.reason === "taken_over" || e.reason === "broker_restart") continue;
+      if (e.type !== "session-close" || !ownDisconnect(e.reason)) continue;
       const x = this.extra(e.deviceId);
       // Most devices drop once: a one-element list, not an empty one grown to room for sixteen.
       if (x.disconnects === null) x.disconnects = [e.disconnectedAt];
@@ -220,6 +274,64 @@ export class AlertEngine {
       if (list.length > MAX_DISCONNECTS_KEPT) list.splice(0, list.length - MAX_DISCONNECTS_KEPT);
       touched?.add(e.deviceId);
     }
+  }
+
+  /**
+   * A standby's engine: the firing alerts become the database's, as the
+   * leader wrote them, and from now on the engine decides nothing. It still
+   * judges every device, so it remembers near misses and how long a firing
+   * alert has been fine, for the leader it may become (memory()). Devices
+   * whose firing alerts changed are judged again at once.
+   */
+  mirrorFiring(alerts: readonly FiringAlert[], now: number): void {
+    this.mirrored = true;
+    const before = new Map(this.firingAlerts);
+    this.firingAlerts.clear();
+    this.firingTotal = 0;
+    for (const a of alerts) {
+      const was = before.get(a.deviceId)?.[a.kind];
+      if (was && was.firedAt === a.firedAt) {
+        was.lastNotifiedAt = a.lastNotifiedAt;
+        this.setFiring(was);
+      } else this.setFiring({ ...a });
+    }
+    for (const [id, kinds] of this.firingAlerts) {
+      const old = before.get(id);
+      if (!old || !sameAlerts(old, kinds)) this.deadlines.set(id, now);
+    }
+    for (const id of before.keys()) if (!this.firingAlerts.has(id)) this.deadlines.set(id, now);
+  }
+
+  /**
+   * What the engine remembers of devices besides their disconnects (those go
+   * through disconnectLists()): near misses, since when firing alerts have
+   * been fine, and previous states while a near-miss rule needs them.
+   */
+  memory(): EngineMemory {
+    const devices = new Map<string, DeviceMemory>();
+    for (const [id, x] of this.extras) {
+      if (x.lastNearMissAt === null && (x.okSince === null || Object.keys(x.okSince).length === 0)) continue;
+      devices.set(id, {
+        lastNearMissAt: x.lastNearMissAt,
+        lastNearMissGap: x.lastNearMissGap,
+        okSince: x.okSince && { ...x.okSince },
+      });
+    }
+    return { devices, previous: new Map(this.states) };
+  }
+
+  /** A standby's memory (memory()), taken over before the first evaluation with the stored firing alerts. */
+  restoreMemory(m: EngineMemory): void {
+    for (const [id, d] of m.devices) {
+      const x = this.extra(id);
+      if (d.lastNearMissAt !== null && (x.lastNearMissAt === null || d.lastNearMissAt > x.lastNearMissAt)) {
+        x.lastNearMissAt = d.lastNearMissAt;
+        x.lastNearMissGap = d.lastNearMissGap;
+      }
+      if (d.okSince) x.okSince = { ...x.okSince, ...d.okSince };
+    }
+    // Kept whatever the rules now: setRules() drops them when no near-miss rule needs them.
+    for (const [id, s] of m.previous) if (!this.states.has(id)) this.states.set(id, s);
   }
 
   /** Every device's remembered disconnect times (copies, ascending). */
@@ -440,7 +552,7 @@ export class AlertEngine {
       switch (cond.state) {
         case "off":
           if (t?.okSince) delete t.okSince[kind];
-          if (firing) {
+          if (firing && !this.mirrored) {
             this.dropFiring(id, kind);
             out.push({
               type: "resolve",
@@ -459,7 +571,7 @@ export class AlertEngine {
           break;
         case "active":
           if (t?.okSince) delete t.okSince[kind];
-          if (!firing) {
+          if (!firing && !this.mirrored) {
             const alert: FiringAlert = {
               deviceId: id,
               kind,
@@ -482,6 +594,8 @@ export class AlertEngine {
             const okSince = (this.extra(id).okSince ??= {});
             const since = (okSince[kind] ??= now);
             const due = since + (kind === "never_seen" ? 0 : rule!.resolveAfterSeconds) * 1000;
+            // Following, the leader resolves it: since when it has been fine is kept, should this one take over.
+            if (now >= due && this.mirrored) break;
             if (now >= due) {
               delete okSince[kind];
               this.dropFiring(id, kind);
@@ -494,7 +608,7 @@ export class AlertEngine {
       }
       const still = kinds?.[kind];
       const every = rule?.repeatIntervalSeconds ?? null;
-      if (still && every !== null) {
+      if (still && every !== null && !this.mirrored) {
         const due = still.lastNotifiedAt + every * 1000;
         if (now >= due) {
           still.lastNotifiedAt = now;

@@ -65,7 +65,7 @@ import type { Fence } from "../store/cluster";
 import { eventLink, newEventId, type EventType, type NotificationEvent } from "../notify/events";
 import { FEED_LIMIT, toAlertDto, toIncidentDto, type AlertFeedMessage, type SystemSource } from "./dto";
 import type { AllowList } from "./egress";
-import { AlertEngine, type AlertDecision } from "./engine";
+import { AlertEngine, type AlertDecision, type EngineMemory } from "./engine";
 import { IncidentTracker, type IncidentAction, type IncidentCause, type IncidentOptions } from "./incidents";
 import { DEFAULT_RULE, RuleSet, type AlertKind, type AlertRule } from "./rules";
 import { SilenceIndex, type Silence } from "./silences";
@@ -210,10 +210,12 @@ export class AlertService {
   private loaded = false;
   /** A standby's service: shows the database's alerts, decides nothing (follow()). */
   private following = false;
-  /** A standby's flapping memory: from when it noted disconnects, and until when (its stop). */
+  /** A standby's engine memory: from when it followed the fleet, and until when (its stop). */
   private noting: { from: number; to: number | null } | null = null;
+  /** The rules a standby's engine judges by, as last read (to set them again only when they changed). */
+  private followedRules = "";
   /** What the standby this leader was handed (start()). */
-  private handedOver: DisconnectHandOver | null = null;
+  private handedOver: StandbyHandOver | null = null;
   /** Alert writes dropped since start: the database was away while more than maxPendingWrites waited. */
   droppedWrites = 0;
   private droppedLoggedAt = -Infinity;
@@ -264,7 +266,7 @@ export class AlertService {
    * fleet. `handedOver`: the flapping memory of the standby service this
    * instance ran until it took over (handOver()).
    */
-  async start(handedOver?: DisconnectHandOver | null): Promise<void> {
+  async start(handedOver?: StandbyHandOver | null): Promise<void> {
     this.handedOver = handedOver ?? null;
     this.engine.seed(this.opts.fleet.all());
     this.unsubscribe = this.opts.fleet.onEffects((effects, changed) => this.observe(effects, changed));
@@ -297,18 +299,32 @@ export class AlertService {
   async follow(): Promise<void> {
     this.following = true;
     if (this.noting === null && this.unsubscribe === null && !this.stopped) {
-      // Flapping counts what this instance saw itself, should it take over (handOver()); nothing is evaluated.
+      // The engine judges the fleet as the leader's does and decides nothing (take() drops it): what it
+      // remembers is handed to the leader this instance may become (handOver()).
       this.noting = { from: this.now(), to: null };
-      this.unsubscribe = this.opts.fleet.onEffects((effects) => this.engine.noteDisconnects(effects));
+      this.engine.mirrorFiring([], this.noting.from);
+      this.unsubscribe = this.opts.fleet.onEffects((effects, changed) => this.observe(effects, changed));
+      this.stopTicker = startTicker(() => {
+        this.engine.tick(this.now(), ENGINE_TICK_SLICE);
+        const due = this.engine.nextDeadline();
+        return due !== null && due <= this.now();
+      }, this.opts.tickMs ?? 100);
     }
     const db = this.opts.db();
     if (!db || this.stopped) return;
     const [rules, firing, open, silences, channels] = await readStored(db);
     if (this.stopped) return;
+    const now = this.now();
     this.channels = channels;
     this.rules = rules;
     this.ruleSet = new RuleSet(rules);
-    this.setSilences(silences, this.now());
+    const signature = JSON.stringify(rules);
+    if (signature !== this.followedRules) {
+      this.followedRules = signature;
+      this.engine.setRules(rules, now);
+    }
+    this.engine.mirrorFiring(firing.filter(isDeviceAlert).map(toFiringAlert), now);
+    this.setSilences(silences, now);
     this.firing.clear();
     for (const a of firing) this.firing.set(recordKey(a), a);
     this.incidentRecords.clear();
@@ -351,15 +367,12 @@ export class AlertService {
         const h = this.handedOver;
         this.engine.restoreDisconnects(h ? unseen(stored, h) : stored);
         if (h) this.engine.restoreDisconnects(h.lists);
+        this.engine.restoreLastDisconnects(now - flapWindowMs);
       }
+      if (this.handedOver) this.engine.restoreMemory(this.handedOver.memory);
       this.setSilences(silences, now);
       for (const a of firing) this.firing.set(recordKey(a), a);
-      this.engine.restoreFiring(
-        firing
-          .filter((a): a is AlertRecord & { deviceId: string; kind: AlertKind } => a.deviceId !== null)
-          .map(toFiringAlert),
-        now,
-      );
+      this.engine.restoreFiring(firing.filter(isDeviceAlert).map(toFiringAlert), now);
       this.system.restore(firing.filter((a) => a.deviceId === null && a.source).map((a) => a.source!));
       for (const i of open) {
         this.incidentRecords.set(i.id, i);
@@ -561,10 +574,10 @@ export class AlertService {
    * A stopped standby's flapping memory, for the leader service that follows
    * it in this instance (start()); null for a service that did not stand by.
    */
-  handOver(): DisconnectHandOver | null {
+  handOver(): StandbyHandOver | null {
     const n = this.noting;
     if (!this.following || n === null || n.to === null) return null;
-    return { from: n.from, to: n.to, lists: this.engine.disconnectLists() };
+    return { from: n.from, to: n.to, lists: this.engine.disconnectLists(), memory: this.engine.memory() };
   }
 
   /** Resolves once every fleet change so far is judged and its decisions written (or the database failed). */
@@ -1065,11 +1078,16 @@ export class AlertService {
 
 type PendingWrite = AlertWrite;
 
-/** A standby's flapping memory: the disconnects it saw itself between `from` and `to` (epoch ms). */
-export interface DisconnectHandOver {
+/**
+ * A standby's memory, for the leader it becomes: the disconnects it saw
+ * itself between `from` and `to` (epoch ms), and the rest of its engine's
+ * memory (near misses, since when firing alerts have been fine).
+ */
+export interface StandbyHandOver {
   from: number;
   to: number;
   lists: ReadonlyMap<string, readonly number[]>;
+  memory: EngineMemory;
 }
 
 /**
@@ -1083,7 +1101,7 @@ const SAME_DROP_MS = 1_000;
  * [from, to), and for a device it noted, before its first noted drop by more
  * than SAME_DROP_MS. Devices left without any are dropped.
  */
-function unseen(stored: ReadonlyMap<string, readonly number[]>, h: DisconnectHandOver): Map<string, readonly number[]> {
+function unseen(stored: ReadonlyMap<string, readonly number[]>, h: StandbyHandOver): Map<string, readonly number[]> {
   const out = new Map<string, readonly number[]>();
   for (const [id, times] of stored) {
     const first = h.lists.get(id)?.[0];
@@ -1094,6 +1112,10 @@ function unseen(stored: ReadonlyMap<string, readonly number[]>, h: DisconnectHan
   return out;
 }
 type IncidentWrite = Extract<AlertWrite, { type: "incident" }>;
+
+function isDeviceAlert(a: AlertRecord): a is AlertRecord & { deviceId: string; kind: AlertKind } {
+  return a.deviceId !== null;
+}
 
 function markWrite(k: string, set: Extract<AlertWrite, { type: "mark" }>["set"]): AlertWrite {
   const { deviceId, kind } = splitKey(k);

@@ -17,8 +17,9 @@ export async function getDeviceSessions(db: Db, deviceId: string, limit = 50): P
  * disconnect times ascending: the alert engine's flapping memory when a
  * leader starts (a restart, or a standby taking over). Takeovers and broker
  * restarts are not the device's own disconnects. A device's lone drop is
- * left out: it cannot be flapping yet, and after a mass outage (one drop per
- * device) the read stays small.
+ * left out, so the read stays small after a mass outage (one drop per
+ * device): it is the device's last disconnect, which the restored fleet
+ * holds (AlertEngine.restoreLastDisconnects).
  */
 export async function recentDisconnects(db: Db, since: number): Promise<Map<string, number[]>> {
   const rows = await db.$queryRaw<{ device_id: string; at: number[] }[]>`
