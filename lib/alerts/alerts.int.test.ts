@@ -152,6 +152,9 @@ describe("writing decisions", () => {
       silenced: true,
       silenceId: "s-1",
     });
+    // A new alert's record is built from its write: exactly the row as stored.
+    for (const i of [0, 2, 3])
+      expect(applied[i].alert).toEqual((await listAlerts(db, { deviceId: applied[i].alert!.deviceId! }))[0]);
     const ids = [0, 2, 3].map((i) => BigInt(applied[i].alert!.id));
     expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
     expect(await listAlerts(db, { deviceId: "run-2" })).toHaveLength(1);

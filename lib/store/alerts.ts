@@ -394,10 +394,10 @@ export async function applyAlertWrites(
         if (w.type === "fire") {
           // A run of fires is one statement: a mass outage fires thousands at once.
           const run = fireRun(writes, i);
-          const rows = await fireStatement(tx, run);
+          const fired = await fireStatement(tx, run);
           run.forEach((f, j) => {
-            const row = rows[j];
-            if (row) out.push({ write: f, alert: toAlert(row), incident: null, changed: Boolean(row.changed) });
+            const r = fired[j];
+            if (r) out.push({ write: f, alert: r.alert, incident: null, changed: r.changed });
           });
           i += run.length;
           continue;
@@ -435,14 +435,22 @@ function fireRun(writes: readonly AlertWrite[], from: number): FireWrite[] {
 }
 
 /**
- * Fires alerts, idempotent against "alerts_one_firing_idx": one row per
+ * Fires alerts, idempotent against "alerts_one_firing_idx": one result per
  * fire, in order, either the new alert (`changed`) or the one already firing
  * for its device and kind. A fire whose rule or incident is gone is stored
  * without it. The run's devices and kinds are distinct (fireRun).
+ *
+ * A new alert's record is built from its write and the few columns the
+ * database decides (id, rule, incident): a mass outage fires hundreds of
+ * thousands, and reading every column back would cost a row object, its
+ * dates and a second copy of its id and message each, all kept while the
+ * alert fires. The ones already firing (rare) are read whole.
  */
-async function fireStatement(db: Tx, run: readonly FireWrite[]): Promise<(AlertRow | undefined)[]> {
+async function fireStatement(db: Tx, run: readonly FireWrite[]): Promise<{ alert: AlertRecord; changed: boolean }[]> {
   const meta = (w: FireWrite) => w.meta ?? { notified: true, silenceId: null, incidentId: null };
-  const rows = await db.$queryRaw<(AlertRow & { ord: bigint })[]>`
+  const rows = await db.$queryRaw<
+    { ord: bigint; id: string | null; rule_id: number | null; incident_id: string | null }[]
+  >`
     WITH input AS (
       SELECT * FROM unnest(
         ${run.map((w) => clean(w.deviceId))}::text[], ${run.map((w) => w.ruleId)}::int4[], ${run.map((w) => w.kind)}::text[],
@@ -461,27 +469,63 @@ async function fireStatement(db: Tx, run: readonly FireWrite[]): Promise<(AlertR
         LEFT JOIN "incidents" n ON n."id" = i."incident_id"
        ORDER BY i."ord"
       ON CONFLICT ("device_id", "kind") WHERE "state" = 'firing' DO NOTHING
-      RETURNING *)
-    SELECT i."ord", x.*
+      RETURNING "id", "device_id", "kind", "rule_id", "incident_id")
+    SELECT i."ord", ins."id"::text AS "id", ins."rule_id", ins."incident_id"
       FROM input i
-      JOIN (SELECT *, true AS "changed" FROM ins
-            UNION ALL
-            SELECT a.*, false AS "changed" FROM "alerts" a
-              JOIN input j ON a."device_id" = j."device_id" AND a."kind" = j."kind"
-             WHERE a."state" = 'firing'
-               AND NOT EXISTS (SELECT 1 FROM ins WHERE ins."device_id" = a."device_id" AND ins."kind" = a."kind")) x
-        ON x."device_id" = i."device_id" AND x."kind" = i."kind"
+      LEFT JOIN ins ON ins."device_id" = i."device_id" AND ins."kind" = i."kind"
      ORDER BY i."ord"`;
-  const byOrd: (AlertRow | undefined)[] = new Array(run.length);
-  for (const { ord, ...row } of rows) byOrd[Number(ord) - 1] = row;
-  return byOrd;
+  const out: { alert: AlertRecord; changed: boolean }[] = new Array(run.length);
+  const firing: FireWrite[] = [];
+  for (const r of rows) {
+    const j = Number(r.ord) - 1;
+    const w = run[j];
+    if (r.id === null) {
+      firing.push(w);
+      continue;
+    }
+    const m = meta(w);
+    out[j] = {
+      changed: true,
+      alert: {
+        id: r.id,
+        deviceId: clean(w.deviceId),
+        ruleId: r.rule_id === null ? null : Number(r.rule_id),
+        kind: w.kind,
+        source: null,
+        state: "firing",
+        firedAt: w.at,
+        resolvedAt: null,
+        message: clean(w.message),
+        resolveMessage: null,
+        lastNotifiedAt: m.notified ? w.at : null,
+        incidentId: r.incident_id,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        ackComment: null,
+        silenced: m.silenceId !== null,
+        silenceId: m.silenceId,
+        notified: m.notified,
+      },
+    };
+  }
+  if (firing.length > 0) {
+    const existing = await db.$queryRaw<AlertRow[]>`
+      SELECT a.* FROM "alerts" a
+        JOIN unnest(${firing.map((w) => clean(w.deviceId))}::text[], ${firing.map((w) => w.kind)}::text[])
+             AS t("device_id", "kind") ON a."device_id" = t."device_id" AND a."kind" = t."kind"
+       WHERE a."state" = 'firing'`;
+    const byKey = new Map(existing.map((a) => [`${a.kind}\0${a.device_id}`, a]));
+    run.forEach((w, j) => {
+      const a = out[j] === undefined ? byKey.get(`${w.kind}\0${clean(w.deviceId)}`) : undefined;
+      if (a) out[j] = { changed: false, alert: toAlert(a) };
+    });
+  }
+  return out;
 }
 
-function writeStatement(db: Tx, w: AlertWrite) {
+function writeStatement(db: Tx, w: Exclude<AlertWrite, FireWrite>) {
   {
     switch (w.type) {
-      case "fire":
-        return fireStatement(db, [w]);
       case "resolve":
         return db.$queryRaw<AlertRow[]>`
           UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = GREATEST("fired_at", ${iso(w.at)}::timestamptz),
