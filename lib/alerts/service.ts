@@ -208,7 +208,7 @@ export class AlertService {
   private loadTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private loaded = false;
-  /** A standby's service: shows the database's alerts, decides nothing (follow()). */
+  /** A standby's service: shows the database's alerts, judges without deciding (follow()). */
   private following = false;
   /** A standby's engine memory: from when it followed the fleet, and until when (its stop). */
   private noting: { from: number; to: number | null } | null = null;
@@ -263,7 +263,7 @@ export class AlertService {
 
   /**
    * Loads rules, silences, firing alerts and open incidents, then follows the
-   * fleet. `handedOver`: the flapping memory of the standby service this
+   * fleet. `handedOver`: the engine memory of the standby service this
    * instance ran until it took over (handOver()).
    */
   async start(handedOver?: StandbyHandOver | null): Promise<void> {
@@ -293,8 +293,10 @@ export class AlertService {
    * A standby's alerts (lib/cluster): the leader decides, writes and sends;
    * this instance shows what the database holds. Reads rules, silences,
    * channels, firing alerts and open incidents now and again on every
-   * `follow()` (a peer's NOTIFY, or the periodic refresh); decides nothing.
-   * A standby that takes over stops this service and starts a new one.
+   * `follow()` (a peer's NOTIFY, or the periodic refresh). Its engine judges
+   * the fleet against those alerts and decides nothing (AlertEngine.mirrorFiring).
+   * A standby that takes over stops this service and starts a new one, handing
+   * it what the engine remembers (handOver()).
    */
   async follow(): Promise<void> {
     this.following = true;
@@ -571,8 +573,9 @@ export class AlertService {
   }
 
   /**
-   * A stopped standby's flapping memory, for the leader service that follows
-   * it in this instance (start()); null for a service that did not stand by.
+   * A stopped standby's engine memory (disconnects, near misses, resolution
+   * streaks), for the leader service that follows it in this instance
+   * (start()); null for a service that did not stand by.
    */
   handOver(): StandbyHandOver | null {
     const n = this.noting;
