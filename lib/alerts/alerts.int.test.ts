@@ -239,18 +239,28 @@ describe("the alert service across a restart", () => {
 });
 
 /** An alert service on this fleet and clock, started. */
+/** An alert service's options on a fleet and a clock the test moves. */
+function optionsOn(fleet: Fleet, now: () => number, log: (m: string) => void = () => {}): AlertServiceOptions {
+  return { db: () => db, fleet, pingsVisible: () => true, onFeedChange: () => {}, log, now, tickMs: 20 };
+}
+
 async function startOn(fleet: Fleet, now: () => number, log: (m: string) => void = () => {}): Promise<AlertService> {
-  const service = new AlertService({
-    db: () => db,
-    fleet,
-    pingsVisible: () => true,
-    onFeedChange: () => {},
-    log,
-    now,
-    tickMs: 20,
-  });
+  const service = new AlertService(optionsOn(fleet, now, log));
   await service.start();
   return service;
+}
+
+/** A rule for the devices matching `match` that watches flapping alone (3 drops in 60 s). */
+function flapRule(name: string, match: string) {
+  return createAlertRule(db, {
+    ...DEFAULT_RULE,
+    name,
+    match,
+    offlineFactor: null,
+    offlineSeconds: 3_600,
+    flapDisconnects: 3,
+    flapWindowSeconds: 60,
+  });
 }
 
 /** An alert service on a fleet, both on a clock the test moves (`clock.now`). */
@@ -331,15 +341,7 @@ describe("flapping across a restart", () => {
 
 describe("a lone stored drop across a restart", () => {
   it("counts toward flapping once the device drops again: the restored fleet holds it", async () => {
-    await createAlertRule(db, {
-      ...DEFAULT_RULE,
-      name: "lone drop",
-      match: "ld-*",
-      offlineFactor: null,
-      offlineSeconds: 3_600,
-      flapDisconnects: 3,
-      flapWindowSeconds: 60,
-    });
+    await flapRule("lone drop", "ld-*");
     const t0 = Date.now();
     let now = t0;
     const flapping = async (id: string) =>
@@ -387,26 +389,10 @@ describe("a lone stored drop across a restart", () => {
 
 describe("flapping across a takeover", () => {
   it("counts what the standby saw itself, stored or not, and each stored drop once", async () => {
-    await createAlertRule(db, {
-      ...DEFAULT_RULE,
-      name: "takeover flap",
-      match: "tk-*",
-      offlineFactor: null,
-      offlineSeconds: 3_600,
-      flapDisconnects: 3,
-      flapWindowSeconds: 60,
-    });
+    await flapRule("takeover flap", "tk-*");
     const t0 = Date.now();
     let now = t0;
-    const options = (fleet: Fleet): AlertServiceOptions => ({
-      db: () => db,
-      fleet,
-      pingsVisible: () => true,
-      onFeedChange: () => {},
-      log: () => {},
-      now: () => now,
-      tickMs: 20,
-    });
+    const options = (fleet: Fleet) => optionsOn(fleet, () => now);
     const connect = (fleet: Fleet, id: string, at = now) =>
       fleet.apply({ kind: "connect", deviceId: id, at, source: "aedes", keepaliveSeconds: 60 });
     const drop = (fleet: Fleet, id: string, at = now) =>
@@ -490,15 +476,7 @@ describe("an alert across a takeover", () => {
     });
     const t0 = Date.now();
     let now = t0;
-    const options = (fleet: Fleet): AlertServiceOptions => ({
-      db: () => db,
-      fleet,
-      pingsVisible: () => true,
-      onFeedChange: () => {},
-      log: () => {},
-      now: () => now,
-      tickMs: 20,
-    });
+    const options = (fleet: Fleet) => optionsOn(fleet, () => now);
     const fleets = [0, 1].map(() => new Fleet({ now: () => now, pingsVisible: () => true }));
     const [leaderFleet, standbyFleet] = fleets;
     const each = (f: (fleet: Fleet) => void) => fleets.forEach(f);
