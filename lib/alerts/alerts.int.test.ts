@@ -570,6 +570,38 @@ describe("the alert service in a mass outage", () => {
   });
 });
 
+describe("a restart during a mass outage", () => {
+  it("loads an open incident of 150,000 firing alerts with all its members", async () => {
+    const n = 150_000;
+    const t0 = Date.now() - 60_000;
+    await db.$executeRaw`
+      INSERT INTO "incidents" ("id", "state", "opened_at", "cause_kind", "cause_reason", "device_count",
+                               "still_offline", "message", "last_notified_at")
+      VALUES ('inc-big', 'open', ${new Date(t0 + 5_000)}, 'mass_disconnect', 'connection_lost', ${n}, ${n},
+              'big outage', ${new Date(t0 + 5_000)})`;
+    await db.$executeRaw`
+      INSERT INTO "alerts" ("device_id", "rule_id", "kind", "state", "fired_at", "message", "last_notified_at",
+                            "incident_id", "notified")
+      SELECT 'big-' || i, NULL, 'offline', 'firing', ${new Date(t0)}::timestamptz + i * interval '1 microsecond',
+             'offline', ${new Date(t0)}, 'inc-big', false
+        FROM generate_series(1, ${n}::int) AS i`;
+    const logs: string[] = [];
+    const fleet = new Fleet({ now: Date.now, pingsVisible: () => true });
+    const service = await startOn(fleet, Date.now, (m) => logs.push(m));
+    try {
+      expect(logs.filter((m) => m.includes("not loaded"))).toEqual([]);
+      expect(service.feed().firingCount).toBeGreaterThanOrEqual(n);
+      expect(service.feed().incidents.map((i) => i.id)).toContain("inc-big");
+      for (const id of ["big-1", `big-${n}`])
+        expect(service.incidents.incidentOf(`offline\u0000${id}`)).toBe("inc-big");
+    } finally {
+      await service.stop();
+      await db.$executeRaw`DELETE FROM "alerts" WHERE "incident_id" = 'inc-big'`;
+      await db.$executeRaw`DELETE FROM "incidents" WHERE "id" = 'inc-big'`;
+    }
+  });
+});
+
 describe("alert writes while the database is away", () => {
   it("holds ALERT_MAX_PENDING_WRITES of them, drops and counts the oldest beyond, and writes the rest once it is back", async () => {
     let open = false;

@@ -376,16 +376,30 @@ export class AlertService {
       for (const a of firing) this.firing.set(recordKey(a), a);
       this.engine.restoreFiring(firing.filter(isDeviceAlert).map(toFiringAlert), now);
       this.system.restore(firing.filter((a) => a.deviceId === null && a.source).map((a) => a.source!));
+      const membersOf = new Map<string, AlertRecord[]>();
+      for (const a of firing) {
+        if (a.incidentId === null || a.deviceId === null) continue;
+        const members = membersOf.get(a.incidentId);
+        if (members) members.push(a);
+        else membersOf.set(a.incidentId, [a]);
+      }
       for (const i of open) {
         this.incidentRecords.set(i.id, i);
-        const members = firing.filter((a) => a.incidentId === i.id && a.deviceId !== null);
+        const members = membersOf.get(i.id) ?? [];
+        // A loop, not Math.min(...): an incident may hold a million alerts.
+        let firstAt = i.openedAt;
+        const channels = new Set<number>();
+        for (const a of members) {
+          if (a.firedAt < firstAt) firstAt = a.firedAt;
+          for (const c of this.ruleOf(a)?.channelIds ?? []) channels.add(c);
+        }
         this.incidents.restore(
           { ...i, resolveMessage: null, acknowledged: i.acknowledgedAt !== null },
           members.map(recordKey),
-          Math.min(i.openedAt, ...members.map((a) => a.firedAt)),
+          firstAt,
           i.lastNotifiedAt ?? i.openedAt,
         );
-        this.incidentChannels.set(i.id, new Set(members.flatMap((a) => this.ruleOf(a)?.channelIds ?? [])));
+        this.incidentChannels.set(i.id, channels);
       }
       this.loaded = true;
       this.applyRules(rules);
