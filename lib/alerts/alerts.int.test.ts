@@ -3,6 +3,7 @@
  * the partial unique index, and the alert service across a restart (firing
  * alerts continue, no duplicate, the resolution lands on the same row).
  */
+import pg from "pg";
 import { getChannel } from "../store/notifications";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../fleet/fleet";
@@ -13,6 +14,7 @@ import {
   deleteAlertRule,
   listAlertRules,
   listAlerts,
+  setAlertAck,
   updateAlertRule,
   type AlertWrite,
 } from "../store/alerts";
@@ -511,6 +513,85 @@ describe("an alert across a takeover", () => {
     expect(await rows()).toHaveLength(1);
     await leader.stop();
     await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'hk-%'`;
+  });
+});
+
+describe("a standby following the stored alerts", () => {
+  const decide = (type: "fire" | "resolve", deviceId: string, at: number): AlertDecision => ({
+    type,
+    deviceId,
+    kind: "offline",
+    ruleId: 1,
+    at,
+    message: type === "fire" ? "gone" : "back",
+  });
+  // Other tests' alerts may still fire in this database: only this test's devices.
+  const firingIds = (s: AlertService) =>
+    s
+      .feed()
+      .firing.map((a) => a.deviceId!)
+      .filter((id) => id.startsWith("fo-"))
+      .sort();
+  const mirrored = (s: AlertService) => s.engine.firing().filter((a) => a.deviceId.startsWith("fo-")).length;
+
+  it("reads what changed since its last read, a transaction that commits late included, and hands it over", async () => {
+    const t0 = Date.now();
+    let now = t0;
+    const fleet = new Fleet({ now: () => now, pingsVisible: () => true });
+    let feedChanges = 0;
+    const standby = new AlertService({ ...optionsOn(fleet, () => now), onFeedChange: () => feedChanges++ });
+    await applyAlertWrites(db, [decide("fire", "fo-1", t0), decide("fire", "fo-2", t0)]);
+    await standby.follow();
+    expect(firingIds(standby)).toEqual(["fo-1", "fo-2"]);
+    expect(mirrored(standby)).toBe(2);
+
+    // Nothing written: nothing read again, the feed is not rebuilt.
+    const before = feedChanges;
+    await standby.follow();
+    expect(feedChanges).toBe(before);
+
+    // A transaction resolves fo-1 and stays open while a younger one fires fo-3 and commits.
+    const late = new pg.Client({ connectionString: testDb.url });
+    await late.connect();
+    try {
+      await late.query("BEGIN");
+      await late.query(
+        `UPDATE "alerts" SET "state" = 'resolved', "resolved_at" = now() WHERE "device_id" = 'fo-1' AND "state" = 'firing'`,
+      );
+      await applyAlertWrites(db, [decide("fire", "fo-3", t0 + 1_000)]);
+      await standby.follow();
+      expect(firingIds(standby)).toEqual(["fo-1", "fo-2", "fo-3"]);
+      await late.query("COMMIT");
+    } finally {
+      await late.end();
+    }
+    // Read after the younger one, yet not missed.
+    await standby.follow();
+    expect(firingIds(standby)).toEqual(["fo-2", "fo-3"]);
+    expect(mirrored(standby)).toBe(2);
+
+    // An acknowledgement (from any instance's API) and a repeat are read too.
+    const fo2 = (await listAlerts(db, { deviceId: "fo-2" }))[0];
+    await setAlertAck(db, fo2.id, { by: "ops", comment: "on it", at: t0 + 2_000 });
+    await applyAlertWrites(db, [
+      { type: "repeat", deviceId: "fo-2", kind: "offline", ruleId: 1, at: t0 + 3_000, firedAt: t0, message: "still" },
+    ]);
+    await standby.follow();
+    expect(standby.feed().firing.find((a) => a.deviceId === "fo-2")).toMatchObject({ acknowledgedBy: "ops" });
+    expect(standby.engine.firing().find((a) => a.deviceId === "fo-2")?.lastNotifiedAt).toBe(t0 + 3_000);
+
+    // Written after the standby's last read: fo-3 resolves, fo-4 fires. The leader it becomes has both.
+    await applyAlertWrites(db, [decide("resolve", "fo-3", t0 + 4_000), decide("fire", "fo-4", t0 + 4_000)]);
+    now = t0 + 5_000;
+    await standby.stop();
+    const handed = standby.handOver();
+    expect([...handed!.firing!.alerts.values()].filter((a) => a.deviceId?.startsWith("fo-"))).toHaveLength(2);
+    const leader = new AlertService(optionsOn(fleet, () => now));
+    await leader.start(handed);
+    expect(firingIds(leader)).toEqual(["fo-2", "fo-4"]);
+    expect(mirrored(leader)).toBe(2);
+    await leader.stop();
+    await db.$executeRaw`DELETE FROM "alerts" WHERE "device_id" LIKE 'fo-%'`;
   });
 });
 

@@ -590,6 +590,36 @@ describe("a standby's engine and the leader it becomes", () => {
     expect(h.engine.firingCount).toBe(0);
     expect(h.decisions).toEqual([]);
   });
+
+  it("follows what changed: a resolution ends the alert it names, not one fired after it", () => {
+    const rules = [rule(1, { isDefault: true, match: "*", offlineSeconds: 3, offlineFactor: null })];
+    const h = harness({ rules, shared: true });
+    h.engine.mirrorFiring([stored("a", "offline", sec(1)), stored("b", "offline", sec(1))], h.now());
+    // Read in one go: a's alert resolved and fired again; b's repeated; c's fired.
+    h.engine.mirrorChanges(
+      [
+        { alert: stored("a", "offline", sec(5)), firing: true },
+        { alert: stored("a", "offline", sec(1)), firing: false },
+        { alert: { ...stored("b", "offline", sec(1)), lastNotifiedAt: sec(6) }, firing: true },
+        { alert: stored("c", "offline", sec(6)), firing: true },
+      ],
+      h.now(),
+    );
+    const byDevice = () => new Map(h.engine.firing().map((a) => [a.deviceId, [a.firedAt, a.lastNotifiedAt]]));
+    expect(byDevice()).toEqual(
+      new Map([
+        ["a", [sec(5), sec(5)]],
+        ["b", [sec(1), sec(6)]],
+        ["c", [sec(6), sec(6)]],
+      ]),
+    );
+    // Read again (a transaction still running at the last read): the same rows change nothing.
+    h.engine.mirrorChanges([{ alert: stored("a", "offline", sec(1)), firing: false }], h.now());
+    expect(h.engine.firingCount).toBe(3);
+    h.engine.mirrorChanges([{ alert: stored("c", "offline", sec(6)), firing: false }], h.now());
+    expect([...byDevice().keys()].sort()).toEqual(["a", "b"]);
+    expect(h.decisions).toEqual([]);
+  });
 });
 
 describe("repeat notifications", () => {

@@ -303,6 +303,31 @@ export class AlertEngine {
   }
 
   /**
+   * Following, by what changed (a standby's read since its last): stored
+   * alerts firing (fired or repeated) and resolved. A resolution ends the
+   * firing alert it names (same firedAt) and no later one.
+   */
+  mirrorChanges(changes: readonly { alert: FiringAlert; firing: boolean }[], now: number): void {
+    this.mirrored = true;
+    for (const { alert: a, firing } of changes) {
+      if (firing) continue;
+      if (this.firingAlerts.get(a.deviceId)?.[a.kind]?.firedAt !== a.firedAt) continue;
+      this.dropFiring(a.deviceId, a.kind);
+      this.deadlines.set(a.deviceId, now);
+    }
+    for (const { alert: a, firing } of changes) {
+      if (!firing) continue;
+      const was = this.firingAlerts.get(a.deviceId)?.[a.kind];
+      if (was && was.firedAt === a.firedAt) {
+        was.lastNotifiedAt = a.lastNotifiedAt;
+        continue;
+      }
+      this.setFiring({ ...a });
+      this.deadlines.set(a.deviceId, now);
+    }
+  }
+
+  /**
    * What the engine remembers of devices besides their disconnects (those go
    * through disconnectLists()): near misses, since when firing alerts have
    * been fine, and previous states while a near-miss rule needs them.

@@ -50,6 +50,7 @@ import {
   applyAlertWrites,
   listAlertRules,
   listIncidents,
+  loadAlertChanges,
   loadFiringAlerts,
   toFiringAlert,
   type AlertRecord,
@@ -65,7 +66,7 @@ import type { Fence } from "../store/cluster";
 import { eventLink, newEventId, type EventType, type NotificationEvent } from "../notify/events";
 import { FEED_LIMIT, toAlertDto, toIncidentDto, type AlertFeedMessage, type SystemSource } from "./dto";
 import type { AllowList } from "./egress";
-import { AlertEngine, type AlertDecision, type EngineMemory } from "./engine";
+import { AlertEngine, type AlertDecision, type EngineMemory, type FiringAlert } from "./engine";
 import { IncidentTracker, type IncidentAction, type IncidentCause, type IncidentOptions } from "./incidents";
 import { DEFAULT_RULE, RuleSet, type AlertKind, type AlertRule } from "./rules";
 import { SilenceIndex, type Silence } from "./silences";
@@ -161,11 +162,40 @@ const INCIDENT_EVENT = { opened: "incident_opened", update: "incident_update", r
 
 export const INCIDENT_DEFAULTS = { minDevices: 10, windowMs: 60_000, updateMs: 300_000, groupWaitMs: 10_000 };
 
-/** What the database holds for the alert service: rules, firing alerts, open incidents, silences, channels. */
-function readStored(db: Db) {
+/**
+ * Alerts read again (a standby's changes) into the firing ones, by key. A
+ * resolution removes the alert it names and no later one. What the engine
+ * mirrors of it (device alerts).
+ */
+function applyChanges(
+  firing: Map<string, AlertRecord>,
+  changed: readonly AlertRecord[],
+): { alert: FiringAlert; firing: boolean }[] {
+  const out: { alert: FiringAlert; firing: boolean }[] = [];
+  for (const a of changed) {
+    const k = recordKey(a);
+    const isFiring = a.state === "firing";
+    if (isFiring) firing.set(k, a);
+    else if (firing.get(k)?.id === a.id) firing.delete(k);
+    if (isDeviceAlert(a)) out.push({ alert: toFiringAlert(a), firing: isFiring });
+  }
+  return out;
+}
+
+/**
+ * What the database holds for the alert service: rules, firing alerts, open
+ * incidents, silences, channels. The firing alerts a standby handed over are
+ * brought up to date with what was written since its last read.
+ */
+function readStored(db: Db, handed: StandbyHandOver["firing"]) {
   return Promise.all([
     listAlertRules(db),
-    loadFiringAlerts(db),
+    handed === null
+      ? loadFiringAlerts(db)
+      : loadAlertChanges(db, handed.horizon).then(({ alerts }) => {
+          applyChanges(handed.alerts, alerts);
+          return [...handed.alerts.values()];
+        }),
     listIncidents(db, { state: "open", limit: 1000 }),
     listSilences(db),
     listChannels(db),
@@ -214,6 +244,13 @@ export class AlertService {
   private noting: { from: number; to: number | null } | null = null;
   /** The rules a standby's engine judges by, as last read (to set them again only when they changed). */
   private followedRules = "";
+  /** A standby's last read of the alerts: where the next one starts (loadAlertChanges), and when. */
+  private followed: { horizon: bigint; at: number } | null = null;
+  /** The open incidents as last read (to tell the feed only when they changed). */
+  private followedIncidents = "";
+  /** The read under way, and the one asked for meanwhile (follow()). */
+  private followRead: Promise<void> | null = null;
+  private followQueued: Promise<void> | null = null;
   /** What the standby this leader was handed (start()). */
   private handedOver: StandbyHandOver | null = null;
   /** Alert writes dropped since start: the database was away while more than maxPendingWrites waited. */
@@ -312,9 +349,31 @@ export class AlertService {
         return due !== null && due <= this.now();
       }, this.opts.tickMs ?? 100);
     }
+    // One read at a time. A call while one runs gets the next read, which sees what the caller wrote.
+    if (this.followRead === null) {
+      this.followRead = this.readFollowed().finally(() => (this.followRead = null));
+      return this.followRead;
+    }
+    this.followQueued ??= this.followRead
+      .catch(() => {})
+      .then(() => {
+        this.followQueued = null;
+        return this.follow();
+      });
+    return this.followQueued;
+  }
+
+  /** A standby's read: the firing alerts at the first, then only the alerts written since the last read. */
+  private async readFollowed(): Promise<void> {
     const db = this.opts.db();
     if (!db || this.stopped) return;
-    const [rules, firing, open, silences, channels] = await readStored(db);
+    const [rules, changes, open, silences, channels] = await Promise.all([
+      listAlertRules(db),
+      loadAlertChanges(db, this.followed?.horizon ?? null),
+      listIncidents(db, { state: "open", limit: 1000 }),
+      listSilences(db),
+      listChannels(db),
+    ]);
     if (this.stopped) return;
     const now = this.now();
     this.channels = channels;
@@ -325,14 +384,22 @@ export class AlertService {
       this.followedRules = signature;
       this.engine.setRules(rules, now);
     }
-    this.engine.mirrorFiring(firing.filter(isDeviceAlert).map(toFiringAlert), now);
+    if (this.followed === null) {
+      this.firing.clear();
+      for (const a of changes.alerts) this.firing.set(recordKey(a), a);
+      this.engine.mirrorFiring(changes.alerts.filter(isDeviceAlert).map(toFiringAlert), now);
+    } else {
+      this.engine.mirrorChanges(applyChanges(this.firing, changes.alerts), now);
+    }
+    this.followed = { horizon: changes.horizon, at: now };
     this.setSilences(silences, now);
-    this.firing.clear();
-    for (const a of firing) this.firing.set(recordKey(a), a);
+    const incidents = JSON.stringify(open);
+    const changed = changes.alerts.length > 0 || incidents !== this.followedIncidents || !this.loaded;
+    this.followedIncidents = incidents;
     this.incidentRecords.clear();
     for (const i of open) this.incidentRecords.set(i.id, i);
     this.loaded = true;
-    this.opts.onFeedChange();
+    if (changed) this.opts.onFeedChange();
   }
 
   /**
@@ -354,7 +421,9 @@ export class AlertService {
     const db = this.opts.db();
     try {
       if (!db) throw new Error("database not open");
-      const [rules, firing, open, silences, channels] = await readStored(db);
+      const handed = this.handedOver?.firing ?? null;
+      if (this.handedOver) this.handedOver.firing = null; // read once: a retry reads everything
+      const [rules, firing, open, silences, channels] = await readStored(db, handed);
       // Flapping counts disconnects over a window: the ones stored before this start count too.
       const flapWindowMs = Math.max(
         0,
@@ -594,7 +663,13 @@ export class AlertService {
   handOver(): StandbyHandOver | null {
     const n = this.noting;
     if (!this.following || n === null || n.to === null) return null;
-    return { from: n.from, to: n.to, lists: this.engine.disconnectLists(), memory: this.engine.memory() };
+    return {
+      from: n.from,
+      to: n.to,
+      lists: this.engine.disconnectLists(),
+      memory: this.engine.memory(),
+      firing: this.followed && { horizon: this.followed.horizon, alerts: this.firing },
+    };
   }
 
   /** Resolves once every fleet change so far is judged and its decisions written (or the database failed). */
@@ -1105,6 +1180,8 @@ export interface StandbyHandOver {
   to: number;
   lists: ReadonlyMap<string, readonly number[]>;
   memory: EngineMemory;
+  /** The firing alerts as the standby last read them, and where a read of what changed since starts. */
+  firing: { horizon: bigint; alerts: Map<string, AlertRecord> } | null;
 }
 
 /**

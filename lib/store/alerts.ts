@@ -282,6 +282,30 @@ export async function loadFiringAlerts(db: Db): Promise<AlertRecord[]> {
   return rows.map(toAlert);
 }
 
+/**
+ * What a follower (a standby) reads. With `since` null: every firing alert.
+ * Otherwise every alert written by a transaction from `since` on: fired,
+ * repeated, acknowledged or resolved (`changed_xid`, see its migration).
+ * `horizon` is where the next read starts: the oldest transaction still
+ * running before this read, so one that commits after a younger one is read
+ * next time (an alert may come twice; applying it is idempotent).
+ */
+export async function loadAlertChanges(
+  db: Db,
+  since: bigint | null,
+): Promise<{ horizon: bigint; alerts: AlertRecord[] }> {
+  const [{ horizon }] = await db.$queryRaw<{ horizon: string }[]>`
+    SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS "horizon"`;
+  const alerts =
+    since === null
+      ? await loadFiringAlerts(db)
+      : (
+          await db.$queryRaw<AlertRow[]>`
+            SELECT * FROM "alerts" WHERE "changed_xid" >= ${since.toString()}::bigint ORDER BY "changed_xid", "id"`
+        ).map(toAlert);
+  return { horizon: BigInt(horizon), alerts };
+}
+
 /** A firing device alert as the engine continues it (system alerts are not the engine's). */
 export function toFiringAlert(a: AlertRecord & { deviceId: string; kind: AlertKind }): FiringAlert {
   return {
