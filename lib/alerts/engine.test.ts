@@ -282,6 +282,29 @@ describe("flapping", () => {
     h.until(sec(10));
     expect(h.fired("flapping")).toEqual([]);
   });
+
+  it("EMQX order: a takeover reported after the new connect does not count; a drop reported so does", () => {
+    const reconnects = (id: string, reason: "taken_over" | "connection_lost") => {
+      const h = harness({ rules: [defaultRule, flapRule] });
+      h.send({ kind: "connect", deviceId: id, at: sec(0), source: "emqx", keepaliveSeconds: 30 });
+      for (let i = 1; i <= 6; i++) {
+        // The new connection first (the old session is closed as `unknown`), then how the old one ended.
+        h.send({ kind: "connect", deviceId: id, at: sec(i * 5), source: "emqx", keepaliveSeconds: 30 });
+        h.send({
+          kind: "disconnect",
+          deviceId: id,
+          at: sec(i * 5) + 200,
+          source: "emqx",
+          reason,
+          sessionConnectedAt: sec((i - 1) * 5),
+        });
+      }
+      h.until(sec(40));
+      return h.fired("flapping").map((d) => d.at);
+    };
+    expect(reconnects("flap-3", "taken_over")).toEqual([]);
+    expect(reconnects("flap-4", "connection_lost")).toHaveLength(1);
+  });
 });
 
 describe("grace is per device", () => {

@@ -264,6 +264,16 @@ export class AlertEngine {
    */
   noteDisconnects(effects: readonly FleetEffect[], touched?: Set<string>): void {
     for (const e of effects) {
+      if (e.type === "session-refine") {
+        // A session closed as `unknown` (a new connect came first) turned out a takeover: not a drop.
+        const list = ownDisconnect(e.reason) ? null : this.extras.get(e.deviceId)?.disconnects;
+        const at = list ? list.lastIndexOf(e.disconnectedAt) : -1;
+        if (at >= 0) {
+          list!.splice(at, 1);
+          touched?.add(e.deviceId);
+        }
+        continue;
+      }
       if (e.type !== "session-close" || !ownDisconnect(e.reason)) continue;
       const x = this.extra(e.deviceId);
       // Most devices drop once: a one-element list, not an empty one grown to room for sixteen.

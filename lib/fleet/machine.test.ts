@@ -93,8 +93,15 @@ const closed = (connectedAt: number, disconnectedAt: number, reason: DisconnectR
     lastActivityAt,
   }) satisfies FleetEffect;
 
+/** A refined session (when it was closed is checked where it matters). */
 const refined = (connectedAt: number, reason: DisconnectReason) =>
-  ({ type: "session-refine", deviceId: "dev-1", connectedAt, reason }) satisfies FleetEffect;
+  ({
+    type: "session-refine",
+    deviceId: "dev-1",
+    connectedAt,
+    disconnectedAt: expect.any(Number) as number,
+    reason,
+  }) satisfies FleetEffect;
 
 const changed = (from: DeviceState["status"] | null, to: DeviceState["status"], at: number) =>
   ({ type: "status-change", deviceId: "dev-1", from, to, at }) satisfies FleetEffect;
@@ -377,6 +384,8 @@ describe("takeover", () => {
       disconnect(sec(5) + 200, "taken_over", { ...emqx, sessionConnectedAt: sec(0) }),
     ]);
     expect(ofType(r1.effects, "session-refine")).toEqual([refined(sec(0), "will"), refined(sec(0), "taken_over")]);
+    // The implicit close's time, where the new connection began: what the alert engine un-counts.
+    expect(ofType(r1.effects, "session-refine").map((e) => e.disconnectedAt)).toEqual([sec(5), sec(5)]);
     expect(wentOffline(r1)).toBe(false);
     expect(r1.state).toMatchObject({
       status: "online",

@@ -504,7 +504,13 @@ function refineClosed(d: Draft, reason: DisconnectReason, at: number, reportedAt
   const { s } = d;
   const c = s.lastClosed;
   if (!c || !canRefine(c, reason)) return;
-  d.fx.push({ type: "session-refine", deviceId: s.id, connectedAt: c.connectedAt, reason });
+  d.fx.push({
+    type: "session-refine",
+    deviceId: s.id,
+    connectedAt: c.connectedAt,
+    disconnectedAt: c.disconnectedAt,
+    reason,
+  });
   const causedCurrentOffline = c.counted && s.lastDisconnectAt === c.disconnectedAt;
   let counted = c.counted;
   if (!counted && reason !== "taken_over" && reason !== "will") {

@@ -118,5 +118,12 @@ export type FleetEffect =
    * Update the reason of session (deviceId, connectedAt); it is not a new
    * disconnect and must not be counted or alerted on again.
    */
-  | { type: "session-refine"; deviceId: string; connectedAt: number; reason: DisconnectReason }
+  | {
+      type: "session-refine";
+      deviceId: string;
+      connectedAt: number;
+      /** When that session was closed (the alert engine un-counts a drop that turns out a takeover). */
+      disconnectedAt: number;
+      reason: DisconnectReason;
+    }
   | { type: "status-change"; deviceId: string; from: DeviceStatus | null; to: DeviceStatus; at: number };

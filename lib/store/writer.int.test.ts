@@ -280,7 +280,13 @@ describe("StoreWriter correctness", () => {
       [
         open("ref-1", T0),
         close("ref-1", T0, T0 + 1_000),
-        { type: "session-refine", deviceId: "ref-1", connectedAt: T0, reason: "taken_over" },
+        {
+          type: "session-refine",
+          deviceId: "ref-1",
+          connectedAt: T0,
+          disconnectedAt: T0 + 1_000,
+          reason: "taken_over",
+        },
         open("ref-1", T0 + 2_000),
       ],
       [device("ref-1")],
@@ -290,9 +296,21 @@ describe("StoreWriter correctness", () => {
 
     w.enqueue(
       [
-        { type: "session-refine", deviceId: "ref-1", connectedAt: T0, reason: "not_authorized" },
+        {
+          type: "session-refine",
+          deviceId: "ref-1",
+          connectedAt: T0,
+          disconnectedAt: T0 + 1_000,
+          reason: "not_authorized",
+        },
         // an open session has no reason to refine
-        { type: "session-refine", deviceId: "ref-1", connectedAt: T0 + 2_000, reason: "clean" },
+        {
+          type: "session-refine",
+          deviceId: "ref-1",
+          connectedAt: T0 + 2_000,
+          disconnectedAt: T0 + 3_000,
+          reason: "clean",
+        },
       ],
       [],
     );
