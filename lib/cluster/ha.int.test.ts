@@ -199,6 +199,37 @@ describe("leader and hot standbys on one Postgres", () => {
     expect(rules.find((x) => x.name === "ha devices")!.channelIds).toEqual([channelId]);
   });
 
+  it("a standby's alert feed follows the leader's fires and resolutions, and an acknowledgement made on a peer", async () => {
+    const [b, c] = ["a", "b", "c"].filter((id) => id !== leader);
+    const feedOf = async (id: string) =>
+      (await instances.get(id)!.alerts()).firing.find((a) => a.deviceId === "ha-feed");
+    await connectDevice("ha-feed");
+    await eventually(async () => (await statuses(leader))["ha-feed"] === "online", 10_000, "ha-feed online");
+    await dropDevice("ha-feed");
+    const [stored] = await eventually(
+      async () => {
+        const rows = await firingAlerts("ha-feed");
+        return rows.length === 1 && rows;
+      },
+      10_000,
+      "the leader fires ha-feed",
+    );
+    const shown = await eventually(() => feedOf(b), 5_000, `standby ${b} shows the alert`);
+    expect(shown.id).toBe(String(stored.id));
+    expect(shown.acknowledgedBy).toBeNull();
+
+    // Acknowledged through the other standby: both standbys show it (NOTIFY, then what changed is read).
+    await instances.get(c)!.ack(String(stored.id), "ops-on-c");
+    await eventually(async () => (await feedOf(b))?.acknowledgedBy === "ops-on-c", 3_000, `standby ${b} shows the ack`);
+    expect((await feedOf(c))?.acknowledgedBy).toBe("ops-on-c");
+
+    // Back online: the leader resolves it, and it leaves the standbys' feeds.
+    await connectDevice("ha-feed");
+    await eventually(async () => (await firingAlerts("ha-feed")).length === 0, 10_000, "the leader resolves ha-feed");
+    await eventually(async () => (await feedOf(b)) === undefined, 5_000, `standby ${b} drops the resolved alert`);
+    await eventually(async () => (await feedOf(c)) === undefined, 5_000, `standby ${c} drops the resolved alert`);
+  });
+
   it("kill -9 of the leader during traffic: a standby leads within the failover time, nothing lost or doubled", async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `ha-${i}`);
     await Promise.all(ids.map(connectDevice));

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { HealthDto } from "../api/dto";
+import type { AlertFeedMessage } from "../alerts/dto";
 import { eventually, exited } from "./clients";
 import { freePort } from "./mosquitto";
 
@@ -17,6 +18,10 @@ export interface KeepwatchProcess {
   health(): Promise<HealthDto>;
   /** Every device's status in its fleet. */
   statuses(): Promise<Record<string, string>>;
+  /** Its alert feed (the stream's `alerts` event). */
+  alerts(): Promise<AlertFeedMessage>;
+  /** Acknowledges an alert through this instance, as the API does. */
+  ack(alertId: string, by: string): Promise<void>;
   /** Sends the signal; resolves once the process has exited (SIGSTOP/SIGCONT: at once). */
   signal(signal: NodeJS.Signals): Promise<void>;
 }
@@ -42,6 +47,12 @@ export async function startKeepwatchProcess(id: string, env: Record<string, stri
     },
     health: () => get<HealthDto>("/health"),
     statuses: () => get<Record<string, string>>("/devices"),
+    alerts: () => get<AlertFeedMessage>("/alerts"),
+    async ack(alertId, by) {
+      const url = `http://127.0.0.1:${port}/ack?id=${encodeURIComponent(alertId)}&by=${encodeURIComponent(by)}`;
+      const res = await fetch(url, { method: "POST", signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`ack on ${id}: HTTP ${res.status}`);
+    },
     async signal(signal) {
       proc.kill(signal);
       if (signal !== "SIGSTOP" && signal !== "SIGCONT") await exited(proc);

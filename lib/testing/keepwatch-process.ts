@@ -12,9 +12,11 @@
  *   GET  /devices         every device's status in this instance's fleet
  *   GET  /rules           the alert rules this instance applies
  *   POST /rules           a new rule (JSON AlertRuleInput), saved as the API route saves it
+ *   GET  /alerts          this instance's alert feed (as the stream's `alerts` event)
+ *   POST /ack?id=…&by=…   acknowledges an alert, as POST /api/alerts/{id}/ack does
  */
 import { createServer } from "node:http";
-import { createAlertRule } from "../store/alerts";
+import { createAlertRule, setAlertAck } from "../store/alerts";
 import { startRuntime } from "../runtime";
 import { stopOnSignals } from "../signals";
 import type { AlertRuleInput } from "../alerts/rules";
@@ -43,6 +45,18 @@ const server = createServer((req, res) => {
       const rule = await createAlertRule(runtime.db!.prisma, JSON.parse(body) as AlertRuleInput);
       await runtime.changed("rules");
       return json(201, rule);
+    }
+    if (url.pathname === "/alerts") return json(200, runtime.alerts?.feed() ?? null);
+    if (url.pathname === "/ack" && req.method === "POST") {
+      const alert = await setAlertAck(runtime.db!.prisma, url.searchParams.get("id") ?? "", {
+        by: url.searchParams.get("by") ?? "test",
+        comment: null,
+        at: Date.now(),
+      });
+      if (!alert) return json(404, null);
+      runtime.alerts?.noteAck(alert);
+      await runtime.changed("alerts");
+      return json(200, alert);
     }
     json(404, null);
   })().catch((e) => json(500, { error: String(e) }));
