@@ -244,8 +244,8 @@ export class AlertService {
   private noting: { from: number; to: number | null } | null = null;
   /** The rules a standby's engine judges by, as last read (to set them again only when they changed). */
   private followedRules = "";
-  /** A standby's last read of the alerts: where the next one starts (loadAlertChanges), and when. */
-  private followed: { horizon: bigint; at: number } | null = null;
+  /** A standby's last read of the alerts: where the next one starts (loadAlertChanges). */
+  private followed: { horizon: bigint } | null = null;
   /** The open incidents as last read (to tell the feed only when they changed). */
   private followedIncidents = "";
   /** The read under way, and the one asked for meanwhile (follow()). */
@@ -391,7 +391,7 @@ export class AlertService {
     } else {
       this.engine.mirrorChanges(applyChanges(this.firing, changes.alerts), now);
     }
-    this.followed = { horizon: changes.horizon, at: now };
+    this.followed = { horizon: changes.horizon };
     this.setSilences(silences, now);
     const incidents = JSON.stringify(open);
     const changed = changes.alerts.length > 0 || incidents !== this.followedIncidents || !this.loaded;
