@@ -48,6 +48,8 @@ function expected(src: FakeSource, q: ViewQuery): string[] {
   const rows: Row[] = [...src.devices.values()].map((d) => ({
     id: d.id,
     nat: naturalKey(d.id),
+    lowId: d.id.toLowerCase(),
+    lowName: src.nameOf(d.id)?.toLowerCase() ?? null,
     name: src.nameOf(d.id),
     tags: src.tagsOf(d.id),
     rank: { offline: 0, late: 1, unknown: 2, online: 3 }[d.status],

@@ -53,6 +53,9 @@ export interface Row {
   readonly id: string;
   /** Natural sort key of the id (naturalKey). */
   readonly nat: string;
+  /** The id and the name in lower case, as a search compares them (made once, not per search). */
+  readonly lowId: string;
+  readonly lowName: string | null;
   readonly name: string | null;
   readonly tags: readonly string[];
   readonly rank: number;
@@ -72,6 +75,12 @@ export function naturalKey(id: string): string {
     const digits = run.replace(/^0+(?=\d)/, "");
     return "0" + String.fromCharCode(0x40 + Math.min(digits.length, 0xff00)) + digits;
   });
+}
+
+/** Lower case, sharing the string when it already is (most ids). */
+export function lower(s: string): string {
+  const l = s.toLowerCase();
+  return l === s ? s : l;
 }
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -105,7 +114,7 @@ export function compareRows(key: SortKey, dir: SortDir): Compare<Row> {
 export function matches(row: Row, q: ViewQuery, needle: string): boolean {
   if (q.status !== "all" && row.rank !== STATUS_RANK[q.status]) return false;
   if (q.tag !== "" && !row.tags.includes(q.tag)) return false;
-  return needle === "" || row.id.toLowerCase().includes(needle) || (row.name?.toLowerCase().includes(needle) ?? false);
+  return needle === "" || row.lowId.includes(needle) || (row.lowName?.includes(needle) ?? false);
 }
 
 /** What the views read: the fleet's devices and the operator's labels. */
@@ -137,7 +146,19 @@ const isFiltered = (q: ViewQuery, needle: string): boolean => q.status !== "all"
 
 /** A row standing where `id` sorts by id (a cursor's device may be gone). */
 function probe(id: string): Row {
-  return { id, nat: naturalKey(id), name: null, tags: [], rank: 0, since: 0, seen: null, drops: 0, keepalive: null };
+  return {
+    id,
+    nat: naturalKey(id),
+    lowId: lower(id),
+    lowName: null,
+    name: null,
+    tags: [],
+    rank: 0,
+    since: 0,
+    seen: null,
+    drops: 0,
+    keepalive: null,
+  };
 }
 
 /** Filtered views kept at most (typing a search makes one per keystroke). */
@@ -296,6 +317,8 @@ export class FleetViews {
     return {
       id: d.id,
       nat: old?.nat ?? naturalKey(d.id),
+      lowId: old?.lowId ?? lower(d.id),
+      lowName: name === null ? null : old?.name === name ? old.lowName : lower(name),
       name,
       tags,
       rank,
