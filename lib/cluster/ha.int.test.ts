@@ -333,7 +333,12 @@ describe("leader and hot standbys on one Postgres", () => {
       async () => (await getDeviceSessions(db, "ha-6"))[0]?.disconnectedAt != null,
       10_000,
       "ha-6's disconnect stored by the new leader",
-    );
+    ).catch((e: unknown) => {
+      // What the new leader and the paused one were doing, for the failure's reader.
+      console.log(`new leader ${next.id}:\n${instances.get(next.id)!.out.slice(-4000)}`);
+      console.log(`paused leader ${paused.id}:\n${paused.out.slice(-2000)}`);
+      throw e;
+    });
     const newEpoch = (await health(next.id)).cluster.epoch!;
     expect(newEpoch).toBeGreaterThan(oldEpoch);
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - pausedAt))));
