@@ -183,23 +183,24 @@ function applyChanges(
 }
 
 /**
- * What the database holds for the alert service: rules, firing alerts, open
- * incidents, silences, channels. The firing alerts a standby handed over are
- * brought up to date with what was written since its last read.
+ * What the database holds for the alert service: rules, `alerts` (all that
+ * fire, or what changed since a standby's last read), open incidents,
+ * silences, channels.
  */
-function readStored(db: Db, handed: StandbyHandOver["firing"]) {
+function readStored<T>(db: Db, alerts: Promise<T>) {
   return Promise.all([
     listAlertRules(db),
-    handed === null
-      ? loadFiringAlerts(db)
-      : loadAlertChanges(db, handed.horizon).then(({ alerts }) => {
-          applyChanges(handed.alerts, alerts);
-          return [...handed.alerts.values()];
-        }),
+    alerts,
     listIncidents(db, { state: "open", limit: 1000 }),
     listSilences(db),
     listChannels(db),
   ]);
+}
+
+/** The firing alerts a standby handed over, brought up to date with what was written since its last read. */
+async function updated(db: Db, handed: NonNullable<StandbyHandOver["firing"]>): Promise<AlertRecord[]> {
+  applyChanges(handed.alerts, (await loadAlertChanges(db, handed.horizon)).alerts);
+  return [...handed.alerts.values()];
 }
 
 export class AlertService {
@@ -367,13 +368,10 @@ export class AlertService {
   private async readFollowed(): Promise<void> {
     const db = this.opts.db();
     if (!db || this.stopped) return;
-    const [rules, changes, open, silences, channels] = await Promise.all([
-      listAlertRules(db),
+    const [rules, changes, open, silences, channels] = await readStored(
+      db,
       loadAlertChanges(db, this.followed?.horizon ?? null),
-      listIncidents(db, { state: "open", limit: 1000 }),
-      listSilences(db),
-      listChannels(db),
-    ]);
+    );
     if (this.stopped) return;
     const now = this.now();
     this.channels = channels;
@@ -423,7 +421,10 @@ export class AlertService {
       if (!db) throw new Error("database not open");
       const handed = this.handedOver?.firing ?? null;
       if (this.handedOver) this.handedOver.firing = null; // read once: a retry reads everything
-      const [rules, firing, open, silences, channels] = await readStored(db, handed);
+      const [rules, firing, open, silences, channels] = await readStored(
+        db,
+        handed ? updated(db, handed) : loadFiringAlerts(db),
+      );
       // Flapping counts disconnects over a window: the ones stored before this start count too.
       const flapWindowMs = Math.max(
         0,

@@ -78,7 +78,7 @@ export function naturalKey(id: string): string {
 }
 
 /** Lower case, sharing the string when it already is (most ids). */
-export function lower(s: string): string {
+function lower(s: string): string {
   const l = s.toLowerCase();
   return l === s ? s : l;
 }
