@@ -3,7 +3,8 @@
  * for two instances: a term ends only by lapsing or by hand-over, a newer
  * epoch refuses the old one's writes, and a takeover waits for the old
  * term's open transaction instead of overtaking it, unless the old leader
- * left it idle past its lease (paused), when the takeover ends it.
+ * left it open past its lease (paused, idle or mid-statement), when the
+ * takeover ends it.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -138,6 +139,48 @@ describe("leadership lease and epoch fence", () => {
     expect(await exists("paused-write")).toBe(false);
     expect(await paused.query("COMMIT").catch((e: unknown) => e)).toBeInstanceOf(Error);
     await paused.end().catch(() => {});
+  });
+
+  it("a leader paused while a statement of its transaction still runs: the takeover ends it too", async () => {
+    await releaseLease(a, { shard: F, epoch: 7 }, "a");
+    expect((await tryLead(b, F, "b", 400))?.epoch).toBe(8);
+    const paused = new pg.Client({ connectionString: database.url, application_name: sessionName("b") });
+    paused.on("error", () => {});
+    await paused.connect();
+    await paused.query("BEGIN");
+    await paused.query(`SELECT keepwatch_fence('1/1', 8)`);
+    await paused.query(insert("running-write").text, insert("running-write").values);
+    // The statement still running (a result the paused process does not read, a lock): the session is active.
+    const running = paused.query("SELECT pg_sleep(60)").catch((e: unknown) => e);
+    const stateOf = async () =>
+      (
+        await pool.query(`SELECT "state" FROM pg_stat_activity WHERE "application_name" = $1`, [sessionName("b")])
+      ).rows.map((r: { state: string }) => r.state);
+    for (let i = 0; i < 50 && !(await stateOf()).includes("active"); i++) await sleep(20);
+    expect(await stateOf()).toEqual(["active"]);
+    await sleep(500);
+    const started = Date.now();
+    expect(await endLapsedTerm(a, F, "a")).toBe(1);
+    const term = await tryLead(a, F, "a", 5_000);
+    const waited = Date.now() - started;
+    console.log(`takeover past a running statement: ${waited} ms`);
+    expect(term?.epoch).toBe(9);
+    expect(waited).toBeLessThan(1_000);
+    expect(await running).toBeInstanceOf(Error);
+    expect(await exists("running-write")).toBe(false);
+    await paused.end().catch(() => {});
+  });
+
+  it("a lapsed leader's sessions outside a transaction are left alone", async () => {
+    await releaseLease(a, { shard: F, epoch: 9 }, "a");
+    expect((await tryLead(b, F, "b", 400))?.epoch).toBe(10);
+    const idle = new pg.Client({ connectionString: database.url, application_name: sessionName("b") });
+    idle.on("error", () => {});
+    await idle.connect();
+    await sleep(500);
+    expect(await endLapsedTerm(a, F, "a")).toBe(0);
+    expect((await idle.query("SELECT 1 AS one")).rows[0].one).toBe(1);
+    await idle.end();
   });
 });
 

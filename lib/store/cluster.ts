@@ -86,9 +86,12 @@ export function sessionName(instanceId: string): string {
 
 /**
  * Once a shard's lease has lapsed, ends the transactions its last leader
- * left open: a leader paused mid-transaction would otherwise hold the row
- * lock a takeover waits for until the server's idle-in-transaction timeout.
- * Its writes would be refused by the fence anyway. Returns how many sessions ended.
+ * left open, idle or with a statement still running (paused while the
+ * server sends it a result, or behind a lock): either would hold the row
+ * lock a takeover waits for until the leader wakes, or until the server's
+ * idle-in-transaction timeout. Its writes would be refused by the fence
+ * anyway. Sessions outside a transaction are left alone. Returns how many
+ * sessions ended.
  */
 export async function endLapsedTerm(s: SqlSession, shard: string, instanceId: string): Promise<number> {
   const { rows } = await s.query(
@@ -102,7 +105,7 @@ export async function endLapsedTerm(s: SqlSession, shard: string, instanceId: st
   const ended = await s.query(
     `SELECT pg_terminate_backend("pid") AS ended FROM pg_stat_activity
       WHERE "datname" = current_database() AND "application_name" = $1
-        AND "state" LIKE 'idle in transaction%' AND "pid" <> pg_backend_pid()`,
+        AND "xact_start" IS NOT NULL AND "pid" <> pg_backend_pid()`,
     [sessionName(lapsed)],
   );
   return (ended.rows as { ended: boolean }[]).filter((r) => r.ended).length;
