@@ -125,12 +125,14 @@ const NO_LABELS: Labels = { nameOf: () => null, tagsOf: () => [], expectedSince:
 /**
  * Alert writes per transaction, at most. Measured on Postgres: about 60–85 ms
  * of database time per 1,000 fires in batches of 500, 40–55 ms in batches of
- * 2,000. A batch takes what waits, so a lone fire is written at once, while a
- * mass outage's fires go in large batches: in the bench's 1,000,000-device
- * stage the writes still waiting when the last verdict came fell from
- * 416,000–646,000 (batches of 1,000, three runs) to 324,000–461,000 (5,000).
+ * 2,000. A batch takes what waits, so a lone fire is written at once. In the
+ * bench's 100,000-device stage (four rounds each), 2,000 stored the offline
+ * alerts 0.1–0.4 s after the last verdict against 1.1–1.4 s with 1,000, at
+ * the same verdict lateness (p99 143–194 ms against 142–175); 5,000 stored
+ * them no sooner and made verdicts later (p99 173–280 ms): each batch's work
+ * on the main thread is longer.
  */
-const WRITE_BATCH = 5_000;
+const WRITE_BATCH = 2_000;
 /** Verdicts this late (a deadline overdue by more) hold the alert writes back ... */
 const VERDICTS_BEHIND_MS = 200;
 /** ... for this long at most per batch ... */
