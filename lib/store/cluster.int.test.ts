@@ -38,6 +38,26 @@ const insert = (id: string) => ({
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exists = async (id: string) =>
   (await pool.query(`SELECT 1 FROM "devices" WHERE "id" = $1`, [id])).rows.length === 1;
+/** A session of instance `id`, named as its pools name theirs (what endLapsedTerm finds). */
+const sessionOf = async (id: string) => {
+  const c = new pg.Client({ connectionString: database.url, application_name: sessionName(id) });
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+};
+/** A write of term `epoch` left open: fenced, one row inserted, not committed. */
+const openWrite = async (c: pg.Client, epoch: number, row: string) => {
+  await c.query("BEGIN");
+  await c.query(`SELECT keepwatch_fence('1/1', ${epoch})`);
+  await c.query(insert(row).text, insert(row).values);
+};
+/** a ends the lapsed term (one session) and takes the lease: its term and how long that took. */
+const takeOver = async () => {
+  const started = Date.now();
+  expect(await endLapsedTerm(a, F, "a")).toBe(1);
+  const term = await tryLead(a, F, "a", 5_000);
+  return { term, waited: Date.now() - started };
+};
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -119,19 +139,12 @@ describe("leadership lease and epoch fence", () => {
   it("a leader paused inside a transaction past its lease: the takeover ends that transaction instead of waiting", async () => {
     // b leads (epoch 6) on a short lease; one of its sessions is paused inside a write.
     expect((await tryLead(b, F, "b", 400))?.epoch).toBe(6);
-    const paused = new pg.Client({ connectionString: database.url, application_name: sessionName("b") });
-    paused.on("error", () => {});
-    await paused.connect();
-    await paused.query("BEGIN");
-    await paused.query(`SELECT keepwatch_fence('1/1', 6)`);
-    await paused.query(insert("paused-write").text, insert("paused-write").values);
+    const paused = await sessionOf("b");
+    await openWrite(paused, 6, "paused-write");
     // While the lease holds, nothing is ended.
     expect(await endLapsedTerm(a, F, "a")).toBe(0);
     await sleep(500);
-    const started = Date.now();
-    expect(await endLapsedTerm(a, F, "a")).toBe(1);
-    const term = await tryLead(a, F, "a", 5_000);
-    const waited = Date.now() - started;
+    const { term, waited } = await takeOver();
     console.log(`takeover past a paused transaction: ${waited} ms`);
     expect(term?.epoch).toBe(7);
     // Without the end, tryLead would wait for the lock until the transaction ended.
@@ -144,12 +157,8 @@ describe("leadership lease and epoch fence", () => {
   it("a leader paused while a statement of its transaction still runs: the takeover ends it too", async () => {
     await releaseLease(a, { shard: F, epoch: 7 }, "a");
     expect((await tryLead(b, F, "b", 400))?.epoch).toBe(8);
-    const paused = new pg.Client({ connectionString: database.url, application_name: sessionName("b") });
-    paused.on("error", () => {});
-    await paused.connect();
-    await paused.query("BEGIN");
-    await paused.query(`SELECT keepwatch_fence('1/1', 8)`);
-    await paused.query(insert("running-write").text, insert("running-write").values);
+    const paused = await sessionOf("b");
+    await openWrite(paused, 8, "running-write");
     // The statement still running (a result the paused process does not read, a lock): the session is active.
     const running = paused.query("SELECT pg_sleep(60)").catch((e: unknown) => e);
     const stateOf = async () =>
@@ -159,10 +168,7 @@ describe("leadership lease and epoch fence", () => {
     for (let i = 0; i < 50 && !(await stateOf()).includes("active"); i++) await sleep(20);
     expect(await stateOf()).toEqual(["active"]);
     await sleep(500);
-    const started = Date.now();
-    expect(await endLapsedTerm(a, F, "a")).toBe(1);
-    const term = await tryLead(a, F, "a", 5_000);
-    const waited = Date.now() - started;
+    const { term, waited } = await takeOver();
     console.log(`takeover past a running statement: ${waited} ms`);
     expect(term?.epoch).toBe(9);
     expect(waited).toBeLessThan(1_000);
@@ -174,9 +180,7 @@ describe("leadership lease and epoch fence", () => {
   it("a lapsed leader's sessions outside a transaction are left alone", async () => {
     await releaseLease(a, { shard: F, epoch: 9 }, "a");
     expect((await tryLead(b, F, "b", 400))?.epoch).toBe(10);
-    const idle = new pg.Client({ connectionString: database.url, application_name: sessionName("b") });
-    idle.on("error", () => {});
-    await idle.connect();
+    const idle = await sessionOf("b");
     await sleep(500);
     expect(await endLapsedTerm(a, F, "a")).toBe(0);
     expect((await idle.query("SELECT 1 AS one")).rows[0].one).toBe(1);
