@@ -50,6 +50,7 @@ function harness(onAlerts?: (data: string) => void) {
     clearTimer: (h) => {
       (h as { cleared: boolean }).cleared = true;
     },
+    now: () => now,
     random: () => 1,
     onAlerts,
   });
@@ -97,14 +98,15 @@ describe("connectFleetStream", () => {
     expect(h.store.getState().rows[0]).toMatchObject({ id: "a", status: "offline" });
   });
 
-  it("moves the stream to a new view or window once changes settle, without going through reconnecting", () => {
+  it("moves the stream to a new view or window at once, then at most once per settle period, without going through reconnecting", () => {
     const h = harness();
     h.last().emit("snapshot", snapshot([device("a")]));
+    const moves = () => h.timers.filter((t) => t.ms !== STALL_MS);
+    // The first change after a quiet period moves the stream at once; a change made with it joins the move.
     h.store.getState().setView({ search: "pump" });
     h.store.getState().setView({ status: "offline", search: "pump" });
-    const settle = h.timers.filter((t) => t.ms === WINDOW_SETTLE_MS);
-    expect(settle).toHaveLength(1); // one reopen for both changes
-    settle[0].fn();
+    expect(moves().map((t) => t.ms)).toEqual([0]); // one reopen for both changes
+    moves()[0].fn();
     expect(h.sources).toHaveLength(2);
     expect(h.sources[0].closed).toBe(true);
     expect(h.last().url).toBe("/api/stream?status=offline&q=pump");
@@ -112,13 +114,41 @@ describe("connectFleetStream", () => {
     h.last().emit("snapshot", { ...snapshot([]), window: { offset: 0, total: 0, ids: [] } });
     expect(h.store.getState().rows).toEqual([]);
     h.store.getState().setView({ status: "offline", search: "pump" }); // same address: nothing to do
-    expect(h.timers.filter((t) => t.ms === WINDOW_SETTLE_MS)).toHaveLength(1);
-    // A click moves the stream at once.
+    expect(moves()).toHaveLength(1);
+
+    // Typing on within the period: the move waits for the rest of it, and takes the address as it is then.
+    h.advance(20);
+    h.store.getState().setView({ search: "pump-" });
+    h.store.getState().setView({ search: "pump-1" });
+    expect(
+      moves()
+        .slice(1)
+        .map((t) => t.ms),
+    ).toEqual([WINDOW_SETTLE_MS - 20]);
+    h.advance(WINDOW_SETTLE_MS - 20);
+    moves()[1].fn();
+    expect(h.sources).toHaveLength(3);
+    expect(h.last().url).toBe("/api/stream?status=offline&q=pump-1");
+
+    // A click moves the stream at once, even within the period.
+    h.advance(10);
     h.store.getState().setView({ sortKey: "id", sortDir: "desc" });
-    const now = h.timers.filter((t) => t.ms === 0);
-    expect(now).toHaveLength(1);
-    now[0].fn();
-    expect(h.last().url).toBe("/api/stream?status=offline&q=pump&sort=id&dir=desc");
+    expect(
+      moves()
+        .slice(2)
+        .map((t) => t.ms),
+    ).toEqual([0]);
+    moves()[2].fn();
+    expect(h.last().url).toBe("/api/stream?status=offline&q=pump-1&sort=id&dir=desc");
+
+    // After a quiet period, typing moves it at once again.
+    h.advance(WINDOW_SETTLE_MS);
+    h.store.getState().setView({ search: "pump-12" });
+    expect(
+      moves()
+        .slice(3)
+        .map((t) => t.ms),
+    ).toEqual([0]);
   });
 
   it("shows reconnecting while EventSource retries, and a new snapshot replaces everything", () => {

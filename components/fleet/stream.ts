@@ -2,8 +2,10 @@
  * Feeds a fleet store from the SSE stream (`GET /api/stream?…`, the store's
  * view and window in the address): `snapshot` replaces the window, `delta`
  * updates it. When the operator filters, sorts or scrolls past the window,
- * the stream is reopened for the new window (after WINDOW_SETTLE_MS of
- * quiet, so typing or scrolling opens one stream, not one per key or frame).
+ * the stream is reopened for the new window: at once, and then at most once
+ * per WINDOW_SETTLE_MS, so a burst of changes (a held key, a scroll) opens
+ * one stream per period, for where the burst has got to, not one per key or
+ * frame.
  * EventSource retries a dropped connection by itself; when it gives up
  * (readyState CLOSED, e.g. an HTTP error) or a message breaks the contract,
  * the stream is reopened here with backoff and jitter, and the fresh snapshot
@@ -31,6 +33,8 @@ export interface StreamOptions {
   createEventSource?: (url: string) => EventSourceLike;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /** Clock of the settle period (ms). */
+  now?: () => number;
   random?: () => number;
   /** The stream's `alerts` events (raw data), for the alert feed that shares this connection. */
   onAlerts?: (data: string) => void;
@@ -46,7 +50,7 @@ const RETRY_MAX_MS = 30_000;
  */
 export const STALL_MS = 40_000;
 
-/** Quiet time after a view or window change before the stream is reopened for it. */
+/** The stream moves to a new view or window at most once per this period (the first change at once). */
 export const WINDOW_SETTLE_MS = 50;
 
 /** Reopening a failed stream: 1 s doubling to 30 s, with jitter (lib/backoff.ts). */
@@ -59,6 +63,7 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
     createEventSource = (u: string) => new EventSource(u),
     setTimer = (fn: () => void, ms: number) => setTimeout(fn, ms),
     clearTimer = (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    now = () => Date.now(),
     random = Math.random,
     onAlerts,
   } = options;
@@ -67,6 +72,8 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
   let currentUrl = "";
   let retryTimer: unknown = null;
   let settleTimer: unknown = null;
+  /** When the stream last moved for a view or window change. */
+  let movedAt = -Infinity;
   let stallTimer: unknown = null;
   let attempt = 0;
   let stopped = false;
@@ -145,8 +152,11 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
   };
 
   /**
-   * The view or window changed: the stream moves to the new address, at once
-   * for a click (status, tag, sort), once typing or scrolling settles else.
+   * The view or window changed: the stream moves to the new address at once
+   * (after the current turn, so changes made together move it once) for a
+   * click (status, tag, sort) or the first change after a quiet period; a
+   * change while typing or scrolling goes on waits for the rest of the
+   * period, and the move then takes whatever the address has become.
    */
   const unsubscribe = store.subscribe((s, prev) => {
     if (stopped || addressOf(s) === currentUrl || settleTimer !== null) return;
@@ -156,12 +166,13 @@ export function connectFleetStream(store: FleetStore, options: StreamOptions = {
         settleTimer = null;
         // A stream waiting to be retried picks the new address up when it reopens.
         if (stopped || retryTimer !== null || addressOf(store.getState()) === currentUrl) return;
+        movedAt = now();
         disarmStall();
         current?.close();
         current = null;
         open();
       },
-      clicked ? 0 : WINDOW_SETTLE_MS,
+      clicked ? 0 : Math.max(0, movedAt + WINDOW_SETTLE_MS - now()),
     );
   });
 

@@ -105,7 +105,7 @@ export interface AlertServiceOptions {
   dispatcher?: Partial<Omit<DispatcherOptions, "db" | "log" | "allow">>;
   /** KEEPWATCH_PUBLIC_URL: links in notifications. */
   publicUrl?: string | null;
-  /** Alert writes per transaction (default 1,000). */
+  /** Alert writes per transaction (default WRITE_BATCH, 2,000). */
   writeBatch?: number;
   /** Writes waiting for the database beyond this are dropped (oldest first), counted and logged (ALERT_MAX_PENDING_WRITES). */
   maxPendingWrites?: number;
