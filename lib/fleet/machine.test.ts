@@ -869,6 +869,50 @@ describe("restore", () => {
     expect(late.deadline).toBeNull();
   });
 
+  describe("the debug log read again from a little before what was written", () => {
+    /** Connected at 0, pinged at 3, dropped at 5.4 s (the line read live, refined within its second), written. */
+    function droppedAndRestored(): DeviceState {
+      const dropped = play([connect(sec(0)), ping(sec(3)), disconnect(sec(5) + 400, "connection_lost")]).state;
+      const { connectReportedAt: _a, lastConfirmedAt: _b, lastClosed: _c, takeoverCount: _d, ...rest } = dropped;
+      const { takeoverWillPending: _e, ...row } = rest;
+      return restore(row, { now: sec(100), pingsVisible: true }).state;
+    }
+
+    it("the same lines again (stamped in whole seconds) change nothing and count nothing twice", () => {
+      const restored = droppedAndRestored();
+      expect(restored).toMatchObject({ status: "unknown", sessionOpen: false, disconnectCount: 1 });
+      let state = restored;
+      const effects: FleetEffect[] = [];
+      for (const ev of [connect(sec(0)), ping(sec(3)), disconnect(sec(5), "connection_lost")]) {
+        const t = applyEvent(state, ev, { now: sec(101), pingsVisible: false });
+        state = t.state;
+        effects.push(...t.effects);
+      }
+      // Down since the disconnect already recorded: offline again, no new session, not counted again.
+      expect(effects).toEqual([changed("unknown", "offline", sec(100))]);
+      expect(state).toMatchObject({
+        status: "offline",
+        disconnectCount: 1,
+        lastDisconnectAt: sec(5) + 400,
+        lastDisconnectReason: "connection_lost",
+        sessionOpen: false,
+      });
+    });
+
+    it("a disconnect after the recorded one still counts; one before it does not take a device alive since offline", () => {
+      const later = applyEvent(droppedAndRestored(), disconnect(sec(50), "keepalive_timeout"), {
+        now: sec(101),
+        pingsVisible: false,
+      });
+      expect(later.state).toMatchObject({ status: "offline", disconnectCount: 2, lastDisconnectAt: sec(50) });
+
+      const alive = applyEvent(droppedAndRestored(), ping(sec(101)), { now: sec(101), pingsVisible: false }).state;
+      const stale = applyEvent(alive, disconnect(sec(5), "connection_lost"), { now: sec(102), pingsVisible: false });
+      expect(stale.effects).toEqual([]);
+      expect(stale.state).toMatchObject({ status: "online", disconnectCount: 1 });
+    });
+  });
+
   it("a restored device comes back online on its next sign of life", () => {
     const t = restore(saved("online"), { now: sec(100), pingsVisible: true });
     const r = applyEvent(t.state, ping(sec(101)), { now: sec(101), pingsVisible: true });

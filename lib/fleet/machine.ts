@@ -33,7 +33,12 @@
  * - Disconnect without an open session: if the device is already offline it is
  *   the same disconnect reported twice (e.g. will + broker line, or our silence
  *   verdict + the broker's own timeout): never counted again, but a broker
- *   reason replaces a provisional one (`will`/`unknown`). Otherwise the device
+ *   reason replaces a provisional one (`will`/`unknown`). One stamped no later
+ *   than the last disconnect recorded is that one told again (a debug log read
+ *   on after a restart from a little before what was written): an `unknown`
+ *   device is offline again since then, uncounted; a device alive since
+ *   ignores it (and an `unknown` device with no session open ignores a connect
+ *   from before that disconnect's second). Otherwise the device
  *   goes offline and it counts, without inventing a session record — unless the
  *   broker names the session's connect time (EMQX), then that session is
  *   recorded exactly.
@@ -558,6 +563,11 @@ function onConnect(d: Draft, ev: ConnectEvent, ctx: MachineContext): void {
 function isStaleConnect(s: DeviceState, ev: ConnectEvent): boolean {
   // Older than the current/last session's own connect: an older session's connect, delivered late.
   if (s.connectReportedAt !== null && ev.at < s.connectReportedAt) return true;
+  // Unknown (restored) with its last session closed: a connect from before the second that session's
+  // end was recorded in is that session's own (a debug log read again after a restart; whole seconds,
+  // so a reconnect in that same second is not mistaken for it).
+  const ended = s.lastDisconnectAt;
+  if (!s.sessionOpen && s.status === "unknown" && ended !== null && ev.at < ended - (ended % 1000)) return true;
   const c = s.lastClosed;
   // Before the broker-reported end of the last session: that session's own connect, delivered after
   // its end (EMQX may swap connected/disconnected).
@@ -592,6 +602,7 @@ type DisconnectTarget =
   | "unseen" // a session newer than any connect we saw (named by its stamp)
   | "repeat" // the device is already offline: the same disconnect told again
   | "orphan" // not offline, no session open: a disconnect of a connection we never saw start
+  | "recorded" // unknown, no session open, stamped no later than the last disconnect: that one, told again
   | "stale"; // an older session: ignore
 
 function targetOf(s: DeviceState, ev: DisconnectEvent): DisconnectTarget {
@@ -610,7 +621,11 @@ function targetOf(s: DeviceState, ev: DisconnectEvent): DisconnectTarget {
     }
     return "current";
   }
-  return s.status === "offline" ? "repeat" : "orphan";
+  if (s.status === "offline") return "repeat";
+  // No later than the disconnect already recorded (a log read again after a restart): old news. A
+  // restored device is unknown until told; this says it is still down since then. Alive since: ignore.
+  if (s.lastDisconnectAt !== null && ev.at <= s.lastDisconnectAt) return s.status === "unknown" ? "recorded" : "stale";
+  return "orphan";
 }
 
 function stampedTarget(s: DeviceState, stamp: number): DisconnectTarget {
@@ -632,6 +647,10 @@ function onDisconnect(d: Draft, ev: DisconnectEvent): void {
     case "orphan":
       if (ev.reason === "taken_over") return expectReplacedWill(d.s);
       return target === "repeat" ? refineOfflineEpisode(d, ev.reason) : goOffline(d, ev.reason, ev.at, ev.at);
+    case "recorded":
+      if (ev.reason === "taken_over") return;
+      setStatus(d, "offline", d.s.lastDisconnectAt as number);
+      return refineOfflineEpisode(d, ev.reason);
     case "stale":
       return;
   }
