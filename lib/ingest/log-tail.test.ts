@@ -1,6 +1,7 @@
 /**
  * The tailer on real files in a temp directory: appends, partial lines,
- * rotation by rename, truncation, a file that appears late, a large backlog.
+ * rotation by rename, truncation, a file that appears late, a large backlog,
+ * resuming where an earlier run stopped.
  * Polling is driven by hand (poll()) so every step is deterministic; one test
  * relies on fs.watch alone.
  */
@@ -154,5 +155,96 @@ describe("LogTail", () => {
     const deadline = Date.now() + 3000;
     while (lines.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(lines).toEqual(["watched"]);
+  });
+
+  describe("resuming where an earlier run stopped", () => {
+    /** An earlier run reads the file to where it stops, mid-line, and tells its position. */
+    async function earlierRun(content: string) {
+      writeFileSync(file, content);
+      const { tail, lines } = follow({ from: "start" });
+      await tail.poll();
+      const position = tail.position();
+      await tail.stop();
+      tails = tails.filter((t) => t !== tail);
+      return { position: position!, lines };
+    }
+
+    it("hands on the lines written since, from the end of the last line read, once", async () => {
+      const before = await earlierRun("1\n2\nhalf");
+      expect(before.lines).toEqual(["1", "2"]);
+      expect(before.position.offset).toBe(4); // the half line is read again
+      appendFileSync(file, "-line\n3\n");
+      const { tail, lines } = follow({ resume: before.position });
+      await tail.poll();
+      expect(lines).toEqual(["half-line", "3"]);
+      expect(tail.resumed).toEqual({ resumed: true, offset: 4, bytes: 12 });
+      appendFileSync(file, "4\n");
+      await tail.poll();
+      expect(lines).toEqual(["half-line", "3", "4"]);
+      expect(tail.position()?.offset).toBe(18);
+    });
+
+    it("knows the end of a line split over reads, and of an over-long line it dropped", async () => {
+      writeFileSync(file, "");
+      const { tail } = follow({ chunkBytes: 4, maxLineBytes: 8 });
+      await tail.poll();
+      appendFileSync(file, "a-long-line-over-8\nshort\n");
+      await tail.poll();
+      const position = tail.position()!;
+      expect(position.offset).toBe(25);
+      await tail.stop();
+      appendFileSync(file, "next\n");
+      const again = follow({ resume: position });
+      await again.tail.poll();
+      expect(again.lines).toEqual(["next"]);
+      expect(again.tail.resumed).toMatchObject({ resumed: true });
+    });
+
+    it("begins at the end when another file is at the path (rotated)", async () => {
+      const before = await earlierRun("1\n2\n");
+      renameSync(file, `${file}.1`);
+      writeFileSync(file, "new 1\nnew 2\n");
+      const { tail, lines } = follow({ resume: before.position });
+      await tail.poll();
+      expect(lines).toEqual([]);
+      expect(tail.resumed).toEqual({ resumed: false, reason: "another file is at the path now (rotated or replaced)" });
+      appendFileSync(file, "new 3\n");
+      await tail.poll();
+      expect(lines).toEqual(["new 3"]);
+    });
+
+    it("begins at the end when the file was truncated, or truncated and written past the old offset", async () => {
+      const before = await earlierRun("first run 1\nfirst run 2\n");
+      truncateSync(file, 0);
+      appendFileSync(file, "x\n");
+      const shorter = follow({ resume: before.position });
+      await shorter.tail.poll();
+      expect(shorter.tail.resumed).toMatchObject({ resumed: false, reason: expect.stringContaining("shorter") });
+      await shorter.tail.stop();
+
+      appendFileSync(file, "other text, longer than before\n");
+      const rewritten = follow({ resume: before.position });
+      await rewritten.tail.poll();
+      expect(rewritten.lines).toEqual([]);
+      expect(rewritten.tail.resumed).toMatchObject({
+        resumed: false,
+        reason: expect.stringContaining("no longer holds"),
+      });
+    });
+
+    it("begins at the end when more than maxResumeBytes were written since", async () => {
+      const before = await earlierRun("1\n");
+      appendFileSync(file, "0123456789\n".repeat(10));
+      const { tail, lines } = follow({ resume: before.position, maxResumeBytes: 100 });
+      await tail.poll();
+      expect(lines).toEqual([]);
+      expect(tail.resumed).toEqual({
+        resumed: false,
+        reason: "110 bytes were written since, more than 100 (the replay limit)",
+      });
+      const ok = follow({ resume: before.position, maxResumeBytes: 110 });
+      await ok.tail.poll();
+      expect(ok.lines).toHaveLength(10);
+    });
   });
 });

@@ -14,11 +14,19 @@
  * - Reads are asynchronous, in chunks of chunkBytes, yielding to the event
  *   loop every few chunks: a large backlog never holds up the process.
  * - Only one read runs at a time; wake-ups during a read cause one more pass.
+ * - Resuming: `position()` says where the lines handed on so far end (the
+ *   file's identity, the byte offset, the end of the last line). Passed back
+ *   as `resume` it makes the first open start there instead of at the end,
+ *   if the file is still the same one (same device and inode, at least that
+ *   long, the same bytes before the offset), and no more than
+ *   `maxResumeBytes` were written since. Otherwise it starts at the end, and
+ *   `resumed` says why.
  *
  * Note for a writer whose output is redirected (`2>>file`): it keeps writing
  * to the file it opened, so rotate such a file with copytruncate; a rename
  * would leave the writer appending to the renamed file.
  */
+import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
@@ -29,6 +37,10 @@ export interface LogTailOptions {
   onLines(lines: string[], receivedAt: number): void;
   /** Where to begin in a file that exists at start: its end (default; old lines are history) or its start. */
   from?: "end" | "start";
+  /** Where an earlier run stopped (`position()`): begin there in the same file (see above). */
+  resume?: LogPosition | null;
+  /** Resume only if at most this many bytes were written since (else begin at the end). Default: no limit. */
+  maxResumeBytes?: number;
   /** Fallback polling interval (ms). Default 500. */
   pollMs?: number;
   /** Bytes per read. Default 64 KiB. */
@@ -42,6 +54,24 @@ export interface LogTailOptions {
   /** Test hook: false disables fs.watch (polling only). */
   useWatch?: boolean;
 }
+
+/** Where the lines handed on end, in which file. */
+export interface LogPosition {
+  /** The file's device and inode numbers (as decimal strings). */
+  dev: string;
+  ino: string;
+  /** Bytes up to the end of the last complete line handed on. */
+  offset: number;
+  /** `n:sha256` of the last n (≤ 64) bytes before the offset, the end of the last line: the same file still holds them there. */
+  tail: string;
+}
+
+/** How the first open used `resume`: bytes read again from the offset, or why it began at the end. */
+export type ResumeOutcome = { resumed: true; offset: number; bytes: number } | { resumed: false; reason: string };
+
+/** Bytes before a position that identify it. */
+const TAIL_BYTES = 64;
+const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 export interface LogTailStats {
   lines: number;
@@ -59,6 +89,11 @@ export class LogTail {
   private ino = -1;
   private dev = -1;
   private pos = 0;
+  /** End of the last complete line handed on (or skipped), and its last bytes. */
+  private consumed = 0;
+  private consumedTail: Buffer = Buffer.alloc(0);
+  /** What the first open did with `resume` (null: no resume asked, or not opened yet). */
+  resumed: ResumeOutcome | null = null;
   private partial: Buffer = Buffer.alloc(0);
   /** Inside an over-long line: skip until its end. */
   private skipping = false;
@@ -78,8 +113,17 @@ export class LogTail {
       chunksPerTurn: 8,
       maxLineBytes: 64 * 1024,
       useWatch: true,
+      resume: null,
+      maxResumeBytes: Number.POSITIVE_INFINITY,
       ...opts,
     };
+  }
+
+  /** Where the lines handed on so far end (null before a file was opened; after stop(), where it stopped). */
+  position(): LogPosition | null {
+    if (this.ino === -1) return null;
+    const tail = `${this.consumedTail.length}:${digest(this.consumedTail)}`;
+    return { dev: String(this.dev), ino: String(this.ino), offset: this.consumed, tail };
   }
 
   /** Whether a file is open and being followed. */
@@ -158,6 +202,8 @@ export class LogTail {
     } else if (this.fh && st && st.size < this.pos) {
       this.stats.truncations++;
       this.pos = 0;
+      this.consumed = 0;
+      this.consumedTail = Buffer.alloc(0);
       this.partial = Buffer.alloc(0);
       this.skipping = false;
     }
@@ -172,9 +218,43 @@ export class LogTail {
       this.ino = opened.ino;
       this.dev = opened.dev;
       this.pos = this.firstOpen && this.opts.from === "end" ? opened.size : 0;
+      if (this.firstOpen && this.opts.resume) this.pos = await this.resumeAt(this.fh, this.opts.resume, opened.size);
+      this.consumed = this.pos;
+      this.consumedTail = await this.bytesBefore(this.fh, this.pos, Math.min(TAIL_BYTES, this.pos));
       this.firstOpen = false;
     }
     await this.readToEnd();
+  }
+
+  /** Where the first open begins given `resume`: its offset if the file is the same one, else the end. */
+  private async resumeAt(fh: FileHandle, r: LogPosition, size: number): Promise<number> {
+    const since = size - r.offset;
+    const why =
+      r.dev !== String(this.dev) || r.ino !== String(this.ino)
+        ? "another file is at the path now (rotated or replaced)"
+        : since < 0
+          ? "the file is shorter than where reading stopped (truncated)"
+          : !(await this.holds(fh, r))
+            ? "the file no longer holds what was read (truncated and rewritten)"
+            : since > this.opts.maxResumeBytes
+              ? `${since} bytes were written since, more than ${this.opts.maxResumeBytes} (the replay limit)`
+              : null;
+    this.resumed = why === null ? { resumed: true, offset: r.offset, bytes: since } : { resumed: false, reason: why };
+    return why === null ? r.offset : size;
+  }
+
+  /** Whether the bytes before the position are still those that were read there. */
+  private async holds(fh: FileHandle, r: LogPosition): Promise<boolean> {
+    const [count, sha] = r.tail.split(":");
+    const n = Number(count);
+    if (!Number.isInteger(n) || n < 0 || n > TAIL_BYTES || n > r.offset) return false;
+    return `${n}:${digest(await this.bytesBefore(fh, r.offset, n))}` === `${n}:${sha}`;
+  }
+
+  private async bytesBefore(fh: FileHandle, offset: number, n: number): Promise<Buffer> {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, offset - n);
+    return buf.subarray(0, bytesRead);
   }
 
   private async readToEnd(): Promise<void> {
@@ -196,23 +276,27 @@ export class LogTail {
   private consume(chunk: Buffer, receivedAt: number): void {
     const lines: string[] = [];
     let start = 0;
+    const chunkStart = this.pos - chunk.length;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
       if (nl === -1) break;
-      const piece = chunk.subarray(start, nl);
+      const piece = chunk.subarray(start, nl + 1);
       start = nl + 1;
+      // An over-long line's last bytes are its last piece; the end of each line is where a resume begins.
+      const line = this.partial.length > 0 && !this.skipping ? Buffer.concat([this.partial, piece]) : piece;
+      this.consumed = chunkStart + start;
+      this.consumedTail = line.subarray(-TAIL_BYTES);
       if (this.skipping) {
         this.skipping = false;
         this.partial = Buffer.alloc(0);
         continue;
       }
-      const line = this.partial.length > 0 ? Buffer.concat([this.partial, piece]) : piece;
       this.partial = Buffer.alloc(0);
-      if (line.length > this.opts.maxLineBytes) {
+      if (line.length - 1 > this.opts.maxLineBytes) {
         this.stats.droppedLongLines++;
         continue;
       }
-      lines.push(line.toString("utf8"));
+      lines.push(line.toString("utf8", 0, line.length - 1));
     }
     if (start < chunk.length && !this.skipping) {
       this.partial = Buffer.concat([this.partial, chunk.subarray(start)]);
