@@ -1,5 +1,6 @@
-/** Broker restart queries (written by StoreWriter.recordRestart/saveBrokerState). */
+/** Broker restart queries (written by StoreWriter.recordRestart/saveBrokerState), and where the broker's followed debug log was read to. */
 import type { SavedBrokerState } from "../broker/restarts";
+import type { LogPosition } from "../ingest/log-tail";
 import type { Db } from "./db";
 import { ms, msOrNull } from "./rows";
 
@@ -22,6 +23,13 @@ export async function loadBrokerState(db: Db, broker: string): Promise<SavedBrok
   const row = await db.brokerState.findUnique({ where: { broker } });
   if (!row) return null;
   return { uptimeSeconds: row.uptimeSeconds, uptimeAt: msOrNull(row.uptimeAt), seenUpAt: msOrNull(row.seenUpAt) };
+}
+
+/** Where the changes a shard's leader wrote end in the debug log at `file` (StoreWriter's logPosition), or null. */
+export async function loadLogPosition(db: Db, shard: string, file: string): Promise<LogPosition | null> {
+  const row = await db.debugLogPosition.findUnique({ where: { shard_file: { shard, file } } });
+  if (!row) return null;
+  return { dev: row.dev, ino: row.ino, offset: Number(row.offset), tail: row.tail };
 }
 
 /** Recorded restarts, newest first. */

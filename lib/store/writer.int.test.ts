@@ -129,7 +129,7 @@ beforeEach(async () => {
     };
   });
   db = createDb({ pool });
-  await check.query(`TRUNCATE "devices", "sessions", "monitor_gaps" CASCADE`);
+  await check.query(`TRUNCATE "devices", "sessions", "monitor_gaps", "debug_log_positions" CASCADE`);
 });
 
 afterEach(async () => {
@@ -231,6 +231,42 @@ describe("StoreWriter batching", () => {
     w.enqueue([open("auto-1", T0)], [device("auto-1")]);
     await until("the timer flushed", async () => (await count(`SELECT count(*) AS n FROM sessions`)) === 1);
     expect(w.health().lastFlushAt).not.toBeNull();
+  });
+});
+
+describe("StoreWriter and the followed debug log's position", () => {
+  it("writes the position with the batch that takes the last change buffered, never with an earlier one", async () => {
+    let offset = 100;
+    const asked: number[] = [];
+    const w = writer({
+      maxBatch: 1_000,
+      logPosition: () => {
+        asked.push(offset);
+        return { shard: "1/1", file: "/var/log/mosquitto/debug.log", dev: "2049", ino: "77", offset, tail: "3:abc" };
+      },
+    });
+    const position = async () =>
+      (await check.query(`SELECT "offset", "dev", "ino", "tail" FROM "debug_log_positions"`)).rows as unknown[];
+
+    // 2,500 session opens: three transactions, and only the last carries the position.
+    w.enqueue(
+      Array.from({ length: 2_500 }, (_, i) => open(`pos-${i}`, T0)),
+      [],
+    );
+    await w.flush();
+    expect(verbs().filter((v) => v === "BEGIN")).toHaveLength(3);
+    expect(asked).toEqual([100]);
+    expect(sent.filter((q) => q.includes("debug_log_positions"))).toHaveLength(1);
+    expect(sent.lastIndexOf(sent.find((q) => q.includes("debug_log_positions"))!)).toBeGreaterThan(
+      sent.findLastIndex((q) => q.includes('"sessions"')),
+    );
+    expect(await position()).toEqual([{ offset: "100", dev: "2049", ino: "77", tail: "3:abc" }]);
+
+    // Later lines: the next drained batch moves it on.
+    offset = 250;
+    w.enqueue([], [device("pos-0", { lastSeenAt: T0 + 9_000 })]);
+    await w.flush();
+    expect(await position()).toEqual([{ offset: "250", dev: "2049", ino: "77", tail: "3:abc" }]);
   });
 });
 

@@ -34,6 +34,7 @@
  * transient fields (lastClosed, takeoverWillPending) are not stored.
  */
 import type { DeviceState, FleetEffect, SessionRecord } from "../fleet/types";
+import type { LogPosition } from "../ingest/log-tail";
 import type { RestartRecord } from "./broker";
 import { arrayLiteral, sqlBatch, type Db, type SqlBatch, type SqlStatement } from "./db";
 import { FlushLoop } from "./flush-loop";
@@ -59,6 +60,12 @@ export interface StoreWriterOptions {
   stopTimeoutMs?: number;
   /** Told about every failed flush, dropped write and invalid record. */
   onError?(e: unknown): void;
+  /**
+   * Where the followed debug log's lines have been applied to (read when a
+   * batch is taken): written with a batch that takes everything buffered, so
+   * the position never runs ahead of the changes written.
+   */
+  logPosition?(): LogPositionRecord | null;
 }
 
 export interface StoreWriterHealth {
@@ -90,6 +97,13 @@ export interface BrokerStateRecord {
   seenUpAt: number | null;
 }
 
+/** Where in which followed log the changes written so far end (lib/ingest/log-tail.ts LogPosition). */
+export interface LogPositionRecord extends LogPosition {
+  /** The writing leader's shard (several write their own positions in one file). */
+  shard: string;
+  file: string;
+}
+
 /** Devices restored with nothing but a new status (Fleet.restore): one bulk update, not a row each. */
 interface StatusMark {
   ids: string[];
@@ -104,6 +118,7 @@ interface Batch {
   gaps: GapOp[];
   restarts: RestartRecord[];
   brokerState: BrokerStateRecord | null;
+  logPosition: LogPositionRecord | null;
 }
 
 // Postgres timestamps accept far more, but ISO strings only go to year 9999.
@@ -226,7 +241,15 @@ export function isRowError(e: unknown): boolean {
 
 /** A batch cut into single rows (devices, session changes, gaps, restarts, broker state), in order. */
 function unitsOf(b: Batch): Batch[] {
-  const empty = (): Batch => ({ marks: [], devices: [], ops: [], gaps: [], restarts: [], brokerState: null });
+  const empty = (): Batch => ({
+    marks: [],
+    devices: [],
+    ops: [],
+    gaps: [],
+    restarts: [],
+    brokerState: null,
+    logPosition: null,
+  });
   return [
     ...(b.marks.length > 0 ? [{ ...empty(), marks: b.marks }] : []),
     ...b.devices.map((d) => ({ ...empty(), devices: [d] })),
@@ -234,6 +257,7 @@ function unitsOf(b: Batch): Batch[] {
     ...b.gaps.map((g) => ({ ...empty(), gaps: [g] })),
     ...b.restarts.map((r) => ({ ...empty(), restarts: [r] })),
     ...(b.brokerState ? [{ ...empty(), brokerState: b.brokerState }] : []),
+    ...(b.logPosition ? [{ ...empty(), logPosition: b.logPosition }] : []),
   ];
 }
 
@@ -245,6 +269,7 @@ function joinUnits(units: readonly Batch[]): Batch {
     gaps: units.flatMap((u) => u.gaps),
     restarts: units.flatMap((u) => u.restarts),
     brokerState: units.find((u) => u.brokerState)?.brokerState ?? null,
+    logPosition: units.find((u) => u.logPosition)?.logPosition ?? null,
   };
 }
 
@@ -301,6 +326,7 @@ export class StoreWriter {
   private statusMarks: StatusMark[] = [];
   private restarts: RestartRecord[] = [];
   private brokerState: BrokerStateRecord | null = null;
+  private readonly logPosition: (() => LogPositionRecord | null) | undefined;
   /** Rows of the batch being written (counted as pending). */
   private inFlight = 0;
 
@@ -318,6 +344,7 @@ export class StoreWriter {
     this.maxPending = Math.max(1, opts.maxPending ?? 1_000_000);
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+    this.logPosition = opts.logPosition;
     this.loop = new FlushLoop({
       intervalMs: this.flushIntervalMs,
       maxRetryDelayMs: this.maxRetryDelayMs,
@@ -578,7 +605,10 @@ export class StoreWriter {
     this.gaps = [];
     this.restarts = [];
     this.brokerState = null;
-    return { marks, devices, ops, gaps, restarts, brokerState };
+    // Only with the last of what is buffered: lines before the position made no change still waiting.
+    const drained = this.ops.length === 0 && this.pendingDevices() === 0;
+    const logPosition = drained ? (this.logPosition?.() ?? null) : null;
+    return { marks, devices, ops, gaps, restarts, brokerState, logPosition };
   }
 
   private putBack(batch: Batch): void {
@@ -807,6 +837,19 @@ export class StoreWriter {
           "seen_up_at" = GREATEST("broker_state"."seen_up_at", EXCLUDED."seen_up_at"),
           "updated_at" = EXCLUDED."updated_at"`,
         values: [b.broker, b.uptimeSeconds, isoOpt(b.uptimeAt), isoOpt(b.seenUpAt)],
+      });
+    }
+
+    if (batch.logPosition) {
+      const p = batch.logPosition;
+      statements.push({
+        text: `
+        INSERT INTO "debug_log_positions" ("shard", "file", "dev", "ino", "offset", "tail", "updated_at")
+        VALUES ($1::text, $2::text, $3::text, $4::text, $5::int8, $6::text, now())
+        ON CONFLICT ("shard", "file") DO UPDATE SET
+          "dev" = EXCLUDED."dev", "ino" = EXCLUDED."ino", "offset" = EXCLUDED."offset",
+          "tail" = EXCLUDED."tail", "updated_at" = EXCLUDED."updated_at"`,
+        values: [p.shard, p.file, p.dev, p.ino, p.offset, p.tail],
       });
     }
 
