@@ -48,6 +48,8 @@ const schema = z.object({
   MQTT_CLIENT_ID: z.string().min(1).max(64).optional(),
   DEVICE_TOPICS: z.string().min(1).default(DEFAULT_DEVICE_TOPICS),
   MOSQUITTO_LOG_FILE: z.string().optional(),
+  /** After a restart, MOSQUITTO_LOG_FILE is read on from where the written changes end if at most this much (MB) came since; 0: never. */
+  MOSQUITTO_LOG_REPLAY_MAX_MB: z.coerce.number().min(0).max(1_000_000).default(256),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   KEEPWATCH_DATA_DIR: z.string().default("./data"),
   /**

@@ -41,7 +41,7 @@ import { parseAllowList, type AllowList } from "./alerts/egress";
 import { ActivityRecorder } from "./store/activity";
 import { startTicker } from "./fleet/ticker";
 
-import { LogTail } from "./ingest/log-tail";
+import { LogTail, type LogPosition } from "./ingest/log-tail";
 import { DebugLogWatch } from "./ingest/debug-log-watch";
 import { JobRegistry } from "./jobs/registry";
 import { clusterDto, composeHealth, DatabaseCondition, restartDto } from "./health";
@@ -58,7 +58,7 @@ import {
 import { isDebugLine, parseDebugLine, parseLifecycleLine } from "./ingest/adapters/mosquitto-debug";
 import { mosquittoLogAdapter } from "./ingest/adapters/mosquitto-log";
 import { RestartDetector, type RestartDecision } from "./broker/restarts";
-import { loadBrokerState } from "./store/broker";
+import { loadBrokerState, loadLogPosition } from "./store/broker";
 import { AuthService } from "./auth/service";
 import { IngestScreen } from "./ingest/limits";
 import { Inventory } from "./inventory/inventory";
@@ -176,6 +176,10 @@ export class Runtime {
   activity: ActivityRecorder | null = null;
   /** MOSQUITTO_LOG_FILE being followed, and whether it shows every PINGREQ (lib/ingest/debug-log-watch.ts). */
   private debugLog: LogTail | null = null;
+  /** Where the changes written by the run before this one end in MOSQUITTO_LOG_FILE (read on from there). */
+  private logResume: LogPosition | null = null;
+  /** Reading on through what the debug log gained while keepwatch was away: no verdict on silence yet. */
+  private replaying = false;
   private readonly debugLogWatch: DebugLogWatch;
   private worker: IngestWorker | null = null;
   private embedded: { broker: EmbeddedBroker; source: AedesSource } | null = null;
@@ -579,6 +583,11 @@ export class Runtime {
       sql,
       maxPending: this.config.DB_MAX_PENDING_WRITES,
       onError: (e) => this.noteDbError(e),
+      logPosition: () => {
+        const at = this.debugLog?.position();
+        const file = this.config.MOSQUITTO_LOG_FILE;
+        return at && file ? { shard: this.shard.key, file, ...at } : null;
+      },
     });
     this.activity = new ActivityRecorder({
       db: this.db.prisma,
@@ -784,6 +793,10 @@ export class Runtime {
       // Joining a running cluster: the leader kept watching, so its statuses stand (no `unknown`).
       const adopt = this.clustered && (await this.leaderElsewhere());
       const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt);
+      // A standby joining a leader follows the log from now on, as the leader does; a first start reads on.
+      const logFile = this.config.MOSQUITTO_LOG_FILE;
+      if (logFile && !adopt && this.config.MOSQUITTO_LOG_REPLAY_MAX_MB > 0)
+        this.logResume = await loadLogPosition(this.db!.prisma, this.shard.key, logFile);
       log(
         `restored ${kept} devices, ${openSessions} open sessions` +
           (forgotten > 0
@@ -895,17 +908,29 @@ export class Runtime {
    * (lib/ingest/log-tail.ts) for every client's PINGREQs and other packets
    * (lib/ingest/adapters/mosquitto-debug.ts). Once it shows a debug line,
    * silence verdicts become possible for the Mosquitto path.
+   *
+   * After a restart it reads on from where the changes the last run wrote
+   * end (LogTail `resume`, the position written with them), so what happened
+   * while keepwatch was away (disconnects with the broker's reasons and
+   * times, connects, pings) is applied as it happened, and nothing twice.
+   * Until that backlog is read, pings do not count as visible: a device
+   * whose later pings are still unread must not look silent.
    */
   private startDebugLog(file: string): void {
+    const resume = this.logResume;
+    this.replaying = resume !== null;
     this.debugLog = new LogTail({
       path: file,
+      resume,
+      maxResumeBytes: this.config.MOSQUITTO_LOG_REPLAY_MAX_MB * 1_000_000,
       onLines: (lines, receivedAt) => {
         if (lines.length === 0) return;
         if (this.debugLogWatch.read(receivedAt, Date.now())) this.debugLogStallChanged(false, 0);
         let events: ActivityEvent[] = [];
         let firstDebugLine = false;
         for (const line of lines) {
-          if (!this.debugLogWatch.seen && isDebugLine(line)) firstDebugLine = this.debugLogWatch.debugLine(receivedAt);
+          if (!this.debugLogWatch.seen && !this.replaying && isDebugLine(line))
+            firstDebugLine = this.debugLogWatch.debugLine(receivedAt);
           const lifecycle = parseLifecycleLine(line, { receivedAt });
           if (lifecycle) {
             // In file order: what was read before the start line belongs to the old run.
@@ -934,6 +959,18 @@ export class Runtime {
     });
     this.debugLog.start();
     this.debugLogWatch.started(Date.now());
+    if (resume !== null) {
+      const startedAt = Date.now();
+      void this.debugLog.poll().then(() => {
+        this.replaying = false;
+        const r = this.debugLog?.resumed;
+        if (r?.resumed)
+          log(
+            `debug log ${file}: read on from byte ${r.offset}: ${r.bytes} bytes written while keepwatch was away, in ${Date.now() - startedAt} ms`,
+          );
+        else if (r) log(`debug log ${file}: following from its end, not from where the last run stopped: ${r.reason}`);
+      });
+    }
     this.job("debug-log-stall", DEBUG_LOG_CHECK_MS, () => {
       const quietMs = this.debugLogWatch.check(Date.now(), this.worker?.connected === true);
       if (quietMs !== null) this.debugLogStallChanged(true, quietMs);

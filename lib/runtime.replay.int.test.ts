@@ -1,0 +1,147 @@
+/**
+ * Truth across keepwatch's own crash, caused for real: a keepwatch process
+ * (lib/testing/keepwatch-process.ts) following a real Mosquitto 2.0's debug
+ * log on a real Postgres is killed with SIGKILL while devices (MQTT.js) come
+ * and go; what happened while it was away is read on from the log when it
+ * starts again, from where its written changes end (nothing lost, nothing
+ * twice).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeviceDto } from "./api/dto";
+import { createDb, type Db } from "./store/db";
+import { getDeviceSessions } from "./store/devices";
+import { createTestDatabase, type TestDatabase } from "./store/testing";
+import { eventually } from "./testing/clients";
+import { startKeepwatchProcess, type KeepwatchProcess } from "./testing/cluster";
+import { startMosquitto, type TestBroker } from "./testing/mosquitto";
+
+let dir: string;
+let logFile: string;
+let broker: TestBroker;
+let database: TestDatabase;
+let db: Db;
+let instance: KeepwatchProcess | null = null;
+const clients: MqttClient[] = [];
+
+async function start(): Promise<KeepwatchProcess> {
+  instance = await startKeepwatchProcess("solo", {
+    DATABASE_URL: database.url,
+    MQTT_URL: broker.url,
+    MOSQUITTO_LOG_FILE: logFile,
+    KEEPWATCH_DATA_DIR: path.join(dir, "data"),
+  });
+  return instance;
+}
+
+async function device(id: string): Promise<DeviceDto | null> {
+  const res = await fetch(`http://127.0.0.1:${instance!.port}/device?id=${encodeURIComponent(id)}`);
+  return res.status === 200 ? ((await res.json()) as DeviceDto) : null;
+}
+
+async function connectClient(clientId: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(broker.url, { clientId, keepalive: 5, reconnectPeriod: 0 });
+  c.on("error", () => undefined);
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "kw-replay-"));
+  logFile = path.join(dir, "debug.log");
+  writeFileSync(logFile, "");
+  broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
+  database = await createTestDatabase();
+  db = createDb({ connectionString: database.url });
+  await start();
+  await eventually(async () => (await instance!.health()).monitor.pingsVisible, 15_000, "pings visible");
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of clients) c.end(true);
+  await instance?.signal("SIGKILL");
+  await db?.$disconnect();
+  await broker?.stop();
+  await database?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("keepwatch killed (SIGKILL) while devices come and go", () => {
+  it("reads on in the debug log: drops with the broker's reason and time, connects it missed, each once", async () => {
+    await connectClient("rp-stay");
+    const early = await connectClient("rp-early");
+    const leave = await connectClient("rp-leave");
+    await eventually(
+      async () => {
+        const s = await instance!.statuses();
+        return s["rp-stay"] === "online" && s["rp-early"] === "online" && s["rp-leave"] === "online";
+      },
+      5_000,
+      "all online",
+    );
+    await new Promise((r) => setTimeout(r, 1_000)); // written
+
+    // Dropped just before the kill: seen, perhaps written, perhaps not.
+    early.end(true);
+    await new Promise((r) => setTimeout(r, 100));
+    await instance!.signal("SIGKILL");
+
+    // While nobody watches: one drops, one new device connects and stays.
+    await new Promise((r) => setTimeout(r, 500));
+    const leftAt = Date.now();
+    leave.end(true);
+    await connectClient("rp-new");
+    await new Promise((r) => setTimeout(r, 1_500));
+
+    const startedAt = Date.now();
+    await start();
+    await eventually(
+      async () => (await device("rp-leave"))?.status === "offline" && (await device("rp-new"))?.status === "online",
+      5_000,
+      "the drop and the connect from while it was away",
+    );
+    console.log(`[replay] restart → the drop and the connect read on in ${Date.now() - startedAt} ms`);
+    await eventually(
+      () => /debug log .*: read on from byte \d+: \d+ bytes written while keepwatch was away/.test(instance!.out),
+      5_000,
+      "the log says where it read on from",
+    );
+
+    // The drop: the broker's reason, its own time (whole seconds), not inferred, counted once.
+    const left = (await device("rp-leave"))!;
+    expect(left).toMatchObject({ lastDisconnectReason: "connection_lost", disconnectCount: 1 });
+    const early1 = (await device("rp-early"))!;
+    expect(early1).toMatchObject({ status: "offline", lastDisconnectReason: "connection_lost", disconnectCount: 1 });
+    // The device that joined meanwhile: its session opened when it connected, before the restart.
+    expect((await device("rp-stay"))?.status).not.toBe("offline");
+
+    await eventually(async () => (await getDeviceSessions(db, "rp-new", 5)).length === 1, 5_000, "rp-new's session");
+    const [joined] = await getDeviceSessions(db, "rp-new", 5);
+    expect(joined.disconnectedAt).toBeNull();
+    expect(joined.connectedAt).toBeLessThan(startedAt);
+
+    for (const id of ["rp-leave", "rp-early"]) {
+      await eventually(
+        async () => (await getDeviceSessions(db, id, 5))[0]?.disconnectedAt != null,
+        5_000,
+        `${id}'s session closed`,
+      );
+      const sessions = await getDeviceSessions(db, id, 5);
+      expect(sessions, id).toHaveLength(1);
+      expect(sessions[0], id).toMatchObject({ reason: "connection_lost" });
+      expect(sessions[0].inferred, id).toBeUndefined(); // the broker said so: not inferred
+    }
+    const [s] = await getDeviceSessions(db, "rp-leave", 5);
+    expect(Math.abs(s.disconnectedAt! - leftAt)).toBeLessThan(1_500);
+    expect(s.disconnectedAt!).toBeLessThan(startedAt);
+
+    // Silence is judged again from now on: the device still pinging stays online.
+    await eventually(async () => (await device("rp-stay"))?.status === "online", 7_000, "rp-stay online");
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect((await device("rp-stay"))?.status).toBe("online");
+    expect((await device("rp-new"))?.status).toBe("online");
+  }, 90_000);
+});
