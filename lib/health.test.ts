@@ -155,7 +155,16 @@ describe("composeHealth", () => {
     const m = parts().monitor;
     const h = composeHealth(
       parts({
-        monitor: { ...m, debugLog: { file: "/l", seen: true, stalled: false, lastLineAt: 0 } },
+        monitor: {
+          ...m,
+          debugLog: {
+            file: "/l",
+            seen: true,
+            stalled: false,
+            lastLineAt: 0,
+            readOn: { reading: false, offset: 120, bytes: 938, reason: null },
+          },
+        },
         jobs: [
           {
             name: "x",
@@ -171,7 +180,13 @@ describe("composeHealth", () => {
         ],
       }),
     );
-    expect(h.monitor.debugLog).toEqual({ file: "/l", seen: true, stalled: false, lastLineAt: null });
+    expect(h.monitor.debugLog).toEqual({
+      file: "/l",
+      seen: true,
+      stalled: false,
+      lastLineAt: null,
+      readOn: { reading: false, offset: 120, bytes: 938, reason: null },
+    });
     expect(h.jobs?.[0]).toMatchObject({ name: "x", lastStartedAt: new Date(T0).toISOString() });
     const plain = composeHealth(parts());
     expect("debugLog" in plain.monitor).toBe(false);

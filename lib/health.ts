@@ -141,7 +141,14 @@ export interface HealthParts {
     relearnSince: number | null;
     /** Devices `unknown` now: being re-learned once the broker is heard again. */
     unknownDevices: number;
-    debugLog: { file: string; seen: boolean; stalled: boolean; lastLineAt: number } | null;
+    debugLog: {
+      file: string;
+      seen: boolean;
+      stalled: boolean;
+      lastLineAt: number;
+      /** At start: reading on from where the last run's written changes end (lib/ingest/log-tail.ts ResumeOutcome). */
+      readOn: { reading: boolean; offset: number | null; bytes: number | null; reason: string | null } | null;
+    } | null;
   };
   /** The background jobs (lib/jobs/registry.ts); left out of the live streams, whose health changes only with the monitor. */
   jobs?: readonly JobStatus[];

@@ -41,7 +41,7 @@ import { parseAllowList, type AllowList } from "./alerts/egress";
 import { ActivityRecorder } from "./store/activity";
 import { startTicker } from "./fleet/ticker";
 
-import { LogTail, type LogPosition } from "./ingest/log-tail";
+import { LogTail, resumeOutcome, type LogPosition } from "./ingest/log-tail";
 import { DebugLogWatch } from "./ingest/debug-log-watch";
 import { JobRegistry } from "./jobs/registry";
 import { clusterDto, composeHealth, DatabaseCondition, restartDto } from "./health";
@@ -792,11 +792,16 @@ export class Runtime {
       this.inventory.load(await loadLabels(this.db!.prisma));
       // Joining a running cluster: the leader kept watching, so its statuses stand (no `unknown`).
       const adopt = this.clustered && (await this.leaderElsewhere());
-      const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt);
       // A standby joining a leader follows the log from now on, as the leader does; a first start reads on.
+      // When the log can be read on from where the stored changes end, it saw the time keepwatch was away:
+      // the stored statuses stand (as a standby adopts the leader's), and the log brings them up to date.
       const logFile = this.config.MOSQUITTO_LOG_FILE;
-      if (logFile && !adopt && this.config.MOSQUITTO_LOG_REPLAY_MAX_MB > 0)
+      const maxMb = this.config.MOSQUITTO_LOG_REPLAY_MAX_MB;
+      if (logFile && !adopt && maxMb > 0)
         this.logResume = await loadLogPosition(this.db!.prisma, this.shard.key, logFile);
+      const logSawAll =
+        this.logResume !== null && (await resumeOutcome(logFile!, this.logResume, maxMb * 1_000_000)).resumed;
+      const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt, logSawAll);
       log(
         `restored ${kept} devices, ${openSessions} open sessions` +
           (forgotten > 0
@@ -869,7 +874,13 @@ export class Runtime {
    * loadFleetPages), so memory never holds every row at once. Devices long
    * gone stay in the history, not in memory (unless the operator labelled them).
    */
-  private async restoreFleet(adopt: boolean) {
+  /**
+   * `adopt`: a standby joining a running cluster (statuses stand, adopted
+   * again after the link is up); `statusesStand`: the debug log will be read
+   * on from where the stored changes end (statuses stand, the log updates them).
+   * Otherwise every device is restored `unknown`.
+   */
+  private async restoreFleet(adopt: boolean, statusesStand = false) {
     const before = this.forgetBefore();
     const readAt = Date.now();
     let kept = 0;
@@ -887,9 +898,9 @@ export class Runtime {
       for (const o of page.openSessions) if (!this.shard.has(o.deviceId)) gone.add(o.deviceId);
       const devices = gone.size === 0 ? page.devices : page.devices.filter((d) => !gone.has(d.id));
       const open = gone.size === 0 ? page.openSessions : page.openSessions.filter((o) => !gone.has(o.deviceId));
-      const unchanged = this.fleet.restore(devices, open, { adopt });
+      const unchanged = this.fleet.restore(devices, open, { adopt: adopt || statusesStand });
       // Restored as unknown: one bulk update (dropped if this instance turns out not to lead).
-      if (!adopt && unchanged.length > 0)
+      if (!adopt && !statusesStand && unchanged.length > 0)
         this.writer?.restoredAs(unchanged, "unknown", this.fleet.get(unchanged[0])!.statusSince);
       if (adopt) {
         this.adoption ??= { readAt, states: new Map() };
@@ -977,6 +988,18 @@ export class Runtime {
     });
     this.job("debug-log-touch", DEBUG_LOG_TOUCH_MS, () => this.worker?.touch());
     log(`debug log: following ${file} (needs log_type all; see README)`);
+  }
+
+  /** How the debug log was read on at start (health): null without an earlier position. */
+  private readOn(): { reading: boolean; offset: number | null; bytes: number | null; reason: string | null } | null {
+    if (this.logResume === null) return null;
+    const r = this.debugLog?.resumed ?? null;
+    return {
+      reading: this.replaying,
+      offset: r?.resumed ? r.offset : null,
+      bytes: r?.resumed ? r.bytes : null,
+      reason: r && !r.resumed ? r.reason : null,
+    };
   }
 
   /**
@@ -1235,6 +1258,7 @@ export class Runtime {
               seen: watch.seen,
               stalled: watch.stalled,
               lastLineAt: watch.lastLineAt,
+              readOn: this.readOn(),
             }
           : null,
       },

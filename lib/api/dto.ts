@@ -179,9 +179,31 @@ export const healthDtoSchema = z.object({
         "After a gap (or keepwatch's own start): devices still `unknown` while being re-learned, and since when the monitor hears the broker again. Null when nothing is being re-learned.",
       ),
     debugLog: z
-      .object({ file: z.string(), seen: z.boolean(), stalled: z.boolean(), lastLineAt: isoOrNull })
+      .object({
+        file: z.string(),
+        seen: z.boolean(),
+        stalled: z.boolean(),
+        lastLineAt: isoOrNull,
+        readOn: z
+          .object({
+            reading: z.boolean().describe("Still reading what was logged while keepwatch was away."),
+            offset: count.nullable().describe("Byte where reading on began (null: it began at the end)."),
+            bytes: count.nullable().describe("Bytes logged while keepwatch was away, read on."),
+            reason: z
+              .string()
+              .nullable()
+              .describe("Why it began at the end instead (rotated, truncated, over the limit)."),
+          })
+          .nullable()
+          .optional()
+          .describe(
+            "At start-up: whether the log was read on from where the last run's stored changes end (MOSQUITTO_LOG_REPLAY_MAX_MB). Null when there was no earlier position.",
+          ),
+      })
       .optional()
-      .describe("With MOSQUITTO_LOG_FILE: whether it has shown debug lines, and whether it stalled since."),
+      .describe(
+        "With MOSQUITTO_LOG_FILE: whether it has shown debug lines, whether it stalled since, and how it was read on after a restart.",
+      ),
   }),
   jobs: z
     .array(jobDtoSchema)

@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFil
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LogTail, type LogTailOptions } from "./log-tail";
+import { LogTail, resumeOutcome, type LogTailOptions } from "./log-tail";
 
 let dir: string;
 let file: string;
@@ -202,8 +202,18 @@ describe("LogTail", () => {
 
     it("begins at the end when another file is at the path (rotated)", async () => {
       const before = await earlierRun("1\n2\n");
+      // The same check, made beforehand without following.
+      expect(await resumeOutcome(file, before.position, 1_000)).toEqual({ resumed: true, offset: 4, bytes: 0 });
       renameSync(file, `${file}.1`);
+      expect(await resumeOutcome(file, before.position, 1_000)).toEqual({
+        resumed: false,
+        reason: "the file cannot be read (ENOENT)",
+      });
       writeFileSync(file, "new 1\nnew 2\n");
+      expect(await resumeOutcome(file, before.position, 1_000)).toEqual({
+        resumed: false,
+        reason: "another file is at the path now (rotated or replaced)",
+      });
       const { tail, lines } = follow({ resume: before.position });
       await tail.poll();
       expect(lines).toEqual([]);

@@ -83,6 +83,61 @@ export interface LogTailStats {
 
 const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+async function bytesBefore(fh: FileHandle, offset: number, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  const { bytesRead } = await fh.read(buf, 0, n, offset - n);
+  return buf.subarray(0, bytesRead);
+}
+
+/** Whether the open file (its identity and size) can be read on from `r`, and if not why. */
+async function judgeResume(
+  fh: FileHandle,
+  file: { dev: number; ino: number; size: number },
+  r: LogPosition,
+  maxBytes: number,
+): Promise<ResumeOutcome> {
+  const since = file.size - r.offset;
+  const [count, sha] = r.tail.split(":");
+  const n = Number(count);
+  const holds = async () =>
+    Number.isInteger(n) &&
+    n >= 0 &&
+    n <= TAIL_BYTES &&
+    n <= r.offset &&
+    digest(await bytesBefore(fh, r.offset, n)) === sha;
+  const why =
+    r.dev !== String(file.dev) || r.ino !== String(file.ino)
+      ? "another file is at the path now (rotated or replaced)"
+      : since < 0
+        ? "the file is shorter than where reading stopped (truncated)"
+        : !(await holds())
+          ? "the file no longer holds what was read (truncated and rewritten)"
+          : since > maxBytes
+            ? `${since} bytes were written since, more than ${maxBytes} (the replay limit)`
+            : null;
+  return why === null ? { resumed: true, offset: r.offset, bytes: since } : { resumed: false, reason: why };
+}
+
+/**
+ * Whether the file at `file` can be read on from `r` now: the check a tail
+ * given `resume` makes when it first opens the file, made beforehand (the
+ * runtime decides by it how to restore the fleet).
+ */
+export async function resumeOutcome(file: string, r: LogPosition, maxBytes: number): Promise<ResumeOutcome> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    return { resumed: false, reason: `the file cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})` };
+  }
+  try {
+    const st = await fh.stat();
+    return await judgeResume(fh, st, r, maxBytes);
+  } finally {
+    await fh.close();
+  }
+}
+
 export class LogTail {
   private readonly opts: Required<Omit<LogTailOptions, "onError">> & Pick<LogTailOptions, "onError">;
   private fh: FileHandle | null = null;
@@ -220,7 +275,7 @@ export class LogTail {
       this.pos = this.firstOpen && this.opts.from === "end" ? opened.size : 0;
       if (this.firstOpen && this.opts.resume) this.pos = await this.resumeAt(this.fh, this.opts.resume, opened.size);
       this.consumed = this.pos;
-      this.consumedTail = await this.bytesBefore(this.fh, this.pos, Math.min(TAIL_BYTES, this.pos));
+      this.consumedTail = await bytesBefore(this.fh, this.pos, Math.min(TAIL_BYTES, this.pos));
       this.firstOpen = false;
     }
     await this.readToEnd();
@@ -228,33 +283,8 @@ export class LogTail {
 
   /** Where the first open begins given `resume`: its offset if the file is the same one, else the end. */
   private async resumeAt(fh: FileHandle, r: LogPosition, size: number): Promise<number> {
-    const since = size - r.offset;
-    const why =
-      r.dev !== String(this.dev) || r.ino !== String(this.ino)
-        ? "another file is at the path now (rotated or replaced)"
-        : since < 0
-          ? "the file is shorter than where reading stopped (truncated)"
-          : !(await this.holds(fh, r))
-            ? "the file no longer holds what was read (truncated and rewritten)"
-            : since > this.opts.maxResumeBytes
-              ? `${since} bytes were written since, more than ${this.opts.maxResumeBytes} (the replay limit)`
-              : null;
-    this.resumed = why === null ? { resumed: true, offset: r.offset, bytes: since } : { resumed: false, reason: why };
-    return why === null ? r.offset : size;
-  }
-
-  /** Whether the bytes before the position are still those that were read there. */
-  private async holds(fh: FileHandle, r: LogPosition): Promise<boolean> {
-    const [count, sha] = r.tail.split(":");
-    const n = Number(count);
-    if (!Number.isInteger(n) || n < 0 || n > TAIL_BYTES || n > r.offset) return false;
-    return `${n}:${digest(await this.bytesBefore(fh, r.offset, n))}` === `${n}:${sha}`;
-  }
-
-  private async bytesBefore(fh: FileHandle, offset: number, n: number): Promise<Buffer> {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, offset - n);
-    return buf.subarray(0, bytesRead);
+    this.resumed = await judgeResume(fh, { dev: this.dev, ino: this.ino, size }, r, this.opts.maxResumeBytes);
+    return this.resumed.resumed ? r.offset : size;
   }
 
   private async readToEnd(): Promise<void> {
