@@ -533,6 +533,7 @@ export class Runtime {
   private newAlertService(): AlertService {
     return new AlertService({
       db: () => this.db?.prisma ?? null,
+      sql: () => this.db?.queryable ?? null,
       fleet: this.fleet,
       pingsVisible: () => this.pingsVisible,
       pingsVisibleSince: () => this.debugLogWatch.visibleSince,

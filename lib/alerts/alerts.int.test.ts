@@ -7,13 +7,14 @@ import pg from "pg";
 import { getChannel } from "../store/notifications";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../fleet/fleet";
-import { createDb, type Db } from "../store/db";
+import { createDb, createPool, sqlOf, type Db } from "../store/db";
 import {
   applyAlertWrites,
   createAlertRule,
   deleteAlertRule,
   listAlertRules,
   listAlerts,
+  loadFiringAlerts,
   setAlertAck,
   updateAlertRule,
   type AlertWrite,
@@ -164,6 +165,28 @@ describe("writing decisions", () => {
     const twice = await applyAlertWrites(db, [at("run-5", t), at("run-5", t + 1)]);
     expect(twice.map((a) => a.changed)).toEqual([true, false]);
     expect(twice[1].alert!.id).toBe(twice[0].alert!.id);
+  });
+
+  it("reads every firing alert back in pages, exactly as listed, on the pool as through Prisma", async () => {
+    const t = Date.parse("2026-11-22T05:00:00Z");
+    await applyAlertWrites(
+      db,
+      Array.from({ length: 7 }, (_, i) => ({ ...fire(t + i * 1_001), deviceId: `page-${i}`, message: `m${i}` })),
+    );
+    await applyAlertWrites(db, [resolve(t + 9_000, "page-3")]);
+    const pool = createPool(testDb.url, 1);
+    try {
+      const expected = (await listAlerts(db, { state: "firing", limit: 1000 })).sort((a, b) =>
+        BigInt(a.id) < BigInt(b.id) ? -1 : 1,
+      );
+      expect(expected.some((a) => a.deviceId === "page-3")).toBe(false);
+      expect(expected.filter((a) => a.deviceId?.startsWith("page-"))).toHaveLength(6);
+      // Pages of 2 (and 3): every firing alert once, in id order, every field as listAlerts has it.
+      expect(await loadFiringAlerts(pool, 2)).toEqual(expected);
+      expect(await loadFiringAlerts(sqlOf(db), 3)).toEqual(expected);
+    } finally {
+      await pool.end();
+    }
   });
 });
 

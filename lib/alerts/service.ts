@@ -44,7 +44,7 @@ import type { Fleet } from "../fleet/fleet";
 import type { DeviceState, FleetEffect } from "../fleet/types";
 import { startTicker } from "../fleet/ticker";
 import { Queue } from "../queue";
-import type { Db } from "../store/db";
+import { sqlOf, type Db, type SqlSession } from "../store/db";
 import { globMatcher } from "../api/glob";
 import {
   applyAlertWrites,
@@ -75,6 +75,8 @@ import { SystemWatch, type SystemDecision } from "./system";
 export interface AlertServiceOptions {
   /** The database once it is open (null before). */
   db(): Db | null;
+  /** The same database as a plain SQL session (the pool or PGlite), for the large reads; default: through `db`. */
+  sql?(): SqlSession | null;
   fleet: Fleet;
   pingsVisible(deviceId: string): boolean;
   /** When the current stretch of ping visibility began (see AlertEngineOptions). */
@@ -375,7 +377,7 @@ export class AlertService {
     if (!db || this.stopped) return;
     const [rules, changes, open, silences, channels] = await readStored(
       db,
-      loadAlertChanges(db, this.followed?.horizon ?? null),
+      loadAlertChanges(db, this.followed?.horizon ?? null, this.sqlOf(db)),
     );
     if (this.stopped) return;
     const now = this.now();
@@ -428,7 +430,7 @@ export class AlertService {
       if (this.handedOver) this.handedOver.firing = null; // read once: a retry reads everything
       const [rules, firing, open, silences, channels] = await readStored(
         db,
-        handed ? updated(db, handed) : loadFiringAlerts(db),
+        handed ? updated(db, handed) : loadFiringAlerts(this.sqlOf(db)),
       );
       // Flapping counts disconnects over a window: the ones stored before this start count too.
       const flapWindowMs = Math.max(
@@ -596,7 +598,12 @@ export class AlertService {
   async reloadAcks(): Promise<void> {
     const db = this.opts.db();
     if (!db) return;
-    for (const a of await loadFiringAlerts(db)) this.noteAck(a);
+    for (const a of await loadFiringAlerts(this.sqlOf(db))) this.noteAck(a);
+  }
+
+  /** The plain SQL session beside `db` (the runtime's pool), or `db` itself as one. */
+  private sqlOf(db: Db): SqlSession {
+    return this.opts.sql?.() ?? sqlOf(db);
   }
 
   noteAck(alert: AlertRecord): void {

@@ -28,6 +28,11 @@ export interface SqlSession {
   exec?(sql: string): Promise<unknown>;
 }
 
+/** A Prisma client as a plain SQL session (where no pool or PGlite session is at hand). */
+export function sqlOf(db: Db): SqlSession {
+  return { query: async (sql, params = []) => ({ rows: await db.$queryRawUnsafe(sql, ...params) }) };
+}
+
 /** A SqlSession on its own connection, to be closed by its owner. */
 export interface OwnedSqlSession extends SqlSession {
   end(): Promise<void>;

@@ -4,7 +4,7 @@
  * devices the running fleet does not hold.
  */
 import type { DeviceState, SessionRecord } from "../fleet/types";
-import type { Db, SqlSession } from "./db";
+import { sqlOf, type Db, type SqlSession } from "./db";
 import { fromRawDevice, fromRawSession, toDeviceState, toSessionRecord, type RawDevice, type RawSession } from "./rows";
 
 export { getDeviceSessions } from "./sessions";
@@ -89,11 +89,6 @@ export async function* loadFleetPages(
     if (last === null) return;
     after = last;
   }
-}
-
-/** A Prisma client as the plain SQL session loadFleetPages reads through. */
-export function sqlOf(db: Db): SqlSession {
-  return { query: async (sql, params = []) => ({ rows: await db.$queryRawUnsafe(sql, ...params) }) };
 }
 
 /** The whole saved fleet at once (tests and tools; the runtime restores page by page). */
