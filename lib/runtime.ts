@@ -798,7 +798,8 @@ export class Runtime {
       // the stored statuses stand (as a standby adopts the leader's), and the log brings them up to date.
       const logFile = this.config.MOSQUITTO_LOG_FILE;
       const maxMb = this.config.MOSQUITTO_LOG_REPLAY_MAX_MB;
-      if (logFile && !adopt && maxMb > 0)
+      // Only before the log is followed: a restore that waited for the database comes after it began at the end.
+      if (logFile && !adopt && maxMb > 0 && this.debugLog === null)
         this.logResume = await loadLogPosition(this.db!.prisma, this.shard.key, logFile);
       const logSawAll =
         this.logResume !== null && (await resumeOutcome(logFile!, this.logResume, maxMb * 1_000_000)).resumed;
@@ -874,8 +875,7 @@ export class Runtime {
    * Restores the fleet from the database page by page (lib/store/devices.ts
    * loadFleetPages), so memory never holds every row at once. Devices long
    * gone stay in the history, not in memory (unless the operator labelled them).
-   */
-  /**
+   *
    * `adopt`: a standby joining a running cluster (statuses stand, adopted
    * again after the link is up); `statusesStand`: the debug log will be read
    * on from where the stored changes end (statuses stand, the log updates them).
