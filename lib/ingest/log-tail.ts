@@ -307,15 +307,15 @@ export class LogTail {
     const lines: string[] = [];
     let start = 0;
     const chunkStart = this.pos - chunk.length;
+    let last: Buffer | null = null;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
       if (nl === -1) break;
       const piece = chunk.subarray(start, nl + 1);
       start = nl + 1;
-      // An over-long line's last bytes are its last piece; the end of each line is where a resume begins.
+      // An over-long line's last bytes are its last piece.
       const line = this.partial.length > 0 && !this.skipping ? Buffer.concat([this.partial, piece]) : piece;
-      this.consumed = chunkStart + start;
-      this.consumedTail = line.subarray(-TAIL_BYTES);
+      last = line;
       if (this.skipping) {
         this.skipping = false;
         this.partial = Buffer.alloc(0);
@@ -327,6 +327,11 @@ export class LogTail {
         continue;
       }
       lines.push(line.toString("utf8", 0, line.length - 1));
+    }
+    if (last !== null) {
+      // The end of the last line is where a resume begins; its bytes copied, as the read buffer is reused.
+      this.consumed = chunkStart + start;
+      this.consumedTail = Buffer.from(last.subarray(-TAIL_BYTES));
     }
     if (start < chunk.length && !this.skipping) {
       this.partial = Buffer.concat([this.partial, chunk.subarray(start)]);
