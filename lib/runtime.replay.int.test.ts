@@ -6,7 +6,7 @@
  * starts again, from where its written changes end (nothing lost, nothing
  * twice).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
@@ -51,9 +51,8 @@ async function connectClient(clientId: string): Promise<MqttClient> {
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "kw-replay-"));
-  logFile = path.join(dir, "debug.log");
-  writeFileSync(logFile, "");
-  broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
+  broker = await startMosquitto({ debugLog: true });
+  logFile = broker.debugLogFile!;
   database = await createTestDatabase();
   db = createDb({ connectionString: database.url });
   await start();
@@ -64,7 +63,7 @@ afterAll(async () => {
   for (const c of clients) c.end(true);
   await instance?.signal("SIGKILL");
   await db?.$disconnect();
-  await broker?.stop();
+  await broker?.dispose();
   await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -9,11 +9,8 @@
  * - a device first seen right after a start is judged at once.
  * keepwatch reaches the broker through the relay; devices connect directly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "./config";
@@ -30,7 +27,6 @@ import { startRelay, type TcpRelay } from "./testing/relay";
 import { DEFAULT_RULE } from "./alerts/rules";
 import type { FleetEffect } from "./fleet/types";
 
-let dir: string;
 let logFile: string;
 let broker: TestBroker;
 let relay: TcpRelay;
@@ -64,10 +60,8 @@ async function connectClient(clientId: string, keepalive: number): Promise<MqttC
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "kw-restarts-"));
-  logFile = path.join(dir, "debug.log");
-  writeFileSync(logFile, "");
-  broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
+  broker = await startMosquitto({ debugLog: true });
+  logFile = broker.debugLogFile!;
   relay = await startRelay(broker.port);
   database = await createTestDatabase();
   runtime = newRuntime();
@@ -81,9 +75,8 @@ afterAll(async () => {
   for (const s of sockets) s.destroy();
   await runtime?.stop();
   await relay?.close();
-  await broker?.stop();
+  await broker?.dispose();
   await database?.drop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a broker restart where 2 of 3 devices never return", () => {

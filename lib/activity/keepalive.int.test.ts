@@ -11,7 +11,7 @@
  * PINGREQ" diagnosis after its first drop; two clients sharing an id get the
  * shared-id diagnosis.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -117,11 +117,8 @@ describe("Mosquitto with MOSQUITTO_LOG_FILE (log_dest stderr, stderr appended to
   let runtime: Runtime;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "kw-debuglog-"));
-    dirs.push(dir);
-    const logFile = path.join(dir, "debug.log");
-    writeFileSync(logFile, "");
-    broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
+    broker = await startMosquitto({ debugLog: true });
+    const logFile = broker.debugLogFile!;
     database = await createTestDatabase();
     runtime = new Runtime(
       loadConfig({
@@ -139,7 +136,7 @@ describe("Mosquitto with MOSQUITTO_LOG_FILE (log_dest stderr, stderr appended to
 
   afterAll(async () => {
     await runtime?.stop();
-    await broker?.stop();
+    await broker?.dispose();
     await database?.drop();
   });
 

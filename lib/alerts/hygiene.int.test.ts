@@ -12,9 +12,6 @@
  * - the database refuses connections: a system alert is sent while it is
  *   down, and written (fired and resolved) once it is back.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config";
@@ -35,7 +32,6 @@ import { eventually } from "../testing/clients";
 import { startMosquitto, type TestBroker } from "../testing/mosquitto";
 import { DEFAULT_RULE } from "./rules";
 
-let dir: string;
 let broker: TestBroker;
 let database: TestDatabase;
 let runtime: Runtime;
@@ -64,10 +60,8 @@ async function connect(clientId: string, opts: { reconnect: boolean }): Promise<
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "kw-hygiene-"));
-  const logFile = path.join(dir, "debug.log");
-  writeFileSync(logFile, "");
-  broker = await startMosquitto({ extraConfig: ["log_dest stderr", "log_type all"], stderrFile: logFile });
+  broker = await startMosquitto({ debugLog: true });
+  const logFile = broker.debugLogFile!;
   database = await createTestDatabase();
   receiver = await startWebhookReceiver();
   hooks = receiver.hooks;
@@ -97,10 +91,9 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.end(true);
   await runtime?.stop();
-  await broker?.stop();
+  await broker?.dispose();
   await database?.drop();
   await receiver?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("system alerts: the broker before its devices", () => {

@@ -4,7 +4,7 @@
  * Used by integration tests, end-to-end tests and the benchmark.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,8 +40,12 @@ export interface TestBroker {
   url: string;
   configPath: string;
   /** (Re)starts the broker on the same port. */
+  /** With `debugLog`: the file the broker's full log (`log_type all`) is appended to, for MOSQUITTO_LOG_FILE. */
+  debugLogFile?: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Stops the broker and removes its directory (config and debug log). */
+  dispose(): Promise<void>;
   readonly running: boolean;
 }
 
@@ -50,15 +54,17 @@ export async function startMosquitto(
     port?: number;
     extraConfig?: string[];
     /**
-     * Append the broker's stderr to this file (like `mosquitto -c … 2>>file`), e.g. with
-     * extraConfig `log_dest stderr` + `log_type all` for an unbuffered debug log to tail.
+     * The broker's full debug log, as an operator sets it up for MOSQUITTO_LOG_FILE: `log_dest stderr` and
+     * `log_type all`, stderr appended to `debugLogFile` in the broker's directory (unbuffered, unlike `log_dest file`).
      */
-    stderrFile?: string;
+    debugLog?: boolean;
   } = {},
 ): Promise<TestBroker> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "kw-mosq-"));
   const configPath = join(dir, "mosquitto.conf");
+  const debugLogFile = opts.debugLog ? join(dir, "debug.log") : undefined;
+  if (debugLogFile) writeFileSync(debugLogFile, "");
   writeFileSync(
     configPath,
     [
@@ -72,6 +78,7 @@ export async function startMosquitto(
       "log_type notice",
       "log_type information",
       "sys_interval 1",
+      ...(debugLogFile ? ["log_dest stderr", "log_type all"] : []),
       ...(opts.extraConfig ?? []),
       "",
     ].join("\n"),
@@ -81,12 +88,13 @@ export async function startMosquitto(
     port,
     url: `mqtt://127.0.0.1:${port}`,
     configPath,
+    debugLogFile,
     get running() {
       return proc !== null;
     },
     async start() {
       if (proc) return;
-      const fd = opts.stderrFile ? openSync(opts.stderrFile, "a") : null;
+      const fd = debugLogFile ? openSync(debugLogFile, "a") : null;
       const child = spawn("mosquitto", ["-c", configPath], { stdio: ["ignore", "ignore", fd ?? "pipe"] });
       if (fd !== null) closeSync(fd); // the child holds its own copy
       let stderr = "";
@@ -111,6 +119,10 @@ export async function startMosquitto(
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 3000).unref();
       });
+    },
+    async dispose() {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   await broker.start();
