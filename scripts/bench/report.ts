@@ -391,6 +391,9 @@ A Postgres seeded with N devices, the real server (\`next start\`) restoring the
 (\`scripts/bench/page.ts\`), a fresh tab per round at 1440 × 900: ms from \`goto\` until the first device row
 is visible; from typing a search until the rows are its ten matches; from clicking the "offline" filter until
 its (empty) answer shows, the whole fleet walked; from clicking "Drops" until the first row is the right one.
+The three answers are timed in the page on its own clock, from the input or click event's time stamp to the
+first animation frame that shows the answer (checked every frame), so Playwright's own round trips to the browser
+are not counted; first rows are timed from the bench's side of \`goto\`.
 Round "cold" is the first tab after start-up, when the server builds the view's sorted index (and, for the
 sort, that sort's index); the warm figures are medians of ${r.options.rounds} rounds. The snapshot is one
 tab's \`GET /api/stream\` up to the end of its first event.
