@@ -6,6 +6,7 @@ import type { AlertRuleDto } from "@/lib/alerts/dto";
 import { ApiError, apiJson, errorText } from "@/components/api/client";
 import type { ChannelDto } from "@/lib/notify/dto";
 import { DEFAULT_RULE, ruleWarnings, type AlertRuleInput } from "@/lib/alerts/rules";
+import { FormActions } from "@/components/form/FormActions";
 
 type FieldName = Exclude<keyof AlertRuleInput, "webhookUrl" | "channelIds">;
 type Draft = Record<Exclude<FieldName, "enabled" | "tags">, string> & {
@@ -230,28 +231,13 @@ export function RuleForm({
           ⚠ {w}
         </p>
       ))}
-      {message && (
-        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
-          {message}
-        </p>
-      )}
-      <div className="flex gap-2">
-        <button
-          type="submit"
-          disabled={busy}
-          data-testid="save-rule"
-          className="rounded-md bg-sky-700 px-3 py-1 text-xs font-medium text-white hover:bg-sky-600 disabled:opacity-50"
-        >
-          {rule ? "Save" : "Create"}
-        </button>
-        <button
-          type="button"
-          onClick={onCancel}
-          className="rounded-md px-3 py-1 text-xs text-zinc-400 hover:bg-zinc-800"
-        >
-          Cancel
-        </button>
-      </div>
+      <FormActions
+        message={message}
+        busy={busy}
+        submitLabel={rule ? "Save" : "Create"}
+        submitTestId="save-rule"
+        onCancel={onCancel}
+      />
     </form>
   );
 }

@@ -4,9 +4,10 @@ import { useId, useState, type FormEvent, type ReactNode } from "react";
 import type { SilenceDto } from "@/lib/alerts/dto";
 import { Brand, TopNav } from "@/components/nav/TopNav";
 import { canOperate, useMe } from "@/components/nav/me";
-import { apiFields, formMessage, placeErrors, type PlacedErrors } from "./field-errors";
+import { apiFields, formMessage, placeErrors, type PlacedErrors } from "@/components/form/field-errors";
 import { apiJson, errorText, useApi } from "@/components/api/client";
 import { shortTime } from "./format";
+import { FormActions } from "@/components/form/FormActions";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const STATES = ["active", "upcoming", "expired"] as const;
@@ -403,18 +404,7 @@ function SilenceForm({ onCreated }: { onCreated(): void }) {
           />
         )}
       </Field>
-      {message && (
-        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
-          {message}
-        </p>
-      )}
-      <button
-        type="submit"
-        disabled={busy}
-        className="self-start rounded bg-sky-700 px-3 py-1 text-xs text-white hover:bg-sky-600 disabled:opacity-50"
-      >
-        Create silence
-      </button>
+      <FormActions message={message} busy={busy} submitLabel="Create silence" />
     </form>
   );
 }

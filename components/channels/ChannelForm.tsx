@@ -4,8 +4,9 @@ import { useState, type FormEvent } from "react";
 import type { ChannelDto, ChannelTypeDto } from "@/lib/notify/dto";
 import type { ChannelTypeName } from "@/lib/notify/channels/types";
 import { apiJson } from "@/components/api/client";
-import { apiFields, formMessage, placeErrors } from "@/components/alerts/field-errors";
+import { apiFields, formMessage, placeErrors } from "@/components/form/field-errors";
 import { emptyDraft, toBody, toDraft, TYPE_FIELDS, type ChannelDraft } from "./fields";
+import { FormActions } from "@/components/form/FormActions";
 
 const INPUT =
   "rounded border bg-zinc-950 px-2 py-1 text-[13px] text-zinc-100 outline-none focus-visible:ring-2 focus-visible:ring-sky-500";
@@ -208,28 +209,13 @@ export function ChannelForm({
           Also system alerts and incidents
         </label>
       </div>
-      {message && (
-        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
-          {message}
-        </p>
-      )}
-      <div className="flex gap-2">
-        <button
-          type="submit"
-          disabled={busy}
-          data-testid="save-channel"
-          className="rounded-md bg-sky-700 px-3 py-1 text-xs font-medium text-white hover:bg-sky-600 disabled:opacity-50"
-        >
-          {channel ? "Save" : "Create"}
-        </button>
-        <button
-          type="button"
-          onClick={onCancel}
-          className="rounded-md px-3 py-1 text-xs text-zinc-400 hover:bg-zinc-800"
-        >
-          Cancel
-        </button>
-      </div>
+      <FormActions
+        message={message}
+        busy={busy}
+        submitLabel={channel ? "Save" : "Create"}
+        submitTestId="save-channel"
+        onCancel={onCancel}
+      />
     </form>
   );
 }

@@ -3,8 +3,9 @@
 import { useId, useState, type FormEvent } from "react";
 import type { DeviceDetail } from "@/lib/api/devices";
 import { MAX_NAME, MAX_NOTES } from "@/lib/inventory/limits";
-import { apiFields, formMessage, placeErrors } from "@/components/alerts/field-errors";
+import { apiFields, formMessage, placeErrors } from "@/components/form/field-errors";
 import { apiJson } from "@/components/api/client";
+import { FormActions } from "@/components/form/FormActions";
 
 const FIELDS = ["name", "tags", "notes"] as const;
 
@@ -95,27 +96,7 @@ export function LabelsEditor({ device, onClose, onSaved }: { device: DeviceDetai
         />
         {error("notes")}
       </label>
-      {message && (
-        <p role="alert" data-testid="form-message" className="text-xs text-red-400">
-          {message}
-        </p>
-      )}
-      <div className="flex gap-2">
-        <button
-          type="submit"
-          disabled={busy}
-          className="rounded bg-sky-700 px-3 py-1 text-xs text-white hover:bg-sky-600 disabled:opacity-50"
-        >
-          Save
-        </button>
-        <button
-          type="button"
-          onClick={onClose}
-          className="rounded border border-zinc-700 px-3 py-1 text-xs text-zinc-300"
-        >
-          Cancel
-        </button>
-      </div>
+      <FormActions message={message} busy={busy} submitLabel="Save" onCancel={onClose} />
     </form>
   );
 }
