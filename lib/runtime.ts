@@ -41,7 +41,7 @@ import { parseAllowList, type AllowList } from "./alerts/egress";
 import { ActivityRecorder } from "./store/activity";
 import { startTicker } from "./fleet/ticker";
 
-import { LogTail, resumeOutcome, type LogPosition } from "./ingest/log-tail";
+import { LogTail, openToResume, type ResumeFile, type ResumeOutcome } from "./ingest/log-tail";
 import { DebugLogWatch } from "./ingest/debug-log-watch";
 import { JobRegistry } from "./jobs/registry";
 import { clusterDto, composeHealth, DatabaseCondition, restartDto } from "./health";
@@ -176,8 +176,11 @@ export class Runtime {
   activity: ActivityRecorder | null = null;
   /** MOSQUITTO_LOG_FILE being followed, and whether it shows every PINGREQ (lib/ingest/debug-log-watch.ts). */
   private debugLog: LogTail | null = null;
-  /** Where the changes written by the run before this one end in MOSQUITTO_LOG_FILE (read on from there). */
-  private logResume: LogPosition | null = null;
+  /**
+   * Whether MOSQUITTO_LOG_FILE can be read on from where the changes written by the run before this one end
+   * (null: no such position), and the file, opened and judged, when it can (the tail reads on in it).
+   */
+  private logReadOn: { outcome: ResumeOutcome; file: ResumeFile | null } | null = null;
   /** Reading on through what the debug log gained while keepwatch was away: no verdict on silence yet. */
   private replaying = false;
   private readonly debugLogWatch: DebugLogWatch;
@@ -799,10 +802,12 @@ export class Runtime {
       const logFile = this.config.MOSQUITTO_LOG_FILE;
       const maxMb = this.config.MOSQUITTO_LOG_REPLAY_MAX_MB;
       // Only before the log is followed: a restore that waited for the database comes after it began at the end.
-      if (logFile && !adopt && maxMb > 0 && this.debugLog === null)
-        this.logResume = await loadLogPosition(this.db!.prisma, this.shard.key, logFile);
-      const logSawAll =
-        this.logResume !== null && (await resumeOutcome(logFile!, this.logResume, maxMb * 1_000_000)).resumed;
+      if (logFile && !adopt && maxMb > 0 && this.debugLog === null) {
+        const position = await loadLogPosition(this.db!.prisma, this.shard.key, logFile);
+        await this.logReadOn?.file?.handle.close(); // a restore tried again
+        this.logReadOn = position && (await openToResume(logFile, position, maxMb * 1_000_000));
+      }
+      const logSawAll = this.logReadOn?.outcome.resumed === true;
       const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt, logSawAll);
       log(
         `restored ${kept} devices, ${openSessions} open sessions` +
@@ -929,12 +934,12 @@ export class Runtime {
    * whose later pings are still unread must not look silent.
    */
   private startDebugLog(file: string): void {
-    const resume = this.logResume;
-    this.replaying = resume !== null;
+    const readOn = this.logReadOn;
+    const resumeFile = readOn?.file ?? null;
+    this.replaying = resumeFile !== null;
     this.debugLog = new LogTail({
       path: file,
-      resume,
-      maxResumeBytes: this.config.MOSQUITTO_LOG_REPLAY_MAX_MB * 1_000_000,
+      resumeFile,
       onLines: (lines, receivedAt) => {
         if (lines.length === 0) return;
         if (this.debugLogWatch.read(receivedAt, Date.now())) this.debugLogStallChanged(false, 0);
@@ -971,18 +976,16 @@ export class Runtime {
     });
     this.debugLog.start();
     this.debugLogWatch.started(Date.now());
-    if (resume !== null) {
+    if (resumeFile !== null) {
       const startedAt = Date.now();
       void this.debugLog.poll().then(() => {
         this.replaying = false;
-        const r = this.debugLog?.resumed;
-        if (r?.resumed)
-          log(
-            `debug log ${file}: read on from byte ${r.offset}: ${r.bytes} bytes written while keepwatch was away, in ${Date.now() - startedAt} ms`,
-          );
-        else if (r) log(`debug log ${file}: following from its end, not from where the last run stopped: ${r.reason}`);
+        log(
+          `debug log ${file}: read on from byte ${resumeFile.offset}: ${resumeFile.bytes} bytes written while keepwatch was away, in ${Date.now() - startedAt} ms`,
+        );
       });
-    }
+    } else if (readOn && !readOn.outcome.resumed)
+      log(`debug log ${file}: following from its end, not from where the last run stopped: ${readOn.outcome.reason}`);
     this.job("debug-log-stall", DEBUG_LOG_CHECK_MS, () => {
       const quietMs = this.debugLogWatch.check(Date.now(), this.worker?.connected === true);
       if (quietMs !== null) this.debugLogStallChanged(true, quietMs);
@@ -993,13 +996,13 @@ export class Runtime {
 
   /** How the debug log was read on at start (health): null without an earlier position. */
   private readOn(): { reading: boolean; offset: number | null; bytes: number | null; reason: string | null } | null {
-    if (this.logResume === null) return null;
-    const r = this.debugLog?.resumed ?? null;
+    const r = this.logReadOn?.outcome;
+    if (!r) return null;
     return {
       reading: this.replaying,
-      offset: r?.resumed ? r.offset : null,
-      bytes: r?.resumed ? r.bytes : null,
-      reason: r && !r.resumed ? r.reason : null,
+      offset: r.resumed ? r.offset : null,
+      bytes: r.resumed ? r.bytes : null,
+      reason: r.resumed ? null : r.reason,
     };
   }
 
@@ -1289,7 +1292,8 @@ export class Runtime {
         this.broker.since = Date.now();
       }
       this.saveBrokerState();
-      await this.debugLog?.stop();
+      await this.debugLog?.stop(); // closes the file it was given to read on in
+      if (!this.debugLog) await this.logReadOn?.file?.handle.close().catch(() => {});
       if (this.leads) {
         await this.writer?.stop();
         await this.activity?.stop();

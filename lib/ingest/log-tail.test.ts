@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFil
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LogTail, resumeOutcome, type LogTailOptions } from "./log-tail";
+import { LogTail, openToResume, type LogPosition, type LogTailOptions } from "./log-tail";
 
 let dir: string;
 let file: string;
@@ -200,17 +200,47 @@ describe("LogTail", () => {
       expect(again.tail.resumed).toMatchObject({ resumed: true });
     });
 
+    /** The check made beforehand (openToResume), its file closed again. */
+    async function judged(position: LogPosition) {
+      const { outcome, file: opened } = await openToResume(file, position, 1_000);
+      await opened?.handle.close();
+      return outcome;
+    }
+
+    it("reads on in the file it judged, even when the path is rotated before the tail starts", async () => {
+      const before = await earlierRun("1\n2\n");
+      appendFileSync(file, "3\n");
+      const { outcome, file: opened } = await openToResume(file, before.position, 1_000);
+      expect(outcome).toEqual({ resumed: true, offset: 4, bytes: 2 });
+      renameSync(file, `${file}.1`);
+      writeFileSync(file, "new 1\n");
+      const { tail, lines } = follow({ resumeFile: opened });
+      await tail.poll();
+      // The rest of the old file, then the new one from its start: nothing lost to the rotation, nothing twice.
+      expect(lines).toEqual(["3", "new 1"]);
+      expect(tail.resumed).toEqual({ resumed: true, offset: 4, bytes: 2 });
+      expect(tail.stats.rotations).toBe(1);
+    });
+
+    it("closes a judged file no tail read", async () => {
+      const before = await earlierRun("1\n");
+      const { file: opened } = await openToResume(file, before.position, 1_000);
+      const { tail } = follow({ resumeFile: opened, pollMs: 60_000 });
+      await tail.stop();
+      await expect(opened!.handle.stat()).rejects.toThrow();
+    });
+
     it("begins at the end when another file is at the path (rotated)", async () => {
       const before = await earlierRun("1\n2\n");
       // The same check, made beforehand without following.
-      expect(await resumeOutcome(file, before.position, 1_000)).toEqual({ resumed: true, offset: 4, bytes: 0 });
+      expect(await judged(before.position)).toEqual({ resumed: true, offset: 4, bytes: 0 });
       renameSync(file, `${file}.1`);
-      expect(await resumeOutcome(file, before.position, 1_000)).toEqual({
+      expect(await judged(before.position)).toEqual({
         resumed: false,
         reason: "the file cannot be read (ENOENT)",
       });
       writeFileSync(file, "new 1\nnew 2\n");
-      expect(await resumeOutcome(file, before.position, 1_000)).toEqual({
+      expect(await judged(before.position)).toEqual({
         resumed: false,
         reason: "another file is at the path now (rotated or replaced)",
       });

@@ -20,7 +20,8 @@
  *   if the file is still the same one (same device and inode, at least that
  *   long, the same bytes before the offset), and no more than
  *   `maxResumeBytes` were written since. Otherwise it starts at the end, and
- *   `resumed` says why.
+ *   `resumed` says why. openToResume makes that check beforehand and keeps
+ *   the file open for the tail (`resumeFile`), so what was judged is read.
  *
  * Note for a writer whose output is redirected (`2>>file`): it keeps writing
  * to the file it opened, so rotate such a file with copytruncate; a rename
@@ -41,6 +42,8 @@ export interface LogTailOptions {
   resume?: LogPosition | null;
   /** Resume only if at most this many bytes were written since (else begin at the end). Default: no limit. */
   maxResumeBytes?: number;
+  /** A file already opened and judged by openToResume: read on in it from its offset (instead of `resume`). */
+  resumeFile?: ResumeFile | null;
   /** Fallback polling interval (ms). Default 500. */
   pollMs?: number;
   /** Bytes per read. Default 64 KiB. */
@@ -118,23 +121,48 @@ async function judgeResume(
   return why === null ? { resumed: true, offset: r.offset, bytes: since } : { resumed: false, reason: why };
 }
 
+/** A file opened and found fit to read on from an earlier position (openToResume). */
+export interface ResumeFile {
+  handle: FileHandle;
+  dev: number;
+  ino: number;
+  /** Where reading goes on, and how many bytes were written since. */
+  offset: number;
+  bytes: number;
+}
+
 /**
- * Whether the file at `file` can be read on from `r` now: the check a tail
- * given `resume` makes when it first opens the file, made beforehand (the
- * runtime decides by it how to restore the fleet).
+ * Opens the file at `file` and judges whether it can be read on from `r`:
+ * the check a tail given `resume` makes when it first opens the file, made
+ * beforehand (the runtime decides by it how to restore the fleet). When it
+ * can, the file stays open: given to a tail as `resumeFile`, the file judged
+ * is the file read, even if the path is rotated in between (the tail then
+ * finishes it and goes on in the new one, as with any rotation). The caller
+ * closes `file.handle` if no tail takes it.
  */
-export async function resumeOutcome(file: string, r: LogPosition, maxBytes: number): Promise<ResumeOutcome> {
+export async function openToResume(
+  file: string,
+  r: LogPosition,
+  maxBytes: number,
+): Promise<{ outcome: ResumeOutcome; file: ResumeFile | null }> {
   let fh: FileHandle;
   try {
     fh = await open(file, "r");
   } catch (err) {
-    return { resumed: false, reason: `the file cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})` };
+    const reason = `the file cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+    return { outcome: { resumed: false, reason }, file: null };
   }
   try {
     const st = await fh.stat();
-    return await judgeResume(fh, st, r, maxBytes);
-  } finally {
+    const outcome = await judgeResume(fh, st, r, maxBytes);
+    if (!outcome.resumed) {
+      await fh.close();
+      return { outcome, file: null };
+    }
+    return { outcome, file: { handle: fh, dev: st.dev, ino: st.ino, offset: outcome.offset, bytes: outcome.bytes } };
+  } catch (err) {
     await fh.close();
+    throw err;
   }
 }
 
@@ -170,6 +198,7 @@ export class LogTail {
       useWatch: true,
       resume: null,
       maxResumeBytes: Number.POSITIVE_INFINITY,
+      resumeFile: null,
       ...opts,
     };
   }
@@ -222,6 +251,10 @@ export class LogTail {
     this.timer = null;
     await this.busy?.catch(() => {});
     await this.close();
+    if (this.firstOpen && this.opts.resumeFile) {
+      this.firstOpen = false;
+      await this.opts.resumeFile.handle.close().catch(() => {});
+    }
   }
 
   private wake(): void {
@@ -244,6 +277,18 @@ export class LogTail {
   }
 
   private async pass(): Promise<void> {
+    const given = this.firstOpen ? this.opts.resumeFile : null;
+    if (given) {
+      // The file judged beforehand: read on in it, whatever the path names now (a rotation is handled below).
+      this.fh = given.handle;
+      this.ino = given.ino;
+      this.dev = given.dev;
+      this.pos = given.offset;
+      this.resumed = { resumed: true, offset: given.offset, bytes: given.bytes };
+      this.consumed = this.pos;
+      this.consumedTail = await bytesBefore(this.fh, this.pos, Math.min(TAIL_BYTES, this.pos));
+      this.firstOpen = false;
+    }
     const st = await stat(this.opts.path, { bigint: false }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return null;
       throw err;
