@@ -8,7 +8,7 @@
  */
 import { create } from "zustand";
 import type { AlertDto, AlertFeedMessage, IncidentDto } from "@/lib/alerts/dto";
-import { ALERT_KINDS } from "@/lib/alerts/rules";
+import { ALERT_KINDS } from "@/lib/alerts/kinds";
 
 export interface AlertFeedState {
   connected: boolean;

@@ -39,9 +39,9 @@ import { BROKER_DEADLINE_FACTOR } from "../keepalive";
 import { z } from "../zod";
 import { globMatcher, tokenizeGlob } from "../api/glob";
 import { MAX_TAGS, TAG_PATTERN } from "../inventory/limits";
+import { ALERT_KINDS, type AlertKind } from "./kinds";
 
-export const ALERT_KINDS = ["offline", "late", "flapping", "near-miss", "never_seen"] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
+export { ALERT_KINDS, type AlertKind };
 
 /** Offline when the broker itself would drop the client. */
 export const DEFAULT_OFFLINE_FACTOR = BROKER_DEADLINE_FACTOR;
