@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceDto } from "./api/dto";
 import { createDb, type Db } from "./store/db";
 import { getDeviceSessions } from "./store/devices";
+import { listGaps } from "./store/gaps";
+import { buildUptimeReport, parseUptimeQuery } from "./api/reports";
 import { createTestDatabase, type TestDatabase } from "./store/testing";
 import { eventually } from "./testing/clients";
 import { startKeepwatchProcess, type KeepwatchProcess } from "./testing/cluster";
@@ -27,12 +29,13 @@ let db: Db;
 let instance: KeepwatchProcess | null = null;
 const clients: MqttClient[] = [];
 
-async function start(): Promise<KeepwatchProcess> {
+async function start(env: Record<string, string> = {}): Promise<KeepwatchProcess> {
   instance = await startKeepwatchProcess("solo", {
     DATABASE_URL: database.url,
     MQTT_URL: broker.url,
     MOSQUITTO_LOG_FILE: logFile,
     KEEPWATCH_DATA_DIR: path.join(dir, "data"),
+    ...env,
   });
   return instance;
 }
@@ -148,10 +151,57 @@ describe("keepwatch killed (SIGKILL) while devices come and go", () => {
     const [s] = await getDeviceSessions(db, "rp-leave", 5);
     expect(Math.abs(s.disconnectedAt! - leftAt)).toBeLessThan(1_500);
     expect(s.disconnectedAt!).toBeLessThan(startedAt);
+    // The log saw the time away: it is no monitoring gap (history and reports know what happened in it).
+    expect(await listGaps(db, {})).toEqual([]);
 
     // Silence is judged again from now on: the devices still pinging stay online.
     await new Promise((r) => setTimeout(r, 8_000));
     expect((await device("rp-stay"))?.status).toBe("online");
     expect((await device("rp-new"))?.status).toBe("online");
   }, 90_000);
+  it("reads on after a clean stop (SIGTERM) too: the stop turns no device unknown and records no gap", async () => {
+    const term = await connectClient("rp-term");
+    await eventually(async () => (await device("rp-term"))?.status === "online", 5_000, "rp-term online");
+    await new Promise((r) => setTimeout(r, 1_000)); // written
+    await instance!.signal("SIGTERM");
+    term.end(true); // gone while nobody watches
+    await new Promise((r) => setTimeout(r, 1_000));
+
+    await start();
+    const first = await instance!.statuses();
+    expect(Object.values(first)).not.toContain("unknown");
+    expect(first["rp-stay"]).toBe("online");
+    await eventually(async () => (await device("rp-term"))?.status === "offline", 5_000, "rp-term's drop read on");
+    expect(await device("rp-term")).toMatchObject({ lastDisconnectReason: "connection_lost", disconnectCount: 1 });
+    expect(await listGaps(db, {})).toEqual([]);
+  }, 60_000);
+
+  it("cannot read on (the replay limit is 0): the time away is a monitoring gap, unknown in the uptime report", async () => {
+    await new Promise((r) => setTimeout(r, 1_500)); // the broker state written since the start
+    const killedAt = Date.now();
+    await instance!.signal("SIGKILL");
+    await new Promise((r) => setTimeout(r, 2_000));
+    const startedAt = Date.now();
+    await start({ MOSQUITTO_LOG_REPLAY_MAX_MB: "0" });
+    expect(Object.values(await instance!.statuses())).toContain("unknown");
+    await eventually(async () => (await listGaps(db, {}))[0]?.endedAt != null, 10_000, "the gap closed at the link");
+    const gaps = await listGaps(db, {});
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0].reason).toBe("keepwatch was not running");
+    // From the last write of the killed run (its broker state, every second) to the new link.
+    expect(gaps[0].startedAt).toBeGreaterThan(killedAt - 2_500);
+    expect(gaps[0].startedAt).toBeLessThanOrEqual(killedAt);
+    expect(gaps[0].endedAt).toBeGreaterThanOrEqual(startedAt);
+    expect(gaps[0].endedAt).toBeLessThan(startedAt + 15_000);
+    // rp-leave left in the first test: offline before and after the gap, unknown inside it.
+    const from = gaps[0].startedAt - 1_000;
+    const q = parseUptimeQuery(`http://localhost/r?device=rp-leave&from=${new Date(from).toISOString()}`, {
+      maxDays: 1,
+      maxDevices: 10,
+    });
+    const [figures] = (await buildUptimeReport(db, q)).devices;
+    console.log(`[replay] away ${gaps[0].endedAt! - gaps[0].startedAt} ms; rp-leave`, figures.statusSeconds);
+    expect(figures.statusSeconds.unknown).toBeCloseTo((gaps[0].endedAt! - gaps[0].startedAt) / 1000, 1);
+    expect(figures.statusSeconds.online).toBe(0);
+  }, 60_000);
 });

@@ -20,6 +20,7 @@ import { listBrokerRestarts } from "./store/broker";
 import { getDeviceSessions } from "./store/devices";
 import { getDisconnects } from "./store/disconnects";
 import { listGaps } from "./store/gaps";
+import { buildUptimeReport, parseUptimeQuery } from "./api/reports";
 import { createTestDatabase, type TestDatabase } from "./store/testing";
 import { eventually, exited, mosquittoSub, rawConnect } from "./testing/clients";
 import { startMosquitto, type TestBroker } from "./testing/mosquitto";
@@ -194,8 +195,10 @@ describe("keepwatch restarts while a device leaves, and the log's lines from mea
       offlineSeconds: 3,
       offlineFactor: null,
     });
+    const stoppedAt = Date.now();
     await runtime.stop();
     leave.end(true); // gone while nobody watches
+    await new Promise((r) => setTimeout(r, 2_000)); // keepwatch away for 2 s
 
     const startedAt = Date.now();
     // As when the log was rotated away meanwhile: followed from its end, so nobody saw the drop.
@@ -213,6 +216,23 @@ describe("keepwatch restarts while a device leaves, and the log's lines from mea
     expect(s).toMatchObject({ reason: "unknown", inferred: true });
     expect(s.disconnectedAt).toBeLessThan(startedAt);
     expect(await listBrokerRestarts(db())).toHaveLength(1); // the broker did not restart
+
+    // Nobody heard the broker while keepwatch was away: a monitoring gap from the last write of the run before
+    // (its broker state, written every second) to the new link, and the report calls that time unknown, not offline.
+    const gaps = (await listGaps(db(), {})).filter((g) => g.reason === "keepwatch was not running");
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0].startedAt).toBeGreaterThan(stoppedAt - 3_000);
+    expect(gaps[0].startedAt).toBeLessThanOrEqual(stoppedAt + 1_000);
+    expect(gaps[0].endedAt).toBeGreaterThanOrEqual(startedAt);
+    expect(gaps[0].endedAt).toBeLessThan(startedAt + 10_000);
+    const q = parseUptimeQuery(
+      `http://localhost/api/reports/uptime?device=kr-leave&from=${new Date(s.disconnectedAt!).toISOString()}`,
+      { maxDays: 1, maxDevices: 10 },
+    );
+    const [figures] = (await buildUptimeReport(db(), q)).devices;
+    const awayS = (gaps[0].endedAt! - Math.max(gaps[0].startedAt, s.disconnectedAt!)) / 1000;
+    console.log(`[restart] away gap ${gaps[0].endedAt! - gaps[0].startedAt} ms; kr-leave`, figures.statusSeconds);
+    expect(figures.statusSeconds.unknown).toBeCloseTo(awayS, 0);
   }, 60_000);
 
   it("judges a device first seen right after the start at once: a 3 s offline rule alerts within 5 s", async () => {

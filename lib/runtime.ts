@@ -192,6 +192,8 @@ export class Runtime {
   private gapSince: number | null;
   /** Since when the monitor hears the broker again (null during a gap): re-learning counts from here. */
   private relearnSince: number | null = null;
+  /** stop() has begun: the broker link closing now is keepwatch going away, not a gap it watches. */
+  private stopping = false;
   /** Tells broker restarts from link blips (lib/broker/restarts.ts); rebuilt with the saved state once the database is open. */
   private restarts = new RestartDetector();
   /** The last broker restart, and the devices whose session it ended. */
@@ -809,6 +811,19 @@ export class Runtime {
       }
       const logSawAll = this.logReadOn?.outcome.resumed === true;
       const { kept, forgotten, openSessions, seenUpAt } = await this.restoreFleet(adopt, logSawAll);
+      // keepwatch itself was away: nothing was heard from the last write of the run before (the broker state,
+      // written every second) until the link is up. Not when the log was read on over that time (it saw it), a
+      // cluster kept watching, or the broker was keepwatch's own (it was down too: its devices were offline); nor
+      // for one shard of several (a gap is the whole fleet's, and the other shards kept watching).
+      if (
+        brokerState &&
+        !adopt &&
+        !logSawAll &&
+        !this.embeddedBroker &&
+        this.shard.count === 1 &&
+        brokerState.writtenAt < this.startedAt
+      )
+        this.keepwatchWasAway(brokerState.writtenAt);
       log(
         `restored ${kept} devices, ${openSessions} open sessions` +
           (forgotten > 0
@@ -824,6 +839,18 @@ export class Runtime {
       if (this.embeddedBroker) this.applyRestart(this.restarts.embeddedStart(this.startedAt));
     }
     this.database.clear();
+  }
+
+  /**
+   * A monitoring gap from `since` (the run before this one last wrote) until
+   * the broker link is up: history and reports show that time as unknown,
+   * not as offline, for devices that were not connected.
+   */
+  private keepwatchWasAway(since: number): void {
+    log(`keepwatch was not running since ${new Date(since).toISOString()}: recorded as a monitoring gap`);
+    this.writer?.openGap(since, "keepwatch was not running");
+    // The link came up before the database did: the gap ends there.
+    if (this.gapSince === null) this.writer?.closeGap(this.linkUpAt);
   }
 
   /** Whether a standby of this shard reported within the last two leases (it takes over when this leader stops). */
@@ -1181,8 +1208,10 @@ export class Runtime {
     log(`broker link down${error ? `: ${error}` : ""}`);
     if (!this.embeddedBroker) this.restarts.linkDown(now);
     this.relearnSince = null;
-    // A leader stopping with a standby to take over: the cluster keeps watching, no gap to record.
-    if (this.handingOver) return;
+    // A leader stopping with a standby to take over: the cluster keeps watching, no gap to record. Any other
+    // stop: the statuses stay as last known, and the next start decides whether that time is a gap (it is not
+    // when the debug log is read on over it; see keepwatchWasAway).
+    if (this.handingOver || this.stopping) return;
     if (this.gapSince === null) {
       // We stop hearing the broker: every device becomes unknown, none offline.
       this.gapSince = now;
@@ -1275,6 +1304,7 @@ export class Runtime {
    * broker goes down with the monitor: its clients' sessions end as `broker_restart`.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopTicker?.();
     this.handingOver = this.leads && this.standbyPeerAlive();
     // The runtime's own jobs first; the others stop with their owners below (the hub's last).

@@ -19,10 +19,23 @@ export interface BrokerRestartRow extends RestartRecord {
 }
 
 /** What restart detection saved about this broker in an earlier run, or null. */
-export async function loadBrokerState(db: Db, broker: string): Promise<SavedBrokerState | null> {
+/**
+ * Restart detection's memory of `broker`, and when it was last written: the
+ * leader writes it every second, so `writtenAt` is about when the run that
+ * wrote it was last alive.
+ */
+export async function loadBrokerState(
+  db: Db,
+  broker: string,
+): Promise<(SavedBrokerState & { writtenAt: number }) | null> {
   const row = await db.brokerState.findUnique({ where: { broker } });
   if (!row) return null;
-  return { uptimeSeconds: row.uptimeSeconds, uptimeAt: msOrNull(row.uptimeAt), seenUpAt: msOrNull(row.seenUpAt) };
+  return {
+    uptimeSeconds: row.uptimeSeconds,
+    uptimeAt: msOrNull(row.uptimeAt),
+    seenUpAt: msOrNull(row.seenUpAt),
+    writtenAt: row.updatedAt.getTime(),
+  };
 }
 
 /** Where the changes a shard's leader wrote end in the debug log at `file` (StoreWriter's logPosition), or null. */
