@@ -203,8 +203,6 @@ export class Runtime {
    * restored, until the catch-up after the broker link is up (catchUpAdopted).
    */
   private adoption: { readAt: number; states: Map<string, DeviceState> } | null = null;
-  /** Stopping as leader with a live standby: its own link closing is no monitor gap. */
-  private handingOver = false;
   /** A restore under way: the last device id restored (undefined: none under way). */
   private restoredAfter: string | undefined = undefined;
   /** Devices forgotten since start (FORGET_AFTER_DAYS). */
@@ -853,20 +851,6 @@ export class Runtime {
     if (this.gapSince === null) this.writer?.closeGap(this.linkUpAt);
   }
 
-  /** Whether a standby of this shard reported within the last two leases (it takes over when this leader stops). */
-  private standbyPeerAlive(): boolean {
-    const c = this.cluster;
-    if (!c) return false;
-    const now = Date.now();
-    return c.members.some(
-      (m) =>
-        m.instanceId !== this.instanceId &&
-        m.shard === this.shard.key &&
-        m.role === "standby" &&
-        now - m.lastSeenAt < 2 * c.leaseMs,
-    );
-  }
-
   /** Whether another instance leads this shard now (a standby joining a running cluster). */
   private async leaderElsewhere(): Promise<boolean> {
     const view = await readLeader(this.db!.queryable, this.shard.key);
@@ -954,7 +938,7 @@ export class Runtime {
    * silence verdicts become possible for the Mosquitto path.
    *
    * After a restart it reads on from where the changes the last run wrote
-   * end (LogTail `resume`, the position written with them), so what happened
+   * end (the position written with them, judged by openToResume), so what happened
    * while keepwatch was away (disconnects with the broker's reasons and
    * times, connects, pings) is applied as it happened, and nothing twice.
    * Until that backlog is read, pings do not count as visible: a device
@@ -1208,10 +1192,10 @@ export class Runtime {
     log(`broker link down${error ? `: ${error}` : ""}`);
     if (!this.embeddedBroker) this.restarts.linkDown(now);
     this.relearnSince = null;
-    // A leader stopping with a standby to take over: the cluster keeps watching, no gap to record. Any other
-    // stop: the statuses stay as last known, and the next start decides whether that time is a gap (it is not
-    // when the debug log is read on over it; see keepwatchWasAway).
-    if (this.handingOver || this.stopping) return;
+    // keepwatch stopping: no gap to record here. The statuses stay as last known, and the next start decides
+    // whether that time is a gap (not when a standby took over, or the debug log is read on over it; see
+    // keepwatchWasAway).
+    if (this.stopping) return;
     if (this.gapSince === null) {
       // We stop hearing the broker: every device becomes unknown, none offline.
       this.gapSince = now;
@@ -1306,7 +1290,6 @@ export class Runtime {
   async stop(): Promise<void> {
     this.stopping = true;
     this.stopTicker?.();
-    this.handingOver = this.leads && this.standbyPeerAlive();
     // The runtime's own jobs first; the others stop with their owners below (the hub's last).
     for (const name of this.ownJobs) void this.jobs.stop(name);
     try {

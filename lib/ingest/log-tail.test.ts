@@ -169,15 +169,21 @@ describe("LogTail", () => {
       return { position: position!, lines };
     }
 
+    /** A tail that reads on from `position` when openToResume finds it can, and what it found. */
+    async function followFrom(position: LogPosition, maxBytes = Number.POSITIVE_INFINITY) {
+      const { outcome, file: opened } = await openToResume(file, position, maxBytes);
+      return { ...follow({ resumeFile: opened }), resumed: outcome };
+    }
+
     it("hands on the lines written since, from the end of the last line read, once", async () => {
       const before = await earlierRun("1\n2\nhalf");
       expect(before.lines).toEqual(["1", "2"]);
       expect(before.position.offset).toBe(4); // the half line is read again
       appendFileSync(file, "-line\n3\n");
-      const { tail, lines } = follow({ resume: before.position });
+      const { tail, lines, resumed } = await followFrom(before.position);
       await tail.poll();
       expect(lines).toEqual(["half-line", "3"]);
-      expect(tail.resumed).toEqual({ resumed: true, offset: 4, bytes: 12 });
+      expect(resumed).toEqual({ resumed: true, offset: 4, bytes: 12 });
       appendFileSync(file, "4\n");
       await tail.poll();
       expect(lines).toEqual(["half-line", "3", "4"]);
@@ -194,10 +200,10 @@ describe("LogTail", () => {
       expect(position.offset).toBe(25);
       await tail.stop();
       appendFileSync(file, "next\n");
-      const again = follow({ resume: position });
+      const again = await followFrom(position);
       await again.tail.poll();
       expect(again.lines).toEqual(["next"]);
-      expect(again.tail.resumed).toMatchObject({ resumed: true });
+      expect(again.resumed).toMatchObject({ resumed: true });
     });
 
     /** The check made beforehand (openToResume), its file closed again. */
@@ -218,7 +224,6 @@ describe("LogTail", () => {
       await tail.poll();
       // The rest of the old file, then the new one from its start: nothing lost to the rotation, nothing twice.
       expect(lines).toEqual(["3", "new 1"]);
-      expect(tail.resumed).toEqual({ resumed: true, offset: 4, bytes: 2 });
       expect(tail.stats.rotations).toBe(1);
     });
 
@@ -244,10 +249,10 @@ describe("LogTail", () => {
         resumed: false,
         reason: "another file is at the path now (rotated or replaced)",
       });
-      const { tail, lines } = follow({ resume: before.position });
+      const { tail, lines, resumed } = await followFrom(before.position);
       await tail.poll();
       expect(lines).toEqual([]);
-      expect(tail.resumed).toEqual({ resumed: false, reason: "another file is at the path now (rotated or replaced)" });
+      expect(resumed).toEqual({ resumed: false, reason: "another file is at the path now (rotated or replaced)" });
       appendFileSync(file, "new 3\n");
       await tail.poll();
       expect(lines).toEqual(["new 3"]);
@@ -257,32 +262,32 @@ describe("LogTail", () => {
       const before = await earlierRun("first run 1\nfirst run 2\n");
       truncateSync(file, 0);
       appendFileSync(file, "x\n");
-      const shorter = follow({ resume: before.position });
+      const shorter = await followFrom(before.position);
       await shorter.tail.poll();
-      expect(shorter.tail.resumed).toMatchObject({ resumed: false, reason: expect.stringContaining("shorter") });
+      expect(shorter.resumed).toMatchObject({ resumed: false, reason: expect.stringContaining("shorter") });
       await shorter.tail.stop();
 
       appendFileSync(file, "other text, longer than before\n");
-      const rewritten = follow({ resume: before.position });
+      const rewritten = await followFrom(before.position);
       await rewritten.tail.poll();
       expect(rewritten.lines).toEqual([]);
-      expect(rewritten.tail.resumed).toMatchObject({
+      expect(rewritten.resumed).toMatchObject({
         resumed: false,
         reason: expect.stringContaining("no longer holds"),
       });
     });
 
-    it("begins at the end when more than maxResumeBytes were written since", async () => {
+    it("begins at the end when more than the limit was written since", async () => {
       const before = await earlierRun("1\n");
       appendFileSync(file, "0123456789\n".repeat(10));
-      const { tail, lines } = follow({ resume: before.position, maxResumeBytes: 100 });
+      const { tail, lines, resumed } = await followFrom(before.position, 100);
       await tail.poll();
       expect(lines).toEqual([]);
-      expect(tail.resumed).toEqual({
+      expect(resumed).toEqual({
         resumed: false,
         reason: "110 bytes were written since, more than 100 (the replay limit)",
       });
-      const ok = follow({ resume: before.position, maxResumeBytes: 110 });
+      const ok = await followFrom(before.position, 110);
       await ok.tail.poll();
       expect(ok.lines).toHaveLength(10);
     });

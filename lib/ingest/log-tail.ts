@@ -15,13 +15,12 @@
  *   loop every few chunks: a large backlog never holds up the process.
  * - Only one read runs at a time; wake-ups during a read cause one more pass.
  * - Resuming: `position()` says where the lines handed on so far end (the
- *   file's identity, the byte offset, the end of the last line). Passed back
- *   as `resume` it makes the first open start there instead of at the end,
- *   if the file is still the same one (same device and inode, at least that
- *   long, the same bytes before the offset), and no more than
- *   `maxResumeBytes` were written since. Otherwise it starts at the end, and
- *   `resumed` says why. openToResume makes that check beforehand and keeps
- *   the file open for the tail (`resumeFile`), so what was judged is read.
+ *   file's identity, the byte offset, the end of the last line). Given that
+ *   position, openToResume opens the file and judges whether it is still the
+ *   same one (same device and inode, at least that long, the same bytes
+ *   before the offset) with no more than a limit written since, and says why
+ *   not; when it is, the tail reads on in that open file (`resumeFile`), so
+ *   what was judged is what is read. Otherwise the tail starts at the end.
  *
  * Note for a writer whose output is redirected (`2>>file`): it keeps writing
  * to the file it opened, so rotate such a file with copytruncate; a rename
@@ -38,11 +37,7 @@ export interface LogTailOptions {
   onLines(lines: string[], receivedAt: number): void;
   /** Where to begin in a file that exists at start: its end (default; old lines are history) or its start. */
   from?: "end" | "start";
-  /** Where an earlier run stopped (`position()`): begin there in the same file (see above). */
-  resume?: LogPosition | null;
-  /** Resume only if at most this many bytes were written since (else begin at the end). Default: no limit. */
-  maxResumeBytes?: number;
-  /** A file already opened and judged by openToResume: read on in it from its offset (instead of `resume`). */
+  /** Where an earlier run stopped, opened and judged by openToResume: read on in that file from there. */
   resumeFile?: ResumeFile | null;
   /** Fallback polling interval (ms). Default 500. */
   pollMs?: number;
@@ -69,7 +64,7 @@ export interface LogPosition {
   tail: string;
 }
 
-/** How the first open used `resume`: bytes read again from the offset, or why it began at the end. */
+/** Whether a file can be read on from a position (openToResume): the bytes to read again from the offset, or why not. */
 export type ResumeOutcome = { resumed: true; offset: number; bytes: number } | { resumed: false; reason: string };
 
 /** Bytes before a position that identify it. */
@@ -132,9 +127,8 @@ export interface ResumeFile {
 }
 
 /**
- * Opens the file at `file` and judges whether it can be read on from `r`:
- * the check a tail given `resume` makes when it first opens the file, made
- * beforehand (the runtime decides by it how to restore the fleet). When it
+ * Opens the file at `file` and judges whether it can be read on from `r`
+ * (the runtime decides by it how to restore the fleet). When it
  * can, the file stays open: given to a tail as `resumeFile`, the file judged
  * is the file read, even if the path is rotated in between (the tail then
  * finishes it and goes on in the new one, as with any rotation). The caller
@@ -175,8 +169,6 @@ export class LogTail {
   /** End of the last complete line handed on (or skipped), and its last bytes. */
   private consumed = 0;
   private consumedTail: Buffer = Buffer.alloc(0);
-  /** What the first open did with `resume` (null: no resume asked, or not opened yet). */
-  resumed: ResumeOutcome | null = null;
   private partial: Buffer = Buffer.alloc(0);
   /** Inside an over-long line: skip until its end. */
   private skipping = false;
@@ -196,8 +188,6 @@ export class LogTail {
       chunksPerTurn: 8,
       maxLineBytes: 64 * 1024,
       useWatch: true,
-      resume: null,
-      maxResumeBytes: Number.POSITIVE_INFINITY,
       resumeFile: null,
       ...opts,
     };
@@ -284,7 +274,6 @@ export class LogTail {
       this.ino = given.ino;
       this.dev = given.dev;
       this.pos = given.offset;
-      this.resumed = { resumed: true, offset: given.offset, bytes: given.bytes };
       this.consumed = this.pos;
       this.consumedTail = await bytesBefore(this.fh, this.pos, Math.min(TAIL_BYTES, this.pos));
       this.firstOpen = false;
@@ -318,18 +307,11 @@ export class LogTail {
       this.ino = opened.ino;
       this.dev = opened.dev;
       this.pos = this.firstOpen && this.opts.from === "end" ? opened.size : 0;
-      if (this.firstOpen && this.opts.resume) this.pos = await this.resumeAt(this.fh, this.opts.resume, opened.size);
       this.consumed = this.pos;
       this.consumedTail = await bytesBefore(this.fh, this.pos, Math.min(TAIL_BYTES, this.pos));
       this.firstOpen = false;
     }
     await this.readToEnd();
-  }
-
-  /** Where the first open begins given `resume`: its offset if the file is the same one, else the end. */
-  private async resumeAt(fh: FileHandle, r: LogPosition, size: number): Promise<number> {
-    this.resumed = await judgeResume(fh, { dev: this.dev, ino: this.ino, size }, r, this.opts.maxResumeBytes);
-    return this.resumed.resumed ? r.offset : size;
   }
 
   private async readToEnd(): Promise<void> {
