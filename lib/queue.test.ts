@@ -1,5 +1,10 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { Queue } from "./queue";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 describe("Queue", () => {
   it("reads, takes and drops from the front in order, across compactions", () => {
@@ -19,5 +24,24 @@ describe("Queue", () => {
     expect(q.length).toBe(0);
     expect(q.peek()).toBeUndefined();
     expect(q.front(10)).toEqual([]);
+  });
+
+  it("lets go of what it handed out: a taken item is not kept alive behind the head", async () => {
+    const q = new Queue<{ n: number }>();
+    const refs: WeakRef<{ n: number }>[] = [];
+    for (let n = 0; n < 100; n++) {
+      const item = { n };
+      refs.push(new WeakRef(item));
+      q.push(item);
+    }
+    q.shift();
+    q.take(10);
+    q.drop(10);
+    // A WeakRef keeps its target alive until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.slice(0, 21).filter((r) => r.deref() !== undefined)).toEqual([]);
+    expect(refs.slice(21).every((r) => r.deref() !== undefined)).toBe(true);
+    expect(q.peek()?.n).toBe(21);
   });
 });

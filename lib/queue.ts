@@ -23,6 +23,8 @@ export class Queue<T> {
   shift(): T | undefined {
     if (this.head === this.items.length) return undefined;
     const item = this.items[this.head];
+    // Cleared, not left for the next compaction: a taken item must not live on behind the head.
+    this.items[this.head] = undefined as T;
     this.head++;
     this.compact();
     return item;
@@ -34,6 +36,7 @@ export class Queue<T> {
   /** Removes and returns up to n items from the front. */
   take(n: number): T[] {
     const out = this.items.slice(this.head, this.head + n);
+    this.items.fill(undefined as T, this.head, this.head + out.length);
     this.head += out.length;
     this.compact();
     return out;
@@ -46,7 +49,9 @@ export class Queue<T> {
   }
   /** Drops the n oldest items. */
   drop(n: number): void {
-    this.head += Math.min(n, this.length);
+    const k = Math.min(n, this.length);
+    this.items.fill(undefined as T, this.head, this.head + k);
+    this.head += k;
     this.compact();
   }
   private compact(): void {
