@@ -180,6 +180,17 @@ const offlineThreshold = (rule: AlertRule, k: number | null): string =>
 const sooner = (next: number, at: number | undefined, now: number): number =>
   at !== undefined && at > now && at < next ? at : next;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+/**
+ * A firing alert's message, as one flat string: a template literal makes a
+ * rope of its parts, which once read (written, hashed) keeps a second object
+ * alive beside it, for as long as the alert fires; a mass outage fires
+ * hundreds of thousands.
+ */
+function flat(parts: TemplateStringsArray, ...values: unknown[]): string {
+  const out: string[] = [parts[0]];
+  for (let i = 0; i < values.length; i++) out.push(String(values[i]), parts[i + 1]);
+  return out.join("");
+}
 
 export class AlertEngine {
   private rules = new RuleSet([]);
@@ -687,7 +698,7 @@ export class AlertEngine {
     if (now < due) return { state: "ok", next: due, message: "seen" };
     return {
       state: "active",
-      message: `expected since ${new Date(since).toISOString()} (inventory import), never seen`,
+      message: flat`expected since ${new Date(since).toISOString()} (inventory import), never seen`,
     };
   }
 
@@ -709,14 +720,14 @@ export class AlertEngine {
         if (k === 0) return { state: "off" };
         return {
           state: "active",
-          message: `offline since ${new Date(s.statusSince).toISOString()} (${s.lastDisconnectReason ?? "unknown"})`,
+          message: flat`offline since ${new Date(s.statusSince).toISOString()} (${s.lastDisconnectReason ?? "unknown"})`,
         };
       }
       const at = Math.max(s.statusSince, (lastLife ?? s.statusSince) + threshold);
       if (now < at) return { state: "hold", next: at };
       return {
         state: "active",
-        message: `offline (${s.lastDisconnectReason ?? "unknown"}), no sign of life for ${seconds(now - (lastLife ?? s.statusSince))} (threshold ${offlineThreshold(rule, k)})`,
+        message: flat`offline (${s.lastDisconnectReason ?? "unknown"}), no sign of life for ${seconds(now - (lastLife ?? s.statusSince))} (threshold ${offlineThreshold(rule, k)})`,
       };
     }
     if (threshold !== null && k !== 0 && this.opts.pingsStalled?.()) return { state: "hold" };
@@ -726,7 +737,7 @@ export class AlertEngine {
       if (silence.state === "active")
         return {
           state: "active",
-          message: `silent for ${seconds(now - lastLife)} while connected (threshold ${offlineThreshold(rule, k)}); the broker has not dropped it yet`,
+          message: flat`silent for ${seconds(now - lastLife)} while connected (threshold ${offlineThreshold(rule, k)}); the broker has not dropped it yet`,
         };
       if (silence.state === "hold") return silence;
       return { state: "ok", next: silence.next, message: "back: signs of life again" };
@@ -746,7 +757,7 @@ export class AlertEngine {
       if (silence.state === "active")
         return {
           state: "active",
-          message: `late: silent for ${seconds(now - lastLife)}, past ${rule.lateFactor} × keepalive ${k} s`,
+          message: flat`late: silent for ${seconds(now - lastLife)}, past ${rule.lateFactor} × keepalive ${k} s`,
         };
       if (silence.state === "hold") return silence;
       return { state: "ok", next: silence.next, message: "on time again" };
@@ -768,7 +779,7 @@ export class AlertEngine {
       return {
         state: "active",
         next: leaves,
-        message: `flapping: ${recent} disconnects within ${rule.flapWindowSeconds} s (threshold ${rule.flapDisconnects})`,
+        message: flat`flapping: ${recent} disconnects within ${rule.flapWindowSeconds} s (threshold ${rule.flapDisconnects})`,
       };
     }
     let stable = this.stableMessages.get(rule);
@@ -791,7 +802,7 @@ export class AlertEngine {
       return {
         state: "active",
         next: clears,
-        message: `near-miss: ${seconds(gap)} between signs of life, ${Math.round((gap / (k * 1000)) * 100)} % of keepalive ${k} s (threshold ${Math.round(rule.nearMissRatio * 100)} %)`,
+        message: flat`near-miss: ${seconds(gap)} between signs of life, ${Math.round((gap / (k * 1000)) * 100)} % of keepalive ${k} s (threshold ${Math.round(rule.nearMissRatio * 100)} %)`,
       };
     }
     return { state: "ok", message: "no near-miss for two keepalive intervals" };

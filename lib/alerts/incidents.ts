@@ -91,6 +91,8 @@ interface Group {
   firstDrop: number;
   formedAt: number;
   members: Map<string, Member>;
+  /** What `where` holds for each member: one entry shared by all, not an object per alert. */
+  entry: Where;
 }
 
 interface Open {
@@ -104,6 +106,14 @@ interface Open {
   lastProgressAt: number;
   lastNotifiedAt: number;
   notifiedStillOffline: number;
+  /** What `where` holds for each member (a mass outage's incident has hundreds of thousands). */
+  entry: Where;
+}
+
+/** Which group or incident holds an alert. */
+interface Where {
+  group?: Group;
+  incident?: Open;
 }
 
 export const causeKey = (c: IncidentCause) => `${c.kind}\u0000${c.reason}`;
@@ -118,7 +128,7 @@ export class IncidentTracker {
   private readonly groups = new Map<string, Group>();
   private readonly open = new Map<string, Open>();
   /** Which group or incident holds an alert. */
-  private readonly where = new Map<string, { group?: Group; incident?: Open }>();
+  private readonly where = new Map<string, Where>();
 
   constructor(private readonly opts: IncidentOptions) {}
 
@@ -152,10 +162,12 @@ export class IncidentTracker {
       lastProgressAt: Math.max(view.openedAt, lastNotifiedAt),
       lastNotifiedAt,
       notifiedStillOffline: view.stillOffline,
+      entry: {},
     };
+    o.entry.incident = o;
     o.view.stillOffline = o.offline.size;
     this.open.set(view.id, o);
-    for (const k of offlineKeys) this.where.set(k, { incident: o });
+    for (const k of offlineKeys) this.where.set(k, o.entry);
   }
 
   setAcknowledged(id: string, acknowledged: boolean): IncidentView | null {
@@ -178,7 +190,7 @@ export class IncidentTracker {
       o.view.stillOffline = o.offline.size;
       o.view.message = this.messageFor(cause, o.view.deviceCount);
       o.lastProgressAt = now;
-      this.where.set(key, { incident: o });
+      this.where.set(key, o.entry);
       return [{ type: "join", incident: { ...o.view }, key }];
     }
     let g = this.groups.get(ck);
@@ -189,11 +201,12 @@ export class IncidentTracker {
       return [...out, ...this.fired(key, cause, droppedAt, now)];
     }
     if (!g) {
-      g = { causeKey: ck, cause, firstDrop: droppedAt, formedAt: now, members: new Map() };
+      g = { causeKey: ck, cause, firstDrop: droppedAt, formedAt: now, members: new Map(), entry: {} };
+      g.entry.group = g;
       this.groups.set(ck, g);
     }
     g.members.set(key, { key, droppedAt });
-    this.where.set(key, { group: g });
+    this.where.set(key, g.entry);
     if (g.members.size >= this.opts.minDevices) return [this.openFrom(g, now)];
     return [{ type: "hold", key }];
   }
@@ -301,9 +314,11 @@ export class IncidentTracker {
       lastProgressAt: now,
       lastNotifiedAt: now,
       notifiedStillOffline: n,
+      entry: {},
     };
+    o.entry.incident = o;
     this.open.set(view.id, o);
-    for (const k of keys) this.where.set(k, { incident: o });
+    for (const k of keys) this.where.set(k, o.entry);
     return { type: "open", incident: { ...view }, keys };
   }
 

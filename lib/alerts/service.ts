@@ -158,7 +158,12 @@ interface ObservedChange {
   /** When the fleet made the change (Date.now()). */
   at: number;
 }
-const key = (deviceId: string, kind: string) => `${kind}\u0000${deviceId}`;
+/**
+ * An alert's key in the firing map and the incidents. Joined rather than
+ * concatenated: one flat string, where `+` makes a rope that, once hashed,
+ * keeps a second object alive beside it (a mass outage holds a key per alert).
+ */
+const key = (deviceId: string, kind: string) => [kind, deviceId].join("\u0000");
 const systemKey = (source: string) => `system\u0000\u0000${source}`;
 const recordKey = (a: AlertRecord) => (a.deviceId === null ? systemKey(a.source ?? "") : key(a.deviceId, a.kind));
 function splitKey(k: string): { deviceId: string; kind: AlertKind } {
@@ -786,12 +791,12 @@ export class AlertService {
     const k = key(d.deviceId, d.kind);
     const silenceId = this.mutedBy(d.deviceId);
     if (silenceId !== null) {
-      this.pending.push({ ...d, meta: { notified: false, silenceId, incidentId: null } });
+      this.pending.push({ ...d, key: k, meta: { notified: false, silenceId, incidentId: null } });
       return;
     }
     const cause = d.kind === "offline" ? this.causeOf(d.deviceId) : null;
     if (!cause) {
-      this.pending.push(d);
+      this.pending.push({ ...d, key: k });
       return;
     }
     const actions = this.incidents.fired(k, cause.cause, cause.droppedAt, now);
@@ -802,7 +807,7 @@ export class AlertService {
     // The incident row first: the fire refers to it.
     const opening = actions.find((a) => a.type === "open");
     if (opening?.type === "open") this.takeIncidentActions([opening], k);
-    this.pending.push({ ...d, meta: { notified: mine === undefined, silenceId: null, incidentId } });
+    this.pending.push({ ...d, key: k, meta: { notified: mine === undefined, silenceId: null, incidentId } });
     this.takeIncidentActions(
       actions.filter((a) => a !== opening),
       k,
@@ -1028,7 +1033,8 @@ export class AlertService {
         continue;
       }
       if (!alert) continue;
-      const k = recordKey(alert);
+      // A fire's key is the one the incidents hold too: one string per alert, not one per map.
+      const k = (write as PendingWrite).key ?? recordKey(alert);
       const before = this.firing.get(k);
       if (alert.state === "firing") {
         if (!before || changed) feedChanged = true;
@@ -1181,7 +1187,8 @@ export class AlertService {
   }
 }
 
-type PendingWrite = AlertWrite;
+/** A write waiting for the database; a fire carries its alert's key (the firing map's and the incidents'). */
+type PendingWrite = AlertWrite & { key?: string };
 
 /**
  * A standby's memory, for the leader it becomes: the disconnects it saw
