@@ -15,6 +15,7 @@ import path from "node:path";
 import { formatSummary, parseSimulateArgs, UsageError, USAGE } from "../lib/sim/cli";
 import { planFleet } from "../lib/sim/fleet";
 import { Simulation } from "../lib/sim/runner";
+import { serverNodeOptions } from "./node-options.mjs";
 
 const say = (msg: string) => console.log(`[demo] ${msg}`);
 
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   if (build.status !== 0) fail("the build failed (see above)");
 
   const server = spawn(path.join("node_modules", ".bin", "next"), ["start", "-p", String(port)], {
-    env,
+    env: { ...env, NODE_OPTIONS: serverNodeOptions(env.NODE_OPTIONS) },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { CONTRACT_LOG_ENV } from "../api/contract-log";
 import { contractLogDir } from "./contract";
 import { freePort } from "./mosquitto";
+import { serverNodeOptions } from "../../scripts/node-options.mjs";
 
 export interface TestApp {
   port: number;
@@ -36,6 +37,8 @@ export async function startApp(env: Record<string, string>): Promise<TestApp> {
           ...env,
           PORT: String(port),
           NODE_ENV: "production",
+          // As `npm start` runs it.
+          NODE_OPTIONS: serverNodeOptions(env.NODE_OPTIONS ?? process.env.NODE_OPTIONS),
         },
         stdio: ["ignore", "pipe", "pipe"],
         detached: false,

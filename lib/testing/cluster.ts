@@ -8,6 +8,7 @@ import type { HealthDto } from "../api/dto";
 import type { AlertFeedMessage } from "../alerts/dto";
 import { eventually, exited } from "./clients";
 import { freePort } from "./mosquitto";
+import { SERVER_NODE_FLAGS } from "../../scripts/node-options.mjs";
 
 export interface KeepwatchProcess {
   id: string;
@@ -28,7 +29,7 @@ export interface KeepwatchProcess {
 
 export async function startKeepwatchProcess(id: string, env: Record<string, string>): Promise<KeepwatchProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ["--import", "tsx", "lib/testing/keepwatch-process.ts"], {
+  const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", "lib/testing/keepwatch-process.ts"], {
     env: { ...process.env, KEEPWATCH_INSTANCE_ID: id, PORT: String(port), CONTROL_PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

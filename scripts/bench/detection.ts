@@ -6,6 +6,7 @@
 import { createTestDatabase } from "../../lib/store/testing";
 import { ALERT_CATCH_UP_MS, Child, fmt, median, using } from "./common";
 import type { DetectionPlan, DetectionResult, MicroTick } from "./detection-child";
+import { SERVER_NODE_FLAGS } from "../node-options.mjs";
 
 export interface DetectionOptions {
   rounds: number;
@@ -64,7 +65,7 @@ export async function runDetection(o: DetectionOptions): Promise<DetectionSummar
         pingEveryMs: o.pingEveryMs,
         databaseUrl: db.url,
       };
-      const child = new Child("detection", "./detection-child.ts", [JSON.stringify(plan)]);
+      const child = new Child("detection", "./detection-child.ts", [JSON.stringify(plan)], [...SERVER_NODE_FLAGS]);
       res.defer("detection", () => child.close());
       // Setting up the fleet grows with it (about 2 minutes per 100k devices allowed).
       const timeout =

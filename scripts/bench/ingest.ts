@@ -14,6 +14,7 @@ import { createTestDatabase } from "../../lib/store/testing";
 import { Child, median, using } from "./common";
 import type { ConsumerConfig, ConsumerResult } from "./ingest-consumer";
 import type { LoadPlan, LoadSent } from "./ingest-load";
+import { SERVER_NODE_FLAGS } from "../node-options.mjs";
 
 export type IngestMode = "bare" | "keepwatch";
 
@@ -116,7 +117,14 @@ async function measure(mode: IngestMode, round: number, o: IngestOptions): Promi
     };
     // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each consumer (open it in Chrome DevTools).
     const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    const consumer = new Child(`${mode} consumer`, "./ingest-consumer.ts", [mode, JSON.stringify(cfg)], profile);
+    // keepwatch runs as `npm start` runs it; the bare subscriber on Node's defaults.
+    const flags = mode === "keepwatch" ? SERVER_NODE_FLAGS : [];
+    const consumer = new Child(
+      `${mode} consumer`,
+      "./ingest-consumer.ts",
+      [mode, JSON.stringify(cfg)],
+      [...flags, ...profile],
+    );
     res.defer(`${mode} consumer`, () => consumer.close());
     await consumer.next("ready", 60_000);
     const load = new Child("load generator", "./ingest-load.ts", [JSON.stringify(plan)]);

@@ -10,6 +10,7 @@
 import { createTestDatabase } from "../../lib/store/testing";
 import { Child, median, using } from "./common";
 import type { MemoryPlan, MemoryPoint, MemoryResult } from "./memory-child";
+import { SERVER_NODE_FLAGS } from "../node-options.mjs";
 
 export interface MemoryOptions {
   rounds: number;
@@ -51,7 +52,12 @@ async function measure(
       databaseUrl = db.url;
     }
     const plan: MemoryPlan = { variant, stages, warmup: o.warmup, databaseUrl };
-    const child = new Child(`memory ${variant}`, "./memory-child.ts", [JSON.stringify(plan)], ["--expose-gc"]);
+    const child = new Child(
+      `memory ${variant}`,
+      "./memory-child.ts",
+      [JSON.stringify(plan)],
+      [...SERVER_NODE_FLAGS, "--expose-gc"],
+    );
     res.defer(`memory ${variant}`, () => child.close());
     const { points } = await child.next<MemoryResult>("result", 240_000);
     const per100k = (key: "rssMb" | "heapMb") =>

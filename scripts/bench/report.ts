@@ -12,6 +12,7 @@ import { BROKER_CONFIG, type IngestSummary } from "./ingest";
 import type { RestoreSummary } from "./restore";
 import type { PageSummary } from "./page";
 import { DEFAULT_MEMORY, type MemorySummary } from "./memory";
+import { SERVER_NODE_FLAGS } from "../node-options.mjs";
 
 const DEFAULT_WARMUP = DEFAULT_MEMORY.warmup;
 import type { DetectionSummary } from "./detection";
@@ -703,6 +704,7 @@ Run ${f.date}, ${fmt(r.seconds)} s in all.
 | CPU | ${f.cpuModel} |
 | memory | ${f.memoryGb} GiB |
 | Node | ${f.node} |
+| keepwatch's V8 options (scripts/node-options.mjs, as \`npm start\` runs it) | ${SERVER_NODE_FLAGS.join(" ")} |
 | kernel | ${f.kernel} |
 | broker | ${f.mosquitto} |
 | database | ${f.postgres} (local) |

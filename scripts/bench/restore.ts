@@ -9,6 +9,7 @@ import { createTestDatabase } from "../../lib/store/testing";
 import { startMosquitto } from "../../lib/testing/mosquitto";
 import { Child, median, using } from "./common";
 import type { RestorePlan, RestoreResult } from "./restore-child";
+import { SERVER_NODE_FLAGS } from "../node-options.mjs";
 
 export interface RestoreOptions {
   rounds: number;
@@ -75,7 +76,7 @@ export async function runRestore(o: RestoreOptions): Promise<RestoreSummary> {
       );
       for (let round = 1; round <= o.rounds; round++) {
         const plan: RestorePlan = { databaseUrl: db.url, mqttUrl: broker.url };
-        const child = new Child("restore", "./restore-child.ts", [JSON.stringify(plan)]);
+        const child = new Child("restore", "./restore-child.ts", [JSON.stringify(plan)], [...SERVER_NODE_FLAGS]);
         try {
           const r = await child.next<RestoreResult>("result", 300_000);
           if (r.devices !== devices) throw new Error(`restored ${r.devices} devices, expected ${devices}`);
