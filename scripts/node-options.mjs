@@ -6,7 +6,7 @@
 // at 1,000,000 devices) runs concurrently on the helpers, and on a small machine four of them, with the
 // database beside them, take the CPU from the main thread, which judges the fleet. On 2 cores the 1M
 // detection stage's verdicts were 1.3–2.4 s late during each such collection with 4 helpers (p99
-// 1.25–1.73 s), at most 1.5 s with one (p99 0.77–0.78 s).
+// 1.25–1.73 s, with 64 MB semi-spaces), at most 1.5 s with one (p99 0.77–0.78 s, default semi-spaces).
 //
 // Run directly, it prints NODE_OPTIONS with these added: `NODE_OPTIONS="$(node scripts/node-options.mjs)"`.
 import { availableParallelism } from "node:os";
