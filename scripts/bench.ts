@@ -8,9 +8,10 @@
  *   activity   activity recording for 10,000 devices pinging every 30 s: rows/s, disk per day
  *   restore    start-up with 100k and 1M devices on Postgres: seconds, peak RSS
  *   page       the fleet page in Chromium at 100k and 1M devices: first rows, search, filter, sort, snapshot size
+ *   failover   a leader and a standby: kill -9 and SIGTERM of the leader, time to a new leader, what the switch did
  *
  * Prints a table and writes docs/BENCHMARKS.md (machine facts, figures, targets, method, raw rounds)
- * when every scenario ran. Options: --rounds N (every scenario), --only ingest,memory,detection,export,activity,restore,page,
+ * when every scenario ran. Options: --rounds N (every scenario), --only ingest,memory,detection,export,activity,restore,page,failover,
  * --no-write.
  * Needs what the integration tests need: Mosquitto and a local Postgres (role kw).
  * Exits non-zero when a scenario fails or a measurement is invalid (lost messages, missed verdicts).
@@ -27,8 +28,9 @@ import { machineFacts, markdown, stdoutTable, summarizeActivity, summarizeExport
 import { releaseAll } from "./bench/common";
 import { runRestore, DEFAULT_RESTORE, type RestoreSummary } from "./bench/restore";
 import { runPage, DEFAULT_PAGE, type PageSummary } from "./bench/page";
+import { runFailover, DEFAULT_FAILOVER, type FailoverSummary } from "./bench/failover";
 
-const SCENARIOS = ["ingest", "memory", "detection", "export", "activity", "restore", "page"] as const;
+const SCENARIOS = ["ingest", "memory", "detection", "export", "activity", "restore", "page", "failover"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** export and activity seed or write millions of rows per round: one round unless asked for more. */
 const DEFAULT_ROUNDS: Record<Scenario, number> = {
@@ -39,6 +41,7 @@ const DEFAULT_ROUNDS: Record<Scenario, number> = {
   activity: 1,
   restore: 1,
   page: 3,
+  failover: 3,
 };
 /** The fleet size of the large stages. */
 const LARGE_FLEET = 1_000_000;
@@ -115,6 +118,8 @@ async function main(): Promise<number> {
   if (wanted("restore")) restore = await runRestore({ ...DEFAULT_RESTORE, rounds: rounds("restore"), log });
   let page: PageSummary | undefined;
   if (wanted("page")) page = await runPage({ ...DEFAULT_PAGE, rounds: rounds("page"), log });
+  let failover: FailoverSummary | undefined;
+  if (wanted("failover")) failover = await runFailover({ ...DEFAULT_FAILOVER, rounds: rounds("failover"), log });
 
   // Conditions under which a figure means nothing: reported, and the run fails.
   const problems: string[] = [];
@@ -139,6 +144,7 @@ async function main(): Promise<number> {
     activity: activityRuns && summarizeActivity(activityRuns),
     restore,
     page,
+    failover,
     seconds: (Date.now() - started) / 1000,
     problems,
   };

@@ -11,6 +11,7 @@ import { ALERT_CATCH_UP_MS, fmt } from "./common";
 import { BROKER_CONFIG, type IngestSummary } from "./ingest";
 import type { RestoreSummary } from "./restore";
 import type { PageSummary } from "./page";
+import { FAILOVER_SECONDS, type FailoverSummary } from "./failover";
 import { DEFAULT_MEMORY, type MemorySummary } from "./memory";
 import { SERVER_NODE_FLAGS } from "../node-options.mjs";
 
@@ -149,6 +150,7 @@ export interface Results {
   activity?: ActivitySummary;
   restore?: RestoreSummary;
   page?: PageSummary;
+  failover?: FailoverSummary;
   seconds: number;
   problems: string[];
 }
@@ -346,6 +348,27 @@ function rows(r: Results): Row[] {
       met: st.devices >= 1_000_000 ? yes(st.peakRssMb <= 1536) : "—",
     });
   }
+  if (r.failover) {
+    const f = r.failover;
+    out.push({
+      figure: `Failover: kill -9 of the leader → the standby leads (KEEPWATCH_FAILOVER_SECONDS ${FAILOVER_SECONDS}), median (worst)`,
+      value: `${fmt(f.killMs)} ms (${fmt(f.killMaxMs)} ms)`,
+      target: `≤ ${fmt(FAILOVER_SECONDS * 1000)} ms`,
+      met: yes(f.killMaxMs <= FAILOVER_SECONDS * 1000),
+    });
+    out.push({
+      figure: "Failover: SIGTERM of the leader → hand-over, median (worst)",
+      value: `${fmt(f.termMs)} ms (${fmt(f.termMaxMs)} ms)`,
+      target: "≤ 1,000 ms",
+      met: yes(f.termMaxMs <= 1000),
+    });
+    out.push({
+      figure: `Failover: over ${f.runs.length} switches, devices turned unknown / disconnects of the switch lost / sessions, alerts or notifications doubled`,
+      value: `${f.unknown} / ${f.lost} / ${f.doubled}`,
+      target: "0 / 0 / 0",
+      met: yes(f.unknown === 0 && f.lost === 0 && f.doubled === 0),
+    });
+  }
   for (const st of r.page?.stages ?? []) {
     const n = fmt(st.devices);
     out.push({
@@ -400,6 +423,34 @@ sort, that sort's index); the warm figures are medians of ${r.options.rounds} ro
 tab's \`GET /api/stream\` up to the end of its first event.
 
 ${mdTable(["devices", "round", "first rows (ms)", "search (ms)", "status filter (ms)", "sort (ms)"], runs)}
+`;
+}
+
+function failoverSection(f: FailoverSummary): string {
+  const runs = f.runs.map((x) => [
+    String(x.round),
+    x.signal,
+    fmt(x.ms),
+    String(x.unknown),
+    `${x.stored} / ${x.dropped}`,
+    String(x.doubledSessions),
+    String(x.doubledAlerts),
+    String(x.doubledNotifications),
+  ]);
+  return `
+## Failover
+
+Two keepwatch processes (\`lib/testing/keepwatch-process.ts\`, the server's V8 options, KEEPWATCH_FAILOVER_SECONDS
+at its default of ${FAILOVER_SECONDS}) on one Postgres and one Mosquitto, ${fmt(f.options.devices)} real MQTT.js devices
+(keepalive 30 s), a rule that alerts 1 s after a device goes offline and notifies a local webhook receiver (each
+device on its own: no incidents). Each round kills the leader with SIGKILL, then, the killed process started again
+and standing by, stops the new leader with SIGTERM; ${f.options.dropDuring} devices disconnect right after each
+signal, while the leader goes. Time = signal sent → the other process's health answers \`leader\` (polled every
+25 ms). Then, on the new leader and in Postgres: devices \`unknown\`, disconnects of the switch stored (given 20 s),
+devices with more than one session or alert row, devices notified "fired" more than once, and notifications
+received twice (the same Idempotency-Key). ${f.options.rounds} round(s).
+
+${mdTable(["round", "signal", "new leader after (ms)", "unknown", "disconnects stored", "sessions doubled", "alerts doubled", "notifications doubled"], runs)}
 `;
 }
 
@@ -722,5 +773,6 @@ ${r.problems.length ? `\n**Problems in this run:**\n\n${r.problems.map((p) => `-
   if (r.activity) sections.push(activitySection(r.activity));
   if (r.restore) sections.push(restoreSection(r.restore));
   if (r.page) sections.push(pageSection(r.page));
+  if (r.failover) sections.push(failoverSection(r.failover));
   return sections.join("\n");
 }
