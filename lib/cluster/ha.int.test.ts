@@ -17,7 +17,7 @@ import { createChannel } from "../store/notifications";
 import { createTestDatabase, type TestDatabase } from "../store/testing";
 import { eventually, exited } from "../testing/clients";
 import { startMosquitto, type TestBroker } from "../testing/mosquitto";
-import { startKeepwatchProcess, type KeepwatchProcess } from "../testing/cluster";
+import { offlineAfterOneSecond, startKeepwatchProcess, type KeepwatchProcess } from "../testing/cluster";
 import { startWebhookReceiver, type WebhookReceiver } from "../testing/webhooks";
 
 const FAILOVER_SECONDS = 3;
@@ -168,25 +168,8 @@ describe("leader and hot standbys on one Postgres", () => {
   it("a rule saved on a standby is applied by the leader within a second", async () => {
     const standby = ["a", "b", "c"].find((id) => id !== leader)!;
     const started = Date.now();
-    const res = await fetch(`http://127.0.0.1:${instances.get(standby)!.port}/rules`, {
-      method: "POST",
-      body: JSON.stringify({
-        name: "ha devices",
-        match: "ha-*",
-        offlineFactor: null,
-        offlineSeconds: 1,
-        lateFactor: null,
-        flapDisconnects: 50,
-        flapWindowSeconds: 60,
-        nearMissRatio: null,
-        resolveAfterSeconds: 1,
-        repeatIntervalSeconds: null,
-        channelIds: [channelId],
-        tags: [],
-        enabled: true,
-      }),
-    });
-    expect(res.status).toBe(201);
+    const status = await instances.get(standby)!.addRule(offlineAfterOneSecond("ha devices", "ha-*", [channelId]));
+    expect(status).toBe(201);
     const rules = await eventually(
       async () => {
         const r = (await (await fetch(`http://127.0.0.1:${instances.get(leader)!.port}/rules`)).json()) as AlertRule[];

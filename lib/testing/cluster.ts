@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { HealthDto } from "../api/dto";
 import type { AlertFeedMessage } from "../alerts/dto";
+import type { AlertRuleInput } from "../alerts/rules";
 import { eventually, exited } from "./clients";
 import { freePort } from "./mosquitto";
 import { SERVER_NODE_FLAGS } from "../../scripts/node-options.mjs";
@@ -21,6 +22,8 @@ export interface KeepwatchProcess {
   statuses(): Promise<Record<string, string>>;
   /** Its alert feed (the stream's `alerts` event). */
   alerts(): Promise<AlertFeedMessage>;
+  /** Saves a rule through this instance (written to the database; every instance reloads); the HTTP status. */
+  addRule(rule: AlertRuleInput): Promise<number>;
   /** Acknowledges an alert through this instance, as the API does. */
   ack(alertId: string, by: string): Promise<void>;
   /** Sends the signal; resolves once the process has exited (SIGSTOP/SIGCONT: at once). */
@@ -49,6 +52,10 @@ export async function startKeepwatchProcess(id: string, env: Record<string, stri
     health: () => get<HealthDto>("/health"),
     statuses: () => get<Record<string, string>>("/devices"),
     alerts: () => get<AlertFeedMessage>("/alerts"),
+    async addRule(rule) {
+      const res = await fetch(`http://127.0.0.1:${port}/rules`, { method: "POST", body: JSON.stringify(rule) });
+      return res.status;
+    },
     async ack(alertId, by) {
       const url = `http://127.0.0.1:${port}/ack?id=${encodeURIComponent(alertId)}&by=${encodeURIComponent(by)}`;
       const res = await fetch(url, { method: "POST", signal: AbortSignal.timeout(5_000) });
@@ -62,4 +69,23 @@ export async function startKeepwatchProcess(id: string, env: Record<string, stri
   await eventually(() => out.includes("control ready") || proc.exitCode !== null, 60_000, `instance ${id} ready`);
   if (proc.exitCode !== null) throw new Error(`instance ${id} exited during start-up:\n${out}`);
   return p;
+}
+
+/** A rule for the devices `match` names: offline after 1 s, resolved after 1 s, notified on `channelIds`. */
+export function offlineAfterOneSecond(name: string, match: string, channelIds: number[]): AlertRuleInput {
+  return {
+    name,
+    match,
+    offlineFactor: null,
+    offlineSeconds: 1,
+    lateFactor: null,
+    flapDisconnects: 50,
+    flapWindowSeconds: 60,
+    nearMissRatio: null,
+    resolveAfterSeconds: 1,
+    repeatIntervalSeconds: null,
+    channelIds,
+    tags: [],
+    enabled: true,
+  };
 }

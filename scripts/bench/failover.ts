@@ -11,7 +11,7 @@ import { createDb } from "../../lib/store/db";
 import { createChannel } from "../../lib/store/notifications";
 import { createTestDatabase } from "../../lib/store/testing";
 import { eventually } from "../../lib/testing/clients";
-import { startKeepwatchProcess, type KeepwatchProcess } from "../../lib/testing/cluster";
+import { offlineAfterOneSecond, startKeepwatchProcess, type KeepwatchProcess } from "../../lib/testing/cluster";
 import { startMosquitto } from "../../lib/testing/mosquitto";
 import { startWebhookReceiver } from "../../lib/testing/webhooks";
 import { fmt, median, sleep, using } from "./common";
@@ -109,25 +109,10 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverSummary> 
       return null;
     };
     const leader0 = await eventually(leaderOf, 20_000, "a leader");
-    const rule = await fetch(`http://127.0.0.1:${instances.get(leader0)!.port}/rules`, {
-      method: "POST",
-      body: JSON.stringify({
-        name: "failover devices",
-        match: "fo-*",
-        offlineFactor: null,
-        offlineSeconds: 1,
-        lateFactor: null,
-        flapDisconnects: 50,
-        flapWindowSeconds: 60,
-        nearMissRatio: null,
-        resolveAfterSeconds: 1,
-        repeatIntervalSeconds: null,
-        channelIds: [channel.id],
-        tags: [],
-        enabled: true,
-      }),
-    });
-    if (rule.status !== 201) throw new Error(`rule not saved: HTTP ${rule.status}`);
+    const saved = await instances
+      .get(leader0)!
+      .addRule(offlineAfterOneSecond("failover devices", "fo-*", [channel.id]));
+    if (saved !== 201) throw new Error(`rule not saved: HTTP ${saved}`);
 
     const devices = new Map<string, MqttClient>();
     res.defer("devices", async () => {
